@@ -1,0 +1,95 @@
+"""Connections and transactions, for SQLite (embedded default) and PostgreSQL.
+
+SQLite: WAL (readers never block the writer), foreign keys on, a busy timeout, and every write
+transaction opened with `BEGIN IMMEDIATE` so it holds the write lock from its first read: what a
+transaction reads cannot change before it writes, and two writers never deadlock on lock upgrade.
+Read-only work (`Database.read`) uses a plain deferred BEGIN and runs beside the writer.
+
+PostgreSQL: READ COMMITTED; the engine guards each row with its version counter, and batch
+paths lock the rows they are about to change (`SELECT … FOR UPDATE`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from casework.settings import DatabaseSettings
+
+_READONLY = "casework_readonly"
+
+
+class Database:
+    def __init__(self, settings: DatabaseSettings):
+        self.settings = settings
+        self.url = make_url(settings.url)
+        self.engine = _create_engine(settings)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction: commits when the block ends, rolls back if it raises."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction that does not take SQLite's write lock."""
+        with self.engine.connect().execution_options(**{_READONLY: True}) as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """An ORM session in one write transaction (committed at the end of the block)."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _create_engine(settings: DatabaseSettings) -> Engine:
+    url = make_url(settings.url)
+    kwargs: dict[str, Any] = {"echo": settings.echo}
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": settings.busy_timeout_ms / 1000}
+        engine = create_engine(url, **kwargs)
+        _configure_sqlite(engine, settings.busy_timeout_ms)
+        return engine
+    kwargs["pool_pre_ping"] = True
+    return create_engine(url, **kwargs)
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take BEGIN away from the sqlite3 module so that we choose its kind in `_on_begin`.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        # NORMAL in WAL mode: a commit survives a process crash; only a power loss may drop the
+        # last transactions, and never corrupts the file.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        readonly = conn.get_execution_options().get(_READONLY, False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")

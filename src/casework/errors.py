@@ -1,0 +1,161 @@
+"""One root error; definition errors apart from runtime refusals; errors carry their facts.
+
+Messages are composed in French only at the edge (CLI, web) from the facts kept here, through
+`french()`; `str()` stays English for logs and developers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class CaseworkError(Exception):
+    """Root of every error casework raises on purpose."""
+
+    def french(self) -> str:
+        return str(self)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a workflow definition, with where it is."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class WorkflowDefinitionError(CaseworkError):
+    """A workflow file cannot be loaded; lists every problem found, each with file and line."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @property
+    def file(self) -> str:
+        return self.problems[0].file
+
+    @property
+    def line(self) -> int:
+        return self.problems[0].line
+
+    def french(self) -> str:
+        n = len(self.problems)
+        head = f"{n} problème(s) dans la définition des workflows :"
+        return "\n".join([head, *(f"  {p}" for p in self.problems)])
+
+
+class UnknownWorkflow(CaseworkError):
+    def __init__(self, name: str, version: int | None = None):
+        self.name, self.version = name, version
+        super().__init__(f"unknown workflow {name!r} version {version}")
+
+    def french(self) -> str:
+        return f"Workflow inconnu : {self.name} (version {self.version})."
+
+
+class EntityNotFound(CaseworkError):
+    def __init__(self, kind: str, entity_id: int):
+        self.kind, self.entity_id = kind, entity_id
+        super().__init__(f"{kind} {entity_id} not found")
+
+    def french(self) -> str:
+        what = {"case": "Dossier", "liaison": "Fiche de liaison"}.get(self.kind, self.kind)
+        return f"{what} {self.entity_id} introuvable."
+
+
+_ACTOR_FR = {
+    "person": "une personne",
+    "partner": "un partenaire",
+    "timer": "un minuteur",
+    "import": "un import",
+    "system": "le système",
+}
+
+
+class TransitionRefused(CaseworkError):
+    """The trigger is not allowed from the entity's state, not for this actor, or a guard said no.
+
+    `reason` is one of "state", "actor", "guards"; `detail` is the guard's own French
+    explanation when it gave one.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        entity_id: int,
+        trigger: str,
+        state: str,
+        allowed: Sequence[str],
+        reason: str = "state",
+        detail: str | None = None,
+        actor_kind: str | None = None,
+    ):
+        self.kind, self.entity_id, self.trigger, self.state = kind, entity_id, trigger, state
+        self.allowed = tuple(sorted(allowed))
+        self.reason, self.detail, self.actor_kind = reason, detail, actor_kind
+        explained = {
+            "state": "not allowed from this state",
+            "actor": f"not for a {actor_kind}",
+            "guards": f"guards said no{': ' + detail if detail else ''}",
+        }[reason]
+        super().__init__(
+            f"{kind} {entity_id}: trigger {trigger!r} refused in state {state!r} ({explained}); "
+            f"allowed: {', '.join(self.allowed) or 'none'}"
+        )
+
+    @property
+    def case_id(self) -> int:
+        return self.entity_id
+
+    def french(self) -> str:
+        what = {"case": "dossier", "liaison": "fiche de liaison"}.get(self.kind, self.kind)
+        where = f"{what} {self.entity_id}, état « {self.state} »"
+        if self.reason == "guards":
+            why = self.detail or "les conditions ne sont pas remplies"
+            return f"L'action « {self.trigger} » est refusée ({where}) : {why}."
+        if self.reason == "actor":
+            who = _ACTOR_FR.get(self.actor_kind or "", self.actor_kind)
+            return f"L'action « {self.trigger} » ne peut pas être faite par {who} ({where})."
+        allowed = ", ".join(self.allowed) or "aucune"
+        return (
+            f"L'action « {self.trigger} » n'est pas possible depuis cet état ({where}). "
+            f"Actions possibles : {allowed}."
+        )
+
+
+class VersionConflict(CaseworkError):
+    """Someone else changed the entity since it was read; nothing was written."""
+
+    def __init__(self, kind: str, entity_id: int, expected: int, actual: int | None):
+        self.kind, self.entity_id, self.expected, self.actual = kind, entity_id, expected, actual
+        super().__init__(
+            f"{kind} {entity_id}: version conflict (expected {expected}, found {actual})"
+        )
+
+    def french(self) -> str:
+        return (
+            f"Le dossier {self.entity_id} a été modifié entre-temps (version attendue "
+            f"{self.expected}, version actuelle {self.actual}). Rien n'a été enregistré : "
+            "rechargez et recommencez."
+        )
+
+
+class InvalidTransitionData(CaseworkError):
+    """A value given with a transition does not fit the field the workflow declares."""
+
+    def __init__(self, trigger: str, field: str, value: object, reason: str):
+        self.trigger, self.field, self.value, self.reason = trigger, field, value, reason
+        super().__init__(f"{trigger}: field {field!r}={value!r}: {reason}")
+
+    def french(self) -> str:
+        return f"Action « {self.trigger} », champ « {self.field} » = {self.value!r} : {self.reason}"
+
+
+class HandlerError(CaseworkError):
+    """A handler refused to proceed for a domain reason (the transaction is rolled back)."""

@@ -1,0 +1,44 @@
+"""The domain model: one module per concept, all on one declarative base."""
+
+from casework.models.base import (
+    ActorKind,
+    AssignmentMethod,
+    Base,
+    ContactChannel,
+    ContactRole,
+    ExitKind,
+    Group,
+    NeedCategory,
+    PartnerKind,
+    RuptureInitiative,
+    Sex,
+)
+from casework.models.beneficiary import Beneficiary
+from casework.models.case import Case
+from casework.models.contact import ContactLog
+from casework.models.contract import Contract
+from casework.models.event import Event
+from casework.models.liaison import LiaisonSheet
+from casework.models.partner import Partner, PartnerContact
+
+__all__ = [
+    "ActorKind",
+    "AssignmentMethod",
+    "Base",
+    "Beneficiary",
+    "Case",
+    "ContactChannel",
+    "ContactLog",
+    "ContactRole",
+    "Contract",
+    "Event",
+    "ExitKind",
+    "Group",
+    "LiaisonSheet",
+    "NeedCategory",
+    "Partner",
+    "PartnerContact",
+    "PartnerKind",
+    "RuptureInitiative",
+    "Sex",
+]

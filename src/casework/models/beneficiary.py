@@ -1,0 +1,55 @@
+"""The young person followed: identity, contact details, legal guardian."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from casework.models.base import Base, Sex, UTCDateTime, str_enum
+
+MAJORITY_AGE = 18
+
+
+class Beneficiary(Base):
+    __tablename__ = "beneficiaries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    birth_name: Mapped[str] = mapped_column(String(120))
+    # All first names, in civil-status order, space separated ("Marie Louise Anne").
+    first_names: Mapped[str] = mapped_column(String(200))
+    birth_date: Mapped[date] = mapped_column(Date)
+    sex: Mapped[Sex] = mapped_column(str_enum(Sex, "sex"))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(254))
+    address_line: Mapped[str | None] = mapped_column(String(200))
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    commune: Mapped[str | None] = mapped_column(String(120))
+    # Département code ("53", "2A", "974"): apprentices may live outside the pilot's territory.
+    departement: Mapped[str | None] = mapped_column(String(3))
+    # Identifier in the Mission Locale's own information system.
+    ml_id: Mapped[str | None] = mapped_column(String(40), unique=True)
+    # A minor's legal guardian takes part in consent. Whether the person is a minor is derived
+    # from the birth date on the day it matters (see `is_minor`), never stored.
+    guardian_name: Mapped[str | None] = mapped_column(String(200))
+    guardian_phone: Mapped[str | None] = mapped_column(String(32))
+    guardian_email: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def age_on(self, day: date) -> int:
+        return age_on(self.birth_date, day)
+
+    def is_minor(self, day: date) -> bool:
+        return self.age_on(day) < MAJORITY_AGE
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_names.split()[0]} {self.birth_name.upper()}"
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Age in whole years on `day` (someone born on 29 February ages on 1 March)."""
+    had_birthday = (day.month, day.day) >= (birth_date.month, birth_date.day)
+    return day.year - birth_date.year - (0 if had_birthday else 1)

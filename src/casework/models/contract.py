@@ -1,0 +1,42 @@
+"""The apprenticeship contract registered by the chamber of trades (CMA)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from casework.models.base import Base, RuptureInitiative, UTCDateTime, str_enum
+
+
+class Contract(Base):
+    __tablename__ = "contracts"
+    __table_args__ = (
+        CheckConstraint("planned_end_date >= start_date", name="end_after_start"),
+        CheckConstraint("diploma_level BETWEEN 3 AND 8", name="diploma_level_range"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiaries.id"), index=True)
+    # The chamber's registration number: the key later files are matched on.
+    cma_number: Mapped[str] = mapped_column(String(40), unique=True)
+    employer_name: Mapped[str] = mapped_column(String(200))
+    employer_siret: Mapped[str | None] = mapped_column(String(14))
+    employer_trade: Mapped[str | None] = mapped_column(String(120))
+    training_centre_name: Mapped[str | None] = mapped_column(String(200))
+    # UAI: the national identifier of the training centre (8 characters).
+    training_centre_uai: Mapped[str | None] = mapped_column(String(8))
+    diploma: Mapped[str | None] = mapped_column(String(120))
+    # National qualification framework level: 3 = CAP/BEP, 4 = bac pro/BP, 5 = BTS...
+    diploma_level: Mapped[int | None] = mapped_column(Integer)
+    start_date: Mapped[date] = mapped_column(Date)
+    planned_end_date: Mapped[date] = mapped_column(Date)
+    trial_end_date: Mapped[date | None] = mapped_column(Date)
+    rupture_date: Mapped[date | None] = mapped_column(Date)
+    rupture_reason: Mapped[str | None] = mapped_column(Text)
+    rupture_initiative: Mapped[RuptureInitiative | None] = mapped_column(
+        str_enum(RuptureInitiative, "rupture_initiative")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

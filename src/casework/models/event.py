@@ -1,0 +1,32 @@
+"""The audit trail: append-only, one row per transition and per change made by anyone.
+
+The database itself refuses UPDATE and DELETE on this table (triggers in the first migration).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from casework.models.base import ActorKind, Base, BigId, JSONDoc, UTCDateTime, str_enum
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_entity", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # The case the event belongs to (also for its liaison sheets), for one timeline per case.
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    entity: Mapped[str] = mapped_column(String(20))  # case, liaison, beneficiary, contract...
+    entity_id: Mapped[int] = mapped_column(Integer)
+    trigger: Mapped[str | None] = mapped_column(String(60))
+    from_state: Mapped[str | None] = mapped_column(String(40))
+    to_state: Mapped[str | None] = mapped_column(String(40))
+    actor_kind: Mapped[ActorKind] = mapped_column(str_enum(ActorKind, "actor_kind"))
+    actor: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)

@@ -1,0 +1,153 @@
+"""Settings: defaults, then a TOML file, then environment variables.
+
+One `Settings` object is built at the entry point (CLI, service, tests) and passed to whatever
+needs it; nothing reads the environment elsewhere.
+
+The file is `casework.toml` in the working directory, or the path in `CASEWORK_CONFIG`, or the
+one given with `--config`. Every key of section `[s]` named `k` can be overridden by the
+environment variable `CASEWORK_S_K` (for example `CASEWORK_DATABASE_URL`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from casework.errors import CaseworkError
+from casework.resources import default_templates_dir, default_workflows_dir
+
+
+class SettingsError(CaseworkError):
+    def __init__(self, source: str, key: str, reason: str):
+        self.source, self.key, self.reason = source, key, reason
+        super().__init__(f"{source}: {key}: {reason}")
+
+    def french(self) -> str:
+        return f"Configuration invalide ({self.source}) : {self.key} : {self.reason}"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    # SQLite is the embedded default; PostgreSQL (postgresql+psycopg://…) for real deployments.
+    url: str = "sqlite:///var/casework.sqlite3"
+    # How long a SQLite writer waits for the lock before giving up.
+    busy_timeout_ms: int = 30_000
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class PathsSettings:
+    workflows: Path = field(default_factory=default_workflows_dir)
+    templates: Path = field(default_factory=default_templates_dir)
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class DisplaySettings:
+    # Times are stored in UTC and shown in this zone.
+    timezone: str = "Europe/Paris"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    paths: PathsSettings = field(default_factory=PathsSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+    display: DisplaySettings = field(default_factory=DisplaySettings)
+
+    def with_database(self, url: str) -> Settings:
+        return dataclasses.replace(self, database=dataclasses.replace(self.database, url=url))
+
+
+def load_settings(
+    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Build the settings: defaults < TOML file < environment."""
+    environ = os.environ if environ is None else environ
+    file_values: dict[str, dict[str, object]] = {}
+    source = "défauts"
+    if path is None:
+        path = environ.get("CASEWORK_CONFIG")
+        if path is None and Path("casework.toml").is_file():
+            path = "casework.toml"
+    if path is not None:
+        source = str(path)
+        try:
+            with open(path, "rb") as fh:
+                file_values = tomllib.load(fh)
+        except FileNotFoundError:
+            raise SettingsError(source, "-", "fichier introuvable") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(source, "-", f"TOML illisible : {exc}") from None
+
+    sections: dict[str, object] = {}
+    hints = typing.get_type_hints(Settings)
+    for section in dataclasses.fields(Settings):
+        cls = hints[section.name]
+        given = file_values.pop(section.name, {})
+        if not isinstance(given, dict):
+            raise SettingsError(source, section.name, "doit être une section [..]")
+        sections[section.name] = _build_section(cls, section.name, given, environ, source)
+    if file_values:
+        unknown = ", ".join(sorted(file_values))
+        raise SettingsError(source, unknown, "section inconnue")
+    return Settings(**sections)  # type: ignore[arg-type]
+
+
+def _build_section(
+    cls: type, name: str, given: dict[str, object], environ: Mapping[str, str], source: str
+) -> object:
+    hints = typing.get_type_hints(cls)
+    values: dict[str, object] = {}
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key in given:
+        if key not in known:
+            raise SettingsError(source, f"{name}.{key}", "clé inconnue")
+    for f in dataclasses.fields(cls):
+        env_key = f"CASEWORK_{name}_{f.name}".upper()
+        if env_key in environ:
+            values[f.name] = _convert(hints[f.name], environ[env_key], env_key, env_key)
+        elif f.name in given:
+            values[f.name] = _convert(hints[f.name], given[f.name], source, f"{name}.{f.name}")
+    return cls(**values)
+
+
+def _convert(hint: object, raw: object, source: str, key: str) -> object:
+    target = hint
+    if isinstance(hint, types.UnionType):  # e.g. `int | None`
+        target = next(a for a in typing.get_args(hint) if a is not type(None))
+    try:
+        if target is bool:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in {"1", "true", "yes", "on", "oui"}:
+                return True
+            if text in {"0", "false", "no", "off", "non"}:
+                return False
+            raise ValueError(raw)
+        if target is int:
+            if isinstance(raw, bool):
+                raise ValueError(raw)
+            return int(raw)  # type: ignore[call-overload]
+        if target is float:
+            return float(raw)  # type: ignore[arg-type]
+        if target is Path:
+            return Path(str(raw)).expanduser()
+        if target is str:
+            if not isinstance(raw, str):
+                raise ValueError(raw)
+            return raw
+    except (TypeError, ValueError):
+        raise SettingsError(source, key, f"valeur invalide {raw!r}") from None
+    raise SettingsError(source, key, f"type non géré {hint!r}")

@@ -1,0 +1,96 @@
+"""The set of loaded workflows: every definition by (name, version), each with its machine.
+
+`load_workflows` reads `workflows/*.yaml`, validates everything and refuses to load if anything
+is wrong, listing every problem with file and line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from casework.errors import Problem, UnknownWorkflow, WorkflowDefinitionError
+from casework.handlers.registry import Registry
+from casework.models.base import ContactChannel, ExitKind, NeedCategory, RuptureInitiative, labels
+from casework.states.definition import WorkflowDef
+from casework.states.machine import WorkflowMachine
+from casework.states.reader import read_workflow
+from casework.states.validation import validate
+
+# Closed lists a field can take its choices from (`vocabulary:` in YAML).
+VOCABULARIES: Mapping[str, tuple[str, ...]] = {
+    "need_category": tuple(labels(NeedCategory)),
+    "contact_channel": tuple(labels(ContactChannel)),
+    "rupture_initiative": tuple(labels(RuptureInitiative)),
+    "positive_exit": (
+        ExitKind.NEW_CONTRACT_SAME_TRADE.value,
+        ExitKind.OTHER_ORIENTATION.value,
+        ExitKind.TRAINING.value,
+        ExitKind.JOB.value,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class WorkflowSet:
+    machines: Mapping[tuple[str, int], WorkflowMachine]
+
+    def machine(self, name: str, version: int) -> WorkflowMachine:
+        try:
+            return self.machines[(name, version)]
+        except KeyError:
+            raise UnknownWorkflow(name, version) from None
+
+    def definition(self, name: str, version: int) -> WorkflowDef:
+        return self.machine(name, version).definition
+
+    def latest(self, name: str) -> WorkflowMachine:
+        versions = [v for (n, v) in self.machines if n == name]
+        if not versions:
+            raise UnknownWorkflow(name)
+        return self.machines[(name, max(versions))]
+
+    def __iter__(self) -> Iterator[WorkflowDef]:
+        for key in sorted(self.machines):
+            yield self.machines[key].definition
+
+
+def check_workflows(
+    directory: Path, registry: Registry, templates_dir: Path
+) -> tuple[list[WorkflowDef], list[Problem]]:
+    """Read and validate every `*.yaml` in `directory`; returns definitions and problems."""
+    definitions: list[WorkflowDef] = []
+    problems: list[Problem] = []
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        problems.append(Problem(str(directory), 0, "no workflow file (*.yaml) here"))
+    seen: dict[tuple[str, int], WorkflowDef] = {}
+    for path in files:
+        definition, found = read_workflow(path, VOCABULARIES)
+        problems.extend(found)
+        if definition is None:
+            continue
+        if definition.key in seen:
+            other = seen[definition.key]
+            problems.append(
+                Problem(
+                    definition.file,
+                    definition.line,
+                    f"workflow {definition.name!r} version {definition.version} is already "
+                    f"defined in {other.file}",
+                )
+            )
+            continue
+        seen[definition.key] = definition
+        if not found:  # names only make sense to check once the structure is sound
+            problems.extend(validate(definition, registry, templates_dir))
+        definitions.append(definition)
+    return definitions, problems
+
+
+def load_workflows(directory: Path, registry: Registry, templates_dir: Path) -> WorkflowSet:
+    definitions, problems = check_workflows(directory, registry, templates_dir)
+    if problems:
+        raise WorkflowDefinitionError(problems)
+    return WorkflowSet({d.key: WorkflowMachine(d, registry) for d in definitions})

@@ -1,0 +1,143 @@
+"""The neutral, frozen form of a workflow definition.
+
+`reader.py` builds these from YAML; `validation.py` checks them; `machine.py` turns them into a
+`transitions` Machine. Nothing here knows about YAML or the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+# Units a timer delay can be counted in.
+DELAY_UNITS = ("minutes", "hours", "days", "working_days", "months")
+# Who may fire a transition (matches casework.models.ActorKind values).
+ACTOR_KINDS = frozenset({"person", "partner", "timer", "import", "system"})
+# Field types a transition can ask for (the link page and the CLI build their form from them).
+FIELD_TYPES = ("text", "int", "bool", "date", "choice", "multichoice")
+MISFIRE_POLICIES = ("fire", "skip")
+# Whom a mail can be addressed to; the outbox resolves each role to addresses.
+RECIPIENTS = frozenset({"counsellor", "partner", "partner_manager", "beneficiary", "guardian"})
+# Date fields a timer can count from, per entity kind.
+TIMER_ANCHORS = {
+    "case": frozenset(
+        {"contract.start_date", "contract.planned_end_date", "contract.trial_end_date"}
+    ),
+    "liaison": frozenset({"sent_at", "acknowledged_at"}),
+}
+# A state tagged so is for cases nobody contacts (the control group): no mail may enter or leave it.
+NO_CONTACT_TAG = "no_contact"
+
+
+@dataclass(frozen=True)
+class Delay:
+    amount: int
+    unit: str  # one of DELAY_UNITS
+
+
+@dataclass(frozen=True)
+class TimerDef:
+    """Fire `trigger` some delay after entering the state, or after a date field of the entity."""
+
+    trigger: str
+    delay: Delay
+    line: int
+    # None: counted from when the state is entered; else a date field, e.g. "contract.start_date".
+    anchor: str | None = None
+    # After downtime, an overdue timer fires once ("fire") or is dropped with an event ("skip").
+    misfire: str = "fire"
+
+
+@dataclass(frozen=True)
+class MailDef:
+    """A mail a transition queues: `templates/mail/<workflow>/<template>.<recipient>.*.j2`."""
+
+    template: str
+    recipient: str
+    line: int
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    """A value a transition needs from whoever fires it (a form field on the link page)."""
+
+    name: str
+    type: str
+    line: int
+    label: str = ""
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+@dataclass(frozen=True)
+class StateDef:
+    name: str
+    line: int
+    label: str = ""
+    final: bool = False
+    tags: frozenset[str] = frozenset()
+    timers: tuple[TimerDef, ...] = ()
+    on_enter: tuple[str, ...] = ()
+    on_exit: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TransitionDef:
+    trigger: str
+    sources: tuple[str, ...]
+    # None: an internal transition (the state does not change, nothing is exited or entered).
+    dest: str | None
+    line: int
+    label: str = ""
+    guards: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
+    handlers: tuple[str, ...] = ()
+    mails: tuple[MailDef, ...] = ()
+    fields: tuple[FieldDef, ...] = ()
+    by: frozenset[str] = ACTOR_KINDS
+
+    @property
+    def internal(self) -> bool:
+        return self.dest is None
+
+    def destination_from(self, source: str) -> str:
+        return source if self.dest is None else self.dest
+
+
+@dataclass(frozen=True)
+class WorkflowDef:
+    name: str
+    version: int
+    entity: str  # "case" or "liaison"
+    initial: str
+    file: str
+    line: int
+    label: str = ""
+    states: Mapping[str, StateDef] = field(default_factory=lambda: MappingProxyType({}))
+    transitions: tuple[TransitionDef, ...] = ()
+    parameters: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.name, self.version)
+
+    @property
+    def triggers(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(t.trigger for t in self.transitions))
+
+    def transitions_from(self, state: str) -> tuple[TransitionDef, ...]:
+        return tuple(t for t in self.transitions if state in t.sources)
+
+    def fields_for(self, trigger: str) -> tuple[FieldDef, ...]:
+        """The fields a trigger asks for (validation makes them alike for all its transitions)."""
+        for t in self.transitions:
+            if t.trigger == trigger:
+                return t.fields
+        return ()
+
+    def states_tagged(self, tag: str) -> tuple[str, ...]:
+        return tuple(name for name, s in self.states.items() if tag in s.tags)
