@@ -331,7 +331,7 @@ class Engine:
                 select(entity.table.c.id, entity.table.c.version).where(
                     entity.table.c.id.in_(expected)
                 )
-            ).tuples()
+            ).all()
         )
         for entity_id, version in expected.items():
             if current.get(entity_id) != version + 1:

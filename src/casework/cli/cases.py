@@ -1,0 +1,178 @@
+"""`casework case …` and `casework history`: look at cases and move them by hand."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import click
+
+from casework.actors import Actor
+from casework.cli.main import Context
+from casework.clock import format_local, to_local
+from casework.models.beneficiary import age_on
+from casework.queries import case_detail, count_by_state, list_cases, timeline
+
+
+@click.group()
+def case() -> None:
+    """Consulter les dossiers et leur appliquer une action."""
+
+
+@case.command("list")
+@click.option("--state", help="Seulement les dossiers dans cet état (ex. follow_up).")
+@click.option("--group", type=click.Choice(["test", "control"]), help="Groupe test ou témoin.")
+@click.option("--cohort", type=int, help="Année de campagne.")
+@click.option("--limit", type=int, default=50, show_default=True, help="Nombre de lignes au plus.")
+@click.option("--offset", type=int, default=0, help="Lignes à sauter (pagination).")
+@click.option("--summary", is_flag=True, help="Seulement le nombre de dossiers par groupe et état.")
+@click.pass_obj
+def list_(
+    context: Context,
+    state: str | None,
+    group: str | None,
+    cohort: int | None,
+    limit: int,
+    offset: int,
+    summary: bool,
+) -> None:
+    """Liste les dossiers (numéro, cohorte, groupe, état, depuis quand, apprenti, employeur)."""
+    with context.app.db.read() as conn:
+        if summary:
+            for row in count_by_state(conn):
+                click.echo(f"{row.group:8} {row.state:24} {row[2]:>8}")
+            return
+        rows = list_cases(conn, state=state, group=group, cohort=cohort, limit=limit, offset=offset)
+    if not rows:
+        click.echo("Aucun dossier.")
+        return
+    click.echo(
+        f"{'N°':>6}  {'Coh.':4}  {'Groupe':7}  {'État':22}  {'Depuis':16}  Apprenti — employeur"
+    )
+    for r in rows:
+        state_label = r.state + (f" {r.cycle}" if r.state == "follow_up" else "")
+        name = f"{r.first_names.split()[0]} {r.birth_name.upper()}"
+        click.echo(
+            f"{r.id:>6}  {r.cohort:4}  {r.group:7}  {state_label:22}  "
+            f"{format_local(r.state_since):16}  {name} — {r.employer_name}"
+        )
+
+
+list_.name = "list"
+
+
+@case.command("show")
+@click.argument("case_id", type=int)
+@click.pass_obj
+def show(context: Context, case_id: int) -> None:
+    """Affiche un dossier : apprenti, contrat, état, actions possibles, fiches de liaison."""
+    app = context.app
+    with app.db.read() as conn:
+        detail = case_detail(conn, case_id)
+    c, b, k = detail.case, detail.beneficiary, detail.contract
+    definition = app.workflows.definition(c.workflow_name, c.workflow_version)
+    machine = app.workflows.machine(c.workflow_name, c.workflow_version)
+    today = to_local(app.clock.now()).date()
+    age = age_on(b.birth_date, today)
+    click.echo(f"Dossier {c.id} — {b.first_names} {b.birth_name.upper()}")
+    click.echo(
+        f"  Né(e) le {_d(b.birth_date)} ({age} ans{', mineur(e)' if age < 18 else ''}), "
+        f"tél. {b.phone or '—'}, {b.email or '—'}"
+    )
+    if b.guardian_name:
+        click.echo(f"  Représentant légal : {b.guardian_name}, tél. {b.guardian_phone or '—'}")
+    click.echo(f"  Adresse : {b.address_line or '—'}, {b.postcode or ''} {b.commune or ''}")
+    click.echo(
+        f"  Contrat {k.cma_number} : {k.employer_name} ({k.employer_trade or 'métier ?'}), "
+        f"du {_d(k.start_date)} au {_d(k.planned_end_date)}"
+    )
+    click.echo(f"  CFA : {k.training_centre_name or '—'} ; diplôme : {k.diploma or '—'}")
+    if k.rupture_date:
+        click.echo(f"  Rupture le {_d(k.rupture_date)} ({k.rupture_initiative or '?'})")
+    state = definition.states[c.state]
+    cycle = f", cycle {c.cycle}/{definition.parameters.get('follow_up_cycles')}" if c.cycle else ""
+    click.echo(f"  Cohorte {c.cohort}, groupe {c.group} ({c.assignment_method})")
+    click.echo(
+        f"  État : {state.label} [{c.state}]{cycle}, depuis le {format_local(c.state_since)}"
+    )
+    click.echo(f"  Version : {c.version} (workflow {c.workflow_name} v{c.workflow_version})")
+    allowed = machine.allowed_triggers(c.state)
+    if allowed:
+        click.echo("  Actions possibles :")
+        for trigger in allowed:
+            tdef = next(t for t in definition.transitions_from(c.state) if t.trigger == trigger)
+            fields = ", ".join(f.name + ("*" if f.required else "") for f in tdef.fields)
+            by = ", ".join(sorted(tdef.by))
+            click.echo(
+                f"    {trigger:26} {tdef.label} (par {by}){' — ' + fields if fields else ''}"
+            )
+    for s in detail.sheets:
+        click.echo(
+            f"  Fiche {s.id} : {s.need_category} → {s.partner_name}, {s.state} "
+            f"depuis le {format_local(s.state_since)}"
+        )
+
+
+@case.command("fire")
+@click.argument("case_id", type=int)
+@click.argument("trigger")
+@click.option(
+    "-d",
+    "--data",
+    "pairs",
+    multiple=True,
+    metavar="CHAMP=VALEUR",
+    help="Valeur d'un champ de l'action (répétable). Listes séparées par des virgules.",
+)
+@click.option(
+    "--expected-version", type=int, help="Refuser si le dossier a changé depuis cette version."
+)
+@click.option("--as", "login", help="Qui agit (défaut : l'utilisateur du système).")
+@click.pass_obj
+def fire(
+    context: Context,
+    case_id: int,
+    trigger: str,
+    pairs: tuple[str, ...],
+    expected_version: int | None,
+    login: str | None,
+) -> None:
+    """Applique l'action TRIGGER au dossier CASE_ID, en une transaction."""
+    data = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} : attendu CHAMP=VALEUR", param_hint="--data")
+        data[key.strip()] = value
+    actor = Actor.person(login) if login else Actor.current_user()
+    done = context.app.engine.fire(case_id, trigger, actor, expected_version, **data)
+    click.echo(f"Dossier {done.entity_id} : {done.source} → {done.dest} ({trigger}).")
+    click.echo(f"Version du dossier : {done.version}.")
+
+
+@click.command("history")
+@click.argument("case_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Une ligne JSON par événement.")
+@click.pass_obj
+def history(context: Context, case_id: int, as_json: bool) -> None:
+    """Historique d'un dossier et de ses fiches de liaison, à partir du journal d'audit."""
+    with context.app.db.read() as conn:
+        events = timeline(conn, case_id)
+    for e in events:
+        if as_json:
+            click.echo(
+                json.dumps({**e._asdict(), "at": e.at.isoformat()}, ensure_ascii=False, default=str)
+            )
+            continue
+        what = "dossier" if e.entity == "case" else f"{e.entity} {e.entity_id}"
+        step = f"{e.from_state} → {e.to_state}" if e.from_state else f"création → {e.to_state}"
+        action = e.trigger or "création"
+        data = " ".join(f"{k}={v}" for k, v in e.data.items()) if e.data else ""
+        click.echo(
+            f"{format_local(e.at)}  {e.actor_kind}:{e.actor:14}  {what:12}  {action:22}  {step}"
+            + (f"  ({data})" if data else "")
+        )
+
+
+def _d(day: date | None) -> str:
+    return day.strftime("%d/%m/%Y") if day else "—"

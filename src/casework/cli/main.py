@@ -1,0 +1,119 @@
+"""The command group, its shared options, and how errors reach the user."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from functools import cached_property
+from typing import Any
+
+import click
+
+from casework.app import App, build_app
+from casework.errors import CaseworkError
+from casework.settings import Settings, load_settings
+
+EPILOG = """\b
+Exemples :
+  casework init-db
+  casework workflows check
+  casework workflows show case --mermaid > docs/case.md
+  casework case list --state follow_up
+  casework case fire 12 record_contact -d channel=phone -d duration_min=20
+  casework history 12
+  casework demo --cases 30
+"""
+
+
+class Context:
+    """Settings and the application, built on first use (so `--help` needs no database)."""
+
+    def __init__(self, config: str | None, database_url: str | None):
+        self.config, self.database_url = config, database_url
+
+    @cached_property
+    def settings(self) -> Settings:
+        settings = load_settings(self.config)
+        return settings.with_database(self.database_url) if self.database_url else settings
+
+    @cached_property
+    def app(self) -> App:
+        return build_app(self.settings)
+
+
+class _Group(click.Group):
+    """Turns casework's own errors into a French message and exit status 1, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CaseworkError as exc:
+            raise click.ClickException(exc.french()) from exc
+
+
+@click.group(
+    cls=_Group,
+    epilog=EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option(
+    "--config",
+    metavar="FICHIER",
+    type=click.Path(dir_okay=False),
+    help="Fichier de configuration TOML (défaut : ./casework.toml ou $CASEWORK_CONFIG).",
+)
+@click.option(
+    "--database", "database_url", metavar="URL", help="Base de données (remplace la configuration)."
+)
+@click.option("-v", "--verbose", is_flag=True, help="Journal détaillé (niveau DEBUG).")
+@click.pass_context
+def main(ctx: click.Context, config: str | None, database_url: str | None, verbose: bool) -> None:
+    """casework : suivi des apprentis par workflows, minuteurs et courriels.
+
+    Les réglages viennent de casework.toml puis des variables d'environnement CASEWORK_*.
+    Par défaut, la base est un fichier SQLite dans ./var/.
+    """
+    context = Context(config, database_url)
+    ctx.obj = context
+    level = logging.DEBUG if verbose else logging.INFO
+    if not verbose:
+        # A broken configuration is reported by the command that needs it, in French.
+        with contextlib.suppress(CaseworkError):
+            level = getattr(logging, context.settings.logging.level.upper())
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if not verbose:  # the libraries' step-by-step logs drown ours
+        for noisy in ("transitions", "alembic"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+    ctx.call_on_close(lambda: context.__dict__.get("app") and context.app.close())
+
+
+@main.command("init-db")
+@click.pass_obj
+def init_db(context: Context) -> None:
+    """Crée ou met à jour le schéma de la base (migrations Alembic)."""
+    from casework.migrate import current_revision, upgrade
+
+    app = context.app
+    before = current_revision(app.db)
+    upgrade(app.db)
+    after = current_revision(app.db)
+    where = app.db.url.render_as_string(hide_password=True)
+    if before == after:
+        click.echo(f"Base déjà à jour ({where}, révision {after}).")
+    else:
+        click.echo(f"Base mise à jour : {before or 'vide'} → {after} ({where}).")
+
+
+def _register() -> None:
+    from casework.cli import cases, demo, workflows
+
+    main.add_command(workflows.workflows)
+    main.add_command(cases.case)
+    main.add_command(cases.history)
+    main.add_command(demo.demo)
+
+
+_register()

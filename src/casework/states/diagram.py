@@ -1,0 +1,84 @@
+"""Pictures and summaries of a workflow: Mermaid for docs, plain text for the terminal."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from casework.states.definition import TimerDef, TransitionDef, WorkflowDef
+
+
+def _edge_label(t: TransitionDef) -> str:
+    conditions = [*t.guards, *(f"not {u}" for u in t.unless)]
+    label = t.trigger + (f" [{', '.join(conditions)}]" if conditions else "")
+    return label + (" ✉" if t.mails else "")
+
+
+def _delay(timer: TimerDef) -> str:
+    start = f"{timer.anchor} + " if timer.anchor else ""
+    unit = timer.delay.unit.replace("_", " ")
+    return f"{start}{timer.delay.amount} {unit}"
+
+
+def mermaid(wf: WorkflowDef) -> str:
+    """A `stateDiagram-v2` to paste into Markdown. ✉ marks transitions that send mail."""
+    lines = ["stateDiagram-v2", f"    %% {wf.label} ({wf.name} v{wf.version})"]
+    for state in wf.states.values():
+        lines.append(f"    {state.name} : {state.label}")
+    lines.append(f"    [*] --> {wf.initial}")
+    edges: dict[tuple[str, str], list[str]] = defaultdict(list)
+    internal: dict[str, list[str]] = defaultdict(list)
+    for t in wf.transitions:
+        for source in t.sources:
+            if t.internal:
+                internal[source].append(_edge_label(t))
+            else:
+                edges[(source, t.destination_from(source))].append(_edge_label(t))
+    for (source, dest), labels in edges.items():
+        lines.append(f"    {source} --> {dest} : {' / '.join(dict.fromkeys(labels))}")
+    for state in wf.states.values():
+        notes = [*dict.fromkeys(internal[state.name])]
+        notes += [f"⏱ {t.trigger} after {_delay(t)}" for t in state.timers]
+        if notes:
+            lines.append(f"    note right of {state.name}")
+            lines.extend(f"        {n}" for n in notes)
+            lines.append("    end note")
+        if state.final:
+            lines.append(f"    {state.name} --> [*]")
+    return "\n".join(lines) + "\n"
+
+
+def text_summary(wf: WorkflowDef) -> str:
+    """What `casework workflows show` prints: states with timers, then transitions."""
+    out = [f"{wf.label} — {wf.name} v{wf.version} ({wf.file})", f"État initial : {wf.initial}"]
+    if wf.parameters:
+        params = ", ".join(f"{k} = {v}" for k, v in wf.parameters.items())
+        out.append(f"Paramètres : {params}")
+    out.append("")
+    out.append("États :")
+    for s in wf.states.values():
+        flags = " (final)" if s.final else ""
+        tags = f" [{', '.join(sorted(s.tags))}]" if s.tags else ""
+        out.append(f"  {s.name}{flags}{tags} — {s.label}")
+        for timer in s.timers:
+            out.append(
+                f"      ⏱ {timer.trigger} après {_delay(timer)} (si en retard : {timer.misfire})"
+            )
+    out.append("")
+    out.append("Transitions :")
+    for t in wf.transitions:
+        dest = "(interne)" if t.internal else t.dest
+        out.append(f"  {t.trigger}: {', '.join(t.sources)} → {dest}")
+        details = []
+        if t.guards or t.unless:
+            details.append("si " + ", ".join([*t.guards, *(f"non {u}" for u in t.unless)]))
+        if t.handlers:
+            details.append("puis " + ", ".join(t.handlers))
+        if t.mails:
+            details.append("courriels " + ", ".join(f"{m.template}→{m.recipient}" for m in t.mails))
+        details.append("par " + ", ".join(sorted(t.by)))
+        if t.fields:
+            details.append(
+                "champs " + ", ".join(f.name + ("*" if f.required else "") for f in t.fields)
+            )
+        out.extend(f"      {d}" for d in details)
+    return "\n".join(out) + "\n"
