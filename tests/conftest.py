@@ -1,0 +1,119 @@
+"""Shared fixtures: a fresh, migrated database per test on SQLite and on PostgreSQL.
+
+Every test that takes `db_url` (or anything built on it) runs once per backend. The PostgreSQL
+server is a throwaway cluster this session starts (see pg_cluster.py), unless
+CASEWORK_TEST_POSTGRES_URL points at one. CASEWORK_TEST_BACKENDS=sqlite restricts a local run;
+CI never sets it, so a missing PostgreSQL fails the run instead of skipping half of it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from casework.app import App, build_app
+from casework.clock import FixedClock
+from casework.database import Database
+from casework.migrate import upgrade
+from casework.settings import DatabaseSettings, Settings
+from tests.pg_cluster import Cluster
+
+BACKENDS = [
+    b.strip() for b in os.environ.get("CASEWORK_TEST_BACKENDS", "sqlite,postgresql").split(",")
+]
+START = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)  # a Tuesday, 10:00 in Paris
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", BACKENDS, scope="session")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    url = os.environ.get("CASEWORK_TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    cluster = Cluster()
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def template(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> str:
+    """A migrated database to copy for each test (migrations run once per backend)."""
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+        db = Database(DatabaseSettings(url=f"sqlite:///{path}"))
+        upgrade(db)
+        db.dispose()  # the last connection to close checkpoints the WAL into the main file
+        assert not path.with_name(path.name + "-wal").exists()
+        return str(path)
+    server = request.getfixturevalue("postgres_server")
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS casework_template"))
+        conn.execute(text("CREATE DATABASE casework_template"))
+    admin.dispose()
+    db = Database(DatabaseSettings(url=str(make_url(server).set(database="casework_template"))))
+    upgrade(db)
+    db.dispose()
+    return "casework_template"
+
+
+_numbers = itertools.count()
+
+
+@pytest.fixture
+def db_url(
+    backend: str, template: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """A fresh database with the current schema, private to this test."""
+    if backend == "sqlite":
+        path = tmp_path / "casework.sqlite3"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+        return
+    server = request.getfixturevalue("postgres_server")
+    name = f"test_{os.getpid()}_{next(_numbers)}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {template}"))
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings().with_database(db_url)
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FixedClock) -> Iterator[App]:
+    application = build_app(settings, clock)
+    try:
+        yield application
+    finally:
+        application.close()
