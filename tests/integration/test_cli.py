@@ -1,0 +1,143 @@
+"""The command line, against a real database: French messages, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+
+from casework.app import App
+from casework.cli import main
+from casework.cli.main import EPILOG
+from tests.factories import add_case
+
+
+def run(db_url: str, *args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(main, ["--database", db_url, *args], env=env, catch_exceptions=False)
+
+
+def test_init_db_on_an_empty_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+    first = run(url, "init-db")
+    assert first.exit_code == 0, first.output
+    assert "vide → 0001" in first.output
+    again = run(url, "init-db")
+    assert "déjà à jour" in again.output
+
+
+def test_workflows_check_and_show(db_url: str) -> None:
+    checked = run(db_url, "workflows", "check")
+    assert checked.exit_code == 0
+    assert "Workflows valides : case v1, liaison v1." in checked.output
+    shown = run(db_url, "workflows", "show", "case", "--mermaid")
+    assert shown.output.startswith("stateDiagram-v2")
+    text = run(db_url, "workflows", "show", "liaison")
+    assert "Transitions :" in text.output
+    unknown = run(db_url, "workflows", "show", "nope")
+    assert unknown.exit_code == 1
+    assert "Workflow inconnu : nope." in unknown.output
+
+
+def test_workflows_check_reports_problems_with_file_and_line(db_url: str, tmp_path: Path) -> None:
+    broken = tmp_path / "workflows"
+    broken.mkdir()
+    (broken / "bad.yaml").write_text(
+        "workflow: bad\nversion: 1\nentity: case\ninitial: a\nstates:\n  a: {}\n"
+        "transitions:\n  - trigger: go\n    source: a\n    dest: b\n",
+        encoding="utf-8",
+    )
+    result = run(db_url, "workflows", "check", env={"CASEWORK_PATHS_WORKFLOWS": str(broken)})
+    assert result.exit_code == 1
+    assert (
+        f"{broken / 'bad.yaml'}:8: transition 'go': unknown destination state 'b'" in result.output
+    )
+    assert "problème(s) trouvé(s)" in result.output
+
+
+def test_case_list_show_fire_and_history(app: App, db_url: str) -> None:
+    case_id = add_case(app, state="follow_up", cycle=2)
+    listed = run(db_url, "case", "list")
+    assert f"{case_id:>6}  2026  test" in listed.output
+    assert "Léa MARTIN — Boulangerie Dupont" in listed.output
+    summary = run(db_url, "case", "list", "--summary")
+    assert "follow_up" in summary.output
+    shown = run(db_url, "case", "show", str(case_id))
+    assert f"Dossier {case_id} — Léa Marie MARTIN" in shown.output
+    assert "record_contact" in shown.output
+    assert "channel*" in shown.output
+    fired = run(
+        db_url,
+        "case",
+        "fire",
+        str(case_id),
+        "record_contact",
+        "-d",
+        "channel=phone",
+        "-d",
+        "duration_min=25",
+        "-d",
+        "difficulties=housing,money",
+        "--as",
+        "anne",
+    )
+    assert fired.exit_code == 0, fired.output
+    assert f"Dossier {case_id} : follow_up → follow_up (record_contact)." in fired.output
+    history = run(db_url, "history", str(case_id))
+    assert "person:anne" in history.output
+    assert "difficulties=['housing', 'money']" in history.output
+    as_json = run(db_url, "history", str(case_id), "--json")
+    assert '"trigger": "record_contact"' in as_json.output
+
+
+def test_refusals_are_french_messages_not_tracebacks(app: App, db_url: str) -> None:
+    case_id = add_case(app, state="closed")
+    refused = run(db_url, "case", "fire", str(case_id), "next_cycle")
+    assert refused.exit_code == 1
+    assert "n'est pas possible depuis cet état" in refused.output
+    assert "Traceback" not in refused.output
+    missing = run(db_url, "case", "show", "999")
+    assert missing.exit_code == 1
+    assert "Dossier 999 introuvable." in missing.output
+    stale = run(db_url, "case", "fire", str(case_id), "close", "--expected-version", "7")
+    assert "modifié entre-temps" in stale.output
+    bad = run(db_url, "case", "fire", str(case_id), "close", "-d", "reason")
+    assert bad.exit_code == 2
+    assert "attendu CHAMP=VALEUR" in bad.output
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = []
+    for name, command in group.commands.items():
+        found.append((*prefix, name))
+        if isinstance(command, click.Group):
+            found.extend(_commands(command, (*prefix, name)))
+    return found
+
+
+@pytest.mark.parametrize("path", [(), *_commands(main)], ids=lambda p: " ".join(p) or "casework")
+def test_every_command_has_help(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+
+
+@pytest.mark.parametrize(
+    "example",
+    [line.strip() for line in EPILOG.splitlines() if line.strip().startswith("casework ")],
+)
+def test_help_examples_name_real_commands_and_options(example: str) -> None:
+    words = shlex.split(example.split(">")[0])[1:]
+    path: list[str] = []
+    group: click.Command = main
+    for word in words:
+        if isinstance(group, click.Group) and word in group.commands:
+            group = group.commands[word]
+            path.append(word)
+    options = {o for p in group.params for o in getattr(p, "opts", [])}
+    for word in words:
+        if word.startswith("-"):
+            assert word in options, f"{example}: unknown option {word}"
+    assert path, example

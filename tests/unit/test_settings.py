@@ -1,0 +1,69 @@
+"""Settings: defaults < TOML file < environment; mistakes are reported, not ignored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from casework.settings import SettingsError, load_settings
+
+
+def test_defaults_use_embedded_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(environ={})
+    assert settings.database.url == "sqlite:///var/casework.sqlite3"
+    assert settings.display.timezone == "Europe/Paris"
+    assert (settings.paths.workflows / "case.yaml").is_file()
+
+
+def test_file_then_environment(tmp_path: Path) -> None:
+    config = tmp_path / "casework.toml"
+    config.write_text(
+        '[database]\nurl = "postgresql+psycopg://db/casework"\nbusy_timeout_ms = 5000\n'
+        '[logging]\nlevel = "DEBUG"\n',
+        encoding="utf-8",
+    )
+    settings = load_settings(
+        config, environ={"CASEWORK_LOGGING_LEVEL": "WARNING", "CASEWORK_DATABASE_ECHO": "oui"}
+    )
+    assert settings.database.url == "postgresql+psycopg://db/casework"
+    assert settings.database.busy_timeout_ms == 5000
+    assert settings.database.echo is True
+    assert settings.logging.level == "WARNING"
+
+
+def test_config_path_from_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "other.toml"
+    config.write_text('[paths]\nworkflows = "/srv/workflows"\n', encoding="utf-8")
+    settings = load_settings(environ={"CASEWORK_CONFIG": str(config)})
+    assert settings.paths.workflows == Path("/srv/workflows")
+
+
+@pytest.mark.parametrize(
+    ("content", "key", "reason"),
+    [
+        ("[database]\nurll = 'x'\n", "database.urll", "clé inconnue"),
+        ("[databse]\nurl = 'x'\n", "databse", "section inconnue"),
+        ("[database]\nbusy_timeout_ms = 'long'\n", "database.busy_timeout_ms", "valeur invalide"),
+        ("[database\n", "-", "TOML illisible"),
+    ],
+)
+def test_mistakes_are_reported(tmp_path: Path, content: str, key: str, reason: str) -> None:
+    config = tmp_path / "casework.toml"
+    config.write_text(content, encoding="utf-8")
+    with pytest.raises(SettingsError) as error:
+        load_settings(config, environ={})
+    assert error.value.key == key
+    assert reason in error.value.french()
+
+
+def test_a_missing_file_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="introuvable"):
+        load_settings(tmp_path / "nope.toml", environ={})
+
+
+def test_a_bad_environment_value_names_the_variable() -> None:
+    with pytest.raises(SettingsError) as error:
+        load_settings(environ={"CASEWORK_DATABASE_BUSY_TIMEOUT_MS": "soon"})
+    assert error.value.key == "CASEWORK_DATABASE_BUSY_TIMEOUT_MS"
