@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import getpass
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from casework.models.base import ActorKind
 
@@ -12,6 +12,12 @@ from casework.models.base import ActorKind
 class Actor:
     kind: ActorKind
     id: str
+    # The kind as a plain string, read once per transition on the hot path (an enum's `.value`
+    # is a descriptor call).
+    kind_value: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind_value", ActorKind(self.kind).value)
 
     @classmethod
     def person(cls, login: str) -> Actor:

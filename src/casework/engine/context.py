@@ -44,7 +44,6 @@ class TransitionContext:
 
     def __init__(
         self,
-        *,
         engine: Engine,
         kind: EntityKind,
         row: Row[Any],

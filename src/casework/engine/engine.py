@@ -22,26 +22,39 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, insert, select
 
 from casework.actors import Actor
 from casework.clock import Clock
 from casework.database import Database
 from casework.engine.context import TransitionContext
 from casework.engine.entities import CASE, KINDS, LIAISON, EntityKind
+from casework.engine.fastsql import FastSQL
 from casework.errors import EntityNotFound, TransitionRefused, VersionConflict
 from casework.models import Event
 from casework.states.catalog import WorkflowSet
 from casework.states.fields import clean_fields, to_json
+from casework.states.machine import WorkflowMachine
 
 EVENTS = Event.__table__
+EVENT_COLUMNS = (
+    "case_id",
+    "entity",
+    "entity_id",
+    "trigger",
+    "from_state",
+    "to_state",
+    "actor_kind",
+    "actor",
+    "at",
+    "data",
+)
 CHUNK = 500  # rows per SELECT … IN (…) in batches: well under every driver's parameter limit
 
 
-@dataclass(frozen=True)
-class Transitioned:
+class Transitioned(NamedTuple):
     """What one applied transition did."""
 
     kind: str
@@ -67,6 +80,10 @@ class Engine:
         self.db = db
         self.workflows = workflows
         self.clock = clock
+        self.sql = FastSQL(db.engine.dialect)
+        self._batch_queries = {
+            name: self._batch_query(kind, db.is_postgresql) for name, kind in KINDS.items()
+        }
 
     # -- firing -----------------------------------------------------------------------------
 
@@ -117,20 +134,23 @@ class Engine:
         entity = KINDS[kind]
         result = BatchResult()
         data = data or {}
+        cleaned: dict[WorkflowMachine, dict[str, Any]] = {}
         with self._transaction(conn) as c:
             for part in _chunks(sorted(set(ids)), CHUNK):
-                stmt = select(entity.table).where(entity.table.c.id.in_(part))
-                stmt = stmt.order_by(entity.table.c.id)
-                if self.db.is_postgresql:
-                    stmt = stmt.with_for_update()
-                rows = c.execute(stmt).all()
+                make = entity.row_type._make  # type: ignore[attr-defined]
+                rows = [
+                    make(r)
+                    for r in c.execute(self._batch_queries[entity.name], {"ids": part}).all()
+                ]
                 found = {row.id for row in rows}
                 result.missing.extend(i for i in part if i not in found)
                 now = self.clock.now()
                 decided = []
                 for row in rows:
                     try:
-                        decided.append(self._decide(entity, row, trigger, actor, data, c, now))
+                        decided.append(
+                            self._decide(entity, row, trigger, actor, data, c, now, cleaned)
+                        )
                     except TransitionRefused as refusal:
                         result.refused.append(refusal)
                     except Exception as exc:
@@ -159,6 +179,15 @@ class Engine:
 
     # -- internals --------------------------------------------------------------------------
 
+    @staticmethod
+    def _batch_query(entity: EntityKind, postgresql: bool) -> Select[Any]:
+        """The rows of a batch, in id order, locked on PostgreSQL (two batches over the same
+        rows then wait for each other instead of deadlocking). The ids are rendered into the
+        SQL: a thousand bound parameters cost more to process than the rows they fetch."""
+        ids = bindparam("ids", expanding=True, literal_execute=True)
+        stmt = entity.view.where(entity.table.c.id.in_(ids)).order_by(entity.table.c.id)
+        return stmt.with_for_update(of=entity.table) if postgresql else stmt
+
     @contextmanager
     def _transaction(self, conn: Connection | None) -> Iterator[Connection]:
         """Join the caller's transaction if one is given, else open (and commit) our own."""
@@ -179,77 +208,71 @@ class Engine:
         conn: Connection | None,
     ) -> Transitioned:
         with self._transaction(conn) as c:
-            row = c.execute(select(entity.table).where(entity.table.c.id == entity_id)).first()
+            found = c.execute(entity.view.where(entity.table.c.id == entity_id)).first()
+            row = None if found is None else entity.row_type._make(found)  # type: ignore[attr-defined]
             if row is None:
                 raise EntityNotFound(entity.name, entity_id)
             if expected_version is not None and row.version != expected_version:
                 raise VersionConflict(entity.name, entity_id, expected_version, row.version)
             now = self.clock.now()
-            ctx = self._decide(entity, row, trigger, actor, data, c, now)
+            ctx = self._decide(entity, row, trigger, actor, data, c, now, {})
             return self._write(c, entity, [ctx], now)[0]
 
     def _decide(
         self,
         entity: EntityKind,
-        row: Row[Any],
+        row: Any,
         trigger: str,
         actor: Actor,
         data: Mapping[str, Any],
         conn: Connection,
         now: datetime,
+        cleaned: dict[WorkflowMachine, dict[str, Any]],
     ) -> TransitionContext:
-        """Run the machine on one row: guards, then handlers, which only stage their effects."""
+        """Run the machine on one row: guards, then handlers, which only stage their effects.
+
+        `cleaned` memoises the checked data per workflow version: a batch checks it once.
+        """
         machine = self.workflows.machine(row.workflow_name, row.workflow_version)
-        if not machine.is_allowed(row.state, trigger):
-            raise TransitionRefused(
-                entity.name, row.id, trigger, row.state, machine.allowed_triggers(row.state)
-            )
-        definition = machine.definition
-        candidates = [t for t in definition.transitions_from(row.state) if t.trigger == trigger]
-        if not any(actor.kind.value in t.by for t in candidates):
-            raise TransitionRefused(
-                entity.name,
-                row.id,
-                trigger,
-                row.state,
-                machine.allowed_triggers(row.state),
-                reason="actor",
-                actor_kind=actor.kind.value,
-            )
+        found = machine.candidates(row.state, trigger)
+        if found is None:
+            raise self._refusal(entity, row, trigger, machine, "state")
+        if actor.kind_value not in found.actor_kinds:
+            raise self._refusal(entity, row, trigger, machine, "actor", actor=actor)
+        checked = cleaned.get(machine)
+        if checked is None:
+            checked = cleaned[machine] = clean_fields(trigger, found.transitions[0].fields, data)
         ctx = TransitionContext(
-            engine=self,
-            kind=entity,
-            row=row,
-            trigger=trigger,
-            actor=actor,
-            data=clean_fields(trigger, definition.fields_for(trigger), data),
-            now=now,
-            params=definition.parameters,
-            conn=conn,
+            self, entity, row, trigger, actor, checked, now, machine.parameters, conn
         )
         dest = machine.run(row.state, trigger, ctx)
         if dest is None or ctx.transition is None:
-            raise TransitionRefused(
-                entity.name,
-                row.id,
-                trigger,
-                row.state,
-                machine.allowed_triggers(row.state),
-                reason="guards",
-                detail=ctx.refusal,
-            )
-        if actor.kind.value not in ctx.transition.by:
-            raise TransitionRefused(
-                entity.name,
-                row.id,
-                trigger,
-                row.state,
-                machine.allowed_triggers(row.state),
-                reason="actor",
-                actor_kind=actor.kind.value,
-            )
+            raise self._refusal(entity, row, trigger, machine, "guards", detail=ctx.refusal)
+        if actor.kind_value not in ctx.transition.by:
+            raise self._refusal(entity, row, trigger, machine, "actor", actor=actor)
         ctx.dest = dest
         return ctx
+
+    @staticmethod
+    def _refusal(
+        entity: EntityKind,
+        row: Any,
+        trigger: str,
+        machine: WorkflowMachine,
+        reason: str,
+        detail: str | None = None,
+        actor: Actor | None = None,
+    ) -> TransitionRefused:
+        return TransitionRefused(
+            entity.name,
+            row.id,
+            trigger,
+            row.state,
+            machine.allowed_triggers(row.state),
+            reason=reason,
+            detail=detail,
+            actor_kind=actor.kind_value if actor else None,
+        )
 
     def _write(
         self,
@@ -258,74 +281,71 @@ class Engine:
         decided: Sequence[TransitionContext],
         now: datetime,
     ) -> list[Transitioned]:
-        """Persist decided transitions: grouped UPDATEs, one multi-row event INSERT, deferred."""
+        """Persist decided transitions: an UPDATE per row (with the version check) and an event
+        per row, each as one `executemany`, then the handlers' deferred writes."""
         if not decided:
             return []
-        table = entity.table
-        groups: dict[tuple[bool, tuple[str, ...]], list[dict[str, Any]]] = defaultdict(list)
-        events: list[dict[str, Any]] = []
+        sql, table = self.sql, entity.table
+        now_db = sql.converter(table.c.updated_at)(now)
+        at_db = sql.converter(EVENTS.c.at)(now)
+        data_db = sql.converter(EVENTS.c.data)
+        payloads: dict[tuple[Any, ...], Any] = {}
+        updates: dict[tuple[bool, tuple[str, ...]], list[tuple[Any, ...]]] = defaultdict(list)
+        events: list[tuple[Any, ...]] = []
         done: list[Transitioned] = []
         for ctx in decided:
-            row, tdef = ctx.row, ctx.transition
+            row, tdef, dest = ctx.row, ctx.transition, ctx.dest
             assert tdef is not None  # _decide only returns contexts with a transition taken
-            params = {"_id": row.id, "_version": row.version, "_state": ctx.dest}
-            params.update({f"_c_{k}": v for k, v in ctx.changes.items()})
-            groups[(tdef.internal, tuple(sorted(ctx.changes)))].append(params)
+            assert dest is not None
+            if ctx.changes:
+                columns = tuple(sorted(ctx.changes))
+                values = sql.convert_values(table, columns, ctx.changes)
+            else:
+                columns, values = (), ()
+            # Re-entering a state (not an internal transition) restarts its clock.
+            updates[(not tdef.internal, columns)].append((row.id, row.version, dest, *values))
+            # Rows of a batch share their data, and often their notes: serialise each once.
+            try:
+                key = (id(ctx.data), *ctx.notes.items())
+                payload = payloads.get(key)
+            except TypeError:  # a note that cannot be a key (a list): serialise it alone
+                key, payload = None, None
+            if payload is None:
+                payload = data_db(to_json({**ctx.data, **ctx.notes}))
+                if key is not None:
+                    payloads[key] = payload
+            case_id = getattr(row, entity.case_id_column)
             events.append(
-                {
-                    "case_id": ctx.case_id,
-                    "entity": entity.name,
-                    "entity_id": row.id,
-                    "trigger": ctx.trigger,
-                    "from_state": row.state,
-                    "to_state": ctx.dest,
-                    "actor_kind": ctx.actor.kind.value,
-                    "actor": ctx.actor.id,
-                    "at": now,
-                    "data": to_json({**ctx.data, **ctx.notes}),
-                }
+                (
+                    case_id,
+                    entity.name,
+                    row.id,
+                    ctx.trigger,
+                    row.state,
+                    dest,
+                    ctx.actor.kind_value,
+                    ctx.actor.id,
+                    at_db,
+                    payload,
+                )
             )
             done.append(
                 Transitioned(
-                    entity.name,
-                    row.id,
-                    ctx.case_id,
-                    ctx.trigger,
-                    row.state,
-                    ctx.dest,
-                    row.version + 1,
+                    entity.name, row.id, case_id, ctx.trigger, row.state, dest, row.version + 1
                 )
             )
-        for (internal, columns), params in groups.items():
-            values: dict[str, Any] = {
-                "state": bindparam("_state"),
-                "version": table.c.version + 1,
-                "updated_at": now,
-                **{c: bindparam(f"_c_{c}") for c in columns},
-            }
-            if not internal:  # re-entering a state (reflexive transition) restarts its clock
-                values["state_since"] = now
-            stmt = (
-                update(table)
-                .where(table.c.id == bindparam("_id"), table.c.version == bindparam("_version"))
-                .values(values)
-            )
-            changed = conn.execute(stmt, params).rowcount
-            if changed != len(params) and (
-                len(params) == 1 or conn.dialect.supports_sane_multi_rowcount
-            ):
-                self._raise_conflict(conn, entity, params)
-        conn.execute(insert(EVENTS), events)
+        for (reenter, columns), rows in updates.items():
+            if sql.update_states(conn, table, columns, reenter, rows, now_db) != len(rows):
+                self._raise_conflict(conn, entity, {r[0]: r[1] for r in rows})
+        sql.insert(conn, EVENTS, EVENT_COLUMNS, events)
         for ctx in decided:
             for deferred in ctx.deferred:
                 deferred(conn)
         return done
 
     @staticmethod
-    def _raise_conflict(
-        conn: Connection, entity: EntityKind, params: Sequence[Mapping[str, Any]]
-    ) -> None:
-        expected = {p["_id"]: p["_version"] for p in params}
+    def _raise_conflict(conn: Connection, entity: EntityKind, expected: dict[int, int]) -> None:
+        """Some row's version moved under us: name the first one, then the caller rolls back."""
         current = dict(
             conn.execute(
                 select(entity.table.c.id, entity.table.c.version).where(
@@ -378,7 +398,7 @@ class Engine:
                     "trigger": None,
                     "from_state": None,
                     "to_state": definition.initial,
-                    "actor_kind": actor.kind.value,
+                    "actor_kind": actor.kind_value,
                     "actor": actor.id,
                     "at": now,
                     "data": to_json({k: values[k] for k in audit if k in values}),

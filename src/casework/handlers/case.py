@@ -7,7 +7,7 @@ from sqlalchemy import Connection, insert, select, update
 from casework.clock import to_local
 from casework.engine.context import TransitionContext
 from casework.handlers.registry import registry
-from casework.models import Beneficiary, ContactLog, Contract, ExitKind, Group, Partner
+from casework.models import ContactLog, Contract, ExitKind, Group, Partner
 from casework.models.beneficiary import MAJORITY_AGE, age_on
 
 # -- guards -------------------------------------------------------------------------------------
@@ -32,10 +32,7 @@ def cycles_remaining(ctx: TransitionContext) -> bool:
 @registry.guard
 def guardian_agrees_if_minor(ctx: TransitionContext) -> bool:
     """A minor's consent counts only with the legal guardian's agreement."""
-    birth_date = ctx.conn.execute(
-        select(Beneficiary.birth_date).where(Beneficiary.id == ctx.row.beneficiary_id)
-    ).scalar_one()
-    if age_on(birth_date, to_local(ctx.now).date()) >= MAJORITY_AGE:
+    if age_on(ctx.row.beneficiary_birth_date, to_local(ctx.now).date()) >= MAJORITY_AGE:
         return True
     return bool(ctx.data.get("guardian_agreed")) or ctx.refuse(
         "l'apprenti(e) est mineur(e) : l'accord du représentant légal est nécessaire"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casework.models.base import ActorKind, Base, BigId, JSONDoc, UTCDateTime, str_enum
@@ -16,10 +16,10 @@ from casework.models.base import ActorKind, Base, BigId, JSONDoc, UTCDateTime, s
 
 class Event(Base):
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_entity", "entity", "entity_id"),)
-
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    # The case the event belongs to (also for its liaison sheets), for one timeline per case.
+    # The case the event belongs to (also for its liaison sheets): one timeline per case, and the
+    # only index besides the key, because every transition inserts here (a sheet's own history is
+    # its case's events filtered by entity).
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     entity: Mapped[str] = mapped_column(String(20))  # case, liaison, beneficiary, contract...
     entity_id: Mapped[int] = mapped_column(Integer)

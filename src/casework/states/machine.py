@@ -12,9 +12,10 @@ Internal transitions (no `dest`) exit and enter nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from transitions import EventData, Machine, State
+from transitions import Machine, State
 
 from casework.handlers.registry import Registry
 from casework.states.definition import TransitionDef, WorkflowDef
@@ -32,68 +33,78 @@ class _Cursor:
         self.state = state
 
 
-def _ctx(event: EventData) -> TransitionContext:
-    return event.args[0]  # type: ignore[no-any-return]
+# With `send_event=False`, transitions calls every guard and handler with the arguments given to
+# the trigger: here the TransitionContext alone, so registered functions are used as they are.
 
 
-def _as_condition(fn: Callable[[TransitionContext], bool]) -> Callable[[EventData], bool]:
-    return lambda event: bool(fn(_ctx(event)))
-
-
-def _as_callback(fn: Callable[[TransitionContext], None]) -> Callable[[EventData], None]:
-    return lambda event: fn(_ctx(event))
-
-
-def _remember(tdef: TransitionDef) -> Callable[[EventData], None]:
-    def taken(event: EventData) -> None:
-        _ctx(event).transition = tdef
+def _remember(tdef: TransitionDef) -> Callable[[TransitionContext], None]:
+    def taken(ctx: TransitionContext) -> None:
+        ctx.transition = tdef
 
     return taken
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """What a trigger may do from one state, worked out once at load time."""
+
+    transitions: tuple[TransitionDef, ...]
+    actor_kinds: frozenset[str]  # who may fire at least one of them
 
 
 class WorkflowMachine:
     def __init__(self, definition: WorkflowDef, registry: Registry):
         self.definition = definition
+        self.parameters = definition.parameters
         self.machine = Machine(
             model=None,
             states=[State(s.name, final=s.final) for s in definition.states.values()],
             initial=definition.initial,
             auto_transitions=False,
-            send_event=True,
+            send_event=False,
             name=f"{definition.name}.v{definition.version} ",
         )
         for sdef in definition.states.values():
             state = self.machine.get_state(sdef.name)
             for name in sdef.on_exit:
-                state.add_callback("exit", _as_callback(registry.handlers[name]))
+                state.add_callback("exit", registry.handlers[name])
             for name in sdef.on_enter:
-                state.add_callback("enter", _as_callback(registry.handlers[name]))
+                state.add_callback("enter", registry.handlers[name])
         for tdef in definition.transitions:
             for source in tdef.sources:
                 self.machine.add_transition(
                     tdef.trigger,
                     source,
                     tdef.dest,  # None makes an internal transition
-                    conditions=[_as_condition(registry.guards[g]) for g in tdef.guards],
-                    unless=[_as_condition(registry.guards[g]) for g in tdef.unless],
+                    conditions=[registry.guards[g] for g in tdef.guards],
+                    unless=[registry.guards[g] for g in tdef.unless],
                     before=[_remember(tdef)],
-                    after=[_as_callback(registry.handlers[h]) for h in tdef.handlers],
+                    after=[registry.handlers[h] for h in tdef.handlers],
                 )
         self._allowed: dict[str, tuple[str, ...]] = {
             s: tuple(sorted(self.machine.get_triggers(s))) for s in definition.states
         }
+        self._candidates: dict[tuple[str, str], Candidates] = {}
+        for state in definition.states:
+            for trigger in self._allowed[state]:
+                found = tuple(
+                    t for t in definition.transitions if t.trigger == trigger and state in t.sources
+                )
+                kinds = frozenset().union(*(t.by for t in found))
+                self._candidates[(state, trigger)] = Candidates(found, kinds)
 
     def allowed_triggers(self, state: str) -> tuple[str, ...]:
         """Triggers declared from `state`, whatever their guards would say."""
         return self._allowed.get(state, ())
 
-    def is_allowed(self, state: str, trigger: str) -> bool:
-        return trigger in self._allowed.get(state, ())
+    def candidates(self, state: str, trigger: str) -> Candidates | None:
+        """The transitions `trigger` may take from `state`; None if it is not allowed there."""
+        return self._candidates.get((state, trigger))
 
     def run(self, state: str, trigger: str, ctx: TransitionContext) -> str | None:
         """Run `trigger` from `state`; returns the new state, or None if every guard said no.
 
-        The caller checks `is_allowed` first. Handlers run inside; whatever they raise propagates.
+        The caller checks `candidates` first. Handlers run inside; whatever they raise propagates.
         """
         cursor = _Cursor(state)
         if not self.machine.events[trigger].trigger(cursor, ctx):

@@ -321,7 +321,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_events_case_id"), ["case_id"], unique=False)
-        batch_op.create_index("ix_events_entity", ["entity", "entity_id"], unique=False)
 
     op.create_table(
         "liaison_sheets",
@@ -394,7 +393,6 @@ def downgrade() -> None:
 
     op.drop_table("liaison_sheets")
     with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.drop_index("ix_events_entity")
         batch_op.drop_index(batch_op.f("ix_events_case_id"))
 
     op.drop_table("events")

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Set everything up and run the whole test suite, on SQLite and on a throwaway PostgreSQL
+# cluster the tests start themselves. This is what CI runs. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+
+ensure_debian_packages "postgresql:/usr/lib/postgresql/*/bin/initdb"
+setup_venv test
+
+echo "==> ruff"
+.venv/bin/ruff check src tests bench
+.venv/bin/ruff format --check --quiet src tests bench
+
+echo "==> pytest"
+exec .venv/bin/pytest "$@"
