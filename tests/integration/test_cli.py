@@ -124,20 +124,36 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
     assert "Usage:" in result.output
 
 
-@pytest.mark.parametrize(
-    "example",
-    [line.strip() for line in EPILOG.splitlines() if line.strip().startswith("casework ")],
-)
-def test_help_examples_name_real_commands_and_options(example: str) -> None:
-    words = shlex.split(example.split(">")[0])[1:]
-    path: list[str] = []
+def _examples(text: str, fenced: bool = False) -> list[str]:
+    """`casework …` command lines in a text: --help epilogs, or README code blocks."""
+    found, inside = [], not fenced
+    for raw in text.splitlines():
+        line = raw.strip()
+        if fenced and line.startswith("```"):
+            inside = not inside
+            continue
+        line = line.removeprefix(".venv/bin/")
+        if inside and line.startswith("casework "):
+            found.append(line.split("#")[0].split(">")[0].strip())
+    return found
+
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("example", _examples(EPILOG) + _examples(README, fenced=True))
+def test_documented_examples_name_real_commands_and_options(example: str) -> None:
+    words = shlex.split(example)[1:]
     group: click.Command = main
+    path: list[str] = []
+    options = {o for p in main.params for o in p.opts}
     for word in words:
         if isinstance(group, click.Group) and word in group.commands:
             group = group.commands[word]
             path.append(word)
-    options = {o for p in group.params for o in getattr(p, "opts", [])}
+            options |= {o for p in group.params for o in getattr(p, "opts", [])}
+    assert path, example
+    assert not isinstance(group, click.Group), f"{example}: names a group, not a command"
     for word in words:
         if word.startswith("-"):
             assert word in options, f"{example}: unknown option {word}"
-    assert path, example

@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Select, bindparam, insert, select
+from sqlalchemy import Connection, insert, select
 
 from casework.actors import Actor
 from casework.clock import Clock
 from casework.database import Database
 from casework.engine.context import TransitionContext
-from casework.engine.entities import CASE, KINDS, LIAISON, EntityKind
+from casework.engine.entities import CASE, KINDS, LIAISON, EntityKind, RowReader
 from casework.engine.fastsql import FastSQL
 from casework.errors import EntityNotFound, TransitionRefused, VersionConflict
 from casework.models import Event
@@ -81,9 +81,12 @@ class Engine:
         self.workflows = workflows
         self.clock = clock
         self.sql = FastSQL(db.engine.dialect)
-        self._batch_queries = {
-            name: self._batch_query(kind, db.is_postgresql) for name, kind in KINDS.items()
+        # Batches lock their rows on PostgreSQL (SQLite's write lock already covers them); a
+        # single `fire` relies on the version check alone.
+        self._batch_readers = {
+            name: RowReader(kind, lock=db.is_postgresql) for name, kind in KINDS.items()
         }
+        self._readers = {name: RowReader(kind, lock=False) for name, kind in KINDS.items()}
 
     # -- firing -----------------------------------------------------------------------------
 
@@ -137,11 +140,7 @@ class Engine:
         cleaned: dict[WorkflowMachine, dict[str, Any]] = {}
         with self._transaction(conn) as c:
             for part in _chunks(sorted(set(ids)), CHUNK):
-                make = entity.row_type._make  # type: ignore[attr-defined]
-                rows = [
-                    make(r)
-                    for r in c.execute(self._batch_queries[entity.name], {"ids": part}).all()
-                ]
+                rows = self._batch_readers[entity.name].read(c, part)
                 found = {row.id for row in rows}
                 result.missing.extend(i for i in part if i not in found)
                 now = self.clock.now()
@@ -179,15 +178,6 @@ class Engine:
 
     # -- internals --------------------------------------------------------------------------
 
-    @staticmethod
-    def _batch_query(entity: EntityKind, postgresql: bool) -> Select[Any]:
-        """The rows of a batch, in id order, locked on PostgreSQL (two batches over the same
-        rows then wait for each other instead of deadlocking). The ids are rendered into the
-        SQL: a thousand bound parameters cost more to process than the rows they fetch."""
-        ids = bindparam("ids", expanding=True, literal_execute=True)
-        stmt = entity.view.where(entity.table.c.id.in_(ids)).order_by(entity.table.c.id)
-        return stmt.with_for_update(of=entity.table) if postgresql else stmt
-
     @contextmanager
     def _transaction(self, conn: Connection | None) -> Iterator[Connection]:
         """Join the caller's transaction if one is given, else open (and commit) our own."""
@@ -208,10 +198,10 @@ class Engine:
         conn: Connection | None,
     ) -> Transitioned:
         with self._transaction(conn) as c:
-            found = c.execute(entity.view.where(entity.table.c.id == entity_id)).first()
-            row = None if found is None else entity.row_type._make(found)  # type: ignore[attr-defined]
-            if row is None:
+            found = self._readers[entity.name].read(c, [entity_id])
+            if not found:
                 raise EntityNotFound(entity.name, entity_id)
+            row = found[0]
             if expected_version is not None and row.version != expected_version:
                 raise VersionConflict(entity.name, entity_id, expected_version, row.version)
             now = self.clock.now()
