@@ -12,7 +12,8 @@ that showed the row to a person passes `expected_version` so that a change made 
 person was reading is refused as well. On SQLite every write transaction holds the write lock
 from its start (`BEGIN IMMEDIATE`), so only `expected_version` can conflict; on PostgreSQL the
 version check catches true interleavings. `fire_many` locks its rows (`FOR UPDATE`, in id order
-so that two batches cannot deadlock) and writes them with a few `executemany` statements.
+so that two batches cannot deadlock) and writes them back with a few set-based statements
+(`fastsql.py`); the version check stays in them.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ EVENT_COLUMNS = (
     "at",
     "data",
 )
-CHUNK = 500  # rows per SELECT … IN (…) in batches: well under every driver's parameter limit
+CHUNK = 500  # rows read per query in a batch
 
 
 class Transitioned(NamedTuple):
@@ -83,10 +84,9 @@ class Engine:
         self.sql = FastSQL(db.engine.dialect)
         # Batches lock their rows on PostgreSQL (SQLite's write lock already covers them); a
         # single `fire` relies on the version check alone.
-        self._batch_readers = {
-            name: RowReader(kind, lock=db.is_postgresql) for name, kind in KINDS.items()
-        }
-        self._readers = {name: RowReader(kind, lock=False) for name, kind in KINDS.items()}
+        pg = db.is_postgresql
+        self._batch_readers = {n: RowReader(k, lock=pg, join=not pg) for n, k in KINDS.items()}
+        self._readers = {n: RowReader(k, lock=False, join=not pg) for n, k in KINDS.items()}
 
     # -- firing -----------------------------------------------------------------------------
 
@@ -139,11 +139,11 @@ class Engine:
         data = data or {}
         cleaned: dict[WorkflowMachine, dict[str, Any]] = {}
         with self._transaction(conn) as c:
+            now = self.clock.now()  # one transaction, one time
             for part in _chunks(sorted(set(ids)), CHUNK):
                 rows = self._batch_readers[entity.name].read(c, part)
                 found = {row.id for row in rows}
                 result.missing.extend(i for i in part if i not in found)
-                now = self.clock.now()
                 decided = []
                 for row in rows:
                     try:
@@ -271,8 +271,8 @@ class Engine:
         decided: Sequence[TransitionContext],
         now: datetime,
     ) -> list[Transitioned]:
-        """Persist decided transitions: an UPDATE per row (with the version check) and an event
-        per row, each as one `executemany`, then the handlers' deferred writes."""
+        """Persist decided transitions: each row's UPDATE (with the version check) and event,
+        grouped into a few statements, then the handlers' deferred writes."""
         if not decided:
             return []
         sql, table = self.sql, entity.table

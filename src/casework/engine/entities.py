@@ -10,9 +10,11 @@ from functools import cached_property
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Connection,
     Enum,
+    Select,
     String,
     Table,
     bindparam,
@@ -68,45 +70,53 @@ class EntityKind:
 
 
 class RowReader:
-    """Reads rows of one kind by id: its own row (locked when asked, in id order, so two batches
-    over the same rows wait for each other instead of deadlocking), then each kind of related
-    facts in one query by primary key. Separate queries rather than a join: with a join
-    PostgreSQL may hash whole related tables to fetch a few hundred rows.
+    """Reads rows of one kind by id, in id order, locked when asked (two batches over the same
+    rows then wait for each other instead of deadlocking), with their related facts.
+
+    How the facts come depends on the planner. SQLite joins by primary key, so one query does.
+    PostgreSQL, given a few hundred ids, may hash whole related tables for a join; there each
+    kind of facts is read in its own query by primary key.
 
     The ids are rendered into the SQL (`literal_execute`): a thousand bound parameters cost
     more to process than the rows they fetch."""
 
-    def __init__(self, entity: EntityKind, lock: bool):
-        self.entity = entity
-        ids = bindparam("ids", expanding=True, literal_execute=True)
-        own = select(*entity.own_columns).where(entity.table.c.id.in_(ids))
-        own = own.order_by(entity.table.c.id)
-        self.own = own.with_for_update() if lock else own
-        names = [c.name for c in entity.own_columns]
-        self.related = [
-            (
-                names.index(rel.via),
-                len(rel.columns),
-                select(rel.table.c.id, *(rel.table.c[c] for c, _label in rel.columns)).where(
-                    rel.table.c.id.in_(bindparam("ids", expanding=True, literal_execute=True))
-                ),
-            )
-            for rel in entity.related
-        ]
+    def __init__(self, entity: EntityKind, lock: bool, join: bool):
+        table = entity.table
         self.make = entity.row_type._make  # type: ignore[attr-defined]
+        names = [c.name for c in entity.own_columns]
+        self.related: list[tuple[int, int, Select[Any]]] = []
+        if join:
+            source: Any = table
+            facts = []
+            for rel in entity.related:
+                source = source.join(rel.table, rel.table.c.id == table.c[rel.via])
+                facts += [rel.table.c[column] for column, _label in rel.columns]
+            own = select(*entity.own_columns, *facts).select_from(source)
+        else:
+            own = select(*entity.own_columns)
+            self.related = [
+                (
+                    names.index(rel.via),
+                    len(rel.columns),
+                    select(rel.table.c.id, *(rel.table.c[c] for c, _label in rel.columns)).where(
+                        rel.table.c.id.in_(_ids())
+                    ),
+                )
+                for rel in entity.related
+            ]
+        own = own.where(table.c.id.in_(_ids())).order_by(table.c.id)
+        self.own = own.with_for_update(of=table) if lock else own
 
     def read(self, conn: Connection, ids: Sequence[int]) -> list[Any]:
         own = conn.execute(self.own, {"ids": list(ids)}).all()
-        if not own:
-            return []
+        make = self.make
+        if not self.related or not own:
+            return [make(r) for r in own]
         found = []
         for position, width, query in self.related:
             keys = sorted({r[position] for r in own})
             facts = {r[0]: tuple(r[1:]) for r in conn.execute(query, {"ids": keys})}
             found.append((position, facts, (None,) * width))
-        make = self.make
-        if not found:
-            return [make(r) for r in own]
         rows = []
         for r in own:
             values = tuple(r)
@@ -114,6 +124,10 @@ class RowReader:
                 values += facts.get(r[position], missing)
             rows.append(make(values))
         return rows
+
+
+def _ids() -> BindParameter[Any]:
+    return bindparam("ids", expanding=True, literal_execute=True)
 
 
 CASE = EntityKind(
