@@ -308,10 +308,17 @@ def measure(target: str, url: str, n: int, batch: int) -> dict[str, float]:
     return result  # type: ignore[no-any-return]
 
 
-def machine() -> str:
+def machine(database: str | None) -> str:
+    if database:
+        engine = create_engine(make_url(database).set(database="postgres"))
+        with engine.connect() as conn:
+            server = "PostgreSQL " + conn.exec_driver_sql("SHOW server_version").scalar_one()
+        engine.dispose()
+    else:
+        server = f"SQLite {sqlite3.sqlite_version}"
     return (
         f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+        f"Python {platform.python_version()}, {server}"
     )
 
 
@@ -335,7 +342,8 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="casework-bench-"))
     rows = []
-    print(f"bench/transitions.py — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {machine()}")
+    where = machine(args.database)
+    print(f"bench/transitions.py — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {where}")
     print(f"batch of {args.batch} cases per transaction, {len(STEPS)} transitions per case")
     try:
         for n in args.cases:
@@ -377,7 +385,7 @@ def main() -> None:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine(), "rows": rows}, indent=2))
+        args.json.write_text(json.dumps({"machine": where, "rows": rows}, indent=2))
 
 
 if __name__ == "__main__":

@@ -53,17 +53,10 @@ class LoggingSettings:
 
 
 @dataclass(frozen=True)
-class DisplaySettings:
-    # Times are stored in UTC and shown in this zone.
-    timezone: str = "Europe/Paris"
-
-
-@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     paths: PathsSettings = field(default_factory=PathsSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
-    display: DisplaySettings = field(default_factory=DisplaySettings)
 
     def with_database(self, url: str) -> Settings:
         return dataclasses.replace(self, database=dataclasses.replace(self.database, url=url))

@@ -13,7 +13,7 @@ def test_defaults_use_embedded_sqlite(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.chdir(tmp_path)
     settings = load_settings(environ={})
     assert settings.database.url == "sqlite:///var/casework.sqlite3"
-    assert settings.display.timezone == "Europe/Paris"
+    assert settings.logging.level == "INFO"
     assert (settings.paths.workflows / "case.yaml").is_file()
 
 

@@ -1,4 +1,5 @@
-"""The engine: the only code that changes a workflow entity's state."""
+"""The engine: the only code that changes a workflow entity's state (`engine`), what guards and
+handlers receive (`context`), how rows are read (`entities`) and written in batches (`fastsql`)."""
 
 from casework.engine.engine import BatchResult, Engine, Transitioned
 

@@ -13,19 +13,13 @@ import jinja2
 
 from casework.errors import Problem
 from casework.handlers.registry import Registry
+from casework.notify.templates import MAIL_PARTS, mail_environment, template_path
 from casework.states.definition import (
     NO_CONTACT_TAG,
     RECIPIENTS,
     TIMER_ANCHORS,
     WorkflowDef,
 )
-
-MAIL_PARTS = ("subject", "txt", "html")
-
-
-def template_path(workflow: str, template: str, recipient: str, part: str) -> str:
-    """Relative to the templates directory: mail/<workflow>/<event>.<recipient>.<part>.j2"""
-    return f"mail/{workflow}/{template}.{recipient}.{part}.j2"
 
 
 def validate(wf: WorkflowDef, registry: Registry, templates_dir: Path) -> list[Problem]:
@@ -176,7 +170,7 @@ def _no_contact_states(wf: WorkflowDef, _registry: Registry) -> Iterable[Problem
 
 
 def _templates(wf: WorkflowDef, templates_dir: Path) -> Iterable[Problem]:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir), autoescape=True)
+    env = mail_environment(templates_dir)
     checked: set[str] = set()
     for t in wf.transitions:
         for mail in t.mails:
