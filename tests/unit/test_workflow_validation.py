@@ -167,6 +167,12 @@ def test_the_bundled_workflows_are_valid() -> None:
             "initial state 'start' is not declared",
         ),
         ("entity: case\n", "entity: dossier\n", "entity:", "entity must be one of"),
+        (
+            "      - {template: hello, to: counsellor}\n",
+            "      - hello\n",
+            "- hello",
+            "an item of 'mails' in transition 'go' must be a mapping",
+        ),
     ],
 )
 def test_each_problem_is_reported_where_it_is(

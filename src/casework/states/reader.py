@@ -82,6 +82,21 @@ class _Reader:
                 hint = ", ".join(sorted(allowed))
                 self.problem(node.line_of(key), f"unknown key {key!r} in {what} (known: {hint})")
 
+    def mappings(self, node: LDict, key: str, what: str, required: bool = False) -> list[LDict]:
+        """`node[key]` as a list of mappings (each reported and left out if it is not one)."""
+        items = node.get(key)
+        if items is None and not required:
+            return []
+        if not isinstance(items, LList):
+            self.problem(node.line_of(key), f"{what}: {key!r} must be a list")
+            return []
+        found = []
+        for item, line in zip(items, items.lines, strict=True):
+            mapping = self.mapping(item, line, f"an item of {key!r} in {what}")
+            if mapping is not None:
+                found.append(mapping)
+        return found
+
     def string(self, node: LDict, key: str, what: str, required: bool = False) -> str | None:
         if key not in node or node[key] is None:
             if required:
@@ -184,17 +199,8 @@ class _Reader:
         return states
 
     def read_timers(self, state: LDict, what: str) -> tuple[TimerDef, ...]:
-        if "timers" not in state:
-            return ()
-        items = state["timers"]
-        if not isinstance(items, LList):
-            self.problem(state.line_of("timers"), f"{what}: 'timers' must be a list")
-            return ()
         timers = []
-        for item, line in zip(items, items.lines, strict=True):
-            node = self.mapping(item, line, f"a timer of {what}")
-            if node is None:
-                continue
+        for node in self.mappings(state, "timers", what):
             self.keys(node, _TIMER_KEYS, f"a timer of {what}")
             trigger = self.string(node, "fire", f"a timer of {what}", required=True)
             delay = self.read_delay(node, what)
@@ -223,15 +229,8 @@ class _Reader:
         return Delay(amount, unit)
 
     def read_transitions(self, top: LDict, states: dict[str, StateDef]) -> list[TransitionDef]:
-        items = top.get("transitions")
-        if not isinstance(items, LList):
-            self.problem(top.line_of("transitions"), "'transitions' must be a list")
-            return []
         result = []
-        for item, line in zip(items, items.lines, strict=True):
-            node = self.mapping(item, line, "a transition")
-            if node is None:
-                continue
+        for node in self.mappings(top, "transitions", "the workflow", required=True):
             self.keys(node, _TRANSITION_KEYS, "a transition")
             trigger = self.string(node, "trigger", "a transition", required=True)
             what = f"transition {trigger!r}"
@@ -285,17 +284,8 @@ class _Reader:
         return tuple(dict.fromkeys(sources))
 
     def read_mails(self, node: LDict, what: str) -> tuple[MailDef, ...]:
-        items = node.get("mails")
-        if items is None:
-            return ()
-        if not isinstance(items, LList):
-            self.problem(node.line_of("mails"), f"{what}: 'mails' must be a list")
-            return ()
         mails = []
-        for item, line in zip(items, items.lines, strict=True):
-            mail = self.mapping(item, line, f"a mail of {what}")
-            if mail is None:
-                continue
+        for mail in self.mappings(node, "mails", what):
             self.keys(mail, _MAIL_KEYS, f"a mail of {what}")
             template = self.string(mail, "template", f"a mail of {what}", required=True)
             recipient = self.string(mail, "to", f"a mail of {what}", required=True)
