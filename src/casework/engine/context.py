@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from casework.engine.engine import Engine
     from casework.engine.entities import EntityKind
     from casework.states.definition import TransitionDef
+    from casework.states.machine import WorkflowMachine
 
 
 class TransitionContext:
@@ -33,6 +34,7 @@ class TransitionContext:
         "dest",
         "engine",
         "kind",
+        "machine",
         "notes",
         "now",
         "params",
@@ -51,7 +53,7 @@ class TransitionContext:
         actor: Actor,
         data: Mapping[str, Any],
         now: datetime,
-        params: Mapping[str, Any],
+        machine: WorkflowMachine,
         conn: Connection,
     ):
         self.engine = engine
@@ -61,7 +63,8 @@ class TransitionContext:
         self.actor = actor
         self.data = data
         self.now = now
-        self.params = params
+        self.machine = machine
+        self.params = machine.parameters
         self.conn = conn
         self.transition: TransitionDef | None = None  # set by the machine when one is taken
         self.dest: str | None = None
@@ -89,6 +92,14 @@ class TransitionContext:
 
     def defer(self, fn: Callable[[Connection], None]) -> None:
         self.deferred.append(fn)
+
+    def fact(self, name: str) -> Any:
+        """A value the row carries or this transition is setting: "sent_at",
+        "contract.start_date" (read as the row's `contract_start_date`)."""
+        attribute = name.replace(".", "_")
+        if attribute in self.changes:
+            return self.changes[attribute]
+        return getattr(self.row, attribute, None)
 
     def refuse(self, reason: str) -> bool:
         """For guards: say why in French, and return False."""

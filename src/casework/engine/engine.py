@@ -38,12 +38,15 @@ from casework.models import Event
 from casework.states.catalog import WorkflowSet
 from casework.states.fields import clean_fields, to_json
 from casework.states.machine import WorkflowMachine
+from casework.timers.calendar import Calendar
+from casework.timers.store import TimerStore
 
 EVENTS = Event.__table__
 EVENT_COLUMNS = (
     "case_id",
     "entity",
     "entity_id",
+    "version",
     "trigger",
     "from_state",
     "to_state",
@@ -77,11 +80,14 @@ class BatchResult:
 
 
 class Engine:
-    def __init__(self, db: Database, workflows: WorkflowSet, clock: Clock):
+    def __init__(
+        self, db: Database, workflows: WorkflowSet, clock: Clock, calendar: Calendar | None = None
+    ):
         self.db = db
         self.workflows = workflows
         self.clock = clock
         self.sql = FastSQL(db.engine.dialect)
+        self.timers = TimerStore(self.sql, calendar or Calendar(), db.is_postgresql)
         # Batches lock their rows on PostgreSQL (SQLite's write lock already covers them); a
         # single `fire` relies on the version check alone.
         pg = db.is_postgresql
@@ -232,9 +238,7 @@ class Engine:
         checked = cleaned.get(machine)
         if checked is None:
             checked = cleaned[machine] = clean_fields(trigger, found.transitions[0].fields, data)
-        ctx = TransitionContext(
-            self, entity, row, trigger, actor, checked, now, machine.parameters, conn
-        )
+        ctx = TransitionContext(self, entity, row, trigger, actor, checked, now, machine, conn)
         dest = machine.run(row.state, trigger, ctx)
         if dest is None or ctx.transition is None:
             raise self._refusal(entity, row, trigger, machine, "guards", detail=ctx.refusal)
@@ -310,6 +314,7 @@ class Engine:
                     case_id,
                     entity.name,
                     row.id,
+                    row.version + 1,
                     ctx.trigger,
                     row.state,
                     dest,
@@ -328,10 +333,41 @@ class Engine:
             if sql.update_states(conn, table, columns, reenter, rows, now_db) != len(rows):
                 self._raise_conflict(conn, entity, {r[0]: r[1] for r in rows})
         sql.insert(conn, EVENTS, EVENT_COLUMNS, events)
+        self._reset_timers(conn, entity, decided, now)
         for ctx in decided:
             for deferred in ctx.deferred:
                 deferred(conn)
         return done
+
+    def _reset_timers(
+        self,
+        conn: Connection,
+        entity: EntityKind,
+        decided: Sequence[TransitionContext],
+        now: datetime,
+    ) -> None:
+        """Leaving a state cancels its pending timers; entering one sets its timers. Internal
+        transitions leave and enter nothing."""
+        entered = [ctx for ctx in decided if not ctx.transition.internal]  # type: ignore[union-attr]
+        if not entered:
+            return
+        self.timers.cancel_pending(conn, entity.name, (ctx.row.id for ctx in entered), now)
+        planned: list[tuple[Any, ...]] = []
+        due_cache: dict[tuple[int, Any], datetime] = {}
+        for ctx in entered:
+            state = ctx.machine.definition.states[ctx.dest]  # type: ignore[index]
+            if state.timers:
+                planned += self.timers.plan(
+                    entity.name,
+                    ctx.row.id,
+                    ctx.case_id,
+                    state,
+                    ctx.row.version + 1,
+                    now,
+                    ctx.fact,
+                    due_cache,
+                )
+        self.timers.insert(conn, planned)
 
     @staticmethod
     def _raise_conflict(conn: Connection, entity: EntityKind, expected: dict[int, int]) -> None:
@@ -385,6 +421,7 @@ class Engine:
                     "case_id": case_id,
                     "entity": entity.name,
                     "entity_id": entity_id,
+                    "version": 1,
                     "trigger": None,
                     "from_state": None,
                     "to_state": definition.initial,
@@ -396,6 +433,24 @@ class Engine:
                 for entity_id, case_id, values in zip(ids, case_ids, rows, strict=True)
             ],
         )
+        initial = definition.states[definition.initial]
+        if initial.timers:  # entering the initial state sets its timers, like any other state
+            reader = self._readers[entity.name]
+            planned: list[tuple[Any, ...]] = []
+            due_cache: dict[tuple[int, Any], datetime] = {}
+            for row in reader.read(conn, ids):
+                facts = lambda name, row=row: getattr(row, name.replace(".", "_"), None)  # noqa: E731
+                planned += self.timers.plan(
+                    entity.name,
+                    row.id,
+                    getattr(row, entity.case_id_column),
+                    initial,
+                    1,
+                    now,
+                    facts,
+                    due_cache,
+                )
+            self.timers.insert(conn, planned)
         return ids
 
 

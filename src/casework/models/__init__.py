@@ -18,8 +18,10 @@ from casework.models.case import Case
 from casework.models.contact import ContactLog
 from casework.models.contract import Contract
 from casework.models.event import Event
+from casework.models.heartbeat import ServiceHeartbeat
 from casework.models.liaison import LiaisonSheet
 from casework.models.partner import Partner, PartnerContact
+from casework.models.timer import Timer, TimerStatus
 
 __all__ = [
     "ActorKind",
@@ -40,5 +42,8 @@ __all__ = [
     "PartnerContact",
     "PartnerKind",
     "RuptureInitiative",
+    "ServiceHeartbeat",
     "Sex",
+    "Timer",
+    "TimerStatus",
 ]

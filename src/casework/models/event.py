@@ -23,6 +23,9 @@ class Event(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     entity: Mapped[str] = mapped_column(String(20))  # case, liaison, beneficiary, contract...
     entity_id: Mapped[int] = mapped_column(Integer)
+    # The entity's version after this event's transition (none for events that change nothing,
+    # such as a discarded timer): (entity, entity_id, version) names one transition.
+    version: Mapped[int | None] = mapped_column(Integer)
     trigger: Mapped[str | None] = mapped_column(String(60))
     from_state: Mapped[str | None] = mapped_column(String(40))
     to_state: Mapped[str | None] = mapped_column(String(40))

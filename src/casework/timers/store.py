@@ -1,0 +1,230 @@
+"""Timer rows: plan them from a workflow's states, insert, cancel, claim and close them.
+
+Storage only; the loop that fires them is `sweep.py`. Every function takes the caller's
+connection: timers are always written inside the transaction of the transition (or sweep) they
+belong to.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, select, update
+
+from casework.engine.fastsql import FastSQL
+from casework.models import Timer, TimerStatus
+from casework.states.definition import StateDef, TimerDef
+from casework.timers.calendar import Calendar
+
+TIMERS = Timer.__table__
+PENDING = TimerStatus.PENDING.value
+TIMER_COLUMNS = (
+    "entity",
+    "entity_id",
+    "case_id",
+    "state",
+    "set_version",
+    "trigger",
+    "due_at",
+    "run_after",
+    "misfire",
+    "status",
+    "attempts",
+    "created_at",
+)
+
+
+def _ids() -> Any:
+    return bindparam("ids", expanding=True, literal_execute=True)
+
+
+class TimerStore:
+    def __init__(self, sql: FastSQL, calendar: Calendar, postgresql: bool):
+        self.sql = sql
+        self.calendar = calendar
+        self.postgresql = postgresql
+        self._cancel = (
+            update(TIMERS)
+            .where(
+                TIMERS.c.entity == bindparam("b_entity"),
+                TIMERS.c.entity_id.in_(_ids()),
+                TIMERS.c.status == PENDING,
+            )
+            .values(status=TimerStatus.CANCELLED.value, closed_at=bindparam("b_now"))
+        )
+
+    # -- set and cancel (called by the engine, in the transition's transaction) ---------------
+
+    def plan(
+        self,
+        entity: str,
+        entity_id: int,
+        case_id: int,
+        state: StateDef,
+        set_version: int,
+        entered_at: datetime,
+        facts: Any,
+        due_cache: dict[tuple[int, Any], datetime],
+    ) -> list[tuple[Any, ...]]:
+        """Rows for the timers of `state`, entered at `entered_at`. `facts(name)` gives the date
+        a timer counts from (`contract.start_date`…); a timer whose date is unknown is not set.
+        `due_cache` spares recomputing a due time a batch of rows shares."""
+        rows = []
+        for timer in state.timers:
+            anchor = None
+            if timer.anchor is not None:
+                anchor = facts(timer.anchor)
+                if anchor is None:
+                    continue
+                if isinstance(anchor, datetime):
+                    anchor = self.calendar.local_date(anchor)
+            due = self._due(timer, entered_at, anchor, due_cache)
+            rows.append(
+                (
+                    entity,
+                    entity_id,
+                    case_id,
+                    state.name,
+                    set_version,
+                    timer.trigger,
+                    due,
+                    due,
+                    timer.misfire,
+                    PENDING,
+                    0,
+                    entered_at,
+                )
+            )
+        return rows
+
+    def _due(
+        self,
+        timer: TimerDef,
+        entered_at: datetime,
+        anchor: date | None,
+        cache: dict[tuple[int, Any], datetime],
+    ) -> datetime:
+        key = (id(timer), anchor if anchor is not None else entered_at)
+        due = cache.get(key)
+        if due is None:
+            due = cache[key] = self.calendar.due_at(timer.delay, entered_at, anchor)
+        return due
+
+    def insert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        to_db = self.sql.converter(TIMERS.c.due_at)
+        converted = [(*r[:6], to_db(r[6]), to_db(r[7]), *r[8:11], to_db(r[11])) for r in rows]
+        self.sql.insert(conn, TIMERS, TIMER_COLUMNS, converted)
+
+    def cancel_pending(
+        self, conn: Connection, entity: str, entity_ids: Iterable[int], now: datetime
+    ) -> int:
+        """Cancel the pending timers of these rows: they are leaving the state that set them."""
+        ids = sorted(set(entity_ids))
+        if not ids:
+            return 0
+        params = {"b_entity": entity, "ids": ids, "b_now": now}
+        return conn.execute(self._cancel, params).rowcount
+
+    # -- claim and close (called by the sweep, in its own transaction) ------------------------
+
+    def claim_due(self, conn: Connection, now: datetime, limit: int) -> list[Any]:
+        """The earliest pending timers whose time has come, locked until the transaction ends.
+
+        PostgreSQL: `FOR UPDATE SKIP LOCKED`, so each of several processes takes its own rows
+        and none waits for another. SQLite: the transaction already holds the only write lock.
+        """
+        stmt = (
+            select(TIMERS)
+            .where(TIMERS.c.status == PENDING, TIMERS.c.run_after <= now)
+            .order_by(TIMERS.c.run_after, TIMERS.c.id)
+            .limit(limit)
+        )
+        if self.postgresql:
+            stmt = stmt.with_for_update(skip_locked=True)
+        return list(conn.execute(stmt).all())
+
+    def statuses(self, conn: Connection, ids: Sequence[int]) -> dict[int, str]:
+        rows = conn.execute(
+            select(TIMERS.c.id, TIMERS.c.status).where(TIMERS.c.id.in_(_ids())), {"ids": list(ids)}
+        )
+        return {r.id: r.status for r in rows}
+
+    def close(
+        self,
+        conn: Connection,
+        ids: Sequence[int],
+        status: TimerStatus,
+        now: datetime,
+        error: str | None = None,
+    ) -> None:
+        if not ids:
+            return
+        conn.execute(
+            update(TIMERS)
+            .where(TIMERS.c.id.in_(_ids()))
+            .values(
+                status=status.value, closed_at=now, attempts=TIMERS.c.attempts + 1, last_error=error
+            ),
+            {"ids": list(ids)},
+        )
+
+    def retry_later(
+        self,
+        conn: Connection,
+        timer: Any,
+        now: datetime,
+        error: str,
+        max_attempts: int,
+        base: float,
+        ceiling: float,
+    ) -> bool:
+        """After a failure: try again later (exponential backoff with jitter), or park the timer
+        as failed once it has had `max_attempts`. Returns True if parked."""
+        attempts = timer.attempts + 1
+        if attempts >= max_attempts:
+            self.close(conn, [timer.id], TimerStatus.FAILED, now, error)
+            return True
+        delay = min(ceiling, base * 2 ** (attempts - 1)) * random.uniform(0.8, 1.2)
+        conn.execute(
+            update(TIMERS)
+            .where(TIMERS.c.id == timer.id)
+            .values(attempts=attempts, last_error=error, run_after=now + timedelta(seconds=delay))
+        )
+        return False
+
+    # -- looking (status command, health) ------------------------------------------------------
+
+    def counts(self, conn: Connection, now: datetime, overdue_after: timedelta) -> dict[str, int]:
+        pending = TIMERS.c.status == PENDING
+        row = conn.execute(
+            select(
+                func.count().filter(pending),
+                func.count().filter(pending, TIMERS.c.run_after <= now),
+                func.count().filter(pending, TIMERS.c.due_at <= now - overdue_after),
+                func.count().filter(TIMERS.c.status == TimerStatus.FAILED.value),
+            )
+        ).one()
+        return {"pending": row[0], "due": row[1], "overdue": row[2], "failed": row[3]}
+
+    def failed(self, conn: Connection, limit: int = 100) -> list[Any]:
+        stmt = (
+            select(TIMERS)
+            .where(TIMERS.c.status == TimerStatus.FAILED.value)
+            .order_by(TIMERS.c.closed_at.desc())
+            .limit(limit)
+        )
+        return list(conn.execute(stmt).all())
+
+    def upcoming(self, conn: Connection, limit: int = 20) -> list[Any]:
+        stmt = (
+            select(TIMERS)
+            .where(TIMERS.c.status == PENDING)
+            .order_by(TIMERS.c.run_after, TIMERS.c.id)
+            .limit(limit)
+        )
+        return list(conn.execute(stmt).all())
