@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time, timedelta
 
 from casework.clock import Clock, SystemClock
 from casework.database import Database
 from casework.engine import Engine
 from casework.handlers import Registry, registry
-from casework.settings import Settings
+from casework.settings import CalendarSettings, Settings, SettingsError
 from casework.states.catalog import WorkflowSet, load_workflows
+from casework.timers.calendar import Calendar
+from casework.timers.sweep import Sweeper, SweepSettings
 
 
 @dataclass
@@ -19,6 +22,7 @@ class App:
     workflows: WorkflowSet
     engine: Engine
     clock: Clock
+    sweeper: Sweeper
 
     def close(self) -> None:
         self.db.dispose()
@@ -33,4 +37,27 @@ def build_app(
         settings.paths.workflows, handlers or registry, settings.paths.templates
     )
     db = Database(settings.database)
-    return App(settings, db, workflows, Engine(db, workflows, clock), clock)
+    engine = Engine(db, workflows, clock, build_calendar(settings.calendar))
+    return App(settings, db, workflows, engine, clock, Sweeper(engine, sweep_settings(settings)))
+
+
+def build_calendar(settings: CalendarSettings) -> Calendar:
+    try:
+        hours, minutes = (int(part) for part in settings.day_start.split(":"))
+        day_start = time(hours, minutes)
+    except ValueError:
+        raise SettingsError(
+            "configuration", "calendar.day_start", f"heure invalide {settings.day_start!r} (HH:MM)"
+        ) from None
+    return Calendar(subdivision=settings.subdivision or None, day_start=day_start)
+
+
+def sweep_settings(settings: Settings) -> SweepSettings:
+    timers = settings.timers
+    return SweepSettings(
+        batch_size=timers.batch_size,
+        max_attempts=timers.max_attempts,
+        retry_base_seconds=timers.retry_base_seconds,
+        retry_max_seconds=timers.retry_max_seconds,
+        misfire_grace=timedelta(seconds=timers.misfire_grace_seconds),
+    )

@@ -53,10 +53,46 @@ class LoggingSettings:
 
 
 @dataclass(frozen=True)
+class CalendarSettings:
+    # A `holidays` subdivision whose own public holidays count too: "57" (Moselle) or "6AE"
+    # (Alsace) for Alsace-Moselle's Good Friday and St Stephen's Day; "971"… for overseas.
+    subdivision: str = ""
+    # Day-based delays land at this local time (Europe/Paris).
+    day_start: str = "09:00"
+
+
+@dataclass(frozen=True)
+class TimerSettings:
+    # How often the service sweeps for due timers (seconds of real time).
+    sweep_interval_seconds: float = 1.0
+    # Timers per transaction.
+    batch_size: int = 1000
+    # A timer whose transition fails is retried with exponential backoff, then parked.
+    max_attempts: int = 5
+    retry_base_seconds: float = 60.0
+    retry_max_seconds: float = 3600.0
+    # Later than this, a timer has misfired: it fires anyway, or is skipped if its workflow says
+    # `misfire: skip`.
+    misfire_grace_seconds: float = 86_400.0
+    # `casework status` and /health call a timer overdue when still pending this long after due.
+    overdue_after_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    # Where `casework serve` listens (the health endpoint; later the web pages).
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     paths: PathsSettings = field(default_factory=PathsSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    calendar: CalendarSettings = field(default_factory=CalendarSettings)
+    timers: TimerSettings = field(default_factory=TimerSettings)
+    service: ServiceSettings = field(default_factory=ServiceSettings)
 
     def with_database(self, url: str) -> Settings:
         return dataclasses.replace(self, database=dataclasses.replace(self.database, url=url))

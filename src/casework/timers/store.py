@@ -132,7 +132,9 @@ class TimerStore:
 
     # -- claim and close (called by the sweep, in its own transaction) ------------------------
 
-    def claim_due(self, conn: Connection, now: datetime, limit: int) -> list[Any]:
+    def claim_due(
+        self, conn: Connection, now: datetime, limit: int, only: int | None = None
+    ) -> list[Any]:
         """The earliest pending timers whose time has come, locked until the transaction ends.
 
         PostgreSQL: `FOR UPDATE SKIP LOCKED`, so each of several processes takes its own rows
@@ -144,6 +146,8 @@ class TimerStore:
             .order_by(TIMERS.c.run_after, TIMERS.c.id)
             .limit(limit)
         )
+        if only is not None:
+            stmt = stmt.where(TIMERS.c.id == only)
         if self.postgresql:
             stmt = stmt.with_for_update(skip_locked=True)
         return list(conn.execute(stmt).all())
