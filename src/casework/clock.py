@@ -8,6 +8,7 @@ Europe/Paris only at the edge (`to_local`).
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -45,6 +46,22 @@ class FixedClock:
     def set(self, when: datetime) -> None:
         with self._lock:
             self._now = ensure_utc(when)
+
+
+class FastClock:
+    """Time that runs `speed` times faster than real time from `start`: the demo shows months of
+    follow-up in a minute. The service's sweep still runs every real second; each sweep simply
+    sees more time having passed."""
+
+    def __init__(self, start: datetime, speed: float):
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.start = ensure_utc(start)
+        self.speed = speed
+        self._origin = time.monotonic()
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=(time.monotonic() - self._origin) * self.speed)
 
 
 def ensure_utc(value: datetime) -> datetime:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
-from pathlib import Path
 
 import click
 from sqlalchemy import func, select
@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from casework.app import build_app
 from casework.cli.main import Context
 from casework.clock import FixedClock
-from casework.demo import Demo
+from casework.demo import run_story, wipe_sqlite
 from casework.migrate import upgrade
 from casework.models import Case
 
@@ -23,6 +23,7 @@ DEMO_DATABASE = "sqlite:///var/demo.sqlite3"
     "--cases", "n_cases", type=int, default=40, show_default=True, help="Nombre d'apprentis."
 )
 @click.option("--cohort", type=int, default=2025, show_default=True, help="Année de campagne.")
+@click.option("--days", type=int, default=200, show_default=True, help="Jours simulés.")
 @click.option(
     "--seed",
     type=int,
@@ -32,12 +33,12 @@ DEMO_DATABASE = "sqlite:///var/demo.sqlite3"
 )
 @click.option("--fresh", is_flag=True, help="Repartir d'une base SQLite vide.")
 @click.pass_obj
-def demo(context: Context, n_cases: int, cohort: int, seed: int, fresh: bool) -> None:
-    """Crée des apprentis fictifs et les fait avancer dans leurs workflows, mois après mois.
+def demo(context: Context, n_cases: int, cohort: int, days: int, seed: int, fresh: bool) -> None:
+    """Crée des apprentis fictifs et fait passer six mois de suivi en quelques secondes.
 
-    Sans --database, la démo utilise sa propre base (var/demo.sqlite3). Tout passe par le
-    moteur, comme en vrai : regardez ensuite `casework --database sqlite:///var/demo.sqlite3
-    history N`.
+    Chaque jour simulé, des personnes fictives agissent (consentement, points mensuels, fiches
+    de liaison, ruptures) et les minuteurs échus se déclenchent (relances, cycles, échéances),
+    comme dans le service. Sans --database, la démo a sa propre base (var/demo.sqlite3).
     """
     settings = (
         context.settings if context.database_url else context.settings.with_database(DEMO_DATABASE)
@@ -48,11 +49,7 @@ def demo(context: Context, n_cases: int, cohort: int, seed: int, fresh: bool) ->
         if fresh:
             if not app.db.is_sqlite:
                 raise click.ClickException("--fresh n'efface qu'une base SQLite.")
-            app.db.dispose()
-            path = app.db.url.database
-            if path:
-                for suffix in ("", "-wal", "-shm"):
-                    Path(path + suffix).unlink(missing_ok=True)
+            wipe_sqlite(app)
         upgrade(app.db)
         with app.db.read() as conn:
             existing = conn.execute(select(func.count()).select_from(Case)).scalar_one()
@@ -62,6 +59,8 @@ def demo(context: Context, n_cases: int, cohort: int, seed: int, fresh: bool) ->
                 "ou choisissez une autre base."
             )
         click.echo(f"Base : {app.db.url.render_as_string(hide_password=True)}")
-        Demo(app, clock, click.echo, seed).run(n_cases, cohort)
+        if not context.verbose:  # the story says what happens; the sweep's log would repeat it
+            logging.getLogger("casework.sweep").setLevel(logging.WARNING)
+        run_story(app, clock, click.echo, n_cases, cohort, seed, days)
     finally:
         app.close()

@@ -22,6 +22,10 @@ Exemples :
   casework case list --state follow_up
   casework case fire 12 record_contact -d channel=phone -d duration_min=20
   casework history 12
+  casework serve
+  casework status
+  casework timers --failed
+  casework simulate --days 180
   casework demo --cases 30
 """
 
@@ -29,8 +33,8 @@ Exemples :
 class Context:
     """Settings and the application, built on first use (so `--help` needs no database)."""
 
-    def __init__(self, config: str | None, database_url: str | None):
-        self.config, self.database_url = config, database_url
+    def __init__(self, config: str | None, database_url: str | None, verbose: bool = False):
+        self.config, self.database_url, self.verbose = config, database_url, verbose
 
     @cached_property
     def settings(self) -> Settings:
@@ -74,7 +78,7 @@ def main(ctx: click.Context, config: str | None, database_url: str | None, verbo
     Les réglages viennent de casework.toml puis des variables d'environnement CASEWORK_*.
     Par défaut, la base est un fichier SQLite dans ./var/.
     """
-    context = Context(config, database_url)
+    context = Context(config, database_url, verbose)
     ctx.obj = context
     level = logging.DEBUG if verbose else logging.INFO
     if not verbose:
@@ -108,12 +112,14 @@ def init_db(context: Context) -> None:
 
 
 def _register() -> None:
-    from casework.cli import cases, demo, workflows
+    from casework.cli import cases, demo, service, workflows
 
     main.add_command(workflows.workflows)
     main.add_command(cases.case)
     main.add_command(cases.history)
     main.add_command(demo.demo)
+    for command in (service.serve, service.status, service.timers, service.simulate):
+        main.add_command(command)
 
 
 _register()

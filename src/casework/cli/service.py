@@ -1,0 +1,253 @@
+"""`casework serve`, `status`, `timers` and `simulate`: running time forward."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import UTC, date, datetime, time, timedelta
+from types import FrameType
+
+import click
+
+from casework.app import App, build_app
+from casework.cli.demo import DEMO_DATABASE
+from casework.cli.main import Context
+from casework.clock import PARIS, FastClock, FixedClock, SystemClock, format_local, to_local
+from casework.migrate import current_revision, head_revision, upgrade
+from casework.settings import Settings
+from casework.timers.service import Service, heartbeats
+
+log = logging.getLogger("casework.cli")
+
+
+def _ensure_schema(app: App) -> None:
+    if current_revision(app.db) != head_revision(app.db):
+        raise click.ClickException(
+            "Le schéma de la base n'est pas à jour : lancez d'abord `casework init-db`."
+        )
+
+
+def _paris_date(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} : date attendue (aaaa-mm-jj)") from None
+    return datetime.combine(day, time(9), tzinfo=PARIS).astimezone(UTC)
+
+
+@click.command("serve")
+@click.option("--host", help="Adresse d'écoute (défaut : service.host, 127.0.0.1).")
+@click.option("--port", type=int, help="Port (défaut : service.port, 8000).")
+@click.option("--no-web", is_flag=True, help="Sans serveur HTTP : seulement les minuteurs.")
+@click.option(
+    "--sweep-interval", type=float, metavar="SECONDES", help="Intervalle entre deux balayages."
+)
+@click.option(
+    "--fast-clock",
+    type=float,
+    metavar="VITESSE",
+    help="Faire passer le temps VITESSE fois plus vite (démonstration ; 259200 = 3 jours/s).",
+)
+@click.option("--start", metavar="AAAA-MM-JJ", help="Avec --fast-clock : date de départ.")
+@click.option(
+    "--demo", is_flag=True, help="Base de démonstration neuve, apprentis fictifs simulés."
+)
+@click.option(
+    "--cases",
+    "n_cases",
+    type=int,
+    default=40,
+    show_default=True,
+    help="Avec --demo : nombre d'apprentis.",
+)
+@click.pass_obj
+def serve(
+    context: Context,
+    host: str | None,
+    port: int | None,
+    no_web: bool,
+    sweep_interval: float | None,
+    fast_clock: float | None,
+    start: str | None,
+    demo: bool,
+    n_cases: int,
+) -> None:
+    """Lance le service : balaie les minuteurs échus et les déclenche, expose /health.
+
+    Plusieurs processus peuvent tourner sur une même base PostgreSQL : chaque minuteur est
+    déclenché une seule fois. SIGTERM termine le lot en cours puis arrête le service.
+    """
+    settings = context.settings
+    if demo:
+        return _serve_demo(context, host, port, no_web, sweep_interval, fast_clock, n_cases)
+    clock = (
+        SystemClock()
+        if fast_clock is None
+        else FastClock(_paris_date(start) or datetime.now(UTC), fast_clock)
+    )
+    app = build_app(settings, clock)
+    try:
+        _ensure_schema(app)
+        _run(app, Service(app, sweep_interval), settings, host, port, no_web)
+    finally:
+        app.close()
+
+
+def _serve_demo(
+    context: Context,
+    host: str | None,
+    port: int | None,
+    no_web: bool,
+    sweep_interval: float | None,
+    fast_clock: float | None,
+    n_cases: int,
+) -> None:
+    from casework.demo import DemoPeople, cohort_start, seed_cohort, wipe_sqlite
+
+    settings = (
+        context.settings if context.database_url else context.settings.with_database(DEMO_DATABASE)
+    )
+    cohort = 2025
+    clock = FastClock(cohort_start(cohort), fast_clock or 3 * 86_400)
+    app = build_app(settings, clock)
+    try:
+        wipe_sqlite(app)
+        upgrade(app.db)
+        seed_cohort(app, n_cases, cohort, seed=53)
+        people = DemoPeople(app, seed=53)
+        click.echo(
+            f"Démonstration : {n_cases} apprentis, horloge x{clock.speed:,.0f} "
+            f"(1 seconde = {clock.speed / 86_400:.1f} jour(s)), base {app.db.url}."
+        )
+        _run(
+            app, Service(app, sweep_interval, before_sweep=people.act), settings, host, port, no_web
+        )
+    finally:
+        app.close()
+
+
+def _run(
+    app: App,
+    service: Service,
+    settings: Settings,
+    host: str | None,
+    port: int | None,
+    no_web: bool,
+) -> None:
+    if no_web:
+        stop = threading.Event()
+
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            log.info("signal %s received", signal.Signals(signum).name)
+            stop.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        service.start()
+        try:
+            stop.wait()
+        finally:
+            service.stop()
+        return
+    import uvicorn
+
+    from casework.web.app import create_web_app
+
+    config = uvicorn.Config(
+        create_web_app(service),
+        host=host or settings.service.host,
+        port=port or settings.service.port,
+        log_level=settings.logging.level.lower(),
+        lifespan="on",
+    )
+    click.echo(f"Service sur http://{config.host}:{config.port}/health (Ctrl-C pour arrêter).")
+    uvicorn.Server(config).run()
+
+
+@click.command("status")
+@click.pass_obj
+def status(context: Context) -> None:
+    """Minuteurs en attente, échus, en retard, en échec ; derniers balayages des services."""
+    app = context.app
+    _ensure_schema(app)
+    settings = app.settings.timers
+    with app.db.read() as conn:
+        counts = app.engine.timers.counts(
+            conn, app.clock.now(), timedelta(seconds=settings.overdue_after_seconds)
+        )
+        upcoming = app.engine.timers.upcoming(conn, limit=5)
+    click.echo(
+        f"Minuteurs : {counts['pending']} en attente, {counts['due']} échus, "
+        f"{counts['overdue']} en retard (plus de {settings.overdue_after_seconds:.0f} s), "
+        f"{counts['failed']} en échec."
+    )
+    for t in upcoming:
+        click.echo(f"  prochain : {format_local(t.due_at)}  {t.entity} {t.entity_id}  {t.trigger}")
+    beats = heartbeats(app)
+    if not beats:
+        click.echo("Aucun service n'a encore tourné sur cette base.")
+    for b in beats:
+        state = f"arrêté le {format_local(b.stopped_at)}" if b.stopped_at else "en marche"
+        fired = sum((b.last_sweep or {}).get("fired", {}).values())
+        click.echo(
+            f"Service {b.host}:{b.pid} ({state}) — démarré le {format_local(b.started_at)}, "
+            f"dernier balayage {format_local(b.last_sweep_at)} ({fired} déclenché(s))"
+        )
+
+
+@click.command("timers")
+@click.option("--failed", is_flag=True, help="Les minuteurs en échec, avec la raison.")
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.pass_obj
+def timers(context: Context, failed: bool, limit: int) -> None:
+    """Liste les prochains minuteurs (ou ceux en échec avec --failed)."""
+    app = context.app
+    _ensure_schema(app)
+    store = app.engine.timers
+    with app.db.read() as conn:
+        rows = store.failed(conn, limit) if failed else store.upcoming(conn, limit)
+    if not rows:
+        click.echo("Aucun minuteur en échec." if failed else "Aucun minuteur en attente.")
+        return
+    for t in rows:
+        line = (
+            f"{t.id:>8}  {format_local(t.due_at)}  {t.entity} {t.entity_id:<7} "
+            f"{t.trigger:24} ({t.state}), {t.attempts} tentative(s)"
+        )
+        click.echo(line)
+        if failed:
+            click.echo(f"          raison : {t.last_error}")
+
+
+@click.command("simulate")
+@click.option("--days", type=int, required=True, help="Combien de jours faire passer.")
+@click.option(
+    "--from", "start", metavar="AAAA-MM-JJ", help="Date de départ (défaut : aujourd'hui)."
+)
+@click.option("--step-hours", type=float, default=24.0, show_default=True, help="Pas de l'horloge.")
+@click.pass_obj
+def simulate(context: Context, days: int, start: str | None, step_hours: float) -> None:
+    """Fait avancer une horloge simulée et déclenche les minuteurs échus à chaque pas.
+
+    Six mois de suivi passent en quelques secondes ; tout est enregistré comme en vrai.
+    """
+    clock = FixedClock(_paris_date(start) or datetime.now(UTC))
+    app = build_app(context.settings, clock)
+    try:
+        _ensure_schema(app)
+        end = clock.now() + timedelta(days=days)
+        step = timedelta(hours=step_hours)
+        total = 0
+        while clock.now() < end:
+            clock.advance(min(step, end - clock.now()))
+            report = app.sweeper.drain(clock.now())
+            fired = sum(report.fired.values())
+            total += fired
+            if report.claimed:
+                click.echo(f"{to_local(clock.now()):%d/%m/%Y} : {report}")
+        click.echo(f"{days} jour(s) simulé(s) : {total} minuteur(s) déclenché(s).")
+    finally:
+        app.close()

@@ -1,0 +1,151 @@
+"""The background service: APScheduler calls the sweep every interval; the database decides.
+
+APScheduler (3.x, in-memory job store) only provides the beat: every `sweep_interval_seconds`,
+`tick()` drains the due timers, batch by batch. Nothing about timers lives in APScheduler, so a
+restart loses nothing, and any number of processes can run against one PostgreSQL (the claim
+uses SKIP LOCKED). The job never overlaps itself (`max_instances=1`), and a late beat is run
+once, not once per missed interval (`coalesce`).
+
+Stopping (SIGTERM or SIGINT): the current batch finishes and commits, no new batch starts.
+Each process keeps a heartbeat row: `casework status` and `/health` read it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import insert, select, update
+
+from casework.app import App
+from casework.models import ServiceHeartbeat
+from casework.timers.sweep import SweepReport
+
+log = logging.getLogger("casework.service")
+HEARTBEATS = ServiceHeartbeat.__table__
+
+
+class Service:
+    def __init__(
+        self,
+        app: App,
+        interval: float | None = None,
+        before_sweep: Callable[[datetime], None] | None = None,
+    ):
+        self.app = app
+        self.interval = interval or app.settings.timers.sweep_interval_seconds
+        # Something to run at each beat before sweeping (the demo's simulated people).
+        self.before_sweep = before_sweep
+        self.stopping = threading.Event()
+        self.heartbeat_id: int | None = None
+        self.last_sweep_at: datetime | None = None  # on the casework clock
+        self.last_success: float | None = None  # real time, for staleness
+        self.last_report = SweepReport()
+        self.last_error: str | None = None
+        self.scheduler = BackgroundScheduler(timezone=UTC)
+
+    # -- life cycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        now = self.app.clock.now()
+        with self.app.db.transaction() as conn:
+            self.heartbeat_id = conn.execute(
+                insert(HEARTBEATS).returning(HEARTBEATS.c.id),
+                {
+                    "host": socket.gethostname(),
+                    "pid": os.getpid(),
+                    "started_at": now,
+                    "last_seen_at": now,
+                    "last_sweep": {},
+                },
+            ).scalar_one()
+        self.scheduler.add_job(
+            self.tick,
+            "interval",
+            seconds=self.interval,
+            id="sweep",
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+        self.scheduler.start()
+        log.info(
+            "service started: sweeping every %ss (heartbeat %s, pid %s)",
+            self.interval,
+            self.heartbeat_id,
+            os.getpid(),
+        )
+
+    def stop(self) -> None:
+        """Let the batch in progress finish and commit, start no other, then record the stop."""
+        if self.stopping.is_set():
+            return
+        self.stopping.set()
+        log.info("service stopping: finishing the current batch")
+        self.scheduler.shutdown(wait=True)
+        with self.app.db.transaction() as conn:
+            conn.execute(
+                update(HEARTBEATS)
+                .where(HEARTBEATS.c.id == self.heartbeat_id)
+                .values(stopped_at=self.app.clock.now())
+            )
+        log.info("service stopped")
+
+    # -- the beat --------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        if self.stopping.is_set():
+            return
+        now = self.app.clock.now()
+        try:
+            if self.before_sweep is not None:
+                self.before_sweep(now)
+            report = self.app.sweeper.drain(now, self.stopping.is_set)
+        except Exception as error:
+            # Logged and shown by /health; the next beat tries again.
+            self.last_error = f"{type(error).__name__}: {error}"
+            log.exception("sweep failed")
+            return
+        self.last_sweep_at, self.last_report, self.last_error = now, report, None
+        self.last_success = time.monotonic()
+        with self.app.db.transaction() as conn:
+            conn.execute(
+                update(HEARTBEATS)
+                .where(HEARTBEATS.c.id == self.heartbeat_id)
+                .values(last_seen_at=now, last_sweep_at=now, last_sweep=report.summary())
+            )
+
+    # -- looking at it ---------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        """For process supervisors: healthy while sweeps succeed at the expected pace."""
+        stale_after = max(10.0, 5 * self.interval)
+        fresh = self.last_success is not None and time.monotonic() - self.last_success < stale_after
+        with self.app.db.read() as conn:
+            timers = self.app.engine.timers.counts(
+                conn,
+                self.app.clock.now(),
+                timedelta(seconds=self.app.settings.timers.overdue_after_seconds),
+            )
+        return {
+            "status": "ok" if fresh and not self.stopping.is_set() else "unhealthy",
+            "pid": os.getpid(),
+            "last_sweep_at": self.last_sweep_at.isoformat() if self.last_sweep_at else None,
+            "last_sweep": self.last_report.summary(),
+            "last_error": self.last_error,
+            "timers": timers,
+        }
+
+
+def heartbeats(app: App, limit: int = 20) -> list[Any]:
+    stmt = select(HEARTBEATS).order_by(HEARTBEATS.c.last_seen_at.desc()).limit(limit)
+    with app.db.read() as conn:
+        return list(conn.execute(stmt).all())
