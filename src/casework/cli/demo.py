@@ -60,7 +60,8 @@ def demo(context: Context, n_cases: int, cohort: int, days: int, seed: int, fres
             )
         click.echo(f"Base : {app.db.url.render_as_string(hide_password=True)}")
         if not context.verbose:  # the story says what happens; the sweep's log would repeat it
-            logging.getLogger("casework.sweep").setLevel(logging.WARNING)
+            for chatty in ("casework.sweep", "casework.demo"):
+                logging.getLogger(chatty).setLevel(logging.WARNING)
         run_story(app, clock, click.echo, n_cases, cohort, seed, days)
     finally:
         app.close()

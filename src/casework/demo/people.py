@@ -9,18 +9,21 @@ monthly cycles, deadlines, escalations.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import random
+from collections import Counter
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, select
 
 from casework.actors import Actor
 from casework.app import App
-from casework.clock import to_local
+from casework.clock import format_local, to_local
 from casework.errors import CaseworkError
 from casework.models import Case, ContactLog, LiaisonSheet, NeedCategory, Partner
 
+log = logging.getLogger("casework.demo")
 COUNSELLOR = Actor.person("referente")
 PARTNER = Actor.partner("contact@partenaire.example")
 CMA_FILE = Actor.importer("fichier CMA")
@@ -62,25 +65,30 @@ class DemoPeople:
     def act(self, now: datetime) -> None:
         days = 0.0 if self.last is None else (now - self.last) / timedelta(days=1)
         self.last = now
+        self.done: Counter[str] = Counter()
         self.assign_new_cases()
-        if days <= 0:
-            return
-        self.consent(days)
-        self.check_ins(days)
-        self.partners(days)
-        self.ruptures(days, now)
-        self.reorientations(days)
+        if days > 0:
+            self.consent(days)
+            self.check_ins(days)
+            self.partners(days)
+            self.ruptures(days, now)
+            self.reorientations(days)
+        if self.done:
+            actions = ", ".join(f"{t} ×{n}" for t, n in self.done.most_common())
+            log.info("people at %s (Paris): %s", format_local(now), actions)
 
     def fire(self, case_id: int, trigger: str, actor: Actor = COUNSELLOR, **data: object) -> bool:
         try:
             self.engine.fire(case_id, trigger, actor, **data)
         except CaseworkError:
             return False  # the case moved on meanwhile (a timer fired): fine in a demo
+        self.done[trigger] += 1
         return True
 
     def fire_sheet(self, sheet_id: int, trigger: str, actor: Actor, **data: object) -> None:
         with contextlib.suppress(CaseworkError):  # moved on meanwhile: fine in a demo
             self.engine.fire_sheet(sheet_id, trigger, actor, **data)
+            self.done[f"sheet {trigger}"] += 1
 
     # -- the story's parts -----------------------------------------------------------------------
 
@@ -89,9 +97,11 @@ class DemoPeople:
         only tracked (the guards decide which is which)."""
         identified = self.ids(Case, "identified")
         if identified:
-            refused = self.engine.fire_many("case", identified, "ask_consent", Actor.system())
-            controls = [r.entity_id for r in refused.refused]
-            self.engine.fire_many("case", controls, "track_outcomes", Actor.system())
+            asked = self.engine.fire_many("case", identified, "ask_consent", Actor.system())
+            controls = [r.entity_id for r in asked.refused]
+            tracked = self.engine.fire_many("case", controls, "track_outcomes", Actor.system())
+            self.done["ask_consent"] += len(asked.applied)
+            self.done["track_outcomes"] += len(tracked.applied)
 
     def consent(self, days: float) -> None:
         for case_id in self.ids(Case, "consent_asked", "consent_reminded"):

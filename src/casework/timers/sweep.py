@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, insert
 
 from casework.actors import Actor
+from casework.clock import format_local
 from casework.engine import Engine
 from casework.errors import TransitionRefused
 from casework.models import Event, TimerStatus
@@ -78,13 +79,16 @@ class SweepReport:
 
     def __str__(self) -> str:
         def by(counter: Counter[str]) -> str:
-            return ", ".join(f"{t} ×{n}" for t, n in counter.most_common()) or "aucun"
+            return ", ".join(f"{t} ×{n}" for t, n in counter.most_common())
 
-        return (
-            f"{sum(self.fired.values())} fired ({by(self.fired)}), "
-            f"{sum(self.discarded.values())} discarded ({by(self.discarded)}), "
-            f"{self.retried} to retry, {self.failed} parked as failed"
-        )
+        parts = [f"{sum(self.fired.values())} fired ({by(self.fired)})"]
+        if self.discarded:
+            parts.append(f"{sum(self.discarded.values())} discarded ({by(self.discarded)})")
+        if self.retried:
+            parts.append(f"{self.retried} to retry")
+        if self.failed:
+            parts.append(f"{self.failed} parked as failed")
+        return ", ".join(parts)
 
 
 class Sweeper:
@@ -123,7 +127,7 @@ class Sweeper:
             report = self._one_by_one([t.id for t in claimed], now)
         report.full = report.claimed >= limit
         if report.claimed:
-            log.info("sweep at %s: %s", now.isoformat(timespec="seconds"), report)
+            log.info("sweep at %s (Paris): %s", format_local(now), report)
         return report
 
     # -- a batch ---------------------------------------------------------------------------------
