@@ -1,0 +1,281 @@
+"""The service: the beat, heartbeats, /health, stopping cleanly, and several processes at once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+from starlette.testclient import TestClient
+
+from casework.actors import Actor
+from casework.app import App, build_app
+from casework.clock import FixedClock
+from casework.models import Beneficiary, Contract, Event, ServiceHeartbeat, Timer
+from casework.settings import Settings
+from casework.timers.service import Service
+from casework.web.app import create_web_app
+from tests.factories import add_case
+
+
+def wait_for(predicate, timeout: float = 60.0, every: float = 0.05) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(every)
+    raise AssertionError("condition not met in time")
+
+
+def test_a_beat_sweeps_and_records_a_heartbeat(app: App, clock: FixedClock) -> None:
+    case_id = add_case(app)
+    app.engine.fire(case_id, "ask_consent", Actor.system())
+    service = Service(app, interval=3600)  # one beat at start, none other during the test
+    service.start()
+    try:
+        wait_for(lambda: service.last_success is not None)
+        clock.advance(timedelta(days=8))
+        service.tick()
+        health = service.health()
+        assert health["status"] == "ok"
+        assert health["last_sweep"]["fired"] == {"remind_consent": 1}
+        assert health["timers"]["failed"] == 0
+    finally:
+        service.stop()
+    with app.db.read() as conn:
+        beat = conn.execute(select(ServiceHeartbeat.__table__)).one()
+    assert beat.pid == os.getpid()
+    assert beat.last_sweep_at == clock.now()
+    assert beat.last_sweep["fired"] == {"remind_consent": 1}
+    assert beat.stopped_at == clock.now()
+
+
+def test_health_over_http_starts_and_stops_the_service(app: App) -> None:
+    service = Service(app, interval=0.05)
+    with TestClient(create_web_app(service)) as client:
+        wait_for(lambda: service.last_success is not None)
+        response = client.get("/health")
+        assert response.status_code == 200
+        assert response.headers["cache-control"] == "no-store"
+        assert response.json()["status"] == "ok"
+    assert service.stopping.is_set()
+    assert service.health()["status"] == "unhealthy"
+
+
+def test_a_failing_sweep_makes_health_unhealthy_and_is_retried(app: App) -> None:
+    service = Service(app, interval=3600)
+    broken = True
+
+    def sweep_or_break(now: datetime) -> None:
+        if broken:
+            raise RuntimeError("database unreachable")
+
+    service.before_sweep = sweep_or_break
+    service.start()
+    try:
+        wait_for(lambda: service.last_error is not None)
+        assert service.health()["status"] == "unhealthy"
+        assert "database unreachable" in service.health()["last_error"]
+        broken = False
+        service.tick()
+        assert service.health()["status"] == "ok"
+    finally:
+        service.stop()
+
+
+# -- real processes ------------------------------------------------------------------------------
+
+
+def due_reminders(settings: Settings, n: int) -> list[int]:
+    """`n` cases whose consent reminder was due a month ago (created with a clock in the past)."""
+    clock = FixedClock(datetime.now(UTC) - timedelta(days=40))
+    app = build_app(settings, clock)
+    now = clock.now()
+    try:
+        with app.db.transaction() as conn:
+            people = (
+                conn.execute(
+                    Beneficiary.__table__.insert().returning(
+                        Beneficiary.id, sort_by_parameter_order=True
+                    ),
+                    [
+                        {
+                            "birth_name": f"N{i}",
+                            "first_names": "Sam",
+                            "birth_date": datetime(2000, 1, 1).date(),
+                            "sex": "M",
+                            "created_at": now,
+                            "updated_at": now,
+                        }
+                        for i in range(n)
+                    ],
+                )
+                .scalars()
+                .all()
+            )
+            contracts = (
+                conn.execute(
+                    Contract.__table__.insert().returning(
+                        Contract.id, sort_by_parameter_order=True
+                    ),
+                    [
+                        {
+                            "beneficiary_id": b,
+                            "cma_number": f"K{b}",
+                            "employer_name": "Atelier",
+                            "start_date": datetime(2026, 9, 1).date(),
+                            "planned_end_date": datetime(2028, 8, 31).date(),
+                            "created_at": now,
+                            "updated_at": now,
+                        }
+                        for b in people
+                    ],
+                )
+                .scalars()
+                .all()
+            )
+            ids = app.engine.create_cases(
+                conn,
+                Actor.importer("tests"),
+                [
+                    {
+                        "beneficiary_id": b,
+                        "contract_id": c,
+                        "cohort": 2026,
+                        "group": "test",
+                        "assignment_method": "parity",
+                    }
+                    for b, c in zip(people, contracts, strict=True)
+                ],
+            )
+        for first in range(0, n, 5000):
+            app.engine.fire_many("case", ids[first : first + 5000], "ask_consent", Actor.system())
+    finally:
+        app.close()
+    return ids
+
+
+class ServiceProcess:
+    """`casework serve --no-web` in its own process; its log kept in a file."""
+
+    def __init__(self, url: str, batch: int, log: Path):
+        env = {
+            **os.environ,
+            "CASEWORK_TIMERS_BATCH_SIZE": str(batch),
+            "CASEWORK_LOGGING_LEVEL": "WARNING",
+        }
+        self.log = log
+        with log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "casework",
+                    "--database",
+                    url,
+                    "serve",
+                    "--no-web",
+                    "--sweep-interval",
+                    "0.2",
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=out,
+            )
+
+    def signal(self, signum: int) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+
+    def wait(self, timeout: float) -> int:
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def started(app: App) -> int:
+    with app.db.read() as conn:
+        return conn.execute(select(func.count()).select_from(ServiceHeartbeat)).scalar_one()
+
+
+def counts(app: App) -> Counter[str]:
+    with app.db.read() as conn:
+        return Counter(
+            dict(
+                conn.execute(
+                    select(Timer.status, func.count())
+                    .where(Timer.trigger == "remind_consent")
+                    .group_by(Timer.status)
+                ).all()
+            )
+        )
+
+
+def test_sigterm_finishes_the_current_batch_and_stops(
+    app: App, settings: Settings, db_url: str, tmp_path: Path
+) -> None:
+    due_reminders(settings, 3000)
+    service = ServiceProcess(db_url, batch=200, log=tmp_path / "service.log")
+    try:
+        wait_for(lambda: counts(app)["fired"] > 0)
+        service.signal(signal.SIGTERM)
+        assert service.wait(timeout=60) == 0, service.output()
+    finally:
+        service.signal(signal.SIGKILL)
+    done = counts(app)
+    assert done["fired"] % 200 == 0  # whole batches only: the one in progress was finished
+    assert done["fired"] + done["pending"] == 3000
+    with app.db.read() as conn:
+        beat = conn.execute(select(ServiceHeartbeat.__table__)).one()
+        events = conn.execute(
+            select(func.count()).where(Event.trigger == "remind_consent")
+        ).scalar_one()
+    assert beat.stopped_at is not None
+    assert events == done["fired"]
+
+
+def test_three_processes_one_killed_mid_sweep_fire_every_timer_exactly_once(
+    app: App, settings: Settings, db_url: str, backend: str, tmp_path: Path
+) -> None:
+    n = 20_000 if backend == "postgresql" else 10_000  # SQLite: one writer at a time anyway
+    services = [ServiceProcess(db_url, 250, tmp_path / f"service{i}.log") for i in range(3)]
+    try:
+        # All three running (signal handlers in place) before the timers come due at once.
+        wait_for(lambda: started(app) == 3, timeout=120)
+        ids = due_reminders(settings, n)
+        wait_for(lambda: counts(app)["fired"] >= n // 10, timeout=120)
+        services[0].signal(signal.SIGKILL)  # no chance to finish its batch or its beat
+        services[0].wait(timeout=30)
+        assert counts(app)["pending"] > 0, "the kill came too late to test anything"
+        wait_for(lambda: counts(app)["pending"] == 0, timeout=600)
+    finally:
+        for service in services:
+            service.signal(signal.SIGTERM)
+        codes = [service.wait(timeout=60) for service in services]
+    assert counts(app) == Counter({"fired": n})
+    with app.db.read() as conn:
+        fired = Counter(
+            conn.execute(select(Event.entity_id).where(Event.trigger == "remind_consent")).scalars()
+        )
+        reminded = conn.execute(
+            select(func.count()).where(Event.to_state == "consent_reminded")
+        ).scalar_one()
+    assert set(fired) == set(ids)
+    assert set(fired.values()) == {1}, "a timer fired twice"
+    assert reminded == n
+    assert codes == [-signal.SIGKILL, 0, 0], [s.output() for s in services]
+    with app.db.read() as conn:
+        beats = conn.execute(select(ServiceHeartbeat.pid, ServiceHeartbeat.stopped_at)).all()
+    # The killed process never got to record its stop; the two others did.
+    assert sorted(stopped is None for _pid, stopped in beats) == [False, False, True]
