@@ -161,3 +161,46 @@ def test_documented_examples_name_real_commands_and_options(example: str) -> Non
     for word in words:
         if word.startswith("-"):
             assert word in options, f"{example}: unknown option {word}"
+
+
+def test_simulate_runs_months_of_timers_in_seconds(app: App, db_url: str) -> None:
+    from casework.actors import Actor
+
+    ids = [add_case(app, state="consented") for _ in range(3)]
+    app.engine.fire_many("case", ids, "start_follow_up", Actor.person("referente"))
+    result = run(db_url, "simulate", "--days", "200", "--from", "2026-09-02")
+    assert result.exit_code == 0, result.output
+    # Five more cycles, then monitoring: six timers each.
+    assert "200 jour(s) simulé(s) : 18 minuteur(s) déclenché(s)." in result.output
+    assert "next_cycle ×3" in result.output
+    listed = run(db_url, "case", "list", "--summary")
+    assert "monitoring" in listed.output
+
+
+def test_status_and_timers(app: App, db_url: str) -> None:
+    from sqlalchemy import update
+
+    from casework.actors import Actor
+    from casework.models import Timer
+
+    case_id = add_case(app)
+    app.engine.fire(case_id, "ask_consent", Actor.system())
+    status = run(db_url, "status")
+    assert "Minuteurs : 1 en attente" in status.output
+    assert "remind_consent" in status.output
+    assert "Aucun service n'a encore tourné" in status.output
+    assert "remind_consent" in run(db_url, "timers").output
+    assert "Aucun minuteur en échec." in run(db_url, "timers", "--failed").output
+    with app.db.transaction() as conn:
+        conn.execute(
+            update(Timer).values(status="failed", attempts=5, last_error="RuntimeError: x")
+        )
+    failed = run(db_url, "timers", "--failed")
+    assert "5 tentative(s)" in failed.output
+    assert "raison : RuntimeError: x" in failed.output
+
+
+def test_serve_refuses_an_outdated_schema(tmp_path: Path) -> None:
+    result = run(f"sqlite:///{tmp_path / 'empty.sqlite3'}", "serve", "--no-web")
+    assert result.exit_code == 1
+    assert "lancez d'abord `casework init-db`" in result.output
