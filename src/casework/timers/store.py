@@ -37,6 +37,23 @@ TIMER_COLUMNS = (
 )
 
 
+# What the sweep needs of a claimed timer (reading fewer timestamps is cheaper on SQLite).
+CLAIMED = [
+    TIMERS.c[name]
+    for name in (
+        "id",
+        "entity",
+        "entity_id",
+        "case_id",
+        "state",
+        "trigger",
+        "due_at",
+        "misfire",
+        "attempts",
+    )
+]
+
+
 def _ids() -> Any:
     return bindparam("ids", expanding=True, literal_execute=True)
 
@@ -116,7 +133,14 @@ class TimerStore:
     def insert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         if not rows:
             return
-        to_db = self.sql.converter(TIMERS.c.due_at)
+        convert, seen = self.sql.converter(TIMERS.c.due_at), {}
+
+        def to_db(when: datetime) -> Any:  # a batch shares a handful of distinct times
+            found = seen.get(when)
+            if found is None:
+                found = seen[when] = convert(when)
+            return found
+
         converted = [(*r[:6], to_db(r[6]), to_db(r[7]), *r[8:11], to_db(r[11])) for r in rows]
         self.sql.insert(conn, TIMERS, TIMER_COLUMNS, converted)
 
@@ -141,7 +165,7 @@ class TimerStore:
         and none waits for another. SQLite: the transaction already holds the only write lock.
         """
         stmt = (
-            select(TIMERS)
+            select(*CLAIMED)
             .where(TIMERS.c.status == PENDING, TIMERS.c.run_after <= now)
             .order_by(TIMERS.c.run_after, TIMERS.c.id)
             .limit(limit)
