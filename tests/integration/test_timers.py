@@ -314,3 +314,20 @@ def test_events_count_each_fired_timer_exactly_once(app: App, clock: FixedClock)
             .all()
         )
     assert sorted(reminders) == sorted(ids)
+
+
+def test_a_week_of_downtime_fires_what_came_due_once_and_leaves_the_rest(
+    app: App, clock: FixedClock
+) -> None:
+    clock.set(paris(2026, 11, 2, 10, 0))  # Monday
+    sheet_id = add_sheet(app)
+    app.engine.fire_sheet(sheet_id, "send", PERSON)
+    clock.set(paris(2026, 11, 12, 14, 0))  # the service was down from Monday 2 to Thursday 12
+    report = app.sweeper.drain(clock.now())
+    # Due meanwhile: the reminder (Thu 5), the escalation (Tue 10); not yet: overdue (Tue 17,
+    # ten working days without Armistice Day).
+    assert report.fired == {"remind": 1, "escalate": 1}
+    assert [e.trigger for e in events(app, "liaison", sheet_id)][-2:] == ["remind", "escalate"]
+    (still,) = pending(app, "liaison", sheet_id)
+    assert (still.trigger, still.due_at) == ("mark_overdue", paris(2026, 11, 17, 9, 0))
+    assert app.sweeper.drain(clock.now()).claimed == 0

@@ -182,6 +182,20 @@ class TimerStore:
         )
         return {r.id: r.status for r in rows}
 
+    def mark_fired(self, conn: Connection, ids: Sequence[int], now: datetime) -> None:
+        """Mark timers fired before firing them, in the same transaction: the engine's
+        cancellation of the row's pending timers then leaves them alone. A timer that turns
+        out not to fire is closed otherwise, or put back, before the transaction commits."""
+        if ids:
+            conn.execute(
+                update(TIMERS)
+                .where(TIMERS.c.id.in_(_ids()))
+                .values(
+                    status=TimerStatus.FIRED.value, closed_at=now, attempts=TIMERS.c.attempts + 1
+                ),
+                {"ids": list(ids)},
+            )
+
     def close(
         self,
         conn: Connection,
@@ -190,16 +204,13 @@ class TimerStore:
         now: datetime,
         error: str | None = None,
     ) -> None:
-        if not ids:
-            return
-        conn.execute(
-            update(TIMERS)
-            .where(TIMERS.c.id.in_(_ids()))
-            .values(
-                status=status.value, closed_at=now, attempts=TIMERS.c.attempts + 1, last_error=error
-            ),
-            {"ids": list(ids)},
-        )
+        if ids:
+            conn.execute(
+                update(TIMERS)
+                .where(TIMERS.c.id.in_(_ids()))
+                .values(status=status.value, closed_at=now, last_error=error),
+                {"ids": list(ids)},
+            )
 
     def retry_later(
         self,
@@ -211,19 +222,24 @@ class TimerStore:
         base: float,
         ceiling: float,
     ) -> bool:
-        """After a failure: try again later (exponential backoff with jitter), or park the timer
-        as failed once it has had `max_attempts`. Returns True if parked."""
-        attempts = timer.attempts + 1
+        """After a failure: pending again, to try later (exponential backoff with jitter), or
+        parked as failed once it has had `max_attempts`. Returns True if parked."""
+        attempts = timer.attempts + 1  # as claimed, before this attempt
         if attempts >= max_attempts:
-            self.close(conn, [timer.id], TimerStatus.FAILED, now, error)
-            return True
-        delay = min(ceiling, base * 2 ** (attempts - 1)) * random.uniform(0.8, 1.2)
+            values = {"status": TimerStatus.FAILED.value, "closed_at": now}
+        else:
+            delay = min(ceiling, base * 2 ** (attempts - 1)) * random.uniform(0.8, 1.2)
+            values = {
+                "status": PENDING,
+                "closed_at": None,
+                "run_after": now + timedelta(seconds=delay),
+            }
         conn.execute(
             update(TIMERS)
             .where(TIMERS.c.id == timer.id)
-            .values(attempts=attempts, last_error=error, run_after=now + timedelta(seconds=delay))
+            .values(attempts=attempts, last_error=error, **values)
         )
-        return False
+        return attempts >= max_attempts
 
     # -- looking (status command, health) ------------------------------------------------------
 

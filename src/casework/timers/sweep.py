@@ -169,11 +169,11 @@ class Sweeper:
         # Groups in the order of their earliest timer: the batch keeps to due order.
         for (entity, trigger), timers in groups.items():
             by_entity = {t.entity_id: t for t in timers}
+            self.store.mark_fired(conn, [t.id for t in timers], now)
             result = self.engine.fire_many(
                 entity, list(by_entity), trigger, TIMER_ACTOR, conn=conn, isolate=True
             )
             fired = [by_entity[done.entity_id] for done in result.applied]
-            self.store.close(conn, [t.id for t in fired], TimerStatus.FIRED, now)
             report.fired[trigger] += len(fired)
             for timer in fired:
                 log.debug(
