@@ -2,7 +2,7 @@
 
 1. Burst: N cases (default 1,000,000), each with a pending timer; D of them (default 100,000)
    are due at once. The sweep fires them all, each through the engine with its transition, its
-   event and its next timer (1,000 per transaction). Reported: timers per second, peak memory
+   event and its next timer (2,000 per transaction). Reported: timers per second, peak memory
    of the sweeping process. On PostgreSQL, with one and with two processes sweeping together.
 2. Steady state: the service (APScheduler beat every second) runs while timers come due at a
    steady rate; reported: the p50/p99/max lateness of a fired timer (fired − due).
@@ -297,7 +297,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--due", type=int, default=100_000)
-    parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument("--batch", type=int, default=2_000)
     parser.add_argument("--database", help="PostgreSQL URL of a database the bench may replace")
     parser.add_argument("--steady-rate", type=int, default=200, help="timers due per second")
     parser.add_argument("--steady-seconds", type=int, default=60)

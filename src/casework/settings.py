@@ -66,7 +66,7 @@ class TimerSettings:
     # How often the service sweeps for due timers (seconds of real time).
     sweep_interval_seconds: float = 1.0
     # Timers per transaction.
-    batch_size: int = 1000
+    batch_size: int = 2000
     # A timer whose transition fails is retried with exponential backoff, then parked.
     max_attempts: int = 5
     retry_base_seconds: float = 60.0

@@ -41,7 +41,7 @@ TIMER_ACTOR = Actor.timer("timer")
 
 @dataclass(frozen=True)
 class SweepSettings:
-    batch_size: int = 1000
+    batch_size: int = 2000
     max_attempts: int = 5
     retry_base_seconds: float = 60.0
     retry_max_seconds: float = 3600.0
