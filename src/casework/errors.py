@@ -81,8 +81,9 @@ _ACTOR_FR = {
 class TransitionRefused(CaseworkError):
     """The trigger is not allowed from the entity's state, not for this actor, or a guard said no.
 
-    `reason` is one of "state", "actor", "guards"; `detail` is the guard's own French
-    explanation when it gave one.
+    `reason` is one of "state", "actor", "guards", "stale" (a timer's row has entered a state
+    again since the timer was set); `detail` is the guard's own French explanation when it gave
+    one.
     """
 
     def __init__(
@@ -103,6 +104,7 @@ class TransitionRefused(CaseworkError):
             "state": "not allowed from this state",
             "actor": f"not for a {actor_kind}",
             "guards": f"guards said no{': ' + detail if detail else ''}",
+            "stale": "the row has entered a state again since",
         }[reason]
         super().__init__(
             f"{kind} {entity_id}: trigger {trigger!r} refused in state {state!r} ({explained}); "
@@ -119,6 +121,10 @@ class TransitionRefused(CaseworkError):
         if self.reason == "guards":
             why = self.detail or "les conditions ne sont pas remplies"
             return f"L'action « {self.trigger} » est refusée ({where}) : {why}."
+        if self.reason == "stale":
+            return (
+                f"L'action « {self.trigger} » n'a plus lieu d'être : {what} a changé d'état depuis."
+            )
         if self.reason == "actor":
             who = _ACTOR_FR.get(self.actor_kind or "", self.actor_kind)
             return f"L'action « {self.trigger} » ne peut pas être faite par {who} ({where})."

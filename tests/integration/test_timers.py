@@ -331,3 +331,32 @@ def test_a_week_of_downtime_fires_what_came_due_once_and_leaves_the_rest(
     (still,) = pending(app, "liaison", sheet_id)
     assert (still.trigger, still.due_at) == ("mark_overdue", paris(2026, 11, 17, 9, 0))
     assert app.sweeper.drain(clock.now()).claimed == 0
+
+
+def test_a_timer_whose_row_entered_its_state_again_is_stale(app: App, clock: FixedClock) -> None:
+    """The race a second process can cause: the row left the state and came back while this
+    timer, claimed elsewhere, escaped cancellation. Same state, same trigger allowed: still it
+    must not fire, for it belongs to the earlier stay."""
+    case_id = add_case(app)
+    app.engine.fire(case_id, "ask_consent", Actor.system())
+    with app.db.transaction() as conn:  # re-entered consent_asked at version 4, timer kept
+        conn.execute(update(Case).where(Case.id == case_id).values(version=4, entered_version=4))
+    clock.advance(timedelta(days=10))
+    report = app.sweeper.sweep(clock.now())
+    assert report.discarded == {"remind_consent": 1}
+    assert row(app, Case, case_id).state == "consent_asked"
+    (timer,) = timers(app, "case", case_id)
+    assert "entered a state again" in timer.last_error
+
+
+def test_entering_a_state_again_moves_the_entry_version(app: App) -> None:
+    case_id = add_case(app, state="consented")
+    app.engine.fire(case_id, "start_follow_up", PERSON)
+    app.engine.fire(case_id, "record_contact", PERSON, channel="phone", duration_min=5)
+    case = row(app, Case, case_id)
+    assert (case.version, case.entered_version) == (3, 2)  # internal: no new entry
+    app.engine.fire_many("case", [case_id], "next_cycle", Actor.timer())
+    case = row(app, Case, case_id)
+    assert (case.version, case.entered_version) == (4, 4)  # reflexive: a new entry
+    (timer,) = pending(app, "case", case_id)
+    assert timer.set_version == 4

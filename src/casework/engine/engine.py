@@ -133,12 +133,15 @@ class Engine:
         *,
         conn: Connection | None = None,
         isolate: bool = False,
+        entered: Mapping[int, int] | None = None,
     ) -> BatchResult:
         """Apply one trigger to many rows in one transaction.
 
         Rows whose state does not allow the trigger (or whose guards say no) are left unchanged
         and listed in `refused`; unknown ids in `missing`. With `isolate=True`, a row whose guard
-        or handler raises is listed in `failed` instead of failing the batch.
+        or handler raises is listed in `failed` instead of failing the batch. `entered` maps ids
+        to the state entry (`entered_version`) the caller acts for (a timer's): a row that has
+        entered a state since is refused as stale.
         """
         entity = KINDS[kind]
         result = BatchResult()
@@ -153,6 +156,11 @@ class Engine:
                 decided = []
                 for row in rows:
                     try:
+                        if entered is not None and row.entered_version != entered[row.id]:
+                            machine = self.workflows.machine(
+                                row.workflow_name, row.workflow_version
+                            )
+                            raise self._refusal(entity, row, trigger, machine, "stale")
                         decided.append(
                             self._decide(entity, row, trigger, actor, data, c, now, cleaned)
                         )
@@ -403,6 +411,7 @@ class Engine:
             "workflow_version": definition.version,
             "state": definition.initial,
             "version": 1,
+            "entered_version": 1,
             "state_since": now,
             "created_at": now,
             "updated_at": now,

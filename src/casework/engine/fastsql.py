@@ -136,6 +136,7 @@ class FastSQL:
             ]
             if reenter:
                 sets.append(f"{q('state_since')} = {self.mark}")
+                sets.append(f"{q('entered_version')} = {t}.{q('version')} + 1")
             sets.extend(f"{q(c)} = {v[c]}" for c in columns)
             sql = self._sql[key] = (
                 f"UPDATE {t} SET {', '.join(sets)} FROM {source} "

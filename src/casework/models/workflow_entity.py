@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casework.models.base import UTCDateTime
@@ -20,6 +20,10 @@ class WorkflowEntity:
     # A case stays on the workflow version it started with.
     workflow_version: Mapped[int] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The version at which the row entered its current state (internal transitions keep it).
+    # Timers set on that entry carry it: a timer whose row has entered a state again since is
+    # stale, even if the state has the same name and allows the same trigger.
+    entered_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     state_since: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

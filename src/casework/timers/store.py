@@ -46,6 +46,7 @@ CLAIMED = [
         "entity_id",
         "case_id",
         "state",
+        "set_version",
         "trigger",
         "due_at",
         "misfire",
@@ -63,13 +64,19 @@ class TimerStore:
         self.sql = sql
         self.calendar = calendar
         self.postgresql = postgresql
+        pending = select(TIMERS.c.id).where(
+            TIMERS.c.entity == bindparam("b_entity"),
+            TIMERS.c.entity_id.in_(_ids()),
+            TIMERS.c.status == PENDING,
+        )
+        if postgresql:
+            # A timer another process has claimed is being fired right now: don't wait for it
+            # (sweeps lock timers then rows, transitions rows then timers: waiting could
+            # deadlock). That sweep finds the row has entered a state since, and discards it.
+            pending = pending.with_for_update(skip_locked=True)
         self._cancel = (
             update(TIMERS)
-            .where(
-                TIMERS.c.entity == bindparam("b_entity"),
-                TIMERS.c.entity_id.in_(_ids()),
-                TIMERS.c.status == PENDING,
-            )
+            .where(TIMERS.c.id.in_(pending.scalar_subquery()))
             .values(status=TimerStatus.CANCELLED.value, closed_at=bindparam("b_now"))
         )
 

@@ -171,7 +171,13 @@ class Sweeper:
             by_entity = {t.entity_id: t for t in timers}
             self.store.mark_fired(conn, [t.id for t in timers], now)
             result = self.engine.fire_many(
-                entity, list(by_entity), trigger, TIMER_ACTOR, conn=conn, isolate=True
+                entity,
+                list(by_entity),
+                trigger,
+                TIMER_ACTOR,
+                conn=conn,
+                isolate=True,
+                entered={t.entity_id: t.set_version for t in timers},
             )
             fired = [by_entity[done.entity_id] for done in result.applied]
             report.fired[trigger] += len(fired)
@@ -301,6 +307,8 @@ class Sweeper:
 
 
 def _reason(refusal: TransitionRefused) -> str:
+    if refusal.reason == "stale":
+        return f"the {refusal.kind} has entered a state again since the timer was set"
     if refusal.reason == "state":
         return f"the {refusal.kind} has moved on (now {refusal.state!r})"
     if refusal.reason == "guards":

@@ -88,12 +88,19 @@ def upgrade() -> None:
             postgresql_where=sa.text("status = 'pending'"),
         )
 
-    # A plain ADD COLUMN: a batch (copy) migration would drop the append-only triggers.
+    # Plain ADD COLUMNs: a batch (copy) migration would drop the append-only triggers.
     op.add_column("events", sa.Column("version", sa.Integer(), nullable=True))
+    for table in ("cases", "liaison_sheets"):
+        op.add_column(
+            table,
+            sa.Column("entered_version", sa.Integer(), nullable=False, server_default=sa.text("1")),
+        )
 
 
 def downgrade() -> None:
     op.drop_column("events", "version")
+    for table in ("cases", "liaison_sheets"):
+        op.drop_column(table, "entered_version")
 
     with op.batch_alter_table("timers", schema=None) as batch_op:
         batch_op.drop_index(
