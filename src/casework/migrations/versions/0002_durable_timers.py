@@ -72,14 +72,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_timers")),
     )
     with op.batch_alter_table("timers", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_timers_case_id"), ["case_id"], unique=False)
-        batch_op.create_index(
-            "ix_timers_pending_entity",
-            ["entity", "entity_id"],
-            unique=False,
-            sqlite_where=sa.text("status = 'pending'"),
-            postgresql_where=sa.text("status = 'pending'"),
-        )
+        batch_op.create_index("ix_timers_entity", ["entity", "entity_id"], unique=False)
         batch_op.create_index(
             "ix_timers_pending_run_after",
             ["run_after", "id"],
@@ -108,12 +101,7 @@ def downgrade() -> None:
             sqlite_where=sa.text("status = 'pending'"),
             postgresql_where=sa.text("status = 'pending'"),
         )
-        batch_op.drop_index(
-            "ix_timers_pending_entity",
-            sqlite_where=sa.text("status = 'pending'"),
-            postgresql_where=sa.text("status = 'pending'"),
-        )
-        batch_op.drop_index(batch_op.f("ix_timers_case_id"))
+        batch_op.drop_index("ix_timers_entity")
 
     op.drop_table("timers")
     op.drop_table("service_heartbeats")
