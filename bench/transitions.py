@@ -270,16 +270,16 @@ def run_dispatch(_url: str, n: int, _batch: int) -> dict[str, float]:
     for trigger, actor, data, _recorded, _src, _dst, _cycle in STEPS:
         for index, row in enumerate(rows):
             ctx = TransitionContext(
-                None,
+                None,  # type: ignore[arg-type]
                 CASE,
                 row,
                 trigger,
                 actor,
                 data,
-                START,  # type: ignore[arg-type]
-                machine.parameters,
-                None,
-            )  # type: ignore[arg-type]
+                START,
+                machine,
+                None,  # type: ignore[arg-type]
+            )
             dest = machine.run(row.state, trigger, ctx)
             rows[index] = row._replace(state=dest, **ctx.changes)
             applied += 1

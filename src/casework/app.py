@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import time
 
 from casework.clock import Clock, SystemClock
 from casework.database import Database
@@ -12,7 +12,7 @@ from casework.handlers import Registry, registry
 from casework.settings import CalendarSettings, Settings, SettingsError
 from casework.states.catalog import WorkflowSet, load_workflows
 from casework.timers.calendar import Calendar
-from casework.timers.sweep import Sweeper, SweepSettings
+from casework.timers.sweep import Sweeper
 
 
 @dataclass
@@ -38,7 +38,7 @@ def build_app(
     )
     db = Database(settings.database)
     engine = Engine(db, workflows, clock, build_calendar(settings.calendar))
-    return App(settings, db, workflows, engine, clock, Sweeper(engine, sweep_settings(settings)))
+    return App(settings, db, workflows, engine, clock, Sweeper(engine, settings.timers))
 
 
 def build_calendar(settings: CalendarSettings) -> Calendar:
@@ -50,14 +50,3 @@ def build_calendar(settings: CalendarSettings) -> Calendar:
             "configuration", "calendar.day_start", f"heure invalide {settings.day_start!r} (HH:MM)"
         ) from None
     return Calendar(subdivision=settings.subdivision or None, day_start=day_start)
-
-
-def sweep_settings(settings: Settings) -> SweepSettings:
-    timers = settings.timers
-    return SweepSettings(
-        batch_size=timers.batch_size,
-        max_attempts=timers.max_attempts,
-        retry_base_seconds=timers.retry_base_seconds,
-        retry_max_seconds=timers.retry_max_seconds,
-        misfire_grace=timedelta(seconds=timers.misfire_grace_seconds),
-    )

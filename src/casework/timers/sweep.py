@@ -33,21 +33,11 @@ from casework.clock import format_local
 from casework.engine import Engine
 from casework.errors import TransitionRefused
 from casework.models import Event, TimerStatus
+from casework.settings import TimerSettings
 from casework.timers.store import TimerStore
 
 log = logging.getLogger("casework.sweep")
 TIMER_ACTOR = Actor.timer("timer")
-
-
-@dataclass(frozen=True)
-class SweepSettings:
-    batch_size: int = 2000
-    max_attempts: int = 5
-    retry_base_seconds: float = 60.0
-    retry_max_seconds: float = 3600.0
-    # A timer later than this is a misfire: its workflow says whether it still fires or is
-    # skipped (`misfire: skip`), with an event saying so.
-    misfire_grace: timedelta = timedelta(days=1)
 
 
 @dataclass
@@ -92,11 +82,11 @@ class SweepReport:
 
 
 class Sweeper:
-    def __init__(self, engine: Engine, settings: SweepSettings | None = None):
+    def __init__(self, engine: Engine, settings: TimerSettings | None = None):
         self.engine = engine
         self.db = engine.db
         self.store: TimerStore = engine.timers
-        self.settings = settings or SweepSettings()
+        self.settings = settings or TimerSettings()
 
     # -- entry points ----------------------------------------------------------------------------
 
@@ -154,9 +144,9 @@ class Sweeper:
     def _fire_wave(
         self, conn: Connection, wave: list[Any], now: datetime, report: SweepReport
     ) -> None:
-        skipped = [
-            t for t in wave if t.misfire == "skip" and now - t.due_at > self.settings.misfire_grace
-        ]
+        # Later than the grace, a timer has misfired; `misfire: skip` ones are dropped.
+        misfire_grace = timedelta(seconds=self.settings.misfire_grace_seconds)
+        skipped = [t for t in wave if t.misfire == "skip" and now - t.due_at > misfire_grace]
         if skipped:
             self._discard(
                 conn, skipped, now, "misfire: skipped after being due since too long", report
@@ -266,26 +256,19 @@ class Sweeper:
         )
         if parked:
             report.failed += 1
-            log.error(
-                "timer %s: %s %s %s parked as failed after %d attempts: %s",
-                timer.id,
-                timer.entity,
-                timer.entity_id,
-                timer.trigger,
-                timer.attempts + 1,
-                message,
-            )
         else:
             report.retried += 1
-            log.warning(
-                "timer %s: %s %s %s failed (attempt %d), will retry: %s",
-                timer.id,
-                timer.entity,
-                timer.entity_id,
-                timer.trigger,
-                timer.attempts + 1,
-                message,
-            )
+        log.log(
+            logging.ERROR if parked else logging.WARNING,
+            "timer %s: %s %s %s failed (attempt %d), %s: %s",
+            timer.id,
+            timer.entity,
+            timer.entity_id,
+            timer.trigger,
+            timer.attempts + 1,
+            "parked as failed" if parked else "will retry",
+            message,
+        )
 
     # -- when the database refused a whole batch --------------------------------------------------
 

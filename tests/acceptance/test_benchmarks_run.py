@@ -1,0 +1,47 @@
+"""The benchmark scripts run (on tiny sizes): figures in the README must stay reproducible.
+
+Speed is never asserted here; `bench/` measures it, as ratios within one run.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def run(script: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_bench_transitions_runs() -> None:
+    out = run("transitions.py", "--cases", "300")
+    assert "300 cases" in out
+    assert "ratio" in out
+    assert "dispatch only" in out
+
+
+def test_bench_timers_runs() -> None:
+    out = run(
+        "timers.py",
+        "--cases",
+        "2000",
+        "--due",
+        "500",
+        "--steady-seconds",
+        "1",
+        "--steady-rate",
+        "20",
+    )
+    assert "burst: 500 due timers among 2,000 cases" in out
+    assert "0 left due" in out
