@@ -3,9 +3,9 @@
 N cases go identified → consent asked → consented → follow-up (6 monthly cycles) → monitoring
 → closed: 10 transitions each, applied with `Engine.fire_many` in batches (one transaction per
 batch). The baseline, in the same run, writes the same rows in the same batches with the DB-API
-directly: one `executemany` UPDATE of the state (with the version check) and one `executemany`
-INSERT of the events per batch. The ratio engine / raw SQL is the figure; absolute rates move
-with the machine's load.
+directly, with `executemany`: the state UPDATE (with the version check), the event INSERT, the
+cancellation of the timers of the state left and the INSERT of those of the state entered.
+The ratio engine / raw SQL is the figure; absolute rates move with the machine's load.
 
 Each measurement runs in a fresh process, so its peak memory (max RSS) is its own; running two
 sizes shows whether memory grows with N.
@@ -70,6 +70,26 @@ STEPS: list[tuple[str, Actor, dict[str, Any], dict[str, Any], str, str, int | No
     ("next_cycle", Actor.timer(), {}, {}, "follow_up", "monitoring", None),
     ("contract_ended", Actor.timer(), {}, {}, "monitoring", "closed", None),
 ]
+
+
+def timers_entering(state: str, now: datetime) -> list[tuple[str, datetime]]:
+    """(trigger, due) of the timers a case sets on entering `state` at `now`, as the engine
+    computes them (the bench's contracts all start on 1 September 2026, end 31 August 2028)."""
+    from casework.handlers import registry
+    from casework.resources import default_templates_dir, default_workflows_dir
+    from casework.states.catalog import load_workflows
+    from casework.timers.calendar import Calendar
+
+    workflows = load_workflows(default_workflows_dir(), registry, default_templates_dir())
+    anchors = {
+        "contract.start_date": date(2026, 9, 1),
+        "contract.planned_end_date": date(2028, 8, 31),
+    }
+    calendar = Calendar()
+    return [
+        (t.trigger, calendar.due_at(t.delay, now, anchors.get(t.anchor) if t.anchor else None))
+        for t in workflows.latest("case").definition.states[state].timers
+    ]
 
 
 def peak_rss_mb() -> float:
@@ -207,18 +227,29 @@ def run_raw(url: str, n: int, batch: int) -> dict[str, float]:
     # Timestamps as SQLAlchemy stores them: text on SQLite, timestamptz on PostgreSQL.
     ts = (lambda t: t.strftime("%Y-%m-%d %H:%M:%S.%f")) if sqlite else (lambda t: t)
     update_sql = (
-        f"UPDATE cases SET state={ph}, version=version+1, updated_at={ph}, state_since={ph}, "
-        f"cycle=COALESCE({ph}, cycle) WHERE id={ph} AND version={ph}"
+        f"UPDATE cases SET state={ph}, version=version+1, entered_version=version+1, "
+        f"updated_at={ph}, state_since={ph}, cycle=COALESCE({ph}, cycle) "
+        f"WHERE id={ph} AND version={ph}"
     )
     insert_sql = (
-        "INSERT INTO events (case_id, entity, entity_id, trigger, from_state, to_state, "
-        f"actor_kind, actor, at, data) VALUES ({', '.join([ph] * 10)})"
+        "INSERT INTO events (case_id, entity, entity_id, version, trigger, from_state, to_state, "
+        f"actor_kind, actor, at, data) VALUES ({', '.join([ph] * 11)})"
+    )
+    # Leaving a state cancels its timers, entering one sets them: the engine writes these too.
+    cancel_sql = (
+        f"UPDATE timers SET status='cancelled', closed_at={ph} "
+        f"WHERE entity='case' AND entity_id={ph} AND status='pending'"
+    )
+    timer_sql = (
+        "INSERT INTO timers (entity, entity_id, case_id, state, set_version, trigger, due_at, "
+        f"run_after, misfire, status, attempts, created_at) VALUES ({', '.join([ph] * 12)})"
     )
     now = START
     applied = 0
     started = time.perf_counter()
     for version, (trigger, actor, _data, recorded, src, dst, cycle) in enumerate(STEPS, start=1):
         payload, stamp, kind = json.dumps(recorded), ts(now), actor.kind.value
+        timers = [(t, ts(due)) for t, due in timers_entering(dst, now)]
         for first in range(1, n + 1, batch):
             ids = range(first, min(first + batch, n + 1))
             if sqlite:
@@ -226,7 +257,19 @@ def run_raw(url: str, n: int, batch: int) -> dict[str, float]:
             cursor.executemany(update_sql, [(dst, stamp, stamp, cycle, i, version) for i in ids])
             cursor.executemany(
                 insert_sql,
-                [(i, "case", i, trigger, src, dst, kind, actor.id, stamp, payload) for i in ids],
+                [
+                    (i, "case", i, version + 1, trigger, src, dst, kind, actor.id, stamp, payload)
+                    for i in ids
+                ],
+            )
+            cursor.executemany(cancel_sql, [(stamp, i) for i in ids])
+            cursor.executemany(
+                timer_sql,
+                [
+                    ("case", i, i, dst, version + 1, t, due, due, "fire", "pending", 0, stamp)
+                    for i in ids
+                    for t, due in timers
+                ],
             )
             if sqlite:
                 cursor.execute("COMMIT")
