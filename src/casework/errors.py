@@ -161,7 +161,3 @@ class InvalidTransitionData(CaseworkError):
 
     def french(self) -> str:
         return f"Action « {self.trigger} », champ « {self.field} » = {self.value!r} : {self.reason}"
-
-
-class HandlerError(CaseworkError):
-    """A handler refused to proceed for a domain reason (the transaction is rolled back)."""

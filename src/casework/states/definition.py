@@ -132,12 +132,5 @@ class WorkflowDef:
     def transitions_from(self, state: str) -> tuple[TransitionDef, ...]:
         return tuple(t for t in self.transitions if state in t.sources)
 
-    def fields_for(self, trigger: str) -> tuple[FieldDef, ...]:
-        """The fields a trigger asks for (validation makes them alike for all its transitions)."""
-        for t in self.transitions:
-            if t.trigger == trigger:
-                return t.fields
-        return ()
-
     def states_tagged(self, tag: str) -> tuple[str, ...]:
         return tuple(name for name, s in self.states.items() if tag in s.tags)
