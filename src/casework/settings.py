@@ -86,6 +86,40 @@ class ServiceSettings:
 
 
 @dataclass(frozen=True)
+class MailSettings:
+    # The relay outgoing mail goes through.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_security: str = "none"  # none | starttls | tls
+    smtp_user: str = ""
+    smtp_password: str = ""
+    timeout_seconds: float = 30.0
+    # At most this many mails a second to the relay.
+    rate_per_second: float = 20.0
+    # Mails per sending round; a claimed mail is someone else's after the lease.
+    batch_size: int = 200
+    lease_seconds: float = 300.0
+    # A 4xx answer or a lost connection: retried with backoff; a 5xx: failed at once.
+    max_attempts: int = 8
+    retry_base_seconds: float = 60.0
+    retry_max_seconds: float = 21_600.0
+    # Who the mail comes from; Message-IDs and reply addresses are on `domain`.
+    from_address: str = "plateforme@casework.invalid"
+    from_name: str = "Plateforme apprentissage"
+    domain: str = "casework.invalid"
+    # Replies to a liaison sheet go to <reply_local>+<token>@<domain>.
+    reply_local: str = "reply"
+    # Where the links in mails point.
+    base_url: str = "http://127.0.0.1:8000"
+    # Keys that sign the links, comma-separated, the newest last: links signed with an older key
+    # keep working until it is removed (rotation). Required to send mail.
+    link_keys: str = ""
+    link_max_age_days: int = 30
+    # The counsellors' daily digest, on working days, at this Paris time.
+    digest_time: str = "08:00"
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     paths: PathsSettings = field(default_factory=PathsSettings)
@@ -93,6 +127,7 @@ class Settings:
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
     timers: TimerSettings = field(default_factory=TimerSettings)
     service: ServiceSettings = field(default_factory=ServiceSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
 
     def with_database(self, url: str) -> Settings:
         return dataclasses.replace(self, database=dataclasses.replace(self.database, url=url))

@@ -2,7 +2,8 @@
 
 Nothing else writes `state`, `version` or `state_since`. One call is one database transaction:
 the guards run, the machine applies the transition, the row changes (state, version + 1, what
-handlers staged), the audit event is inserted, then the handlers' deferred writes run. If
+handlers staged), the audit event is inserted, the state's timers are reset, the transition's
+mails are queued in the outbox, then the handlers' deferred writes run. If
 anything raises, the transaction rolls back and nothing at all is written.
 
 Concurrency. Each row carries a version counter. `fire` reads the row and updates it with
@@ -35,6 +36,7 @@ from casework.engine.entities import CASE, KINDS, LIAISON, EntityKind, RowReader
 from casework.engine.fastsql import FastSQL
 from casework.errors import EntityNotFound, TransitionRefused, VersionConflict
 from casework.models import Event
+from casework.notify.outbox import Outbox
 from casework.states.catalog import WorkflowSet
 from casework.states.fields import clean_fields, to_json
 from casework.states.machine import WorkflowMachine
@@ -88,6 +90,7 @@ class Engine:
         self.clock = clock
         self.sql = FastSQL(db.engine.dialect)
         self.timers = TimerStore(self.sql, calendar or Calendar(), db.is_postgresql)
+        self.outbox = Outbox(self.sql, db.is_postgresql)
         # Batches lock their rows on PostgreSQL (SQLite's write lock already covers them); a
         # single `fire` relies on the version check alone.
         pg = db.is_postgresql
@@ -342,6 +345,7 @@ class Engine:
                 self._raise_conflict(conn, entity, {r[0]: r[1] for r in rows})
         sql.insert(conn, EVENTS, EVENT_COLUMNS, events)
         self._reset_timers(conn, entity, decided, now)
+        self.outbox.queue_for(conn, entity, decided, now)
         for ctx in decided:
             for deferred in ctx.deferred:
                 deferred(conn)

@@ -113,6 +113,8 @@ class FastSQL:
         columns: Sequence[str],
         rows: Sequence[tuple[Any, ...]],
     ) -> None:
+        if not rows:
+            return
         if self.arrays:
             conn.exec_driver_sql(
                 self._insert_sql(table, columns, 0), tuple(map(list, zip(*rows, strict=True)))

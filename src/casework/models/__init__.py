@@ -17,13 +17,18 @@ from casework.models.beneficiary import Beneficiary
 from casework.models.case import Case
 from casework.models.contact import ContactLog
 from casework.models.contract import Contract
+from casework.models.digest import Digest
 from casework.models.event import Event
 from casework.models.heartbeat import ServiceHeartbeat
 from casework.models.liaison import LiaisonSheet
+from casework.models.link import ActionLink
+from casework.models.outbox import MailStatus, OutboxMail
 from casework.models.partner import Partner, PartnerContact
 from casework.models.timer import Timer, TimerStatus
+from casework.models.user import Role, User
 
 __all__ = [
+    "ActionLink",
     "ActorKind",
     "AssignmentMethod",
     "Base",
@@ -33,17 +38,22 @@ __all__ = [
     "ContactLog",
     "ContactRole",
     "Contract",
+    "Digest",
     "Event",
     "ExitKind",
     "Group",
     "LiaisonSheet",
+    "MailStatus",
     "NeedCategory",
+    "OutboxMail",
     "Partner",
     "PartnerContact",
     "PartnerKind",
+    "Role",
     "RuptureInitiative",
     "ServiceHeartbeat",
     "Sex",
     "Timer",
     "TimerStatus",
+    "User",
 ]

@@ -11,7 +11,11 @@ from casework.models.workflow_entity import WorkflowEntity
 
 class Case(WorkflowEntity, Base):
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_cohort_group", "cohort", "group"),)
+    __table_args__ = (
+        Index("ix_cases_cohort_group", "cohort", "group"),
+        # A counsellor's cases by state: the daily digest.
+        Index("ix_cases_referent_state", "referent", "state"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # The beneficiary is the stable identity; the contract is the one this case follows (after a

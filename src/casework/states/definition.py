@@ -20,6 +20,8 @@ FIELD_TYPES = ("text", "int", "bool", "date", "choice", "multichoice")
 MISFIRE_POLICIES = ("fire", "skip")
 # Whom a mail can be addressed to; the outbox resolves each role to addresses.
 RECIPIENTS = frozenset({"counsellor", "partner", "partner_manager", "beneficiary", "guardian"})
+# Who acts through a mail's links, by recipient: counsellors as persons, partners as partners.
+LINK_ACTORS = {"counsellor": "person", "partner": "partner", "partner_manager": "partner"}
 # Date fields a timer can count from, per entity kind.
 TIMER_ANCHORS = {
     "case": frozenset(
@@ -57,6 +59,10 @@ class MailDef:
     template: str
     recipient: str
     line: int
+    # Triggers the recipient can fire from signed links in the mail (on the same row).
+    links: tuple[str, ...] = ()
+    # The mail expects an answer by mail: it gets a Reply-To reply+<token>@ address.
+    reply: bool = False
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ _TRANSITION_KEYS = {
     "fields",
     "by",
 }
-_MAIL_KEYS = {"template", "to"}
+_MAIL_KEYS = {"template", "to", "links", "reply"}
 _FIELD_KEYS = {"type", "label", "required", "choices", "vocabulary", "min", "max"}
 
 
@@ -289,8 +289,10 @@ class _Reader:
             self.keys(mail, _MAIL_KEYS, f"a mail of {what}")
             template = self.string(mail, "template", f"a mail of {what}", required=True)
             recipient = self.string(mail, "to", f"a mail of {what}", required=True)
+            links = self.names(mail, "links", f"a mail of {what}")
+            reply = self.boolean(mail, "reply", f"a mail of {what}")
             if template and recipient:
-                mails.append(MailDef(template, recipient, mail.line))
+                mails.append(MailDef(template, recipient, mail.line, links, reply))
         return tuple(mails)
 
     def read_fields(self, node: LDict, what: str) -> tuple[FieldDef, ...]:

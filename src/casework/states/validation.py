@@ -15,6 +15,7 @@ from casework.errors import Problem
 from casework.handlers.registry import Registry
 from casework.notify.templates import MAIL_PARTS, mail_environment, template_path
 from casework.states.definition import (
+    LINK_ACTORS,
     NO_CONTACT_TAG,
     RECIPIENTS,
     TIMER_ANCHORS,
@@ -31,6 +32,7 @@ def validate(wf: WorkflowDef, registry: Registry, templates_dir: Path) -> list[P
         _ways_out,
         _trigger_consistency,
         _no_contact_states,
+        _mail_links,
     ):
         problems.extend(check(wf, registry))
     problems.extend(_templates(wf, templates_dir))
@@ -167,6 +169,35 @@ def _no_contact_states(wf: WorkflowDef, _registry: Registry) -> Iterable[Problem
                 t.line,
                 f"transition {t.trigger!r} sends mail but touches a {NO_CONTACT_TAG!r} state",
             )
+
+
+def _mail_links(wf: WorkflowDef, _registry: Registry) -> Iterable[Problem]:
+    """A link in a mail must be usable when the mail arrives: its trigger is allowed, for the
+    recipient's kind of actor, in the state the transition leads to."""
+    for t in wf.transitions:
+        for mail in t.mails:
+            if not mail.links:
+                continue
+            actor = LINK_ACTORS.get(mail.recipient)
+            if actor is None:
+                yield _p(wf, mail.line, f"mail {mail.template!r}: {mail.recipient} gets no links")
+                continue
+            for trigger in mail.links:
+                for source in t.sources:
+                    state = t.destination_from(source)
+                    usable = [
+                        u
+                        for u in wf.transitions_from(state)
+                        if u.trigger == trigger and actor in u.by
+                    ]
+                    if not usable:
+                        yield _p(
+                            wf,
+                            mail.line,
+                            f"mail {mail.template!r}: link {trigger!r} cannot be used by a "
+                            f"{actor} in state {state!r} (after {t.trigger!r} from {source!r})",
+                        )
+                        break
 
 
 def _templates(wf: WorkflowDef, templates_dir: Path) -> Iterable[Problem]:

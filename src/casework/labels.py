@@ -1,0 +1,50 @@
+"""French labels for the closed vocabularies, for what people read (mails, pages)."""
+
+from __future__ import annotations
+
+NEED_CATEGORY = {
+    "housing": "logement",
+    "money": "argent, budget",
+    "health": "santé",
+    "mobility": "mobilité, transport",
+    "family": "situation familiale",
+    "employer_conflict": "relations avec l'employeur",
+    "motivation": "motivation",
+    "training": "difficultés en formation",
+    "other": "autre",
+}
+CONTACT_CHANNEL = {
+    "phone": "téléphone",
+    "sms": "SMS",
+    "email": "courriel",
+    "visit": "visite",
+    "meeting": "rendez-vous",
+    "other": "autre",
+}
+RUPTURE_INITIATIVE = {
+    "apprentice": "à l'initiative de l'apprenti(e)",
+    "employer": "à l'initiative de l'employeur",
+    "mutual": "d'un commun accord",
+    "other": "autre",
+}
+POSITIVE_EXIT = {
+    "new_contract_same_trade": "nouveau contrat dans le même métier",
+    "other_orientation": "autre orientation",
+    "training": "formation",
+    "job": "emploi",
+}
+GIVEN_BY = {"apprentice": "l'apprenti(e)", "guardian": "le représentant légal", "both": "les deux"}
+BY_VOCABULARY = {
+    "need_category": NEED_CATEGORY,
+    "contact_channel": CONTACT_CHANNEL,
+    "rupture_initiative": RUPTURE_INITIATIVE,
+    "positive_exit": POSITIVE_EXIT,
+}
+
+
+def choice_label(value: str) -> str:
+    """The French label of a vocabulary value, whichever vocabulary it comes from."""
+    for labels in (*BY_VOCABULARY.values(), GIVEN_BY):
+        if value in labels:
+            return labels[value]
+    return value

@@ -1,0 +1,31 @@
+"""Signed action links: only a hash of each token is stored, and a link acts once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from casework.models.base import Base, BigId, UTCDateTime
+
+
+class ActionLink(Base):
+    __tablename__ = "action_links"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # sha256 of the token: a database leak gives no usable link.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    entity: Mapped[str] = mapped_column(String(20))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    trigger: Mapped[str] = mapped_column(String(60))
+    # The row's state entry (`entered_version`) when the mail was written: once the row has moved
+    # to another state, the link is stale. Internal transitions (a contact logged) keep it valid.
+    entered_version: Mapped[int] = mapped_column(Integer)
+    mail_id: Mapped[int | None] = mapped_column(BigId)
+    recipient: Mapped[str] = mapped_column(String(254))
+    actor_kind: Mapped[str] = mapped_column(String(20))  # person or partner
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

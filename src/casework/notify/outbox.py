@@ -1,0 +1,182 @@
+"""The outbox table: queueing in the transition's transaction, claiming, marking.
+
+Guarantees, path by path:
+- *Queued with the cause.* The engine calls `queue_for` inside the transaction that applies the
+  transition, so a mail exists exactly when its transition does (a rollback drops both).
+- *Claimed by one sender at a time.* `claim` pushes each claimed mail's `next_attempt_at` one
+  lease ahead in the claiming transaction (rows locked with SKIP LOCKED on PostgreSQL; SQLite
+  holds its write lock), so no other sender sees it as due while it is being sent.
+- *Never lost.* A sender that dies holding mails lets them fall due again when the lease ends;
+  another sender (or the same one, restarted) takes them. That is also why delivery is
+  at-least-once: a mail sent but not yet marked is sent again, with its stored Message-ID, so
+  the receiving side can drop the duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, and_, func, select, update
+
+from casework.models import MailStatus, OutboxMail
+
+if TYPE_CHECKING:
+    from casework.engine.context import TransitionContext
+    from casework.engine.entities import EntityKind
+    from casework.engine.fastsql import FastSQL
+
+OUTBOX = OutboxMail.__table__
+QUEUE_COLUMNS = (
+    "case_id",
+    "entity",
+    "entity_id",
+    "version",
+    "template",
+    "recipient_role",
+    "recipients",
+    "context",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+)
+
+
+class Outbox:
+    def __init__(self, sql: FastSQL, postgresql: bool):
+        self.sql = sql
+        self.postgresql = postgresql
+
+    # -- queueing (inside the engine's transaction) -------------------------------------------
+
+    def queue_for(
+        self,
+        conn: Connection,
+        entity: EntityKind,
+        decided: Sequence[TransitionContext],
+        now: datetime,
+    ) -> int:
+        """One outbox row per mail each applied transition declares. The row holds what only
+        the transition knows (its data, the links to offer, the state entry they are valid
+        for); the renderer reads the rest (names, dates, addresses) when it renders."""
+        sql = self.sql
+        at = sql.converter(OUTBOX.c.next_attempt_at)(now)
+        json_value = sql.converter(OUTBOX.c.context)
+        status = sql.converter(OUTBOX.c.status)(MailStatus.QUEUED)
+        no_recipients = json_value([])
+        rows: list[tuple[Any, ...]] = []
+        for ctx in decided:
+            tdef = ctx.transition
+            assert tdef is not None
+            if not tdef.mails:
+                continue
+            if getattr(ctx.row, "group", None) == "control":
+                # Validation already forbids mail around control-group states; never mail one.
+                continue
+            version = ctx.row.version + 1
+            entered = ctx.row.entered_version if tdef.internal else version
+            workflow = ctx.machine.definition.name
+            data = {**ctx.data, **ctx.notes}
+            for mail in tdef.mails:
+                context = {
+                    "trigger": ctx.trigger,
+                    "data": data,
+                    "links": list(mail.links),
+                    "entered_version": entered,
+                    "reply": mail.reply,
+                }
+                rows.append(
+                    (
+                        ctx.case_id,
+                        entity.name,
+                        ctx.row.id,
+                        version,
+                        f"{workflow}/{mail.template}",
+                        mail.recipient,
+                        no_recipients,
+                        json_value(_jsonable(context)),
+                        status,
+                        0,
+                        at,
+                        at,
+                    )
+                )
+        sql.insert(conn, OUTBOX, QUEUE_COLUMNS, rows)
+        return len(rows)
+
+    # -- the sender's side ---------------------------------------------------------------------
+
+    def claim(self, conn: Connection, now: datetime, limit: int, lease: timedelta) -> list[int]:
+        """Take up to `limit` due mails, oldest first, for one lease."""
+        due = (
+            select(OUTBOX.c.id)
+            .where(and_(OUTBOX.c.status == MailStatus.QUEUED, OUTBOX.c.next_attempt_at <= now))
+            .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id)
+            .limit(limit)
+        )
+        if self.postgresql:
+            due = due.with_for_update(skip_locked=True)
+        ids = list(conn.execute(due).scalars())
+        if ids:
+            conn.execute(
+                update(OUTBOX).where(OUTBOX.c.id.in_(ids)).values(next_attempt_at=now + lease)
+            )
+        return ids
+
+    @staticmethod
+    def mark_sent(conn: Connection, ids: Iterable[int], now: datetime) -> None:
+        conn.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id.in_(list(ids)), OUTBOX.c.status == MailStatus.QUEUED)
+            .values(status=MailStatus.SENT, sent_at=now, attempts=OUTBOX.c.attempts + 1)
+        )
+
+    @staticmethod
+    def retry_later(conn: Connection, mail_id: int, when: datetime, error: str) -> None:
+        conn.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id == mail_id)
+            .values(next_attempt_at=when, attempts=OUTBOX.c.attempts + 1, last_error=error)
+        )
+
+    @staticmethod
+    def release(conn: Connection, ids: Iterable[int], when: datetime) -> None:
+        """Give back claimed mails that were not tried (the relay went away first)."""
+        conn.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id.in_(list(ids)), OUTBOX.c.status == MailStatus.QUEUED)
+            .values(next_attempt_at=when)
+        )
+
+    @staticmethod
+    def give_up(
+        conn: Connection, mail_id: int, status: MailStatus, error: str, tried: bool = True
+    ) -> None:
+        conn.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id == mail_id)
+            .values(
+                status=status,
+                last_error=error,
+                attempts=OUTBOX.c.attempts + (1 if tried else 0),
+            )
+        )
+
+    @staticmethod
+    def counts(conn: Connection) -> dict[str, int]:
+        rows = conn.execute(select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status))
+        found = {str(status): n for status, n in rows}
+        return {s.value: found.get(s.value, 0) for s in MailStatus}
+
+
+def _jsonable(value: Any) -> Any:
+    """Transition data as JSON (dates as ISO strings)."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
