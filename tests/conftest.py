@@ -8,6 +8,7 @@ CI never sets it, so a missing PostgreSQL fails the run instead of skipping half
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import shutil
@@ -22,8 +23,9 @@ from sqlalchemy.engine import make_url
 from casework.app import App, build_app
 from casework.clock import FixedClock
 from casework.database import Database
+from casework.demo.mailcatcher import MailCatcher
 from casework.migrate import upgrade
-from casework.settings import DatabaseSettings, Settings
+from casework.settings import DatabaseSettings, MailSettings, Settings
 from tests.pg_cluster import Cluster
 
 BACKENDS = [
@@ -107,12 +109,48 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
-    return Settings().with_database(db_url)
+    # Mail is off unless a test turns it on with a relay to send to (see tests/mail.py).
+    mail = MailSettings(enabled=False, link_keys="test-key-old,test-key-new")
+    return Settings(mail=mail).with_database(db_url)
 
 
 @pytest.fixture
 def app(settings: Settings, clock: FixedClock) -> Iterator[App]:
     application = build_app(settings, clock)
+    try:
+        yield application
+    finally:
+        application.close()
+
+
+@pytest.fixture
+def catcher() -> Iterator[MailCatcher]:
+    """A real SMTP server (aiosmtpd) on a free loopback port, keeping what it receives."""
+    server = MailCatcher().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def mail_settings(settings: Settings, catcher: MailCatcher) -> Settings:
+    mail = dataclasses.replace(
+        settings.mail,
+        enabled=True,
+        smtp_port=catcher.port,
+        rate_per_second=0,
+        retry_base_seconds=60,
+        domain="plateforme.example",
+        from_address="plateforme@plateforme.example",
+        base_url="https://casework.example",
+    )
+    return dataclasses.replace(settings, mail=mail)
+
+
+@pytest.fixture
+def mail_app(mail_settings: Settings, clock: FixedClock) -> Iterator[App]:
+    application = build_app(mail_settings, clock)
     try:
         yield application
     finally:

@@ -10,7 +10,16 @@ from sqlalchemy import insert, update
 
 from casework.actors import Actor
 from casework.app import App
-from casework.models import Beneficiary, Case, Contract, Event, LiaisonSheet, Partner
+from casework.models import (
+    Beneficiary,
+    Case,
+    Contract,
+    Event,
+    LiaisonSheet,
+    Partner,
+    PartnerContact,
+    User,
+)
 
 _cma_numbers = itertools.count(1)
 
@@ -55,6 +64,7 @@ def add_case(
     state: str | None = None,
     cycle: int = 0,
     birth_date: date = date(2000, 5, 4),
+    referent: str | None = "referente",
 ) -> int:
     """A case created through the engine; `state`/`cycle` then set directly (test set-up only)."""
     beneficiary_id, contract_id = add_person(app, birth_date=birth_date)
@@ -67,6 +77,7 @@ def add_case(
             cohort=2026,
             group=group,
             assignment_method="parity",
+            referent=referent,
         )
         if state is not None:
             conn.execute(update(Case).where(Case.id == case_id).values(state=state, cycle=cycle))
@@ -86,9 +97,52 @@ def add_partner(app: App, needs: tuple[str, ...] = ("housing",), name: str | Non
         ).scalar_one()
 
 
-def add_sheet(app: App, *, state: str | None = None, consent: bool = True) -> int:
-    case_id = add_case(app, state="follow_up", cycle=1)
-    partner_id = add_partner(app)
+def add_user(
+    app: App,
+    login: str = "referente",
+    email: str = "claire.martin@ml.example",
+    role: str = "counsellor",
+) -> int:
+    with app.db.transaction() as conn:
+        return conn.execute(
+            insert(User).returning(User.id),
+            {
+                "login": login,
+                "name": "Claire Martin",
+                "email": email,
+                "role": role,
+                "active": True,
+                "created_at": app.clock.now(),
+            },
+        ).scalar_one()
+
+
+def add_contact(
+    app: App, partner_id: int, email: str, role: str = "contact", name: str = "Paul Durand"
+) -> int:
+    with app.db.transaction() as conn:
+        return conn.execute(
+            insert(PartnerContact).returning(PartnerContact.id),
+            {
+                "partner_id": partner_id,
+                "name": name,
+                "email": email,
+                "role": role,
+                "created_at": app.clock.now(),
+            },
+        ).scalar_one()
+
+
+def add_sheet(
+    app: App,
+    *,
+    state: str | None = None,
+    consent: bool = True,
+    partner_id: int | None = None,
+    case_id: int | None = None,
+) -> int:
+    case_id = case_id or add_case(app, state="follow_up", cycle=1)
+    partner_id = partner_id or add_partner(app)
     with app.db.transaction() as conn:
         sheet_id = app.engine.create_sheet(
             conn,

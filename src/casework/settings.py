@@ -87,6 +87,10 @@ class ServiceSettings:
 
 @dataclass(frozen=True)
 class MailSettings:
+    # Off: `casework serve` queues mail (in the transitions' transactions) but sends none.
+    enabled: bool = True
+    # How often the service sends what is due (and checks whether digests are due).
+    send_interval_seconds: float = 5.0
     # The relay outgoing mail goes through.
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025

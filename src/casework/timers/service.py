@@ -1,5 +1,8 @@
 """The background service: APScheduler calls the sweep every interval; the database decides.
 
+Two beats: the timer sweep, and (when mail is enabled) the mail round, which queues the day's
+digests once they are due and sends what the outbox holds (`casework.notify.sender`).
+
 APScheduler (3.x, in-memory job store) only provides the beat: every `sweep_interval_seconds`,
 `tick()` drains the due timers, batch by batch. Nothing about timers lives in APScheduler, so a
 restart loses nothing, and any number of processes can run against one PostgreSQL (the claim
@@ -50,6 +53,17 @@ class Service:
         self.last_report = SweepReport()
         self.last_error: str | None = None
         self.scheduler = BackgroundScheduler(timezone=UTC)
+        self.mail: Any = None
+        self.digests: Any = None
+        self.last_mail: dict[str, int] = {}
+        self.last_mail_error: str | None = None
+        if app.settings.mail.enabled:
+            # Imported here: the sender needs aiosmtplib, which a sweep-only process does not.
+            from casework.notify.digest import DigestMaker
+            from casework.notify.sender import MailSender
+
+            self.mail = MailSender(app)  # refuses to start without keys to sign links
+            self.digests = DigestMaker(app)
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -76,6 +90,17 @@ class Service:
             coalesce=True,
             misfire_grace_time=None,
         )
+        if self.mail is not None:
+            self.scheduler.add_job(
+                self.mail_tick,
+                "interval",
+                seconds=self.app.settings.mail.send_interval_seconds,
+                id="mail",
+                next_run_time=datetime.now(UTC),
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+            )
         self.scheduler.start()
         log.info(
             "service started: sweeping every %ss (heartbeat %s, pid %s)",
@@ -123,6 +148,19 @@ class Service:
                 .values(last_seen_at=now, last_sweep_at=now, last_sweep=report.summary())
             )
 
+    def mail_tick(self) -> None:
+        if self.stopping.is_set():
+            return
+        try:
+            self.digests.run(self.app.clock.now())
+            report = self.mail.drain_sync(self.stopping.is_set)
+        except Exception as error:
+            self.last_mail_error = f"{type(error).__name__}: {error}"
+            log.exception("mail round failed")
+            return
+        self.last_mail = report.summary()
+        self.last_mail_error = "; ".join(report.errors) or None
+
     # -- looking at it ---------------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
@@ -142,6 +180,19 @@ class Service:
             "last_sweep": self.last_report.summary(),
             "last_error": self.last_error,
             "timers": timers,
+            "mail": self._mail_health(),
+        }
+
+    def _mail_health(self) -> dict[str, Any]:
+        if self.mail is None:
+            return {"enabled": False}
+        with self.app.db.read() as conn:
+            outbox = self.app.engine.outbox.counts(conn)
+        return {
+            "enabled": True,
+            "outbox": outbox,
+            "last_round": self.last_mail,
+            "last_error": self.last_mail_error,
         }
 
 

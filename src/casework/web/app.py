@@ -1,19 +1,22 @@
-"""The ASGI application `casework serve` runs; its lifespan starts and stops the timer service."""
+"""The ASGI application `casework serve` runs: /health, the pages behind the links in mails
+(/l/<token>), and whatever else the caller adds (the demo's mail catcher). Its lifespan starts
+and stops the background service."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from casework.timers.service import Service
+from casework.web.links import LinkPages
 
 
-def create_web_app(service: Service) -> Starlette:
+def create_web_app(service: Service, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
     async def health(_request: Request) -> JSONResponse:
         report = service.health()
         status = 200 if report["status"] == "ok" else 503
@@ -28,4 +31,7 @@ def create_web_app(service: Service) -> Starlette:
             # Uvicorn got SIGTERM or SIGINT: the batch in progress finishes, then we stop.
             service.stop()
 
-    return Starlette(routes=[Route("/health", health)], lifespan=lifespan)
+    routes: list[BaseRoute] = [Route("/health", health)]
+    if service.mail is not None:
+        routes += LinkPages(service.app, service.mail.signer).routes()
+    return Starlette(routes=[*routes, *extra_routes], lifespan=lifespan)

@@ -1,0 +1,158 @@
+"""A local mail catcher: a real SMTP server (aiosmtpd) that keeps what it receives in memory.
+
+The demo sends its mail here and shows it at http://127.0.0.1:8000/mails; the tests use it as
+the relay, and can make it answer a recipient with a temporary (451) or permanent (550) refusal.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import html
+import socket
+import threading
+from collections import deque
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+
+@dataclass
+class Caught:
+    sender: str
+    recipients: list[str]
+    raw: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        return email.message_from_bytes(self.raw, policy=email.policy.default)  # type: ignore[return-value]
+
+    def part(self, subtype: str) -> str:
+        body = self.message.get_body(preferencelist=(subtype,))
+        return body.get_content() if body is not None else ""  # type: ignore[union-attr]
+
+
+class _Handler:
+    def __init__(self, catcher: MailCatcher):
+        self.catcher = catcher
+
+    async def handle_RCPT(
+        self, _server: Any, _session: Any, envelope: Any, address: str, _options: Any
+    ) -> str:
+        answer = self.catcher.answer_for(address)
+        if answer.startswith("250"):
+            envelope.rcpt_tos.append(address)
+        return answer
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        raw = envelope.original_content or envelope.content
+        self.catcher.receive(Caught(envelope.mail_from, list(envelope.rcpt_tos), raw))
+        return "250 Message accepted for delivery"
+
+
+class MailCatcher:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, keep: int = 2000):
+        self.host = host
+        self.port = port or free_port(host)
+        self.messages: deque[Caught] = deque(maxlen=keep)
+        # address -> answers to give to its next RCPT commands, in order (then 250).
+        self.refusals: dict[str, list[str]] = {}
+        self.lock = threading.Lock()
+        self.received = threading.Condition(self.lock)
+        self.controller = Controller(
+            _Handler(self), hostname=host, port=self.port, decode_data=False
+        )
+
+    def start(self) -> MailCatcher:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def refuse(self, address: str, *answers: str) -> None:
+        with self.lock:
+            self.refusals.setdefault(address.lower(), []).extend(answers)
+
+    def answer_for(self, address: str) -> str:
+        with self.lock:
+            queue = self.refusals.get(address.lower())
+            if queue:
+                return queue.pop(0)
+        return "250 OK"
+
+    def receive(self, caught: Caught) -> None:
+        with self.received:
+            self.messages.append(caught)
+            self.received.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Caught]:
+        with self.received:
+            self.received.wait_for(lambda: len(self.messages) >= count, timeout)
+            return list(self.messages)
+
+    # -- web pages (the demo) ----------------------------------------------------------------------
+
+    def routes(self) -> list[Route]:
+        return [Route("/mails", self.list_page), Route("/mails/{n:int}", self.mail_page)]
+
+    async def list_page(self, _request: Request) -> HTMLResponse:
+        rows = []
+        with self.lock:
+            caught = list(enumerate(self.messages))
+        for n, mail in reversed(caught):
+            m = mail.message
+            to = html.escape(", ".join(mail.recipients))
+            subject = html.escape(str(m["Subject"]))
+            rows.append(
+                f"<tr><td>{html.escape(str(m['Date']))}</td><td>{to}</td>"
+                f"<td><a href='/mails/{n}'>{subject}</a></td></tr>"
+            )
+        body = (
+            "<h1>Courriels reçus par la boîte de démonstration</h1>"
+            f"<p>{len(caught)} courriel(s), les plus récents en haut. Actualisez la page.</p>"
+            "<table cellpadding='4'><tr><th>Date</th><th>À</th><th>Objet</th></tr>"
+            + "".join(rows)
+            + "</table>"
+        )
+        return HTMLResponse(_page("Courriels", body), headers={"Cache-Control": "no-store"})
+
+    async def mail_page(self, request: Request) -> HTMLResponse:
+        n = request.path_params["n"]
+        with self.lock:
+            if not 0 <= n < len(self.messages):
+                return HTMLResponse(_page("Introuvable", "<p>Pas de courriel ici.</p>"), 404)
+            mail = self.messages[n]
+        m = mail.message
+        headers = "".join(
+            f"<tr><th align='left'>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+            for k, v in m.items()
+        )
+        body = (
+            "<p><a href='/mails'>← tous les courriels</a></p>"
+            f"<table style='font-size: 12px'>{headers}</table><hr>"
+            # Our own HTML part, as the recipient's mail client would show it.
+            f"{mail.part('html')}<hr><h2>Partie texte</h2>"
+            f"<pre>{html.escape(mail.part('plain'))}</pre>"
+        )
+        return HTMLResponse(_page(str(m["Subject"]), body), headers={"Cache-Control": "no-store"})
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        "<!DOCTYPE html><html lang='fr'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title></head>"
+        "<body style='font-family: Arial, sans-serif; max-width: 900px; margin: 1em auto'>"
+        f"{body}</body></html>"
+    )
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])

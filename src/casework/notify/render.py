@@ -1,0 +1,441 @@
+"""Rendering queued mails, once: addresses, context, links, then the stored MIME message.
+
+A queued row holds what its transition knew; here the rest is read in bulk for a whole batch
+(names, dates, addresses, deadlines), each recipient address gets its own mail (links and reply
+addresses are personal), the templates are rendered and the message is composed and stored with
+its Message-ID. Rendering happens in the sender's claiming transaction, before the first
+attempt; every later attempt sends exactly the stored bytes.
+
+Personal data: a partner's mail carries what the young person's consent to the referral allows
+(name, birth date, phone, the contract, the need); a control-group case is never mailed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from sqlalchemy import Connection, and_, insert, select, update
+
+from casework.clock import format_local, to_local
+from casework.labels import NEED_CATEGORY, choice_label
+from casework.models import (
+    Beneficiary,
+    Case,
+    Contract,
+    LiaisonSheet,
+    MailStatus,
+    OutboxMail,
+    Partner,
+    PartnerContact,
+    Timer,
+    TimerStatus,
+    User,
+)
+from casework.models.base import ContactRole
+from casework.models.beneficiary import MAJORITY_AGE, age_on
+from casework.notify.links import LinkRequest, LinkSigner
+from casework.notify.templates import mail_environment, template_path
+from casework.settings import MailSettings
+from casework.states.catalog import WorkflowSet
+from casework.states.definition import LINK_ACTORS
+
+log = logging.getLogger("casework.mail")
+
+OUTBOX = OutboxMail.__table__
+CASES, SHEETS = Case.__table__, LiaisonSheet.__table__
+PEOPLE, CONTRACTS = Beneficiary.__table__, Contract.__table__
+USERS, PARTNERS, CONTACTS = User.__table__, Partner.__table__, PartnerContact.__table__
+TIMERS = Timer.__table__
+# Control characters (CR and LF above all) never reach a header: they would start a new one.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+$")
+
+
+def one_line(value: str) -> str:
+    return " ".join(_CONTROL.sub(" ", value).split())
+
+
+def paris_date(value: date | datetime | str | None) -> str:
+    """dd/mm/yyyy, in Paris; ISO strings (transition data as stored) are read first."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    if isinstance(value, datetime):
+        value = to_local(value).date()
+    return value.strftime("%d/%m/%Y")
+
+
+@dataclass
+class Rendered:
+    """What a render pass did: mail ids now ready to send, and mails that have nobody to go to."""
+
+    ready: list[int] = field(default_factory=list)
+    undeliverable: list[tuple[int, str]] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+
+
+class Renderer:
+    def __init__(
+        self,
+        settings: MailSettings,
+        workflows: WorkflowSet,
+        signer: LinkSigner,
+        templates_dir: Path,
+    ):
+        self.settings = settings
+        self.workflows = workflows
+        self.signer = signer
+        self.env = mail_environment(templates_dir)
+        self.env.filters["date_fr"] = paris_date
+        self.env.filters["time_fr"] = format_local
+        self.env.filters["label"] = choice_label
+
+    # -- a batch ---------------------------------------------------------------------------------
+
+    def render_pending(self, conn: Connection, ids: Sequence[int], now: datetime) -> Rendered:
+        """Render the mails among `ids` not rendered yet; returns all ids ready to send (those
+        already rendered, those rendered now, and copies made for further recipients)."""
+        result = Rendered()
+        rows = conn.execute(
+            select(OUTBOX).where(OUTBOX.c.id.in_(list(ids))).order_by(OUTBOX.c.id)
+        ).all()
+        todo = [r for r in rows if r.message is None and r.status == MailStatus.QUEUED]
+        result.ready += [r.id for r in rows if r.message is not None]
+        if not todo:
+            return result
+        facts = _Facts.load(conn, todo, now)
+        for row in todo:
+            try:
+                self._render_row(conn, row, facts, now, result)
+            except jinja2.TemplateError as error:
+                # A template bug: this mail cannot be written; the others go on.
+                log.exception("mail %s: template %s failed", row.id, row.template)
+                result.failed.append((row.id, f"modèle {row.template} : {error}"))
+        return result
+
+    def _render_row(
+        self, conn: Connection, row: Any, facts: _Facts, now: datetime, result: Rendered
+    ) -> None:
+        case = facts.cases.get(row.case_id) if row.case_id is not None else None
+        if case is not None and case.group == "control":
+            result.undeliverable.append((row.id, "dossier du groupe témoin : jamais contacté"))
+            return
+        sheet = facts.sheets.get(row.entity_id) if row.entity == "liaison" else None
+        addresses = self._addresses(row, case, sheet, facts)
+        if not addresses:
+            result.undeliverable.append((row.id, f"aucune adresse pour « {row.recipient_role} »"))
+            return
+        # One mail per address: the first uses this row, the others are copies queued alongside.
+        targets = [(row.id, addresses[0])]
+        for address in addresses[1:]:
+            copy_id = conn.execute(
+                insert(OUTBOX).returning(OUTBOX.c.id),
+                {
+                    "case_id": row.case_id,
+                    "entity": row.entity,
+                    "entity_id": row.entity_id,
+                    "version": row.version,
+                    "template": row.template,
+                    "recipient_role": row.recipient_role,
+                    "recipients": [],
+                    "context": row.context,
+                    "status": MailStatus.QUEUED,
+                    "attempts": 0,
+                    "next_attempt_at": row.next_attempt_at,  # claimed like the original
+                    "created_at": row.created_at,
+                    "about_mail_id": row.about_mail_id,
+                },
+            ).scalar_one()
+            targets.append((copy_id, address))
+        for mail_id, (name, address) in targets:
+            self._render_one(conn, mail_id, row, name, address, case, sheet, facts, now)
+            result.ready.append(mail_id)
+
+    def _render_one(
+        self,
+        conn: Connection,
+        mail_id: int,
+        row: Any,
+        name: str,
+        address: str,
+        case: Any,
+        sheet: Any,
+        facts: _Facts,
+        now: datetime,
+    ) -> None:
+        stored = row.context or {}
+        context = self._context(row, case, sheet, facts, now)
+        context["recipient_name"] = name
+        # Links: the ones the transition declared (on its own row), or a digest's items.
+        requests, slots = [], []
+        actor = LINK_ACTORS.get(row.recipient_role, "person")
+        for trigger in stored.get("links", []):
+            requests.append(
+                LinkRequest(
+                    row.entity,
+                    row.entity_id,
+                    row.case_id,
+                    trigger,
+                    stored["entered_version"],
+                    address,
+                    actor,
+                    mail_id,
+                )
+            )
+            slots.append(("links", trigger))
+        items = [dict(item) for item in stored.get("items", [])]
+        for index, item in enumerate(items):
+            requests.append(
+                LinkRequest(
+                    item["entity"],
+                    item["entity_id"],
+                    item["case_id"],
+                    item["trigger"],
+                    item["entered_version"],
+                    address,
+                    actor,
+                    mail_id,
+                )
+            )
+            slots.append(("items", index))
+        tokens, link_rows = self.signer.sign(requests, now)
+        context["links"] = {}
+        for (kind, key), token in zip(slots, tokens, strict=True):
+            url = f"{self.settings.base_url.rstrip('/')}/l/{token}"
+            if kind == "links":
+                context["links"][key] = url
+            else:
+                items[key]["url"] = url
+        context["items"] = items
+        reply_address = None
+        if stored.get("reply"):
+            local = f"{self.settings.reply_local}+{self.signer.reply_token(mail_id)}"
+            reply_address = f"{local}@{self.settings.domain}"
+        context["reply_address"] = reply_address
+
+        workflow, event = row.template.split("/", 1)
+        parts = {
+            part: self.env.get_template(template_path(workflow, event, row.recipient_role, part))
+            for part in ("subject", "txt", "html")
+        }
+        subject = one_line(parts["subject"].render(context))
+        text, html = parts["txt"].render(context), parts["html"].render(context)
+
+        message_id = f"<{mail_id}.{secrets.token_hex(8)}@{self.settings.domain}>"
+        message = EmailMessage(policy=SMTP)
+        message["From"] = formataddr((self.settings.from_name, self.settings.from_address))
+        message["To"] = formataddr((one_line(name), address))
+        message["Subject"] = subject
+        message["Date"] = format_datetime(to_local(now))
+        message["Message-ID"] = message_id
+        if reply_address:
+            message["Reply-To"] = reply_address
+        # We are a robot: auto-responders must not answer (RFC 3834, and Exchange's own header).
+        message["Auto-Submitted"] = "auto-generated"
+        message["X-Auto-Response-Suppress"] = "OOF, AutoReply"
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
+        message["Content-Language"] = "fr"  # after the content: set_content resets Content-*
+
+        self.signer.store(conn, link_rows)
+        conn.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id == mail_id)
+            .values(
+                recipients=[address],
+                subject=subject,
+                message=message.as_string(),
+                message_id=message_id,
+                reply_token=reply_address and reply_address.split("@")[0].split("+", 1)[1],
+            )
+        )
+
+    # -- what a template sees ----------------------------------------------------------------------
+
+    def _addresses(self, row: Any, case: Any, sheet: Any, facts: _Facts) -> list[tuple[str, str]]:
+        role = row.recipient_role
+        found: list[tuple[str, str]] = []
+        if role == "counsellor":
+            login = (row.context or {}).get("login") or (case.referent if case else None)
+            user = facts.users.get(login) if login else None
+            if user is not None and user.active:
+                found = [(user.name, user.email)]
+        elif role in ("partner", "partner_manager") and sheet is not None:
+            wanted = ContactRole.MANAGER if role == "partner_manager" else ContactRole.CONTACT
+            found = [
+                (c.name, c.email)
+                for c in facts.contacts.get(sheet.partner_id, [])
+                if c.role == wanted and not c.unreachable
+            ]
+        elif role == "beneficiary" and case is not None and case.email:
+            found = [(f"{case.first_names} {case.birth_name}", case.email)]
+        elif role == "guardian" and case is not None and case.guardian_email:
+            found = [(case.guardian_name or "", case.guardian_email)]
+        clean = []
+        for name, address in found:
+            address = (address or "").strip()
+            if _ADDRESS.match(address):
+                clean.append((one_line(name or ""), address))
+            else:
+                log.warning("mail %s: unusable address %r skipped", row.id, address)
+        return clean
+
+    def _context(
+        self, row: Any, case: Any, sheet: Any, facts: _Facts, now: datetime
+    ) -> dict[str, Any]:
+        stored = row.context or {}
+        data = dict(stored.get("data", {}))
+        context: dict[str, Any] = {
+            "data": data,
+            "trigger": stored.get("trigger"),
+            "platform": self.settings.from_name,
+            "case_id": row.case_id,
+            "day": paris_date(now),
+        }
+        if case is not None:
+            machine = self.workflows.machine(case.workflow_name, case.workflow_version)
+            first_name = case.first_names.split()[0] if case.first_names else ""
+            referent = facts.users.get(case.referent) if case.referent else None
+            age = age_on(case.birth_date, to_local(now).date())
+            context.update(
+                age=age,
+                minor=age < MAJORITY_AGE,
+                cohort=case.cohort,
+                state_since=paris_date(case.state_since),
+                beneficiary_name=f"{first_name} {case.birth_name.upper()}",
+                first_name=first_name,
+                birth_date=paris_date(case.birth_date),
+                phone=case.phone,
+                guardian_name=case.guardian_name,
+                guardian_phone=case.guardian_phone,
+                employer_name=case.employer_name,
+                training_centre_name=case.training_centre_name,
+                contract_start=paris_date(case.start_date),
+                contract_end=paris_date(case.planned_end_date),
+                state_label=machine.definition.states[case.state].label or case.state,
+                cycle=case.cycle,
+                cycles_total=machine.parameters.get("follow_up_cycles", 6),
+                counsellor_name=referent.name if referent else "votre conseiller",
+                counsellor_email=referent.email if referent else None,
+            )
+        if sheet is not None:
+            deadlines = facts.deadlines.get(sheet.id, {})
+            context.update(
+                sheet_id=sheet.id,
+                partner_name=sheet.partner_name,
+                need_label=NEED_CATEGORY.get(sheet.need_category, sheet.need_category),
+                description=sheet.description,
+                sent_date=paris_date(sheet.sent_at),
+                answer_by=paris_date(deadlines.get("remind")),
+                deadline=paris_date(deadlines.get("mark_overdue")),
+                feedback=sheet.feedback,
+                awaited="accusé de réception" if sheet.state == "sent" else "retour",
+            )
+        return context
+
+
+@dataclass
+class _Facts:
+    """Everything a batch of mails reads, in a handful of queries."""
+
+    cases: dict[int, Any]
+    sheets: dict[int, Any]
+    users: dict[str, Any]
+    contacts: dict[int, list[Any]]
+    deadlines: dict[int, dict[str, datetime]]
+
+    @classmethod
+    def load(cls, conn: Connection, rows: Sequence[Any], now: datetime) -> _Facts:
+        sheet_ids = sorted({r.entity_id for r in rows if r.entity == "liaison"})
+        sheets = {}
+        if sheet_ids:
+            query = (
+                select(
+                    SHEETS.c.id,
+                    SHEETS.c.case_id,
+                    SHEETS.c.partner_id,
+                    SHEETS.c.need_category,
+                    SHEETS.c.description,
+                    SHEETS.c.sent_at,
+                    SHEETS.c.feedback,
+                    SHEETS.c.state,
+                    PARTNERS.c.name.label("partner_name"),
+                )
+                .join(PARTNERS, PARTNERS.c.id == SHEETS.c.partner_id)
+                .where(SHEETS.c.id.in_(sheet_ids))
+            )
+            sheets = {s.id: s for s in conn.execute(query)}
+        case_ids = sorted({r.case_id for r in rows if r.case_id is not None})
+        cases = {}
+        if case_ids:
+            query = (
+                select(
+                    CASES.c.id,
+                    CASES.c.state,
+                    CASES.c.workflow_name,
+                    CASES.c.workflow_version,
+                    CASES.c.group,
+                    CASES.c.cycle,
+                    CASES.c.cohort,
+                    CASES.c.state_since,
+                    CASES.c.referent,
+                    PEOPLE.c.first_names,
+                    PEOPLE.c.birth_name,
+                    PEOPLE.c.birth_date,
+                    PEOPLE.c.phone,
+                    PEOPLE.c.email,
+                    PEOPLE.c.guardian_name,
+                    PEOPLE.c.guardian_phone,
+                    PEOPLE.c.guardian_email,
+                    CONTRACTS.c.employer_name,
+                    CONTRACTS.c.training_centre_name,
+                    CONTRACTS.c.start_date,
+                    CONTRACTS.c.planned_end_date,
+                )
+                .join(PEOPLE, PEOPLE.c.id == CASES.c.beneficiary_id)
+                .join(CONTRACTS, CONTRACTS.c.id == CASES.c.contract_id)
+                .where(CASES.c.id.in_(case_ids))
+            )
+            cases = {c.id: c for c in conn.execute(query)}
+        logins = {c.referent for c in cases.values() if c.referent}
+        logins |= {(r.context or {}).get("login") for r in rows} - {None}
+        users = {}
+        if logins:
+            users = {
+                u.login: u for u in conn.execute(select(USERS).where(USERS.c.login.in_(logins)))
+            }
+        partner_ids = sorted({s.partner_id for s in sheets.values()})
+        contacts: dict[int, list[Any]] = defaultdict(list)
+        if partner_ids:
+            query = (
+                select(CONTACTS)
+                .where(CONTACTS.c.partner_id.in_(partner_ids))
+                .order_by(CONTACTS.c.id)
+            )
+            for contact in conn.execute(query):
+                contacts[contact.partner_id].append(contact)
+        deadlines: dict[int, dict[str, datetime]] = defaultdict(dict)
+        if sheet_ids:
+            query = select(TIMERS.c.entity_id, TIMERS.c.trigger, TIMERS.c.due_at).where(
+                and_(
+                    TIMERS.c.entity == "liaison",
+                    TIMERS.c.entity_id.in_(sheet_ids),
+                    TIMERS.c.status == TimerStatus.PENDING,
+                )
+            )
+            for timer in conn.execute(query):
+                deadlines[timer.entity_id][timer.trigger] = timer.due_at
+        return cls(cases, sheets, users, contacts, deadlines)

@@ -1,0 +1,297 @@
+"""The sender: claims due mails, renders the new ones, sends them over one SMTP connection.
+
+A round: claim up to `batch_size` due mails (one transaction that also renders the ones never
+rendered, so their Message-ID and links exist before any attempt), open one connection to the
+relay, send each stored message, and record the outcome:
+
+- 250: sent (marked in small groups; a crash before the mark resends with the same Message-ID);
+- 4xx, or the connection lost: tried again later, after an exponential backoff with jitter
+  (so that many mails that failed together do not come back together); after `max_attempts`,
+  failed;
+- 5xx: failed at once;
+- a failed mail, or one with nobody to go to, queues a notice to the counsellor of its case
+  (never a notice about a notice).
+
+Rate limit: at most `rate_per_second` mails a second leave this process for the relay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiosmtplib
+from sqlalchemy import Connection, insert, select
+
+from casework.app import App
+from casework.models import MailStatus
+from casework.notify.links import LinkSigner
+from casework.notify.outbox import OUTBOX, Outbox
+from casework.notify.render import Renderer
+from casework.settings import MailSettings
+
+log = logging.getLogger("casework.mail")
+MARK_EVERY = 50  # sent mails marked per transaction
+
+
+@dataclass
+class SendReport:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    undeliverable: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: SendReport) -> None:
+        self.claimed += other.claimed
+        self.sent += other.sent
+        self.retried += other.retried
+        self.failed += other.failed
+        self.undeliverable += other.undeliverable
+        self.errors += other.errors
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "claimed": self.claimed,
+            "sent": self.sent,
+            "retried": self.retried,
+            "failed": self.failed,
+            "undeliverable": self.undeliverable,
+        }
+
+
+class RateLimiter:
+    """At most `rate` calls a second (0: unlimited), evenly spaced."""
+
+    def __init__(self, rate: float):
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.next_at = 0.0
+
+    async def wait(self) -> None:
+        if not self.interval:
+            return
+        now = time.monotonic()
+        if self.next_at > now:
+            await asyncio.sleep(self.next_at - now)
+        self.next_at = max(now, self.next_at) + self.interval
+
+
+class MailSender:
+    def __init__(self, app: App, settings: MailSettings | None = None):
+        self.app = app
+        self.settings = settings or app.settings.mail
+        self.outbox: Outbox = app.engine.outbox
+        self.signer = LinkSigner.from_settings(self.settings)
+        self.renderer = Renderer(
+            self.settings, app.workflows, self.signer, app.settings.paths.templates
+        )
+        self.limiter = RateLimiter(self.settings.rate_per_second)
+
+    # -- rounds ----------------------------------------------------------------------------------
+
+    def drain_sync(self, should_stop: Callable[[], bool] = lambda: False) -> SendReport:
+        """For threads (the service's beat) and the CLI."""
+        return asyncio.run(self.drain(should_stop))
+
+    async def drain(self, should_stop: Callable[[], bool] = lambda: False) -> SendReport:
+        """Send rounds until nothing is due (or a round could not reach the relay)."""
+        total = SendReport()
+        while not should_stop():
+            report = await self.send_round()
+            total.add(report)
+            if report.claimed < self.settings.batch_size or report.errors:
+                break
+        return total
+
+    async def send_round(self) -> SendReport:
+        report = SendReport()
+        now = self.app.clock.now()
+        lease = timedelta(seconds=self.settings.lease_seconds)
+        with self.app.db.transaction() as conn:
+            claimed = self.outbox.claim(conn, now, self.settings.batch_size, lease)
+            if not claimed:
+                return report
+            rendered = self.renderer.render_pending(conn, claimed, now)
+            for mail_id, reason in rendered.undeliverable:
+                self._give_up(conn, mail_id, MailStatus.UNDELIVERABLE, reason, tried=False)
+            for mail_id, reason in rendered.failed:
+                self._give_up(conn, mail_id, MailStatus.FAILED, reason, tried=False)
+        report.claimed = len(claimed)
+        report.undeliverable = len(rendered.undeliverable)
+        report.failed = len(rendered.failed)
+        with self.app.db.read() as conn:
+            mails = conn.execute(
+                select(OUTBOX.c.id, OUTBOX.c.recipients, OUTBOX.c.message, OUTBOX.c.attempts)
+                .where(OUTBOX.c.id.in_(rendered.ready), OUTBOX.c.status == MailStatus.QUEUED)
+                .order_by(OUTBOX.c.id)
+            ).all()
+        if mails:
+            await self._send(mails, report)
+        log.info("mail round: %s", report.summary())
+        return report
+
+    async def _send(self, mails: list[Any], report: SendReport) -> None:
+        s = self.settings
+        smtp = aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            username=s.smtp_user or None,
+            password=s.smtp_password or None,
+            use_tls=s.smtp_security == "tls",
+            start_tls=s.smtp_security == "starttls",
+            timeout=s.timeout_seconds,
+        )
+        try:
+            await smtp.connect()
+        except (aiosmtplib.SMTPException, OSError) as error:
+            # Nothing was tried: every claimed mail comes back after a short wait, unchanged.
+            self._after_lost_connection([m.id for m in mails], None, error, report)
+            return
+        sent: list[int] = []
+        try:
+            for position, mail in enumerate(mails):
+                await self.limiter.wait()
+                try:
+                    await smtp.sendmail(s.from_address, list(mail.recipients), mail.message)
+                except aiosmtplib.SMTPRecipientsRefused as error:
+                    self._refused(mail, _worst(error.recipients), report)
+                    await _reset(smtp)
+                except aiosmtplib.SMTPResponseException as error:
+                    self._refused(mail, error, report)
+                    await _reset(smtp)
+                except (aiosmtplib.SMTPServerDisconnected, OSError) as error:
+                    self._flush(sent, report)
+                    untried = [m.id for m in mails[position + 1 :]]
+                    self._after_lost_connection(untried, mail, error, report)
+                    return
+                else:
+                    sent.append(mail.id)
+                    if len(sent) >= MARK_EVERY:
+                        self._flush(sent, report)
+        finally:
+            self._flush(sent, report)
+            try:
+                await smtp.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                smtp.close()
+
+    # -- outcomes ----------------------------------------------------------------------------------
+
+    def _flush(self, sent: list[int], report: SendReport) -> None:
+        if not sent:
+            return
+        with self.app.db.transaction() as conn:
+            self.outbox.mark_sent(conn, sent, self.app.clock.now())
+        report.sent += len(sent)
+        sent.clear()
+
+    def _refused(
+        self, mail: Any, error: aiosmtplib.SMTPResponseException, report: SendReport
+    ) -> None:
+        text = f"{error.code} {error.message}".strip()
+        if 400 <= error.code < 500:
+            self._retry(mail, text, report)
+            return
+        log.warning("mail %s refused for good: %s", mail.id, text)
+        with self.app.db.transaction() as conn:
+            self._give_up(conn, mail.id, MailStatus.FAILED, text)
+        report.failed += 1
+
+    def _retry(self, mail: Any, error: str, report: SendReport) -> None:
+        attempts = mail.attempts + 1
+        with self.app.db.transaction() as conn:
+            if attempts >= self.settings.max_attempts:
+                log.warning("mail %s failed after %s attempts: %s", mail.id, attempts, error)
+                self._give_up(conn, mail.id, MailStatus.FAILED, f"{attempts} essais : {error}")
+                report.failed += 1
+                return
+            when = self.app.clock.now() + self.backoff(attempts)
+            self.outbox.retry_later(conn, mail.id, when, error)
+        log.info("mail %s: %s; next attempt at %s", mail.id, error, when.isoformat())
+        report.retried += 1
+
+    def _after_lost_connection(
+        self, untried: list[int], tried: Any, error: Exception, report: SendReport
+    ) -> None:
+        message = f"relais injoignable : {type(error).__name__}: {error}"
+        log.warning("mail: %s", message)
+        report.errors.append(message)
+        if tried is not None:
+            self._retry(tried, message, report)
+        if untried:
+            when = self.app.clock.now() + self.backoff(1)
+            with self.app.db.transaction() as conn:
+                self.outbox.release(conn, untried, when)
+
+    def backoff(self, attempts: int) -> timedelta:
+        """base × 2^(attempts-1), at most `retry_max_seconds`, then between half and all of it."""
+        s = self.settings
+        delay = min(s.retry_max_seconds, s.retry_base_seconds * 2 ** max(0, attempts - 1))
+        return timedelta(seconds=delay * random.uniform(0.5, 1.0))
+
+    def _give_up(
+        self, conn: Connection, mail_id: int, status: MailStatus, reason: str, tried: bool = True
+    ) -> None:
+        self.outbox.give_up(conn, mail_id, status, reason, tried)
+        queue_failure_notice(conn, mail_id, reason, self.app.clock.now())
+
+
+def queue_failure_notice(conn: Connection, mail_id: int, reason: str, now: datetime) -> None:
+    """Tell the counsellor of the case that a mail could not be delivered (a notice itself is
+    never the subject of another notice, so there is no loop)."""
+    mail = conn.execute(
+        select(
+            OUTBOX.c.case_id,
+            OUTBOX.c.about_mail_id,
+            OUTBOX.c.template,
+            OUTBOX.c.recipient_role,
+            OUTBOX.c.recipients,
+            OUTBOX.c.subject,
+        ).where(OUTBOX.c.id == mail_id)
+    ).one()
+    if mail.about_mail_id is not None or mail.case_id is None:
+        return
+    conn.execute(
+        insert(OUTBOX),
+        {
+            "case_id": mail.case_id,
+            "entity": "case",
+            "entity_id": mail.case_id,
+            "template": "system/mail_failed",
+            "recipient_role": "counsellor",
+            "recipients": [],
+            "context": {
+                "data": {
+                    "subject": mail.subject or mail.template,
+                    "to_role": mail.recipient_role,
+                    "to": ", ".join(mail.recipients or []),
+                    "reason": reason,
+                },
+                "links": [],
+            },
+            "status": MailStatus.QUEUED,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "about_mail_id": mail_id,
+        },
+    )
+
+
+def _worst(refusals: list[aiosmtplib.SMTPRecipientRefused]) -> aiosmtplib.SMTPResponseException:
+    """All recipients were refused: a permanent refusal wins over a temporary one."""
+    return max(refusals, key=lambda r: r.code)
+
+
+async def _reset(smtp: aiosmtplib.SMTP) -> None:
+    """After a refusal the SMTP transaction is reset, so the next mail starts clean."""
+    with contextlib.suppress(aiosmtplib.SMTPException):
+        await smtp.rset()

@@ -1,0 +1,294 @@
+"""The pages behind the signed links in mails: `/l/<token>`.
+
+GET and HEAD only look: they check the link and show what it is about with a form for what the
+transition needs; nothing is written (mail scanners and link previews open every link). The page
+has no script and no auto-submit; it is not cached, not indexed, and sends no Referer.
+
+POST fires the transition, after a CSRF check (a random value in a SameSite=Strict cookie set
+by the GET, which the form must send back; and the Origin, when the browser gives one, must be
+ours). In one transaction: the link is marked used (an UPDATE that only matches an unused link,
+so a second POST, or a race, finds it used and fires nothing), the row is checked to be still in
+the state the mail was about (locked on PostgreSQL), and the engine fires the trigger with the
+version just read. Any failure rolls the whole back, the "used" mark included.
+
+Every refusal is a French page with a 4xx status and a log line; none changes anything.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+from sqlalchemy import Connection, select
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from casework.actors import Actor
+from casework.app import App
+from casework.engine.entities import KINDS
+from casework.errors import InvalidTransitionData, TransitionRefused, VersionConflict
+from casework.labels import BY_VOCABULARY, GIVEN_BY, NEED_CATEGORY
+from casework.models import User
+from casework.notify.links import LinkError, LinkSigner, LinkStale
+from casework.notify.render import CASES, CONTRACTS, PEOPLE, SHEETS, paris_date
+from casework.states.definition import FieldDef, TransitionDef
+
+log = logging.getLogger("casework.links")
+USERS = User.__table__
+CSRF_COOKIE = "casework_csrf"
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+}
+
+
+class _Used(Exception):
+    """The link was used already: the transaction is rolled back, a calm page is shown."""
+
+
+class LinkPages:
+    def __init__(self, app: App, signer: LinkSigner | None = None):
+        self.app = app
+        self.signer = signer or LinkSigner.from_settings(app.settings.mail)
+        self.base = urlsplit(app.settings.mail.base_url)
+        self.secure = self.base.scheme == "https"
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(Path(app.settings.paths.templates) / "web"),
+            undefined=jinja2.StrictUndefined,
+            autoescape=True,
+        )
+
+    def routes(self) -> list[Route]:
+        return [Route("/l/{token}", self.page, methods=["GET", "HEAD", "POST"])]
+
+    # -- the page ----------------------------------------------------------------------------------
+
+    async def page(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        if request.method == "POST":
+            return await self._post(request, token)
+        return self._show(request, token)
+
+    def _show(
+        self,
+        request: Request,
+        token: str,
+        errors: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+        status: int = 200,
+    ) -> Response:
+        now = self.app.clock.now()
+        try:
+            with self.app.db.read() as conn:
+                link = self.signer.resolve(conn, token, now)
+                if link.used_at is not None:
+                    return self._done(request, link, already=True)
+                row, transition = self._still_valid(conn, link)
+                context = self._about(conn, link, row)
+        except LinkError as error:
+            return self._refusal(request, error)
+        csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+        html = self.env.get_template("link.html.j2").render(
+            **context,
+            action=transition.label or link.trigger,
+            fields=[_field_view(f) for f in transition.fields],
+            errors=errors or {},
+            values=values or {},
+            csrf=csrf,
+            expires=paris_date(link.expires_at),
+        )
+        response = HTMLResponse(html, status_code=status, headers=HEADERS)
+        response.set_cookie(
+            CSRF_COOKIE,
+            csrf,
+            max_age=3600,
+            path="/l/",
+            secure=self.secure,
+            httponly=True,
+            samesite="strict",
+        )
+        return response
+
+    async def _post(self, request: Request, token: str) -> Response:
+        form = await request.form()
+        cookie = request.cookies.get(CSRF_COOKIE, "")
+        sent = str(form.get("csrf", ""))
+        origin = request.headers.get("origin")
+        if not cookie or not hmac.compare_digest(cookie, sent) or not self._our_origin(origin):
+            log.warning("link POST refused: CSRF check failed (origin %r)", origin)
+            return self._message(
+                request,
+                "Formulaire expiré",
+                "Le formulaire n'a pas pu être vérifié. Rouvrez le lien reçu par courriel et "
+                "validez à nouveau. Rien n'a été enregistré.",
+                403,
+            )
+        now = self.app.clock.now()
+        try:
+            with self.app.db.transaction() as conn:
+                link = self.signer.resolve(conn, token, now, lock=self.app.db.is_postgresql)
+                if not self.signer.use(conn, link.id, now):
+                    raise _Used()
+                row, transition = self._still_valid(conn, link, lock=True)
+                data = _form_data(transition.fields, form)
+                actor = self._actor(conn, link)
+                fire = self.app.engine.fire if link.entity == "case" else self.app.engine.fire_sheet
+                fire(link.entity_id, link.trigger, actor, row.version, conn=conn, **data)
+        except _Used:
+            with self.app.db.read() as conn:
+                link = self.signer.resolve(conn, token, now)
+            return self._done(request, link, already=True)
+        except LinkError as error:
+            return self._refusal(request, error)
+        except InvalidTransitionData as error:
+            values = {k: form.getlist(k) if len(form.getlist(k)) > 1 else form.get(k) for k in form}
+            return self._show(request, token, {error.field: error.reason}, values, status=422)
+        except (TransitionRefused, VersionConflict) as error:
+            return self._refusal(request, LinkStale(str(error)))
+        log.info("link used: %s %s %s by %s", link.entity, link.entity_id, link.trigger, actor)
+        return self._done(request, link, already=False)
+
+    # -- checks ------------------------------------------------------------------------------------
+
+    def _still_valid(
+        self, conn: Connection, link: Any, lock: bool = False
+    ) -> tuple[Any, TransitionDef]:
+        """The row, if it is still in the state entry the mail was about and the trigger is
+        still open to this kind of actor there; else LinkStale."""
+        table = KINDS[link.entity].table
+        query = select(
+            table.c.id,
+            table.c.state,
+            table.c.version,
+            table.c.entered_version,
+            table.c.workflow_name,
+            table.c.workflow_version,
+        ).where(table.c.id == link.entity_id)
+        if lock and self.app.db.is_postgresql:
+            query = query.with_for_update()
+        row = conn.execute(query).one()
+        if row.entered_version != link.entered_version:
+            raise LinkStale(
+                f"{link.entity} {link.entity_id} entered a state at version {row.entered_version} "
+                f"since the link (for {link.entered_version})"
+            )
+        machine = self.app.workflows.machine(row.workflow_name, row.workflow_version)
+        found = machine.candidates(row.state, link.trigger)
+        if found is None or link.actor_kind not in found.actor_kinds:
+            raise LinkStale(f"{link.trigger} not open to {link.actor_kind} in {row.state}")
+        return row, found.transitions[0]
+
+    def _our_origin(self, origin: str | None) -> bool:
+        if origin is None or origin == "null":
+            return origin is None
+        parts = urlsplit(origin)
+        return (parts.scheme, parts.netloc) == (self.base.scheme, self.base.netloc)
+
+    @staticmethod
+    def _actor(conn: Connection, link: Any) -> Actor:
+        if link.actor_kind == "partner":
+            return Actor.partner(link.recipient)
+        login = conn.execute(
+            select(USERS.c.login).where(USERS.c.email == link.recipient).limit(1)
+        ).scalar()
+        return Actor.person(login or link.recipient)
+
+    # -- what the page shows -----------------------------------------------------------------------
+
+    def _about(self, conn: Connection, link: Any, row: Any) -> dict[str, Any]:
+        """What the person needs to act, and no more: a partner sees only its sheet."""
+        case = conn.execute(
+            select(
+                PEOPLE.c.first_names,
+                PEOPLE.c.birth_name,
+                PEOPLE.c.phone,
+                CONTRACTS.c.employer_name,
+                CASES.c.cycle,
+            )
+            .join(PEOPLE, PEOPLE.c.id == CASES.c.beneficiary_id)
+            .join(CONTRACTS, CONTRACTS.c.id == CASES.c.contract_id)
+            .where(CASES.c.id == link.case_id)
+        ).one()
+        machine = self.app.workflows.machine(row.workflow_name, row.workflow_version)
+        about: dict[str, Any] = {
+            "beneficiary_name": f"{case.first_names.split()[0]} {case.birth_name.upper()}",
+            "state_label": machine.definition.states[row.state].label or row.state,
+            "partner": link.actor_kind == "partner",
+            "employer_name": case.employer_name,
+            "phone": case.phone,
+            "sheet": None,
+        }
+        if link.entity == "liaison":
+            sheet = conn.execute(
+                select(
+                    SHEETS.c.id, SHEETS.c.need_category, SHEETS.c.description, SHEETS.c.sent_at
+                ).where(SHEETS.c.id == link.entity_id)
+            ).one()
+            about["sheet"] = {
+                "id": sheet.id,
+                "need": NEED_CATEGORY.get(sheet.need_category, sheet.need_category),
+                "description": sheet.description,
+                "sent": paris_date(sheet.sent_at),
+            }
+        return about
+
+    def _done(self, request: Request, link: Any, already: bool) -> Response:
+        if already:
+            return self._message(
+                request,
+                "Déjà enregistré",
+                f"Cette action a déjà été enregistrée le {paris_date(link.used_at)}. "
+                "Rien de plus n'a été fait.",
+                200,
+            )
+        return self._message(request, "Enregistré", "Merci, c'est enregistré.", 200)
+
+    def _refusal(self, request: Request, error: LinkError) -> Response:
+        log.warning("link refused (%s %s): %s", request.method, type(error).__name__, error.detail)
+        return self._message(request, error.title, error.message, error.status)
+
+    def _message(self, request: Request, title: str, text: str, status: int) -> Response:
+        html = self.env.get_template("message.html.j2").render(title=title, text=text)
+        return HTMLResponse(html, status_code=status, headers=HEADERS)
+
+
+def _field_view(f: FieldDef) -> dict[str, Any]:
+    labels: dict[str, str] = {}
+    for vocabulary in (*BY_VOCABULARY.values(), GIVEN_BY):
+        if set(f.choices) <= set(vocabulary):
+            labels = vocabulary
+            break
+    return {
+        "name": f.name,
+        "type": f.type,
+        "label": f.label or f.name,
+        "required": f.required,
+        "choices": [(c, labels.get(c, c)) for c in f.choices],
+        "min": f.minimum,
+        "max": f.maximum,
+    }
+
+
+def _form_data(fields: tuple[FieldDef, ...], form: Any) -> dict[str, Any]:
+    """Form values for the engine: an unticked box is False, a multichoice is a list; the
+    engine's field check does the rest (and names the field in French when it fails)."""
+    data: dict[str, Any] = {}
+    for f in fields:
+        if f.type == "bool":
+            data[f.name] = f.name in form
+        elif f.type == "multichoice":
+            data[f.name] = list(form.getlist(f.name))
+        elif f.name in form:
+            data[f.name] = form.get(f.name)
+    return data
