@@ -26,6 +26,8 @@ Exemples :
   casework status
   casework timers --failed
   casework simulate --days 180
+  casework mail status
+  casework mail list --status failed
   casework demo --cases 30
 """
 
@@ -112,12 +114,13 @@ def init_db(context: Context) -> None:
 
 
 def _register() -> None:
-    from casework.cli import cases, demo, service, workflows
+    from casework.cli import cases, demo, mail, service, workflows
 
     main.add_command(workflows.workflows)
     main.add_command(cases.case)
     main.add_command(cases.history)
     main.add_command(demo.demo)
+    main.add_command(mail.mail)
     for command in (service.serve, service.status, service.timers, service.simulate):
         main.add_command(command)
 

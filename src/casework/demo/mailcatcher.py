@@ -62,6 +62,7 @@ class MailCatcher:
         self.messages: deque[Caught] = deque(maxlen=keep)
         # address -> answers to give to its next RCPT commands, in order (then 250).
         self.refusals: dict[str, list[str]] = {}
+        self.running = False
         self.lock = threading.Lock()
         self.received = threading.Condition(self.lock)
         self.controller = Controller(
@@ -70,10 +71,13 @@ class MailCatcher:
 
     def start(self) -> MailCatcher:
         self.controller.start()
+        self.running = True
         return self
 
     def stop(self) -> None:
-        self.controller.stop()
+        if self.running:  # stopping twice is fine
+            self.running = False
+            self.controller.stop()
 
     def refuse(self, address: str, *answers: str) -> None:
         with self.lock:

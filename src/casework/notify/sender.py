@@ -107,7 +107,8 @@ class MailSender:
         while not should_stop():
             report = await self.send_round()
             total.add(report)
-            if report.claimed < self.settings.batch_size or report.errors:
+            # Until nothing is due: a round may queue notices that are due at once.
+            if not report.claimed or report.errors:
                 break
         return total
 

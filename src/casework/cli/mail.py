@@ -1,0 +1,112 @@
+"""`casework mail …`: the outbox seen from the terminal, a sending round on demand, and the
+people mail goes to (counsellors)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+from sqlalchemy import insert, select, update
+
+from casework.cli.main import Context
+from casework.clock import format_local
+from casework.models import MailStatus, OutboxMail, Role, User
+
+OUTBOX = OutboxMail.__table__
+USERS = User.__table__
+
+
+@click.group("mail")
+def mail() -> None:
+    """Courriels sortants : file d'attente, envoi, destinataires."""
+
+
+@mail.command("status")
+@click.pass_obj
+def status(context: Context) -> None:
+    """Combien de courriels en attente, envoyés, en échec, non distribuables."""
+    app = context.app
+    with app.db.read() as conn:
+        counts = app.engine.outbox.counts(conn)
+    labels = {
+        "queued": "en attente",
+        "sent": "envoyés",
+        "failed": "en échec",
+        "bounced": "revenus en erreur",
+        "undeliverable": "sans destinataire",
+    }
+    click.echo(", ".join(f"{counts[k]} {label}" for k, label in labels.items()) + ".")
+
+
+@mail.command("list")
+@click.option(
+    "--status",
+    "wanted",
+    type=click.Choice([s.value for s in MailStatus]),
+    help="Seulement les courriels dans cet état (défaut : tous).",
+)
+@click.option("--case", "case_id", type=int, help="Seulement ceux d'un dossier.")
+@click.option("--limit", type=int, default=30, show_default=True)
+@click.pass_obj
+def list_mails(context: Context, wanted: str | None, case_id: int | None, limit: int) -> None:
+    """Les derniers courriels, avec leur état et, en cas d'échec, la raison."""
+    query = select(OUTBOX).order_by(OUTBOX.c.id.desc()).limit(limit)
+    if wanted:
+        query = query.where(OUTBOX.c.status == wanted)
+    if case_id is not None:
+        query = query.where(OUTBOX.c.case_id == case_id)
+    with context.app.db.read() as conn:
+        rows = conn.execute(query).all()
+    if not rows:
+        click.echo("Aucun courriel.")
+    for m in rows:
+        to = ", ".join(m.recipients or []) or m.recipient_role
+        click.echo(
+            f"{m.id:>7}  {format_local(m.created_at)}  {m.status:<13} {m.template:<26} → {to}"
+        )
+        if m.subject:
+            click.echo(f"         « {m.subject} »")
+        if m.last_error:
+            click.echo(f"         {m.attempts} essai(s), dernière erreur : {m.last_error}")
+
+
+@mail.command("send")
+@click.pass_obj
+def send(context: Context) -> None:
+    """Envoie maintenant ce qui est dû (le service le fait tout seul toutes les quelques
+    secondes), puis dit ce qui s'est passé."""
+    from casework.notify.sender import MailSender
+
+    report = MailSender(context.app).drain_sync()
+    click.echo(
+        f"{report.sent} envoyé(s), {report.retried} à réessayer, {report.failed} en échec, "
+        f"{report.undeliverable} sans destinataire."
+    )
+    for error in report.errors:
+        click.echo(f"Erreur : {error}", err=True)
+
+
+@mail.command("add-user")
+@click.argument("login")
+@click.option("--name", required=True, help="Nom affiché (« Claire Martin »).")
+@click.option("--email", required=True, help="Adresse où envoyer ses courriels.")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default=Role.COUNSELLOR.value,
+    show_default=True,
+)
+@click.pass_obj
+def add_user(context: Context, login: str, name: str, email: str, role: str) -> None:
+    """Ajoute (ou met à jour) une personne : LOGIN est ce que les dossiers nomment
+    (« referent »)."""
+    app = context.app
+    with app.db.transaction() as conn:
+        found = conn.execute(select(USERS.c.id).where(USERS.c.login == login)).scalar()
+        values = {"name": name, "email": email, "role": role, "active": True}
+        if found is None:
+            conn.execute(insert(USERS), {"login": login, "created_at": datetime.now(UTC), **values})
+            click.echo(f"{login} ajouté(e).")
+        else:
+            conn.execute(update(USERS).where(USERS.c.id == found).values(**values))
+            click.echo(f"{login} mis(e) à jour.")
