@@ -20,9 +20,13 @@ class ActionLink(Base):
     entity_id: Mapped[int] = mapped_column(Integer)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     trigger: Mapped[str] = mapped_column(String(60))
-    # The row's state entry (`entered_version`) when the mail was written: once the row has moved
-    # to another state, the link is stale. Internal transitions (a contact logged) keep it valid.
+    # The row's state entry (`entered_version`) when the mail was written; signed into the token.
     entered_version: Mapped[int] = mapped_column(Integer)
+    # The state entry the link acts in: once the row has entered another state, the link is
+    # stale. Internal transitions (a contact logged) keep it valid; a step recorded through
+    # another link of the same mail carries it along (a partner acknowledges, then reports back
+    # from the same mail), when its trigger is still open in the new state.
+    valid_for_entry: Mapped[int] = mapped_column(Integer)
     mail_id: Mapped[int | None] = mapped_column(BigId)
     recipient: Mapped[str] = mapped_column(String(254))
     actor_kind: Mapped[str] = mapped_column(String(20))  # person or partner

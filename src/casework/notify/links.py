@@ -146,6 +146,7 @@ class LinkSigner:
                     "case_id": r.case_id,
                     "trigger": r.trigger,
                     "entered_version": r.entered_version,
+                    "valid_for_entry": r.entered_version,
                     "recipient": r.recipient,
                     "actor_kind": r.actor_kind,
                     "mail_id": r.mail_id,
@@ -200,6 +201,26 @@ class LinkSigner:
             .values(used_at=now)
         )
         return done.rowcount == 1
+
+    @staticmethod
+    def carry_siblings(conn: Connection, link: Any, entry: int) -> None:
+        """The row entered state entry `entry` through `link`: the other unused links of the same
+        mail, on the same row, now act in that entry (`_still_valid` then checks that their
+        trigger is open there)."""
+        if link.mail_id is None:
+            return
+        conn.execute(
+            update(LINKS)
+            .where(
+                LINKS.c.mail_id == link.mail_id,
+                LINKS.c.entity == link.entity,
+                LINKS.c.entity_id == link.entity_id,
+                LINKS.c.valid_for_entry == link.valid_for_entry,
+                LINKS.c.used_at.is_(None),
+                LINKS.c.id != link.id,
+            )
+            .values(valid_for_entry=entry)
+        )
 
     # -- reply addresses -------------------------------------------------------------------------
 

@@ -145,6 +145,12 @@ class LinkPages:
                 actor = self._actor(conn, link)
                 fire = self.app.engine.fire if link.entity == "case" else self.app.engine.fire_sheet
                 fire(link.entity_id, link.trigger, actor, row.version, conn=conn, **data)
+                table = KINDS[link.entity].table
+                entry = conn.execute(
+                    select(table.c.entered_version).where(table.c.id == link.entity_id)
+                ).scalar_one()
+                if entry != link.valid_for_entry:
+                    self.signer.carry_siblings(conn, link, entry)
         except _Used:
             with self.app.db.read() as conn:
                 link = self.signer.resolve(conn, token, now)
@@ -178,10 +184,10 @@ class LinkPages:
         if lock and self.app.db.is_postgresql:
             query = query.with_for_update()
         row = conn.execute(query).one()
-        if row.entered_version != link.entered_version:
+        if row.entered_version != link.valid_for_entry:
             raise LinkStale(
                 f"{link.entity} {link.entity_id} entered a state at version {row.entered_version} "
-                f"since the link (for {link.entered_version})"
+                f"since the link (for {link.valid_for_entry})"
             )
         machine = self.app.workflows.machine(row.workflow_name, row.workflow_version)
         found = machine.candidates(row.state, link.trigger)

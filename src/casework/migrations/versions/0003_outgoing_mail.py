@@ -65,6 +65,7 @@ def upgrade() -> None:
         sa.Column("case_id", sa.Integer(), nullable=False),
         sa.Column("trigger", sa.String(length=60), nullable=False),
         sa.Column("entered_version", sa.Integer(), nullable=False),
+        sa.Column("valid_for_entry", sa.Integer(), nullable=False),
         sa.Column("mail_id", BIG_ID, nullable=True),
         sa.Column("recipient", sa.String(length=254), nullable=False),
         sa.Column("actor_kind", sa.String(length=20), nullable=False),
