@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from casework.clock import format_local, to_local
 from casework.labels import NEED_CATEGORY, choice_label
@@ -40,7 +40,6 @@ from casework.models import (
     Partner,
     PartnerContact,
     Timer,
-    TimerStatus,
     User,
 )
 from casework.models.base import ContactRole
@@ -332,7 +331,7 @@ class Renderer:
                 counsellor_email=referent.email if referent else None,
             )
         if sheet is not None:
-            deadlines = facts.deadlines.get(sheet.id, {})
+            deadlines = facts.deadlines.get((sheet.id, stored.get("entered_version")), {})
             context.update(
                 sheet_id=sheet.id,
                 partner_name=sheet.partner_name,
@@ -355,7 +354,7 @@ class _Facts:
     sheets: dict[int, Any]
     users: dict[str, Any]
     contacts: dict[int, list[Any]]
-    deadlines: dict[int, dict[str, datetime]]
+    deadlines: dict[tuple[int, int], dict[str, datetime]]
 
     @classmethod
     def load(cls, conn: Connection, rows: Sequence[Any], now: datetime) -> _Facts:
@@ -427,15 +426,13 @@ class _Facts:
             )
             for contact in conn.execute(query):
                 contacts[contact.partner_id].append(contact)
-        deadlines: dict[int, dict[str, datetime]] = defaultdict(dict)
+        # The deadlines set when the row entered the state the mail is about, whatever became
+        # of those timers since (a mail rendered late still states the deadlines it was for).
+        deadlines: dict[tuple[int, int], dict[str, datetime]] = defaultdict(dict)
         if sheet_ids:
-            query = select(TIMERS.c.entity_id, TIMERS.c.trigger, TIMERS.c.due_at).where(
-                and_(
-                    TIMERS.c.entity == "liaison",
-                    TIMERS.c.entity_id.in_(sheet_ids),
-                    TIMERS.c.status == TimerStatus.PENDING,
-                )
-            )
+            query = select(
+                TIMERS.c.entity_id, TIMERS.c.set_version, TIMERS.c.trigger, TIMERS.c.due_at
+            ).where(TIMERS.c.entity == "liaison", TIMERS.c.entity_id.in_(sheet_ids))
             for timer in conn.execute(query):
-                deadlines[timer.entity_id][timer.trigger] = timer.due_at
+                deadlines[(timer.entity_id, timer.set_version)][timer.trigger] = timer.due_at
         return cls(cases, sheets, users, contacts, deadlines)

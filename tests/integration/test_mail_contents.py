@@ -1,0 +1,133 @@
+"""Every mail template, rendered from real transitions and received by a real SMTP server:
+subject, both parts, links, reply address, escaping."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from casework.actors import Actor
+from casework.app import App
+from casework.clock import FixedClock
+from casework.demo.mailcatcher import Caught, MailCatcher
+from casework.models import LiaisonSheet
+from casework.notify.digest import DigestMaker
+from casework.notify.sender import MailSender
+from tests.factories import add_case, add_contact, add_partner, add_sheet, add_user
+
+TIMER, PERSON, PARTNER = Actor.timer(), Actor.person("referente"), Actor.partner("a@foyer.example")
+
+
+def by_subject(caught: list[Caught], start: str) -> list[Caught]:
+    return [c for c in caught if str(c.message["Subject"]).startswith(start)]
+
+
+def check_parts(mail: Caught, *phrases: str) -> None:
+    plain, html = mail.part("plain"), mail.part("html")
+    for phrase in phrases:
+        assert phrase in plain, (phrase, plain)
+    for text in (plain, html):
+        assert "None" not in text
+        assert "{{" not in text
+        assert "{%" not in text
+    assert html.startswith("<!DOCTYPE html>")
+    assert "Ne transférez pas ce message" in plain
+
+
+def test_every_template_renders_in_french_with_its_links(
+    mail_app: App, catcher: MailCatcher, clock: FixedClock
+) -> None:
+    app = mail_app
+    add_user(app)
+    engine = app.engine
+    # Case mails.
+    asked = add_case(app)
+    engine.fire(asked, "ask_consent", Actor.system())
+    engine.fire(asked, "remind_consent", TIMER)
+    followed = add_case(app, state="consented")
+    engine.fire(followed, "start_follow_up", TIMER)
+    broken = add_case(app, state="follow_up", cycle=2)
+    engine.fire(broken, "rupture", PERSON, rupture_date="2026-10-05", initiative="employer")
+    monitored = add_case(app, state="monitoring", cycle=6)
+    engine.fire(monitored, "one_year_assessment_due", TIMER)
+    engine.fire(monitored, "contract_ended", TIMER)
+    # Liaison sheet mails.
+    partner_id = add_partner(app, name="Foyer des jeunes travailleurs")
+    add_contact(app, partner_id, "a@foyer.example")
+    add_contact(app, partner_id, "chef@foyer.example", role="manager", name="Anne Chef")
+    sheet = add_sheet(app, partner_id=partner_id)
+    with app.db.transaction() as conn:  # a description is free text: it must be escaped
+        conn.execute(
+            update(LiaisonSheet)
+            .where(LiaisonSheet.id == sheet)
+            .values(description="Cherche un logement <b>près</b> du CFA & du travail.")
+        )
+    engine.fire_sheet(sheet, "send", PERSON)
+    engine.fire_sheet(sheet, "remind", TIMER)
+    engine.fire_sheet(sheet, "acknowledge", PARTNER)
+    engine.fire_sheet(sheet, "remind", TIMER)
+    engine.fire_sheet(sheet, "escalate", TIMER)
+    engine.fire_sheet(sheet, "mark_overdue", TIMER)
+    engine.fire_sheet(sheet, "give_feedback", PARTNER, feedback="Rendez-vous pris le 12 octobre.")
+    MailSender(app).drain_sync()
+    caught = list(catcher.wait_for(13))
+
+    (consent,) = by_subject(caught, "Consentement à recueillir")
+    check_parts(consent, "Bonjour Claire Martin", "Léa MARTIN (26 ans)", "cohorte 2026")
+    check_parts(consent, "Consentement recueilli : https://", "Accompagnement refusé : https://")
+    (reminder,) = by_subject(caught, "Relance : consentement")
+    check_parts(reminder, "demandé depuis le 01/09/2026")
+    (follow_up,) = by_subject(caught, "Point mensuel 1/6")
+    check_parts(follow_up, "point mensuel n° 1 sur 6", "Enregistrer le contact", "Signaler")
+    (rupture,) = by_subject(caught, "Rupture du contrat")
+    check_parts(rupture, "rompu le 05/10/2026 (à l'initiative de l'employeur)", "réorientation")
+    assessments = by_subject(caught, "Bilan à faire")
+    assert len(assessments) == 2
+    texts = sorted(a.part("plain") for a in assessments)
+    assert "à un an du début du contrat" in texts[0] + texts[1]
+    assert "de fin de contrat" in texts[0] + texts[1]
+
+    (sheet_mail,) = by_subject(caught, "Fiche de liaison n° 1 : logement pour Léa MARTIN")
+    assert sheet_mail.recipients == ["a@foyer.example"]
+    assert sheet_mail.message["Reply-To"].startswith("reply+")
+    check_parts(
+        sheet_mail,
+        "avec l'accord de l'intéressé(e)",
+        "né(e) le 04/05/2000",
+        "Besoin : logement",
+        "Cherche un logement <b>près</b> du CFA & du travail.",  # plain text: as written
+        "accuser réception avant le 04/09/2026",  # 3 working days
+        "faire un retour avant le 15/09/2026",  # 10 working days
+        "Accuser réception : https://",
+        "Faire un retour : https://",
+    )
+    assert "Cherche un logement &lt;b&gt;près&lt;/b&gt; du CFA &amp; du travail." in (
+        sheet_mail.part("html")
+    )
+    first, second = sorted(by_subject(caught, "Relance : fiche"), key=lambda c: c.message["Date"])
+    for mail in (first, second):
+        assert mail.message["Reply-To"].startswith("reply+")
+    assert "Accuser réception" in first.part("plain")
+    assert "pas encore de accusé de réception" not in first.part("plain")  # French, not template
+    assert "Accuser réception" not in second.part("plain")  # acknowledged already
+    (to_manager,) = by_subject(caught, "Fiche de liaison n° 1 sans réponse")
+    assert to_manager.recipients == ["chef@foyer.example"]
+    check_parts(to_manager, "malgré une relance", "Faire un retour : https://")
+    (to_counsellor,) = by_subject(caught, "Escalade : fiche n° 1")
+    check_parts(to_counsellor, "Le responsable du partenaire vient d'être prévenu")
+    (overdue,) = by_subject(caught, "Fiche n° 1 en retard")
+    check_parts(overdue, "a dépassé le délai de la charte")
+    (feedback,) = by_subject(caught, "Retour de Foyer des jeunes travailleurs")
+    check_parts(feedback, "Rendez-vous pris le 12 octobre.", "Clore la fiche : https://")
+    assert len(caught) == 13
+
+    # The digest, the next working day at 08:00 Paris.
+    clock.set(clock.now().replace(hour=6) + timedelta(days=1))  # Wed 08:00 Paris
+    assert DigestMaker(app).run(clock.now()) == 1
+    MailSender(app).drain_sync()
+    (digest,) = by_subject(catcher.wait_for(14), "Vos actions du 02/09/2026")
+    check_parts(digest, "Consentement à recueillir : Léa MARTIN", "Point mensuel : Léa MARTIN")
+    check_parts(digest, "Rupture à traiter", "Retour reçu d'un partenaire")
+    # Two follow-ups: the sheet's case is in its monthly cycle too.
+    assert digest.part("plain").count("https://casework.example/l/") == 5
