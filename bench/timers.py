@@ -45,7 +45,7 @@ from casework.app import build_app
 from casework.clock import SystemClock
 from casework.migrate import upgrade
 from casework.models import Beneficiary, Case, Contract, Timer
-from casework.settings import Settings
+from casework.settings import MailSettings, Settings
 from casework.timers.service import Service
 
 CHUNK = 50_000
@@ -56,7 +56,9 @@ def peak_rss_mb() -> float:
 
 
 def settings_for(url: str) -> Settings:
-    return Settings().with_database(url)
+    # Timers only: the transitions they fire queue their mails (outbox rows, in the same
+    # transactions, measured here), but no sender runs (bench/outbox.py measures sending).
+    return Settings(mail=MailSettings(enabled=False)).with_database(url)
 
 
 def fresh_database(url: str) -> None:

@@ -173,6 +173,65 @@ def test_a_stale_link_is_refused_with_a_clear_page(
     assert any("LinkStale" in r.getMessage() for r in caplog.records)
 
 
+def test_deadlines_do_not_make_a_link_stale(mail_app: App, catcher: MailCatcher) -> None:
+    case_id, links = consent_links(mail_app, catcher)
+    mail_app.engine.fire(case_id, "remind_consent", Actor.timer())  # a new state, by a timer
+    client = client_for(mail_app)
+    assert post(client, links["give_consent"], given_by="apprentice").status_code == 200
+    assert row(mail_app, Case, case_id).state == "consented"
+
+
+def test_a_late_partner_can_still_answer_an_overdue_sheet(
+    mail_app: App, catcher: MailCatcher
+) -> None:
+    add_user(mail_app)
+    partner_id = add_partner(mail_app)
+    add_contact(mail_app, partner_id, "accueil@foyer.example")
+    sheet_id = add_sheet(mail_app, partner_id=partner_id)
+    mail_app.engine.fire_sheet(sheet_id, "send", Actor.person("referente"))
+    MailSender(mail_app).drain_sync()
+    links = links_of(catcher.wait_for(1)[0], mail_app)
+    mail_app.engine.fire_sheet(sheet_id, "mark_overdue", Actor.timer())
+    client = client_for(mail_app)
+    assert post(client, links["give_feedback"], feedback="Vu hier.").status_code == 200
+    assert row(mail_app, LiaisonSheet, sheet_id).state == "feedback_received"
+    # The sheet moved on through this mail's own link: its acknowledge link has nothing to do.
+    assert client.get(links["acknowledge"]).status_code == 409
+
+
+def test_a_colleague_at_the_partner_acknowledging_leaves_the_feedback_link_valid(
+    mail_app: App, catcher: MailCatcher
+) -> None:
+    add_user(mail_app)
+    partner_id = add_partner(mail_app)
+    add_contact(mail_app, partner_id, "accueil@foyer.example")
+    add_contact(mail_app, partner_id, "educ@foyer.example")
+    sheet_id = add_sheet(mail_app, partner_id=partner_id)
+    mail_app.engine.fire_sheet(sheet_id, "send", Actor.person("referente"))
+    MailSender(mail_app).drain_sync()
+    first, second = sorted(catcher.wait_for(2), key=lambda c: c.recipients[0])
+    client = client_for(mail_app)
+    assert post(client, links_of(first, mail_app)["acknowledge"]).status_code == 200
+    feedback = links_of(second, mail_app)["give_feedback"]
+    assert post(client_for(mail_app), feedback, feedback="Vu.").status_code == 200
+    assert row(mail_app, LiaisonSheet, sheet_id).state == "feedback_received"
+
+
+def test_a_rupture_from_the_import_makes_the_follow_up_links_stale(
+    mail_app: App, catcher: MailCatcher
+) -> None:
+    add_user(mail_app)
+    case_id = add_case(mail_app, state="consented")
+    mail_app.engine.fire(case_id, "start_follow_up", Actor.timer())
+    MailSender(mail_app).drain_sync()
+    links = links_of(catcher.wait_for(1)[0], mail_app)
+    mail_app.engine.fire(case_id, "rupture", Actor.importer("cma"), rupture_date="2026-09-20")
+    client = client_for(mail_app)
+    page = client.get(links["record_contact"])  # still open in "rupture", but the case moved on
+    assert page.status_code == 409
+    assert client.get(links["rupture"]).status_code == 409
+
+
 def test_an_internal_step_keeps_the_other_links_of_a_mail_valid(
     mail_app: App, catcher: MailCatcher, clock: FixedClock
 ) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,17 +13,19 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from casework.actors import Actor
 from casework.app import App, build_app
 from casework.clock import FixedClock
+from casework.demo.mailcatcher import MailCatcher
 from casework.models import Beneficiary, Contract, Event, ServiceHeartbeat, Timer
-from casework.settings import Settings
+from casework.settings import Settings, SettingsError
 from casework.timers.service import Service
 from casework.web.app import create_web_app
-from tests.factories import add_case
+from tests.factories import add_case, add_user
 
 
 def wait_for(predicate, timeout: float = 60.0, every: float = 0.05) -> None:  # type: ignore[no-untyped-def]
@@ -87,6 +91,33 @@ def test_a_failing_sweep_makes_health_unhealthy_and_is_retried(app: App) -> None
         assert service.health()["status"] == "ok"
     finally:
         service.stop()
+
+
+def test_the_service_sends_mail_and_serves_the_links(
+    mail_app: App, catcher: MailCatcher, clock: FixedClock
+) -> None:
+    add_user(mail_app)
+    case_id = add_case(mail_app)
+    mail_app.engine.fire(case_id, "ask_consent", Actor.system())
+    service = Service(mail_app, interval=3600)
+    with TestClient(create_web_app(service), base_url="https://casework.example") as client:
+        # The consent request, and (a working day, after 08:00) the morning digest.
+        wait_for(lambda: service.last_mail.get("sent") == 2)
+        caught = next(c for c in catcher.messages if "Consentement" in c.message["Subject"])
+        health = client.get("/health").json()
+        assert health["mail"]["outbox"]["sent"] == 2
+        assert health["mail"]["last_error"] is None
+        link = re.search(r"https://casework\.example(/l/[^\s\"]+)", caught.part("html"))
+        assert link is not None
+        assert client.get(link.group(1)).status_code == 200
+
+
+def test_the_service_refuses_to_start_mail_without_keys(mail_app: App) -> None:
+    mail_app.settings = dataclasses.replace(
+        mail_app.settings, mail=dataclasses.replace(mail_app.settings.mail, link_keys="")
+    )
+    with pytest.raises(SettingsError, match="link_keys"):
+        Service(mail_app)
 
 
 # -- real processes ------------------------------------------------------------------------------
@@ -169,6 +200,7 @@ class ServiceProcess:
             **os.environ,
             "CASEWORK_TIMERS_BATCH_SIZE": str(batch),
             "CASEWORK_LOGGING_LEVEL": "WARNING",
+            "CASEWORK_MAIL_ENABLED": "false",  # timers only; mail has its own process tests
         }
         self.log = log
         with log.open("wb") as out:

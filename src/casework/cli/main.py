@@ -91,7 +91,7 @@ def main(ctx: click.Context, config: str | None, database_url: str | None, verbo
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     if not verbose:  # the libraries' step-by-step logs drown ours
-        for noisy in ("transitions", "alembic", "apscheduler"):
+        for noisy in ("transitions", "alembic", "apscheduler", "mail.log"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     ctx.call_on_close(lambda: context.__dict__.get("app") and context.app.close())
 

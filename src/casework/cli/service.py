@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import secrets
 import signal
 import threading
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from types import FrameType
 
 import click
+from starlette.routing import BaseRoute
 
 from casework.app import App, build_app
 from casework.cli.demo import DEMO_DATABASE
@@ -106,9 +110,32 @@ def _serve_demo(
     n_cases: int,
 ) -> None:
     from casework.demo import DemoPeople, cohort_start, seed_cohort, wipe_sqlite
+    from casework.demo.mailcatcher import MailCatcher
 
     settings = (
         context.settings if context.database_url else context.settings.with_database(DEMO_DATABASE)
+    )
+    host = host or settings.service.host
+    port = port or settings.service.port
+    # Mail goes to a catcher in this process (on a free port), shown at /mails; the links point
+    # at this server.
+    catcher = MailCatcher("127.0.0.1").start()
+    settings = dataclasses.replace(
+        settings,
+        mail=dataclasses.replace(
+            settings.mail,
+            enabled=True,
+            smtp_host="127.0.0.1",
+            smtp_port=catcher.port,
+            smtp_security="none",
+            smtp_user="",
+            base_url=f"http://{host}:{port}",
+            link_keys=settings.mail.link_keys or secrets.token_urlsafe(32),
+            # Demo time runs days per second: links must outlive a few real minutes.
+            link_max_age_days=max(settings.mail.link_max_age_days, 3650),
+            send_interval_seconds=1.0,
+            rate_per_second=0,
+        ),
     )
     cohort = 2025
     clock = FastClock(cohort_start(cohort), fast_clock or 3 * 86_400)
@@ -117,16 +144,39 @@ def _serve_demo(
         wipe_sqlite(app)
         upgrade(app.db)
         seed_cohort(app, n_cases, cohort, seed=53)
-        people = DemoPeople(app, seed=53)
+        yours, housing = _left_to_you(app)
+        people = DemoPeople(app, seed=53, spared_cases=yours, spared_partner=housing)
         click.echo(
             f"Démonstration : {n_cases} apprentis, horloge x{clock.speed:,.0f} "
             f"(1 seconde = {clock.speed / 86_400:.1f} jour(s)), base {app.db.url}."
         )
-        _run(
-            app, Service(app, sweep_interval, before_sweep=people.act), settings, host, port, no_web
+        click.echo(
+            f"Courriels reçus : http://{host}:{port}/mails (boîte locale, SMTP {catcher.port}). "
+            f"Les dossiers n° {', '.join(map(str, sorted(yours)))} et les fiches du partenaire "
+            "logement vous sont laissés : agissez par les liens des courriels."
         )
+        service = Service(app, sweep_interval, before_sweep=people.act)
+        _run(app, service, settings, host, port, no_web, extra_routes=catcher.routes())
     finally:
         app.close()
+        catcher.stop()
+
+
+def _left_to_you(app: App) -> tuple[frozenset[int], int | None]:
+    """The demo's first three test-group cases, and the housing partner: the simulation leaves
+    them to the person trying the demo."""
+    from sqlalchemy import select
+
+    from casework.models import Case, Partner
+
+    with app.db.read() as conn:
+        cases = conn.execute(
+            select(Case.id).where(Case.group == "test").order_by(Case.id).limit(3)
+        ).scalars()
+        housing = conn.execute(
+            select(Partner.id).where(Partner.kind == "housing").limit(1)
+        ).scalar()
+        return frozenset(cases), housing
 
 
 def _run(
@@ -136,6 +186,7 @@ def _run(
     host: str | None,
     port: int | None,
     no_web: bool,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> None:
     if no_web:
         stop = threading.Event()
@@ -157,7 +208,7 @@ def _run(
     from casework.web.app import create_web_app
 
     config = uvicorn.Config(
-        create_web_app(service),
+        create_web_app(service, extra_routes),
         host=host or settings.service.host,
         port=port or settings.service.port,
         log_level=settings.logging.level.lower(),

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import insert
+
 from casework.actors import Actor
 from casework.app import App
 from casework.demo.data import insert_partners, insert_people
 from casework.demo.people import COUNSELLOR
+from casework.models import Role, User
+
+# Where the demo counsellor's mail goes (the local mail catcher takes any address).
+COUNSELLOR_EMAIL = "claire.martin@mission-locale.example"
 
 
 def seed_cohort(app: App, n_cases: int, cohort: int, seed: int) -> dict[int, str]:
@@ -15,6 +21,17 @@ def seed_cohort(app: App, n_cases: int, cohort: int, seed: int) -> dict[int, str
 
     Groups follow the pilot's second year: birth-day parity (even: test, odd: control)."""
     with app.db.transaction() as conn:
+        conn.execute(
+            insert(User),
+            {
+                "login": COUNSELLOR.id,
+                "name": "Claire Martin",
+                "email": COUNSELLOR_EMAIL,
+                "role": Role.COUNSELLOR,
+                "active": True,
+                "created_at": app.clock.now(),
+            },
+        )
         insert_partners(conn, app.clock.now())
         people = insert_people(conn, app.clock.now(), n_cases, cohort, seed)
         ids = app.engine.create_cases(

@@ -48,18 +48,35 @@ REORIENT, POSITIVE_EXIT, NO_SOLUTION = 0.5, 0.03, 0.005
 
 
 class DemoPeople:
-    def __init__(self, app: App, seed: int = 53):
+    def __init__(
+        self,
+        app: App,
+        seed: int = 53,
+        spared_cases: frozenset[int] = frozenset(),
+        spared_partner: int | None = None,
+    ):
         self.app = app
         self.engine = app.engine
         self.rng = random.Random(seed)
         self.last: datetime | None = None
+        # Left to the person trying the demo, who acts from the links in the mails: the
+        # simulated counsellor does not touch these cases, the simulated partners do not answer
+        # this partner's sheets.
+        self.spared_cases = spared_cases
+        self.spared_partner = spared_partner
 
     def chance(self, rate: float, days: float) -> bool:
         return self.rng.random() < 1 - math.exp(-rate * days)
 
-    def ids(self, model: type, *states: str) -> list[int]:
+    def ids(self, model: type, *states: str, everyone: bool = False) -> list[int]:
         with self.app.db.read() as conn:
             stmt = select(model.id).where(model.state.in_(states)).order_by(model.id)  # type: ignore[attr-defined]
+            if everyone:
+                return list(conn.execute(stmt).scalars())
+            if model is Case and self.spared_cases:
+                stmt = stmt.where(Case.id.not_in(self.spared_cases))
+            if model is LiaisonSheet and self.spared_partner is not None:
+                stmt = stmt.where(LiaisonSheet.partner_id != self.spared_partner)
             return list(conn.execute(stmt).scalars())
 
     def act(self, now: datetime) -> None:
@@ -95,7 +112,7 @@ class DemoPeople:
     def assign_new_cases(self) -> None:
         """What the import does: the test group is asked for consent, the control group is
         only tracked (the guards decide which is which)."""
-        identified = self.ids(Case, "identified")
+        identified = self.ids(Case, "identified", everyone=True)
         if identified:
             asked = self.engine.fire_many("case", identified, "ask_consent", Actor.system())
             controls = [r.entity_id for r in asked.refused]
@@ -131,7 +148,7 @@ class DemoPeople:
             ).all()
             partners = conn.execute(select(Partner.id, Partner.need_categories)).all()
         for case_id, _cycle in due:
-            if not self.chance(CONTACT, days):
+            if case_id in self.spared_cases or not self.chance(CONTACT, days):
                 continue
             needs = [
                 n

@@ -22,10 +22,9 @@ class ActionLink(Base):
     trigger: Mapped[str] = mapped_column(String(60))
     # The row's state entry (`entered_version`) when the mail was written; signed into the token.
     entered_version: Mapped[int] = mapped_column(Integer)
-    # The state entry the link acts in: once the row has entered another state, the link is
-    # stale. Internal transitions (a contact logged) keep it valid; a step recorded through
-    # another link of the same mail carries it along (a partner acknowledges, then reports back
-    # from the same mail), when its trigger is still open in the new state.
+    # The state entry the link acts in; a step recorded through another link of the same mail
+    # carries it along. When the row has moved on since, casework/web/links.py decides whether
+    # the link is stale (moved by the other side) or still good (timers, its own side).
     valid_for_entry: Mapped[int] = mapped_column(Integer)
     mail_id: Mapped[int | None] = mapped_column(BigId)
     recipient: Mapped[str] = mapped_column(String(254))

@@ -8,8 +8,15 @@ POST fires the transition, after a CSRF check (a random value in a SameSite=Stri
 by the GET, which the form must send back; and the Origin, when the browser gives one, must be
 ours). In one transaction: the link is marked used (an UPDATE that only matches an unused link,
 so a second POST, or a race, finds it used and fires nothing), the row is checked to be still in
-the state the mail was about (locked on PostgreSQL), and the engine fires the trigger with the
-version just read. Any failure rolls the whole back, the "used" mark included.
+the situation the mail was about (locked on PostgreSQL), and the engine fires the trigger with
+the version just read. Any failure rolls the whole back, the "used" mark included.
+
+Stale: a link is for the situation the row was in when the mail was written. It is stale when
+its trigger is no longer open where the row now is, or when the other side has moved the row to
+another state since (an import or the counsellor for a partner's link; an import or a partner
+for a counsellor's). Deadlines (a reminder, an overdue mark) and the link's own side (a colleague
+at the same partner acknowledged the sheet) leave it valid: the person holding it still has the
+same thing to do.
 
 Every refusal is a French page with a 4xx status and a log line; none changes anything.
 """
@@ -34,13 +41,13 @@ from casework.app import App
 from casework.engine.entities import KINDS
 from casework.errors import InvalidTransitionData, TransitionRefused, VersionConflict
 from casework.labels import BY_VOCABULARY, GIVEN_BY, NEED_CATEGORY
-from casework.models import User
+from casework.models import Event, User
 from casework.notify.links import LinkError, LinkSigner, LinkStale
 from casework.notify.render import CASES, CONTRACTS, PEOPLE, SHEETS, paris_date
 from casework.states.definition import FieldDef, TransitionDef
 
 log = logging.getLogger("casework.links")
-USERS = User.__table__
+USERS, EVENTS = User.__table__, Event.__table__
 CSRF_COOKIE = "casework_csrf"
 HEADERS = {
     "Cache-Control": "no-store",
@@ -184,16 +191,39 @@ class LinkPages:
         if lock and self.app.db.is_postgresql:
             query = query.with_for_update()
         row = conn.execute(query).one()
-        if row.entered_version != link.valid_for_entry:
-            raise LinkStale(
-                f"{link.entity} {link.entity_id} entered a state at version {row.entered_version} "
-                f"since the link (for {link.valid_for_entry})"
-            )
         machine = self.app.workflows.machine(row.workflow_name, row.workflow_version)
+        if row.entered_version != link.valid_for_entry:
+            mover = self._moved_by_someone(conn, link, machine)
+            if mover is not None:
+                raise LinkStale(
+                    f"{link.entity} {link.entity_id} moved on since the link "
+                    f"(state entry {link.valid_for_entry}): {mover}"
+                )
         found = machine.candidates(row.state, link.trigger)
         if found is None or link.actor_kind not in found.actor_kinds:
             raise LinkStale(f"{link.trigger} not open to {link.actor_kind} in {row.state}")
         return row, found.transitions[0]
+
+    @staticmethod
+    def _moved_by_someone(conn: Connection, link: Any, machine: Any) -> str | None:
+        """Who, on the other side, made the row leave the state the link was for (None if only
+        timers and the link's own side did)."""
+        moves = conn.execute(
+            select(EVENTS.c.trigger, EVENTS.c.from_state, EVENTS.c.actor_kind, EVENTS.c.actor)
+            .where(
+                EVENTS.c.case_id == link.case_id,
+                EVENTS.c.entity == link.entity,
+                EVENTS.c.entity_id == link.entity_id,
+                EVENTS.c.version > link.valid_for_entry,
+                EVENTS.c.actor_kind.not_in(("timer", link.actor_kind)),
+            )
+            .order_by(EVENTS.c.version)
+        )
+        for event in moves:
+            found = machine.candidates(event.from_state, event.trigger) if event.trigger else None
+            if found is None or not all(t.internal for t in found.transitions):
+                return f"{event.trigger} by {event.actor_kind}:{event.actor}"
+        return None
 
     def _our_origin(self, origin: str | None) -> bool:
         if origin is None or origin == "null":
