@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from casework.app import App
 from casework.clock import FixedClock
 from casework.demo import run_story
-from casework.models import Case, ContactLog, Event, LiaisonSheet
+from casework.models import Case, ContactLog, Event, LiaisonSheet, OutboxMail
 
 FINAL = {"closed", "positive_exit", "exit_without_solution", "lost_contact", "rupture_recorded"}
 
@@ -29,11 +29,15 @@ def test_a_cohort_runs_through_and_the_record_is_consistent(app: App, clock: Fix
         contacted = set(conn.execute(select(ContactLog.case_id)).scalars())
         referred = set(conn.execute(select(LiaisonSheet.case_id)).scalars())
         sheets = conn.execute(select(func.count()).select_from(LiaisonSheet)).scalar_one()
+        mailed = set(conn.execute(select(OutboxMail.case_id)).scalars())
 
     groups = {c.id: c.group for c in cases}
     assert set(groups.values()) == {"test", "control"}
     # Control-group cases are never contacted and never referred.
     assert not {i for i in contacted | referred if groups[i] == "control"}
+    # ...and never mailed about, while test-group cases are.
+    assert mailed
+    assert not {i for i in mailed if groups[i] == "control"}
     assert {c.state for c in cases if c.group == "control"} <= {
         "outcome_tracking",
         "rupture_recorded",
