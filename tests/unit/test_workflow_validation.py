@@ -243,6 +243,38 @@ def test_no_mail_into_a_no_contact_state(tmp_path: Path) -> None:
     assert problem.line == line_of(text, "trigger: go")
 
 
+def test_a_mail_link_must_be_usable_by_its_recipient_where_the_mail_arrives(
+    tmp_path: Path,
+) -> None:
+    good = BASE.replace(
+        "{template: hello, to: counsellor}", "{template: hello, to: counsellor, links: [finish]}"
+    )
+    assert check(tmp_path, good) == []
+    # `go` is not open in b (where the mail arrives).
+    text = BASE.replace(
+        "{template: hello, to: counsellor}", "{template: hello, to: counsellor, links: [go]}"
+    )
+    problem = only(check(tmp_path, text))
+    assert "link 'go' cannot be used by a person in state 'b'" in problem.message
+    assert problem.line == line_of(text, "links: [go]")
+
+
+def test_a_mail_link_for_a_trigger_only_timers_fire(tmp_path: Path) -> None:
+    text = BASE.replace("by: [timer, person]", "by: [timer]").replace(
+        "{template: hello, to: counsellor}", "{template: hello, to: counsellor, links: [finish]}"
+    )
+    problem = only(check(tmp_path, text))
+    assert "link 'finish' cannot be used by a person" in problem.message
+
+
+def test_mail_reply_must_be_true_or_false(tmp_path: Path) -> None:
+    text = BASE.replace(
+        "{template: hello, to: counsellor}", "{template: hello, to: counsellor, reply: maybe}"
+    )
+    problem = only(check(tmp_path, text))
+    assert "'reply' must be true or false" in problem.message
+
+
 def test_field_vocabularies(tmp_path: Path) -> None:
     text = BASE.replace(
         "    guards: ok\n",

@@ -1,0 +1,91 @@
+"""The small parts of outgoing mail: header values, dates, reply tokens, signing keys, backoff,
+the rate limiter."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from casework.notify import sender as sender_module
+from casework.notify.links import LinkSigner, recipient_tag
+from casework.notify.render import one_line, paris_date
+from casework.notify.sender import MailSender, RateLimiter
+from casework.settings import MailSettings, SettingsError
+
+
+def test_one_line_drops_every_control_character() -> None:
+    assert one_line("Martin\r\nBcc: x@evil.example") == "Martin Bcc: x@evil.example"
+    assert one_line("  a\tb\x00c\x7f  ") == "a b c"
+
+
+def test_paris_dates() -> None:
+    assert paris_date(date(2026, 3, 9)) == "09/03/2026"
+    assert paris_date("2026-03-09") == "09/03/2026"
+    # 23:30 UTC on 31 December is already 1 January in Paris.
+    assert paris_date(datetime(2026, 12, 31, 23, 30, tzinfo=UTC)) == "01/01/2027"
+    assert paris_date(None) == "—"
+
+
+def test_reply_tokens_are_short_case_insensitive_and_signed() -> None:
+    signer = LinkSigner(["old", "new"], timedelta(days=30))
+    token = signer.reply_token(123456)
+    assert len(f"reply+{token}") <= 64  # the limit of a local part
+    assert token == token.lower()
+    assert signer.check_reply_token(token) == 123456
+    assert signer.check_reply_token(token.upper()) == 123456  # a relay folded the case
+    assert signer.check_reply_token("123457" + token[6:]) is None  # another mail's number
+    assert signer.check_reply_token("garbage") is None
+    # Signed with the newest key; still read after a rotation adds a newer one.
+    assert LinkSigner(["new", "newer"], timedelta(days=30)).check_reply_token(token) == 123456
+    assert LinkSigner(["other"], timedelta(days=30)).check_reply_token(token) is None
+
+
+def test_links_need_a_key() -> None:
+    with pytest.raises(SettingsError, match="link_keys"):
+        LinkSigner.from_settings(MailSettings(link_keys=" , "))
+    signer = LinkSigner.from_settings(MailSettings(link_keys="a, b"))
+    assert signer.keys == [b"a", b"b"]
+
+
+def test_the_recipient_is_bound_without_being_readable() -> None:
+    tag = recipient_tag("Claire.Martin@ML.example ")
+    assert tag == recipient_tag("claire.martin@ml.example")
+    assert "claire" not in tag
+    assert len(tag) == 12
+
+
+def test_backoff_doubles_with_jitter_up_to_a_ceiling(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = MailSettings(retry_base_seconds=60, retry_max_seconds=3600, link_keys="k")
+    sender = MailSender.__new__(MailSender)
+    sender.settings = settings
+    monkeypatch.setattr(sender_module.random, "uniform", lambda low, high: high)
+    assert [sender.backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [60, 120, 240, 480]
+    assert sender.backoff(20).total_seconds() == 3600
+    monkeypatch.setattr(sender_module.random, "uniform", lambda low, high: low)
+    assert sender.backoff(1).total_seconds() == 30
+
+
+def test_the_rate_limiter_spaces_mails_evenly(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [100.0]
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(round(seconds, 6))
+        now[0] += seconds
+
+    monkeypatch.setattr(sender_module.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(sender_module.asyncio, "sleep", fake_sleep)
+    limiter = RateLimiter(4)  # four a second: one every 0.25 s
+
+    async def five() -> None:
+        for _ in range(5):
+            await limiter.wait()
+
+    asyncio.run(five())
+    assert slept == [0.25, 0.25, 0.25, 0.25]
+    unlimited = RateLimiter(0)
+    slept.clear()
+    asyncio.run(unlimited.wait())
+    assert slept == []
