@@ -98,7 +98,9 @@ class MailSettings:
     smtp_user: str = ""
     smtp_password: str = ""
     timeout_seconds: float = 30.0
-    # At most this many mails a second to the relay.
+    # SMTP connections open at once, each reused for many mails (1 for a relay that limits it).
+    connections: int = 2
+    # At most this many mails a second to the relay (all connections together; 0: no limit).
     rate_per_second: float = 20.0
     # Mails per sending round; a claimed mail is someone else's after the lease.
     batch_size: int = 200

@@ -45,3 +45,10 @@ def test_bench_timers_runs() -> None:
     )
     assert "burst: 500 due timers among 2,000 cases" in out
     assert "0 left due" in out
+
+
+def test_bench_outbox_runs() -> None:
+    out = run("outbox.py", "--mails", "300")
+    assert "render and send: 300 mails" in out
+    assert "server received 300" in out
+    assert "ratio casework/baseline" in out

@@ -4,13 +4,16 @@ the rate limiter."""
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from casework.notify import sender as sender_module
 from casework.notify.links import LinkSigner, recipient_tag
-from casework.notify.render import one_line, paris_date
+from casework.notify.mime import address, compose, encode_header, one_line
+from casework.notify.render import paris_date
 from casework.notify.sender import MailSender, RateLimiter
 from casework.settings import MailSettings, SettingsError
 
@@ -89,3 +92,32 @@ def test_the_rate_limiter_spaces_mails_evenly(monkeypatch: pytest.MonkeyPatch) -
     slept.clear()
     asyncio.run(unlimited.wait())
     assert slept == []
+
+
+def test_a_composed_message_reads_back_exactly() -> None:
+    text = "Ligne = égale\n.point en tête\nFrom le début\n" + "é" * 300 + "\nfin  \n"
+    html = "<p>Café &amp; crème</p>\n"
+    subject = "Fiche de liaison n° 12 : " + "très long sujet " * 12
+    raw = compose(
+        [
+            ("From", address("Plateforme apprentissage", "p@plateforme.example")),
+            ("To", address("Zoé Ñúñez-Éluard", "zoe@partner.example")),
+            ("Subject", encode_header(subject)),
+            ("Message-ID", "<1.abc@plateforme.example>"),
+        ],
+        text,
+        html,
+    )
+    assert raw.isascii()
+    assert all(len(line) <= 998 for line in raw.split("\r\n"))
+    assert "\n" not in raw.replace("\r\n", "")  # CRLF only
+    message = email.message_from_bytes(raw.encode(), policy=email.policy.default)
+    assert message["Subject"] == one_line(subject)
+    assert message["To"].addresses[0].display_name == "Zoé Ñúñez-Éluard"
+    assert message["To"].addresses[0].addr_spec == "zoe@partner.example"
+    assert message.get_content_type() == "multipart/alternative"
+    # (the parser hands text back with the CRLF line ends of the wire)
+    plain = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert plain.replace("\r\n", "\n") == text
+    rich = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert rich.replace("\r\n", "\n") == html

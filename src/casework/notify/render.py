@@ -19,14 +19,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from casework.clock import format_local, to_local
 from casework.labels import NEED_CATEGORY, choice_label
@@ -44,7 +42,9 @@ from casework.models import (
 )
 from casework.models.base import ContactRole
 from casework.models.beneficiary import MAJORITY_AGE, age_on
+from casework.notify import mime
 from casework.notify.links import LinkRequest, LinkSigner
+from casework.notify.mime import one_line
 from casework.notify.templates import mail_environment, template_path
 from casework.settings import MailSettings
 from casework.states.catalog import WorkflowSet
@@ -57,13 +57,7 @@ CASES, SHEETS = Case.__table__, LiaisonSheet.__table__
 PEOPLE, CONTRACTS = Beneficiary.__table__, Contract.__table__
 USERS, PARTNERS, CONTACTS = User.__table__, Partner.__table__, PartnerContact.__table__
 TIMERS = Timer.__table__
-# Control characters (CR and LF above all) never reach a header: they would start a new one.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+$")
-
-
-def one_line(value: str) -> str:
-    return " ".join(_CONTROL.sub(" ", value).split())
 
 
 def paris_date(value: date | datetime | str | None) -> str:
@@ -84,6 +78,9 @@ class Rendered:
     ready: list[int] = field(default_factory=list)
     undeliverable: list[tuple[int, str]] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
+    # Written together at the end of the pass (one statement each, not one per mail).
+    rendered: list[dict[str, Any]] = field(default_factory=list)
+    links: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Renderer:
@@ -123,6 +120,20 @@ class Renderer:
                 # A template bug: this mail cannot be written; the others go on.
                 log.exception("mail %s: template %s failed", row.id, row.template)
                 result.failed.append((row.id, f"modèle {row.template} : {error}"))
+        self.signer.store(conn, result.links)
+        if result.rendered:
+            conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id == bindparam("mail_id"))
+                .values(
+                    recipients=bindparam("recipients"),
+                    subject=bindparam("subject"),
+                    message=bindparam("message"),
+                    message_id=bindparam("message_id"),
+                    reply_token=bindparam("reply_token"),
+                ),
+                result.rendered,
+            )
         return result
 
     def _render_row(
@@ -160,12 +171,11 @@ class Renderer:
             ).scalar_one()
             targets.append((copy_id, address))
         for mail_id, (name, address) in targets:
-            self._render_one(conn, mail_id, row, name, address, case, sheet, facts, now)
+            self._render_one(mail_id, row, name, address, case, sheet, facts, now, result)
             result.ready.append(mail_id)
 
     def _render_one(
         self,
-        conn: Connection,
         mail_id: int,
         row: Any,
         name: str,
@@ -174,6 +184,7 @@ class Renderer:
         sheet: Any,
         facts: _Facts,
         now: datetime,
+        result: Rendered,
     ) -> None:
         stored = row.context or {}
         context = self._context(row, case, sheet, facts, now)
@@ -234,32 +245,33 @@ class Renderer:
         text, html = parts["txt"].render(context), parts["html"].render(context)
 
         message_id = f"<{mail_id}.{secrets.token_hex(8)}@{self.settings.domain}>"
-        message = EmailMessage(policy=SMTP)
-        message["From"] = formataddr((self.settings.from_name, self.settings.from_address))
-        message["To"] = formataddr((one_line(name), address))
-        message["Subject"] = subject
-        message["Date"] = format_datetime(to_local(now))
-        message["Message-ID"] = message_id
+        headers = [
+            ("From", mime.address(self.settings.from_name, self.settings.from_address)),
+            ("To", mime.address(name, address)),
+            ("Subject", mime.encode_header(subject)),
+            ("Date", format_datetime(to_local(now))),
+            ("Message-ID", message_id),
+        ]
         if reply_address:
-            message["Reply-To"] = reply_address
+            headers.append(("Reply-To", reply_address))
         # We are a robot: auto-responders must not answer (RFC 3834, and Exchange's own header).
-        message["Auto-Submitted"] = "auto-generated"
-        message["X-Auto-Response-Suppress"] = "OOF, AutoReply"
-        message.set_content(text)
-        message.add_alternative(html, subtype="html")
-        message["Content-Language"] = "fr"  # after the content: set_content resets Content-*
+        headers += [
+            ("Auto-Submitted", "auto-generated"),
+            ("X-Auto-Response-Suppress", "OOF, AutoReply"),
+            ("Content-Language", "fr"),
+        ]
+        message = mime.compose(headers, text, html)
 
-        self.signer.store(conn, link_rows)
-        conn.execute(
-            update(OUTBOX)
-            .where(OUTBOX.c.id == mail_id)
-            .values(
-                recipients=[address],
-                subject=subject,
-                message=message.as_string(),
-                message_id=message_id,
-                reply_token=reply_address and reply_address.split("@")[0].split("+", 1)[1],
-            )
+        result.links += link_rows
+        result.rendered.append(
+            {
+                "mail_id": mail_id,
+                "recipients": [address],
+                "subject": subject,
+                "message": message,
+                "message_id": message_id,
+                "reply_token": reply_address and reply_address.split("@")[0].split("+", 1)[1],
+            }
         )
 
     # -- what a template sees ----------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """The sender: claims due mails, renders the new ones, sends them over one SMTP connection.
 
 A round: claim up to `batch_size` due mails (one transaction that also renders the ones never
-rendered, so their Message-ID and links exist before any attempt), open one connection to the
-relay, send each stored message, and record the outcome:
+rendered, so their Message-ID and links exist before any attempt), open `connections`
+connections to the relay (two by default), each sending its share of the stored messages one
+after the other, and record each outcome:
 
 - 250: sent (marked in small groups; a crash before the mark resends with the same Message-ID);
 - 4xx, or the connection lost: tried again later, after an exponential backoff with jitter
@@ -140,6 +141,12 @@ class MailSender:
         return report
 
     async def _send(self, mails: list[Any], report: SendReport) -> None:
+        """Share the batch among `connections` SMTP connections, each reused for its share:
+        the relay's round trips, not our work, set the pace of one connection."""
+        count = max(1, min(self.settings.connections, len(mails)))
+        await asyncio.gather(*(self._send_over_one(mails[i::count], report) for i in range(count)))
+
+    async def _send_over_one(self, mails: list[Any], report: SendReport) -> None:
         s = self.settings
         smtp = aiosmtplib.SMTP(
             hostname=s.smtp_host,
