@@ -4,7 +4,8 @@ N cases go identified → consent asked → consented → follow-up (6 monthly c
 → closed: 10 transitions each, applied with `Engine.fire_many` in batches (one transaction per
 batch). The baseline, in the same run, writes the same rows in the same batches with the DB-API
 directly, with `executemany`: the state UPDATE (with the version check), the event INSERT, the
-cancellation of the timers of the state left and the INSERT of those of the state entered.
+cancellation of the timers of the state left, the INSERT of those of the state entered and of
+the mails the transition queues in the outbox.
 The ratio engine / raw SQL is the figure; absolute rates move with the machine's load.
 
 Each measurement runs in a fresh process, so its peak memory (max RSS) is its own; running two
@@ -90,6 +91,22 @@ def timers_entering(state: str, now: datetime) -> list[tuple[str, datetime]]:
         (t.trigger, calendar.due_at(t.delay, now, anchors.get(t.anchor) if t.anchor else None))
         for t in workflows.latest("case").definition.states[state].timers
     ]
+
+
+def mails_of(trigger: str, source: str, dest: str) -> list[tuple[str, str, list[str]]]:
+    """(template, recipient, links) of the mails the transition queues, as the engine does."""
+    from casework.handlers import registry
+    from casework.resources import default_templates_dir, default_workflows_dir
+    from casework.states.catalog import load_workflows
+
+    workflows = load_workflows(default_workflows_dir(), registry, default_templates_dir())
+    definition = workflows.latest("case").definition
+    taken = next(
+        t
+        for t in definition.transitions
+        if t.trigger == trigger and source in t.sources and t.destination_from(source) == dest
+    )
+    return [(f"case/{m.template}", m.recipient, list(m.links)) for m in taken.mails]
 
 
 def peak_rss_mb() -> float:
@@ -246,12 +263,34 @@ def run_raw(url: str, n: int, batch: int) -> dict[str, float]:
         "INSERT INTO timers (entity, entity_id, case_id, state, set_version, trigger, due_at, "
         f"run_after, misfire, status, attempts, created_at) VALUES ({', '.join([ph] * 12)})"
     )
+    # The transition's mails, queued in the outbox in its transaction.
+    mail_sql = (
+        "INSERT INTO outbox (case_id, entity, entity_id, version, template, recipient_role, "
+        f"recipients, context, status, attempts, next_attempt_at, created_at) "
+        f"VALUES ({', '.join([ph] * 12)})"
+    )
     now = START
     applied = 0
     started = time.perf_counter()
     for version, (trigger, actor, _data, recorded, src, dst, cycle) in enumerate(STEPS, start=1):
         payload, stamp, kind = json.dumps(recorded), ts(now), actor.kind.value
         timers = [(t, ts(due)) for t, due in timers_entering(dst, now)]
+        mails = [
+            (
+                template,
+                recipient,
+                json.dumps(
+                    {
+                        "trigger": trigger,
+                        "data": recorded,
+                        "links": links,
+                        "entered_version": version + 1,
+                        "reply": False,
+                    }
+                ),
+            )
+            for template, recipient, links in mails_of(trigger, src, dst)
+        ]
         for first in range(1, n + 1, batch):
             ids = range(first, min(first + batch, n + 1))
             if sqlite:
@@ -273,6 +312,15 @@ def run_raw(url: str, n: int, batch: int) -> dict[str, float]:
                     for t, due in timers
                 ],
             )
+            if mails:
+                cursor.executemany(
+                    mail_sql,
+                    [
+                        (i, "case", i, version + 1, t, r, "[]", c, "queued", 0, stamp, stamp)
+                        for i in ids
+                        for t, r, c in mails
+                    ],
+                )
             if sqlite:
                 cursor.execute("COMMIT")
             else:

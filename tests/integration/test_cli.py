@@ -9,10 +9,12 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
+from casework.actors import Actor
 from casework.app import App
 from casework.cli import main
 from casework.cli.main import EPILOG
 from casework.database import Database
+from casework.demo.mailcatcher import MailCatcher
 from casework.migrate import head_revision
 from casework.settings import DatabaseSettings
 from tests.factories import add_case
@@ -204,3 +206,49 @@ def test_serve_refuses_an_outdated_schema(tmp_path: Path) -> None:
     result = run(f"sqlite:///{tmp_path / 'empty.sqlite3'}", "serve", "--no-web")
     assert result.exit_code == 1
     assert "lancez d'abord `casework init-db`" in result.output
+
+
+def test_mail_commands(db_url: str, app: App, catcher: MailCatcher) -> None:
+    added = run(
+        db_url,
+        "mail",
+        "add-user",
+        "referente",
+        "--name",
+        "Claire Martin",
+        "--email",
+        "claire@ml.example",
+    )
+    assert added.exit_code == 0, added.output
+    assert "referente ajouté(e)." in added.output
+    assert (
+        "mis(e) à jour"
+        in run(
+            db_url,
+            "mail",
+            "add-user",
+            "referente",
+            "--name",
+            "Claire M.",
+            "--email",
+            "claire@ml.example",
+        ).output
+    )
+    case_id = add_case(app)
+    app.engine.fire(case_id, "ask_consent", Actor.system())
+    assert "1 en attente, 0 envoyés" in run(db_url, "mail", "status").output
+    env = {
+        "CASEWORK_MAIL_SMTP_PORT": str(catcher.port),
+        "CASEWORK_MAIL_LINK_KEYS": "cli-key",
+        "CASEWORK_MAIL_RATE_PER_SECOND": "0",
+    }
+    sent = run(db_url, "mail", "send", env=env)
+    assert "1 envoyé(s), 0 à réessayer, 0 en échec" in sent.output, sent.output
+    listed = run(db_url, "mail", "list", "--case", str(case_id))
+    assert "case/consent_request" in listed.output
+    assert "claire@ml.example" in listed.output
+    assert "« Consentement à recueillir : Léa MARTIN »" in listed.output
+    assert "Aucun courriel." in run(db_url, "mail", "list", "--status", "failed").output
+    no_keys = run(db_url, "mail", "send", env={"CASEWORK_MAIL_LINK_KEYS": ""})
+    assert no_keys.exit_code == 1
+    assert "link_keys" in no_keys.output
