@@ -95,6 +95,8 @@ class MailSettings:
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     smtp_security: str = "none"  # none | starttls | tls
+    # Certificates to trust for the relay, if not the system's (a PEM file; a private CA).
+    smtp_ca_file: str = ""
     smtp_user: str = ""
     smtp_password: str = ""
     timeout_seconds: float = 30.0

@@ -56,7 +56,11 @@ class _Handler:
 
 
 class MailCatcher:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, keep: int = 2000):
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, keep: int = 2000, **server_options: Any
+    ):
+        """`server_options` go to aiosmtpd: `tls_context` and `require_starttls` (STARTTLS),
+        `ssl_context` (implicit TLS), `auth_required` and `authenticator`..."""
         self.host = host
         self.port = port or free_port(host)
         self.messages: deque[Caught] = deque(maxlen=keep)
@@ -66,7 +70,7 @@ class MailCatcher:
         self.lock = threading.Lock()
         self.received = threading.Condition(self.lock)
         self.controller = Controller(
-            _Handler(self), hostname=host, port=self.port, decode_data=False
+            _Handler(self), hostname=host, port=self.port, decode_data=False, **server_options
         )
 
     def start(self) -> MailCatcher:

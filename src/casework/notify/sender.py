@@ -36,10 +36,11 @@ from casework.models import MailStatus
 from casework.notify.links import LinkSigner
 from casework.notify.outbox import OUTBOX, Outbox
 from casework.notify.render import Renderer
-from casework.settings import MailSettings
+from casework.settings import MailSettings, SettingsError
 
 log = logging.getLogger("casework.mail")
 MARK_EVERY = 50  # sent mails marked per transaction
+SECURITY = ("none", "starttls", "tls")
 
 
 @dataclass
@@ -89,6 +90,12 @@ class MailSender:
     def __init__(self, app: App, settings: MailSettings | None = None):
         self.app = app
         self.settings = settings or app.settings.mail
+        if self.settings.smtp_security not in SECURITY:
+            raise SettingsError(
+                "configuration",
+                "mail.smtp_security",
+                f"{self.settings.smtp_security!r} : attendu {', '.join(SECURITY)}",
+            )
         self.outbox: Outbox = app.engine.outbox
         self.signer = LinkSigner.from_settings(self.settings)
         self.renderer = Renderer(
@@ -155,6 +162,7 @@ class MailSender:
             password=s.smtp_password or None,
             use_tls=s.smtp_security == "tls",
             start_tls=s.smtp_security == "starttls",
+            cert_bundle=s.smtp_ca_file or None,
             timeout=s.timeout_seconds,
         )
         try:
