@@ -265,16 +265,23 @@ def run_raw(url: str, n: int, batch: int) -> dict[str, float]:
     )
     # The transition's mails, queued in the outbox in its transaction.
     mail_sql = (
-        "INSERT INTO outbox (case_id, entity, entity_id, version, template, recipient_role, "
-        f"recipients, context, status, attempts, next_attempt_at, created_at) "
-        f"VALUES ({', '.join([ph] * 12)})"
+        "INSERT INTO outbox (case_id, entity, entity_id, version, state_entry, template, "
+        "recipient_role, recipients, context, status, attempts, next_attempt_at, created_at) "
+        f"VALUES ({', '.join([ph] * 13)})"
     )
+    # What each step sets and queues, worked out before the clock starts (it reads the YAML).
+    planned, now = [], START
+    for trigger, _actor, _data, _recorded, src, dst, _cycle in STEPS:
+        planned.append((timers_entering(dst, now), mails_of(trigger, src, dst)))
+        now += timedelta(days=30)
     now = START
     applied = 0
     started = time.perf_counter()
     for version, (trigger, actor, _data, recorded, src, dst, cycle) in enumerate(STEPS, start=1):
+        step_timers, step_mails = planned[version - 1]
         payload, stamp, kind = json.dumps(recorded), ts(now), actor.kind.value
-        timers = [(t, ts(due)) for t, due in timers_entering(dst, now)]
+        stamps = (stamp, stamp)
+        timers = [(t, ts(due)) for t, due in step_timers]
         mails = [
             (
                 template,
@@ -284,12 +291,11 @@ def run_raw(url: str, n: int, batch: int) -> dict[str, float]:
                         "trigger": trigger,
                         "data": recorded,
                         "links": links,
-                        "entered_version": version + 1,
                         "reply": False,
                     }
                 ),
             )
-            for template, recipient, links in mails_of(trigger, src, dst)
+            for template, recipient, links in step_mails
         ]
         for first in range(1, n + 1, batch):
             ids = range(first, min(first + batch, n + 1))
@@ -316,7 +322,20 @@ def run_raw(url: str, n: int, batch: int) -> dict[str, float]:
                 cursor.executemany(
                     mail_sql,
                     [
-                        (i, "case", i, version + 1, t, r, "[]", c, "queued", 0, stamp, stamp)
+                        (
+                            i,
+                            "case",
+                            i,
+                            version + 1,
+                            version + 1,
+                            t,
+                            r,
+                            "[]",
+                            c,
+                            "queued",
+                            0,
+                            *stamps,
+                        )
                         for i in ids
                         for t, r, c in mails
                     ],

@@ -62,7 +62,7 @@ def test_a_transition_queues_its_mail_in_its_own_transaction(app: App) -> None:
         2,
     )
     assert mail.context["links"] == ["give_consent", "decline"]
-    assert mail.context["entered_version"] == 2
+    assert mail.state_entry == 2
     assert mail.message is None  # rendered by the sender, once
 
 

@@ -46,6 +46,8 @@ class OutboxMail(Base):
     entity: Mapped[str | None] = mapped_column(String(20))
     entity_id: Mapped[int | None] = mapped_column(Integer)
     version: Mapped[int | None] = mapped_column(Integer)
+    # The state entry (`entered_version`) of that row the mail is about: its links act there.
+    state_entry: Mapped[int | None] = mapped_column(Integer)
     # "case/follow_up_due", and whom it is for ("counsellor", "partner"…).
     template: Mapped[str] = mapped_column(String(120))
     recipient_role: Mapped[str] = mapped_column(String(40))

@@ -33,6 +33,7 @@ QUEUE_COLUMNS = (
     "entity",
     "entity_id",
     "version",
+    "state_entry",
     "template",
     "recipient_role",
     "recipients",
@@ -67,6 +68,8 @@ class Outbox:
         status = sql.converter(OUTBOX.c.status)(MailStatus.QUEUED)
         no_recipients = json_value([])
         rows: list[tuple[Any, ...]] = []
+        # Rows of a batch share their data: each mail's context is serialised once.
+        contexts: dict[tuple[Any, ...], Any] = {}
         for ctx in decided:
             tdef = ctx.transition
             assert tdef is not None
@@ -78,25 +81,36 @@ class Outbox:
             version = ctx.row.version + 1
             entered = ctx.row.entered_version if tdef.internal else version
             workflow = ctx.machine.definition.name
-            data = {**ctx.data, **ctx.notes}
             for mail in tdef.mails:
-                context = {
-                    "trigger": ctx.trigger,
-                    "data": data,
-                    "links": list(mail.links),
-                    "entered_version": entered,
-                    "reply": mail.reply,
-                }
+                try:
+                    key: Any = (id(ctx.data), id(mail), *ctx.notes.items())
+                    context = contexts.get(key)
+                except TypeError:  # a note that cannot be a key (a list)
+                    key, context = None, None
+                if context is None:
+                    context = json_value(
+                        _jsonable(
+                            {
+                                "trigger": ctx.trigger,
+                                "data": {**ctx.data, **ctx.notes},
+                                "links": list(mail.links),
+                                "reply": mail.reply,
+                            }
+                        )
+                    )
+                    if key is not None:
+                        contexts[key] = context
                 rows.append(
                     (
                         ctx.case_id,
                         entity.name,
                         ctx.row.id,
                         version,
+                        entered,
                         f"{workflow}/{mail.template}",
                         mail.recipient,
                         no_recipients,
-                        json_value(_jsonable(context)),
+                        context,
                         status,
                         0,
                         at,

@@ -158,6 +158,7 @@ class Renderer:
                     "entity": row.entity,
                     "entity_id": row.entity_id,
                     "version": row.version,
+                    "state_entry": row.state_entry,
                     "template": row.template,
                     "recipient_role": row.recipient_role,
                     "recipients": [],
@@ -199,7 +200,7 @@ class Renderer:
                     row.entity_id,
                     row.case_id,
                     trigger,
-                    stored["entered_version"],
+                    row.state_entry,
                     address,
                     actor,
                     mail_id,
@@ -343,7 +344,7 @@ class Renderer:
                 counsellor_email=referent.email if referent else None,
             )
         if sheet is not None:
-            deadlines = facts.deadlines.get((sheet.id, stored.get("entered_version")), {})
+            deadlines = facts.deadlines.get((sheet.id, row.state_entry), {})
             context.update(
                 sheet_id=sheet.id,
                 partner_name=sheet.partner_name,

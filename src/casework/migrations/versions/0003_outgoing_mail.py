@@ -88,6 +88,7 @@ def upgrade() -> None:
         sa.Column("entity", sa.String(length=20), nullable=True),
         sa.Column("entity_id", sa.Integer(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=True),
+        sa.Column("state_entry", sa.Integer(), nullable=True),
         sa.Column("template", sa.String(length=120), nullable=False),
         sa.Column("recipient_role", sa.String(length=40), nullable=False),
         sa.Column("recipients", JSON_DOC, nullable=False),
