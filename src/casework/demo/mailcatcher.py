@@ -70,7 +70,13 @@ class MailCatcher:
         self.lock = threading.Lock()
         self.received = threading.Condition(self.lock)
         self.controller = Controller(
-            _Handler(self), hostname=host, port=self.port, decode_data=False, **server_options
+            _Handler(self),
+            hostname=host,
+            port=self.port,
+            decode_data=False,
+            # Starting waits for the server to answer; a loaded machine (CI) may be slow.
+            ready_timeout=30.0,
+            **server_options,
         )
 
     def start(self) -> MailCatcher:

@@ -26,6 +26,8 @@ class MailStatus(enum.StrEnum):
 
 
 _WAITING = text("status = 'queued'")
+_RENDERED = text("message_id IS NOT NULL")
+_REPLYING = text("reply_token IS NOT NULL")
 
 
 class OutboxMail(Base):
@@ -37,6 +39,21 @@ class OutboxMail(Base):
             "id",
             sqlite_where=_WAITING,
             postgresql_where=_WAITING,
+        ),
+        # Unique among rendered mails; a queued row (NULL) costs these indexes nothing.
+        Index(
+            "uq_outbox_message_id",
+            "message_id",
+            unique=True,
+            sqlite_where=_RENDERED,
+            postgresql_where=_RENDERED,
+        ),
+        Index(
+            "uq_outbox_reply_token",
+            "reply_token",
+            unique=True,
+            sqlite_where=_REPLYING,
+            postgresql_where=_REPLYING,
         ),
     )
 
@@ -54,9 +71,9 @@ class OutboxMail(Base):
     recipients: Mapped[list[str]] = mapped_column(JSONDoc, default=list)
     context: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
     # Set when the mail expects an answer: replies to reply+<token>@domain come back to it.
-    reply_token: Mapped[str | None] = mapped_column(String(200), unique=True)
+    reply_token: Mapped[str | None] = mapped_column(String(200))
     # Fixed when rendered, before the first attempt.
-    message_id: Mapped[str | None] = mapped_column(String(250), unique=True)
+    message_id: Mapped[str | None] = mapped_column(String(250))
     subject: Mapped[str | None] = mapped_column(Text)
     message: Mapped[str | None] = mapped_column(Text)
     status: Mapped[MailStatus] = mapped_column(

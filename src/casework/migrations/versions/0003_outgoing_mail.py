@@ -119,8 +119,6 @@ def upgrade() -> None:
         sa.Column("sent_at", TIMESTAMP, nullable=True),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_outbox_case_id_cases")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
-        sa.UniqueConstraint("message_id", name=op.f("uq_outbox_message_id")),
-        sa.UniqueConstraint("reply_token", name=op.f("uq_outbox_reply_token")),
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_outbox_case_id"), ["case_id"], unique=False)
@@ -131,10 +129,21 @@ def upgrade() -> None:
             sqlite_where=sa.text("status = 'queued'"),
             postgresql_where=sa.text("status = 'queued'"),
         )
+        # Unique among rendered mails only: queued rows (NULL) cost these indexes nothing.
+        for column in ("message_id", "reply_token"):
+            batch_op.create_index(
+                f"uq_outbox_{column}",
+                [column],
+                unique=True,
+                sqlite_where=sa.text(f"{column} IS NOT NULL"),
+                postgresql_where=sa.text(f"{column} IS NOT NULL"),
+            )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("uq_outbox_reply_token")
+        batch_op.drop_index("uq_outbox_message_id")
         batch_op.drop_index(
             "ix_outbox_waiting",
             sqlite_where=sa.text("status = 'queued'"),
