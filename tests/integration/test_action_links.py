@@ -55,6 +55,20 @@ def consent_links(app: App, catcher: MailCatcher) -> tuple[int, dict[str, str]]:
     return case_id, links_of(caught, app)
 
 
+def sent_sheet(app: App, catcher: MailCatcher, *contacts: str) -> tuple[int, list[Caught]]:
+    """A sheet sent to a partner with these contacts; returns it and the mails they got,
+    in the order of the contacts."""
+    add_user(app)
+    partner_id = add_partner(app)
+    for address in contacts:
+        add_contact(app, partner_id, address)
+    sheet_id = add_sheet(app, partner_id=partner_id)
+    app.engine.fire_sheet(sheet_id, "send", Actor.person("referente"))
+    MailSender(app).drain_sync()
+    caught = sorted(catcher.wait_for(len(contacts)), key=lambda c: contacts.index(c.recipients[0]))
+    return sheet_id, caught
+
+
 def post(client: TestClient, path: str, **fields: object) -> object:
     page = client.get(path)
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
@@ -184,13 +198,8 @@ def test_deadlines_do_not_make_a_link_stale(mail_app: App, catcher: MailCatcher)
 def test_a_late_partner_can_still_answer_an_overdue_sheet(
     mail_app: App, catcher: MailCatcher
 ) -> None:
-    add_user(mail_app)
-    partner_id = add_partner(mail_app)
-    add_contact(mail_app, partner_id, "accueil@foyer.example")
-    sheet_id = add_sheet(mail_app, partner_id=partner_id)
-    mail_app.engine.fire_sheet(sheet_id, "send", Actor.person("referente"))
-    MailSender(mail_app).drain_sync()
-    links = links_of(catcher.wait_for(1)[0], mail_app)
+    sheet_id, (caught,) = sent_sheet(mail_app, catcher, "accueil@foyer.example")
+    links = links_of(caught, mail_app)
     mail_app.engine.fire_sheet(sheet_id, "mark_overdue", Actor.timer())
     client = client_for(mail_app)
     assert post(client, links["give_feedback"], feedback="Vu hier.").status_code == 200
@@ -202,14 +211,9 @@ def test_a_late_partner_can_still_answer_an_overdue_sheet(
 def test_a_colleague_at_the_partner_acknowledging_leaves_the_feedback_link_valid(
     mail_app: App, catcher: MailCatcher
 ) -> None:
-    add_user(mail_app)
-    partner_id = add_partner(mail_app)
-    add_contact(mail_app, partner_id, "accueil@foyer.example")
-    add_contact(mail_app, partner_id, "educ@foyer.example")
-    sheet_id = add_sheet(mail_app, partner_id=partner_id)
-    mail_app.engine.fire_sheet(sheet_id, "send", Actor.person("referente"))
-    MailSender(mail_app).drain_sync()
-    first, second = sorted(catcher.wait_for(2), key=lambda c: c.recipients[0])
+    sheet_id, (first, second) = sent_sheet(
+        mail_app, catcher, "accueil@foyer.example", "educ@foyer.example"
+    )
     client = client_for(mail_app)
     assert post(client, links_of(first, mail_app)["acknowledge"]).status_code == 200
     feedback = links_of(second, mail_app)["give_feedback"]
@@ -348,11 +352,7 @@ def test_a_partner_link_acts_on_its_sheet_only_and_shows_only_the_sheet(
 def test_a_mail_scanner_opening_every_link_first_changes_nothing(
     mail_app: App, catcher: MailCatcher
 ) -> None:
-    add_user(mail_app)
-    partner_id = add_partner(mail_app)
-    add_contact(mail_app, partner_id, "accueil@foyer.example")
-    sheet_id = add_sheet(mail_app, partner_id=partner_id)
-    mail_app.engine.fire_sheet(sheet_id, "send", Actor.person("referente"))
+    sheet_id, _ = sent_sheet(mail_app, catcher, "accueil@foyer.example")
     case_id = add_case(mail_app)
     mail_app.engine.fire(case_id, "ask_consent", Actor.system())
     MailSender(mail_app).drain_sync()

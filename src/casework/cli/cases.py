@@ -10,7 +10,7 @@ import click
 from casework.actors import Actor
 from casework.cli.main import Context
 from casework.clock import format_local, to_local
-from casework.models.beneficiary import age_on
+from casework.models.beneficiary import age_on, display_name
 from casework.queries import case_detail, count_by_state, list_cases, timeline
 
 
@@ -51,7 +51,7 @@ def list_(
     )
     for r in rows:
         state_label = r.state + (f" {r.cycle}" if r.state == "follow_up" else "")
-        name = f"{r.first_names.split()[0]} {r.birth_name.upper()}"
+        name = display_name(r.first_names, r.birth_name)
         click.echo(
             f"{r.id:>6}  {r.cohort:4}  {r.group:7}  {state_label:22}  "
             f"{format_local(r.state_since):16}  {name} — {r.employer_name}"

@@ -46,7 +46,14 @@ class Beneficiary(Base):
 
     @property
     def display_name(self) -> str:
-        return f"{self.first_names.split()[0]} {self.birth_name.upper()}"
+        return display_name(self.first_names, self.birth_name)
+
+
+def display_name(first_names: str, birth_name: str) -> str:
+    """How people read a young person's name: the usual first name, then the name in capitals
+    ("Léa MARTIN" for "Léa Marie" Martin)."""
+    first = first_names.split()[0] if first_names.split() else ""
+    return f"{first} {birth_name.upper()}".strip()
 
 
 def age_on(birth_date: date, day: date) -> int:

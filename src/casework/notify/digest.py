@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from casework.app import App
 from casework.clock import to_local
 from casework.models import ContactLog, Digest, MailStatus, Role, User
+from casework.models.beneficiary import display_name
 from casework.notify.outbox import OUTBOX
 from casework.notify.render import CASES, PEOPLE, SHEETS, paris_date
 
@@ -139,7 +140,7 @@ def due_items(conn: Connection, login: str) -> list[dict[str, Any]]:
                     "entered_version": row.entered_version,
                     "what": due.what,
                     "action": due.action,
-                    "who": f"{row.first_names.split()[0]} {row.birth_name.upper()}",
+                    "who": display_name(row.first_names, row.birth_name),
                     "since": paris_date(row.state_since),
                 }
             )

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, insert, select, update
 
 from casework.clock import format_local, to_local
 from casework.labels import NEED_CATEGORY, choice_label
@@ -41,7 +41,7 @@ from casework.models import (
     User,
 )
 from casework.models.base import ContactRole
-from casework.models.beneficiary import MAJORITY_AGE, age_on
+from casework.models.beneficiary import MAJORITY_AGE, age_on, display_name
 from casework.notify import mime
 from casework.notify.links import LinkRequest, LinkSigner
 from casework.notify.mime import one_line
@@ -58,6 +58,16 @@ PEOPLE, CONTRACTS = Beneficiary.__table__, Contract.__table__
 USERS, PARTNERS, CONTACTS = User.__table__, Partner.__table__, PartnerContact.__table__
 TIMERS = Timer.__table__
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+$")
+
+
+def case_facts(*columns: Any) -> Select[Any]:
+    """`columns` of cases with their young person (`PEOPLE`) and contract (`CONTRACTS`)."""
+    return (
+        select(*columns)
+        .select_from(CASES)
+        .join(PEOPLE, PEOPLE.c.id == CASES.c.beneficiary_id)
+        .join(CONTRACTS, CONTRACTS.c.id == CASES.c.contract_id)
+    )
 
 
 def paris_date(value: date | datetime | str | None) -> str:
@@ -319,7 +329,7 @@ class Renderer:
         }
         if case is not None:
             machine = self.workflows.machine(case.workflow_name, case.workflow_version)
-            first_name = case.first_names.split()[0] if case.first_names else ""
+            first_name = case.first_names.split()[0] if case.first_names.split() else ""
             referent = facts.users.get(case.referent) if case.referent else None
             age = age_on(case.birth_date, to_local(now).date())
             context.update(
@@ -327,7 +337,7 @@ class Renderer:
                 minor=age < MAJORITY_AGE,
                 cohort=case.cohort,
                 state_since=paris_date(case.state_since),
-                beneficiary_name=f"{first_name} {case.birth_name.upper()}",
+                beneficiary_name=display_name(case.first_names, case.birth_name),
                 first_name=first_name,
                 birth_date=paris_date(case.birth_date),
                 phone=case.phone,
@@ -393,34 +403,29 @@ class _Facts:
         case_ids = sorted({r.case_id for r in rows if r.case_id is not None})
         cases = {}
         if case_ids:
-            query = (
-                select(
-                    CASES.c.id,
-                    CASES.c.state,
-                    CASES.c.workflow_name,
-                    CASES.c.workflow_version,
-                    CASES.c.group,
-                    CASES.c.cycle,
-                    CASES.c.cohort,
-                    CASES.c.state_since,
-                    CASES.c.referent,
-                    PEOPLE.c.first_names,
-                    PEOPLE.c.birth_name,
-                    PEOPLE.c.birth_date,
-                    PEOPLE.c.phone,
-                    PEOPLE.c.email,
-                    PEOPLE.c.guardian_name,
-                    PEOPLE.c.guardian_phone,
-                    PEOPLE.c.guardian_email,
-                    CONTRACTS.c.employer_name,
-                    CONTRACTS.c.training_centre_name,
-                    CONTRACTS.c.start_date,
-                    CONTRACTS.c.planned_end_date,
-                )
-                .join(PEOPLE, PEOPLE.c.id == CASES.c.beneficiary_id)
-                .join(CONTRACTS, CONTRACTS.c.id == CASES.c.contract_id)
-                .where(CASES.c.id.in_(case_ids))
-            )
+            query = case_facts(
+                CASES.c.id,
+                CASES.c.state,
+                CASES.c.workflow_name,
+                CASES.c.workflow_version,
+                CASES.c.group,
+                CASES.c.cycle,
+                CASES.c.cohort,
+                CASES.c.state_since,
+                CASES.c.referent,
+                PEOPLE.c.first_names,
+                PEOPLE.c.birth_name,
+                PEOPLE.c.birth_date,
+                PEOPLE.c.phone,
+                PEOPLE.c.email,
+                PEOPLE.c.guardian_name,
+                PEOPLE.c.guardian_phone,
+                PEOPLE.c.guardian_email,
+                CONTRACTS.c.employer_name,
+                CONTRACTS.c.training_centre_name,
+                CONTRACTS.c.start_date,
+                CONTRACTS.c.planned_end_date,
+            ).where(CASES.c.id.in_(case_ids))
             cases = {c.id: c for c in conn.execute(query)}
         logins = {c.referent for c in cases.values() if c.referent}
         logins |= {(r.context or {}).get("login") for r in rows} - {None}

@@ -42,8 +42,9 @@ from casework.engine.entities import KINDS
 from casework.errors import InvalidTransitionData, TransitionRefused, VersionConflict
 from casework.labels import BY_VOCABULARY, GIVEN_BY, NEED_CATEGORY
 from casework.models import Event, User
+from casework.models.beneficiary import display_name
 from casework.notify.links import LinkError, LinkSigner, LinkStale
-from casework.notify.render import CASES, CONTRACTS, PEOPLE, SHEETS, paris_date
+from casework.notify.render import CASES, CONTRACTS, PEOPLE, SHEETS, case_facts, paris_date
 from casework.states.definition import FieldDef, TransitionDef
 
 log = logging.getLogger("casework.links")
@@ -245,20 +246,13 @@ class LinkPages:
     def _about(self, conn: Connection, link: Any, row: Any) -> dict[str, Any]:
         """What the person needs to act, and no more: a partner sees only its sheet."""
         case = conn.execute(
-            select(
-                PEOPLE.c.first_names,
-                PEOPLE.c.birth_name,
-                PEOPLE.c.phone,
-                CONTRACTS.c.employer_name,
-                CASES.c.cycle,
-            )
-            .join(PEOPLE, PEOPLE.c.id == CASES.c.beneficiary_id)
-            .join(CONTRACTS, CONTRACTS.c.id == CASES.c.contract_id)
-            .where(CASES.c.id == link.case_id)
+            case_facts(
+                PEOPLE.c.first_names, PEOPLE.c.birth_name, PEOPLE.c.phone, CONTRACTS.c.employer_name
+            ).where(CASES.c.id == link.case_id)
         ).one()
         machine = self.app.workflows.machine(row.workflow_name, row.workflow_version)
         about: dict[str, Any] = {
-            "beneficiary_name": f"{case.first_names.split()[0]} {case.birth_name.upper()}",
+            "beneficiary_name": display_name(case.first_names, case.birth_name),
             "state_label": machine.definition.states[row.state].label or row.state,
             "partner": link.actor_kind == "partner",
             "employer_name": case.employer_name,
