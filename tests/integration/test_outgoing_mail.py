@@ -9,7 +9,7 @@ from datetime import timedelta
 from email.utils import parsedate_to_datetime
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from casework.actors import Actor
 from casework.app import App
@@ -280,3 +280,32 @@ def test_two_senders_at_once_send_each_mail_once(mail_app: App, catcher: MailCat
             select(func.count()).where(OUTBOX.c.status == MailStatus.SENT)
         ).scalar_one()
     assert sent == 60
+
+
+def test_a_mail_that_cannot_be_rendered_fails_alone(mail_app: App, catcher: MailCatcher) -> None:
+    add_user(mail_app)
+    case_id = consent_case(mail_app)
+    with mail_app.db.transaction() as conn:  # a template removed by an upgrade, say
+        conn.execute(
+            insert(OUTBOX),
+            {
+                "case_id": case_id,
+                "entity": "case",
+                "entity_id": case_id,
+                "template": "case/gone",
+                "recipient_role": "counsellor",
+                "recipients": [],
+                "context": {"links": []},
+                "status": MailStatus.QUEUED,
+                "attempts": 0,
+                "next_attempt_at": mail_app.clock.now(),
+                "created_at": mail_app.clock.now(),
+            },
+        )
+    MailSender(mail_app).drain_sync()
+    by_template = {m.template: m for m in outbox(mail_app)}
+    assert by_template["case/consent_request"].status == MailStatus.SENT
+    assert by_template["case/gone"].status == MailStatus.FAILED
+    assert "rendu de case/gone impossible" in by_template["case/gone"].last_error
+    assert by_template["system/mail_failed"].status == MailStatus.SENT
+    assert len(catcher.wait_for(2)) == 2

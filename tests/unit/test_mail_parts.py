@@ -121,3 +121,13 @@ def test_a_composed_message_reads_back_exactly() -> None:
     assert plain.replace("\r\n", "\n") == text
     rich = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert rich.replace("\r\n", "\n") == html
+
+
+def test_a_round_never_outlives_its_lease_under_a_rate_limit() -> None:
+    sender = MailSender.__new__(MailSender)
+    sender.settings = MailSettings(batch_size=200, lease_seconds=300, rate_per_second=0)
+    assert sender.batch_limit() == 200
+    sender.settings = MailSettings(batch_size=200, lease_seconds=300, rate_per_second=0.5)
+    assert sender.batch_limit() == 75  # 0.5 mail/s for half of 300 s
+    sender.settings = MailSettings(batch_size=200, lease_seconds=1, rate_per_second=0.1)
+    assert sender.batch_limit() == 1

@@ -213,6 +213,9 @@ def _run(
         port=port or settings.service.port,
         log_level=settings.logging.level.lower(),
         lifespan="on",
+        # An access log would write every link's token (the URL) to the logs; the link pages
+        # log what happened themselves, without it.
+        access_log=False,
     )
     click.echo(f"Service sur http://{config.host}:{config.port}/health (Ctrl-C pour arrêter).")
     uvicorn.Server(config).run()

@@ -23,8 +23,8 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from sqlalchemy import Connection, Select, bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from casework.clock import format_local, to_local
 from casework.labels import NEED_CATEGORY, choice_label
@@ -126,10 +126,13 @@ class Renderer:
         for row in todo:
             try:
                 self._render_row(conn, row, facts, now, result)
-            except jinja2.TemplateError as error:
-                # A template bug: this mail cannot be written; the others go on.
-                log.exception("mail %s: template %s failed", row.id, row.template)
-                result.failed.append((row.id, f"modèle {row.template} : {error}"))
+            except DBAPIError:
+                raise  # the transaction is broken: the whole round rolls back, mails stay due
+            except Exception as error:
+                # A template or context bug: this mail cannot be written, and must not hold up
+                # the others (or come back at every round): it fails, and the counsellor is told.
+                log.exception("mail %s: rendering %s failed", row.id, row.template)
+                result.failed.append((row.id, f"rendu de {row.template} impossible : {error}"))
         self.signer.store(conn, result.links)
         if result.rendered:
             conn.execute(

@@ -125,7 +125,7 @@ class MailSender:
         now = self.app.clock.now()
         lease = timedelta(seconds=self.settings.lease_seconds)
         with self.app.db.transaction() as conn:
-            claimed = self.outbox.claim(conn, now, self.settings.batch_size, lease)
+            claimed = self.outbox.claim(conn, now, self.batch_limit(), lease)
             if not claimed:
                 return report
             rendered = self.renderer.render_pending(conn, claimed, now)
@@ -246,6 +246,14 @@ class MailSender:
             when = self.app.clock.now() + self.backoff(1)
             with self.app.db.transaction() as conn:
                 self.outbox.release(conn, untried, when)
+
+    def batch_limit(self) -> int:
+        """Mails per round: never more than the rate limit lets us send in half a lease, or a
+        slow round would outlive its lease and another sender would send the rest again."""
+        s = self.settings
+        if s.rate_per_second <= 0:
+            return s.batch_size
+        return max(1, min(s.batch_size, int(s.rate_per_second * s.lease_seconds / 2)))
 
     def backoff(self, attempts: int) -> timedelta:
         """base × 2^(attempts-1), at most `retry_max_seconds`, then between half and all of it."""
