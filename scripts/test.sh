@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 
-ensure_debian_packages "postgresql:/usr/lib/postgresql/*/bin/initdb"
+# PostgreSQL for the throwaway cluster; openssl makes the SMTP relay's test certificate.
+ensure_debian_packages "postgresql:/usr/lib/postgresql/*/bin/initdb" "openssl:/usr/bin/openssl"
 setup_venv test
 
 echo "==> ruff"
