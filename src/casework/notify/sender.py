@@ -1,4 +1,4 @@
-"""The sender: claims due mails, renders the new ones, sends them over one SMTP connection.
+"""The sender: claims due mails, renders the new ones, sends them over a few reused connections.
 
 A round: claim up to `batch_size` due mails (one transaction that also renders the ones never
 rendered, so their Message-ID and links exist before any attempt), open `connections`
