@@ -5,9 +5,9 @@
 2. Render and send: the real sender drains the outbox: claim, render (context read in bulk,
    two signed links per mail stored hashed, Jinja text + HTML, MIME with its Message-ID), send
    over one SMTP connection per batch, mark sent. Reported: mails per second, end to end.
-3. Baseline, same run: the very messages the sender stored, sent again with aiosmtplib over as
-   many connections with nothing else (no database, no rendering). The ratio says what
-   casework adds on top of bare SMTP to this server.
+3. Baseline, same run: the very messages the server received from the sender, sent again with
+   aiosmtplib over as many connections with nothing else (no database, no rendering). The
+   ratio says what casework adds on top of bare SMTP to this server.
 
 The SMTP server (aiosmtpd, counting what it receives) runs in its own process, so that it does
 not share the interpreter lock with what is measured. No rate limit is applied (a relay's limit
@@ -65,30 +65,37 @@ def peak_rss_mb() -> float:
 # -- the SMTP server, in its own process --------------------------------------------------------
 
 
-def _serve(port: int, ready: Any, stop: Any, received: Any) -> None:
+def _serve(port: int, ready: Any, received: Any, commands: Any) -> None:
+    """The server process: counts what it receives and keeps it, until told to hand it over
+    ("take") or to stop ("stop")."""
     from aiosmtpd.controller import Controller
 
-    class Count:
-        async def handle_DATA(self, _server: Any, _session: Any, _envelope: Any) -> str:
+    messages: list[tuple[list[str], bytes]] = []
+
+    class Keep:
+        async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+            messages.append((list(envelope.rcpt_tos), envelope.original_content))
             with received.get_lock():
                 received.value += 1
             return "250 OK"
 
-    controller = Controller(Count(), hostname="127.0.0.1", port=port)
+    controller = Controller(Keep(), hostname="127.0.0.1", port=port, ready_timeout=30)
     controller.start()
     ready.set()
-    stop.wait()
+    while (command := commands.recv()) != "stop":
+        if command == "take":
+            commands.send(messages[:])
+            messages.clear()
     controller.stop()
 
 
 class SmtpServer:
     def __init__(self) -> None:
         self.port = free_port()
-        self.ready, self.stop_event = mp.Event(), mp.Event()
+        self.ready = mp.Event()
         self.received = mp.Value("i", 0)
-        self.process = mp.Process(
-            target=_serve, args=(self.port, self.ready, self.stop_event, self.received)
-        )
+        self.commands, child = mp.Pipe()
+        self.process = mp.Process(target=_serve, args=(self.port, self.ready, self.received, child))
 
     def __enter__(self) -> SmtpServer:
         self.process.start()
@@ -96,7 +103,7 @@ class SmtpServer:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self.stop_event.set()
+        self.commands.send("stop")
         self.process.join(30)
 
     def wait_for(self, count: int, timeout: float = 60) -> int:
@@ -104,6 +111,11 @@ class SmtpServer:
         while self.received.value < count and time.monotonic() < deadline:
             time.sleep(0.01)
         return int(self.received.value)
+
+    def take(self) -> list[tuple[list[str], bytes]]:
+        """What it received so far (and forget it)."""
+        self.commands.send("take")
+        return list(self.commands.recv())
 
 
 # -- the runs -----------------------------------------------------------------------------------
@@ -218,18 +230,15 @@ def send(url: str, port: int, batch: int, connections: int) -> dict[str, float]:
     return {"sent": report.sent, "seconds": seconds, "peak_rss_mb": peak_rss_mb()}
 
 
-def baseline(url: str, port: int, connections: int) -> dict[str, float]:
-    """The stored messages, sent again by aiosmtplib alone over as many connections."""
-    app = build_app(settings_for(url, port, 1), SystemClock())
-    with app.db.read() as conn:
-        mails = conn.execute(select(OUTBOX.c.recipients, OUTBOX.c.message)).all()
-    app.close()
+def baseline(mails: list[tuple[list[str], bytes]], port: int, connections: int) -> dict[str, float]:
+    """The messages the server received, sent again by aiosmtplib alone over as many
+    connections."""
 
     async def one(share: list[Any]) -> None:
         smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port)
         await smtp.connect()
         for recipients, message in share:
-            await smtp.sendmail("plateforme@bench.example", list(recipients), message)
+            await smtp.sendmail("plateforme@bench.example", recipients, message)
         await smtp.quit()
 
     async def run() -> float:
@@ -268,10 +277,10 @@ def main() -> None:
                 f"peak RSS {result['peak_rss_mb']:.0f} MB",
                 flush=True,
             )
-            raw = baseline(url, server.port, args.connections)
+            raw = baseline(server.take(), server.port, args.connections)
             raw_per_s = raw["sent"] / raw["seconds"]
             print(
-                f"  baseline: the same {int(raw['sent']):,} stored messages, bare aiosmtplib, "
+                f"  baseline: the same {int(raw['sent']):,} messages, bare aiosmtplib, "
                 f"{args.connections} connection(s): {raw_per_s:,.0f} mails/s; "
                 f"ratio casework/baseline {per_s / raw_per_s:.2f}"
             )

@@ -102,6 +102,9 @@ def test_a_mail_is_rendered_once_with_the_expected_headers(
     (stored,) = outbox(mail_app)
     assert stored.status == MailStatus.SENT
     assert stored.attempts == 1
+    # Sent: the body (personal data, links) is no longer kept; what identifies the mail is.
+    assert stored.message is None
+    assert stored.subject == "Consentement à recueillir : Léa MARTIN"
     assert message["Message-ID"] == stored.message_id
     assert stored.message_id.endswith("@plateforme.example>")
     assert caught.recipients == ["claire.martin@ml.example"]

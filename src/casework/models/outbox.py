@@ -2,7 +2,7 @@
 
 A row starts `queued` with its flat context (the template never reaches into the database).
 The sender renders it once — Message-ID, Date and body fixed then and stored — and sends it;
-retries resend exactly the stored message.
+retries resend exactly the stored message. Once sent (or failed for good) the body is dropped.
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ class OutboxMail(Base):
     # Fixed when rendered, before the first attempt.
     message_id: Mapped[str | None] = mapped_column(String(250))
     subject: Mapped[str | None] = mapped_column(Text)
+    # The MIME message, kept while it may still be (re)sent.
     message: Mapped[str | None] = mapped_column(Text)
     status: Mapped[MailStatus] = mapped_column(
         str_enum(MailStatus, "mail_status"), default=MailStatus.QUEUED

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from casework.engine.fastsql import FastSQL
 
 OUTBOX = OutboxMail.__table__
+# Once a mail is done with (sent, or failed for good), its body goes: the outbox keeps no copy of
+# the personal data it carried and no usable link (only hashes of links are kept elsewhere).
+# The subject, the addresses, the Message-ID and the context (what the transition said) stay.
+_DONE = {"message": None}
 QUEUE_COLUMNS = (
     "case_id",
     "entity",
@@ -141,10 +145,13 @@ class Outbox:
 
     @staticmethod
     def mark_sent(conn: Connection, ids: Iterable[int], now: datetime) -> None:
+        """Sent: the body is dropped (see `_DONE`)."""
         conn.execute(
             update(OUTBOX)
             .where(OUTBOX.c.id.in_(list(ids)), OUTBOX.c.status == MailStatus.QUEUED)
-            .values(status=MailStatus.SENT, sent_at=now, attempts=OUTBOX.c.attempts + 1)
+            .values(
+                status=MailStatus.SENT, sent_at=now, attempts=OUTBOX.c.attempts + 1, **_DONE
+            )
         )
 
     @staticmethod
@@ -175,6 +182,7 @@ class Outbox:
                 status=status,
                 last_error=error,
                 attempts=OUTBOX.c.attempts + (1 if tried else 0),
+                **_DONE,
             )
         )
 
