@@ -60,6 +60,7 @@ def test_the_demo_shows_its_mail_and_the_links_work(tmp_path: Path) -> None:
             again = client.post(link, data={"csrf": csrf, "given_by": "apprentice"})
             assert "Déjà enregistré" in html.unescape(again.text)
             assert client.get("/health").json()["mail"]["outbox"]["sent"] > 0
+            assert client.get("/", follow_redirects=False).headers["location"] == "/mails"
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.routing import Route
 
 
@@ -113,7 +113,12 @@ class MailCatcher:
     # -- web pages (the demo) ----------------------------------------------------------------------
 
     def routes(self) -> list[Route]:
-        return [Route("/mails", self.list_page), Route("/mails/{n:int}", self.mail_page)]
+        """/mails and /mails/<n>; and / leads there (the demo's front page)."""
+        return [
+            Route("/", lambda _request: RedirectResponse("/mails")),
+            Route("/mails", self.list_page),
+            Route("/mails/{n:int}", self.mail_page),
+        ]
 
     async def list_page(self, _request: Request) -> HTMLResponse:
         rows = []
