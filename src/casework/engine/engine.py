@@ -57,6 +57,8 @@ EVENT_COLUMNS = (
     "at",
     "data",
 )
+# Columns with few distinct values in a batch (see FastSQL.insert).
+EVENT_FEW = frozenset(EVENT_COLUMNS) - {"case_id", "entity_id", "version"}
 CHUNK = 500  # rows read per query in a batch
 
 
@@ -343,7 +345,7 @@ class Engine:
         for (reenter, columns), rows in updates.items():
             if sql.update_states(conn, table, columns, reenter, rows, now_db) != len(rows):
                 self._raise_conflict(conn, entity, {r[0]: r[1] for r in rows})
-        sql.insert(conn, EVENTS, EVENT_COLUMNS, events)
+        sql.insert(conn, EVENTS, EVENT_COLUMNS, events, few=EVENT_FEW)
         self._reset_timers(conn, entity, decided, now)
         self.outbox.queue_for(conn, entity, decided, now)
         for ctx in decided:

@@ -47,6 +47,8 @@ QUEUE_COLUMNS = (
     "next_attempt_at",
     "created_at",
 )
+# Columns with few distinct values in a batch (see FastSQL.insert).
+_FEW = frozenset(QUEUE_COLUMNS) - {"case_id", "entity_id", "version", "state_entry"}
 
 
 class Outbox:
@@ -121,7 +123,7 @@ class Outbox:
                         at,
                     )
                 )
-        sql.insert(conn, OUTBOX, QUEUE_COLUMNS, rows)
+        sql.insert(conn, OUTBOX, QUEUE_COLUMNS, rows, few=_FEW)
         return len(rows)
 
     # -- the sender's side ---------------------------------------------------------------------
@@ -149,9 +151,7 @@ class Outbox:
         conn.execute(
             update(OUTBOX)
             .where(OUTBOX.c.id.in_(list(ids)), OUTBOX.c.status == MailStatus.QUEUED)
-            .values(
-                status=MailStatus.SENT, sent_at=now, attempts=OUTBOX.c.attempts + 1, **_DONE
-            )
+            .values(status=MailStatus.SENT, sent_at=now, attempts=OUTBOX.c.attempts + 1, **_DONE)
         )
 
     @staticmethod

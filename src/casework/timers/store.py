@@ -36,6 +36,8 @@ TIMER_COLUMNS = (
     "created_at",
 )
 
+# Columns with few distinct values in a batch (see FastSQL.insert).
+_FEW = frozenset(TIMER_COLUMNS) - {"entity_id", "case_id", "set_version"}
 
 # What the sweep needs of a claimed timer (reading fewer timestamps is cheaper on SQLite).
 CLAIMED = [
@@ -149,7 +151,7 @@ class TimerStore:
             return found
 
         converted = [(*r[:6], to_db(r[6]), to_db(r[7]), *r[8:11], to_db(r[11])) for r in rows]
-        self.sql.insert(conn, TIMERS, TIMER_COLUMNS, converted)
+        self.sql.insert(conn, TIMERS, TIMER_COLUMNS, converted, few=_FEW)
 
     def cancel_pending(
         self, conn: Connection, entity: str, entity_ids: Iterable[int], now: datetime
