@@ -158,7 +158,7 @@ def test_invalid_form_values_are_shown_again_in_french_and_nothing_changes(
     client = client_for(mail_app)
     answer = post(client, links["give_consent"], given_by="neighbour")
     assert answer.status_code == 422
-    assert "Merci de corriger" in text(answer)
+    assert "Merci de corriger : « Donné par » : valeurs possibles" in text(answer)
     assert "valeurs possibles" in text(answer)
     assert row(mail_app, Case, case_id).state == "consent_asked"
     assert used(mail_app) == []  # the link is still good

@@ -107,11 +107,12 @@ class LinkPages:
         except LinkError as error:
             return self._refusal(request, error)
         csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+        labels = {f.name: f.label or f.name for f in transition.fields}
         html = self.env.get_template("link.html.j2").render(
             **context,
             action=transition.label or link.trigger,
             fields=[_field_view(f) for f in transition.fields],
-            errors=errors or {},
+            errors={labels.get(name, name): reason for name, reason in (errors or {}).items()},
             values=values or {},
             csrf=csrf,
             expires=paris_date(link.expires_at),
