@@ -20,6 +20,7 @@ from casework.models.contract import Contract
 from casework.models.digest import Digest
 from casework.models.event import Event
 from casework.models.heartbeat import ServiceHeartbeat
+from casework.models.inbound import InboundKind, InboundMail, InboundStatus
 from casework.models.liaison import LiaisonSheet
 from casework.models.link import ActionLink
 from casework.models.outbox import MailStatus, OutboxMail
@@ -42,6 +43,9 @@ __all__ = [
     "Event",
     "ExitKind",
     "Group",
+    "InboundKind",
+    "InboundMail",
+    "InboundStatus",
     "LiaisonSheet",
     "MailStatus",
     "NeedCategory",

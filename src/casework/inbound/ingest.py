@@ -1,0 +1,357 @@
+"""Taking in one message: store it, tell what it is, and act on it, in one transaction.
+
+- *Once only*: a message is known by its Message-ID (or, without one, a hash of its bytes); a
+  second delivery of the same message finds the first record and does nothing.
+- *Nothing unproven moves a sheet*: a reply counts only if it names one of our mails (its
+  `reply+<token>@` address, signed; failing that, In-Reply-To/References against our stored
+  Message-IDs; never the subject) and comes from a contact of the partner that mail went to, or
+  from the case's counsellor. Anything else is quarantined with its reason, for a person.
+- *Automatic mail never counts* (RFC 3834 and friends): stored, ignored, never answered.
+- *A bounce* marks our mail bounced, flags the partner contacts that failed as unreachable and
+  tells the counsellor.
+- *A reply to a sheet* acknowledges it when it waits for an acknowledgement, and gives feedback
+  when it waits for feedback; the extracted text goes with the event. The counsellor can still
+  correct the sheet by hand.
+
+Readers (LMTP, IMAP) call `ingest` and acknowledge to their server only after it returned.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from email.message import Message
+from email.utils import getaddresses, parseaddr
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from casework.actors import Actor
+from casework.app import App
+from casework.errors import CaseworkError
+from casework.inbound.classify import Kind, classify
+from casework.inbound.quotes import strip_quotes
+from casework.models import (
+    Case,
+    InboundKind,
+    InboundMail,
+    InboundStatus,
+    LiaisonSheet,
+    MailStatus,
+    OutboxMail,
+    PartnerContact,
+    User,
+)
+from casework.notify.links import LinkSigner
+from casework.notify.sender import queue_failure_notice
+
+log = logging.getLogger("casework.inbound")
+INBOUND, OUTBOX = InboundMail.__table__, OutboxMail.__table__
+SHEETS, CASES = LiaisonSheet.__table__, Case.__table__
+CONTACTS, USERS = PartnerContact.__table__, User.__table__
+_MESSAGE_IDS = re.compile(r"<[^<>\s]+>")
+# What a reply does to a sheet, by the sheet's state.
+REPLY_TRIGGERS = {"sent": "acknowledge", "overdue": "acknowledge", "acknowledged": "give_feedback"}
+
+
+@dataclass(frozen=True)
+class Ingested:
+    id: int
+    status: InboundStatus
+    reason: str | None
+    duplicate: bool = False
+
+
+class Ingestor:
+    def __init__(self, app: App, signer: LinkSigner | None = None):
+        self.app = app
+        self.settings = app.settings.mail
+        self.signer = signer or LinkSigner.from_settings(self.settings)
+        local = re.escape(self.settings.reply_local)
+        domain = re.escape(self.settings.domain)
+        self.reply_address = re.compile(rf"^{local}\+([a-z0-9-]+)@{domain}$", re.IGNORECASE)
+
+    def ingest(self, raw: bytes, source: str, recipients: tuple[str, ...] = ()) -> Ingested:
+        """Store and act on one message; `recipients` are the envelope's (LMTP/SMTP)."""
+        now = self.app.clock.now()
+        message, unreadable = _parse(raw)
+        message_id = _message_id(message, raw)
+        with self.app.db.read() as conn:
+            known = conn.execute(
+                select(INBOUND.c.id, INBOUND.c.status, INBOUND.c.reason).where(
+                    INBOUND.c.message_id == message_id
+                )
+            ).first()
+        if known is not None:
+            return Ingested(known.id, known.status, known.reason, duplicate=True)
+        try:
+            with self.app.db.transaction() as conn:
+                return self._take(
+                    conn, raw, message, unreadable, message_id, source, recipients, now
+                )
+        except IntegrityError:
+            # Another reader took the same message meanwhile: theirs is the record.
+            with self.app.db.read() as conn:
+                known = conn.execute(
+                    select(INBOUND.c.id, INBOUND.c.status, INBOUND.c.reason).where(
+                        INBOUND.c.message_id == message_id
+                    )
+                ).one()
+            return Ingested(known.id, known.status, known.reason, duplicate=True)
+
+    # -- one message, one transaction -----------------------------------------------------------
+
+    def _take(
+        self,
+        conn: Connection,
+        raw: bytes,
+        message: Message | None,
+        unreadable: str | None,
+        message_id: str,
+        source: str,
+        recipients: tuple[str, ...],
+        now: Any,
+    ) -> Ingested:
+        sender = _sender(message)
+        record: dict[str, Any] = {
+            "received_at": now,
+            "source": source,
+            "message_id": message_id,
+            "sender": sender,
+            "subject": _subject(message),
+            "raw": raw,
+        }
+        if message is None:
+            return self._store(
+                conn, record, InboundKind.UNREADABLE, None, InboundStatus.QUARANTINED, unreadable
+            )
+        found = classify(message)
+        text = strip_quotes(_body_text(message))
+        if found.kind == Kind.BOUNCE:
+            return self._bounce(conn, record, found.bounce, now)
+        if found.kind == Kind.AUTO_REPLY:
+            return self._store(
+                conn, record, InboundKind.AUTO_REPLY, text, InboundStatus.IGNORED, found.reason
+            )
+        mail = self._our_mail(conn, message, recipients)
+        if mail is None:
+            return self._quarantine(
+                conn,
+                record,
+                text,
+                "ne répond à aucun de nos courriels (adresse de réponse ou références inconnues)",
+            )
+        record.update(outbox_id=mail.id, case_id=mail.case_id)
+        if mail.entity != "liaison":
+            return self._quarantine(
+                conn, record, text, "réponse à un courriel qui n'attend pas de réponse"
+            )
+        record["sheet_id"] = mail.entity_id
+        actor = self._allowed_sender(conn, sender, mail)
+        if actor is None:
+            return self._quarantine(
+                conn,
+                record,
+                text,
+                f"expéditeur {sender or 'inconnu'} : ni un contact du partenaire, ni le conseiller",
+            )
+        return self._answer(conn, record, text or "", mail.entity_id, actor)
+
+    def _answer(
+        self, conn: Connection, record: dict[str, Any], text: str, sheet_id: int, actor: Actor
+    ) -> Ingested:
+        state = conn.execute(select(SHEETS.c.state).where(SHEETS.c.id == sheet_id)).scalar_one()
+        trigger = REPLY_TRIGGERS.get(state)
+        if trigger is None:
+            return self._quarantine(
+                conn, record, text, f"la fiche n'attend plus de réponse (état {state})"
+            )
+        data = {"message": text} if trigger == "acknowledge" else {"feedback": text}
+        if trigger == "give_feedback" and not text.strip():
+            return self._quarantine(conn, record, text, "réponse vide : aucun retour à enregistrer")
+        nested = conn.begin_nested()  # a refused transition must not lose the message
+        try:
+            done = self.app.engine.fire_sheet(sheet_id, trigger, actor, conn=conn, **data)
+        except CaseworkError as error:
+            nested.rollback()
+            return self._quarantine(conn, record, text, f"{trigger} refusé : {error}")
+        nested.commit()
+        record["event_version"] = done.version
+        log.info("reply %s from %s: sheet %s %s", record["message_id"], actor, sheet_id, trigger)
+        return self._store(conn, record, InboundKind.ANSWER, text, InboundStatus.RECORDED, trigger)
+
+    def _bounce(self, conn: Connection, record: dict[str, Any], bounce: Any, now: Any) -> Ingested:
+        mail = None
+        if bounce.original_message_id:
+            mail = conn.execute(
+                select(OUTBOX.c.id, OUTBOX.c.case_id, OUTBOX.c.entity, OUTBOX.c.entity_id).where(
+                    OUTBOX.c.message_id == bounce.original_message_id
+                )
+            ).first()
+        if mail is None or not bounce.failed:
+            reason = "rapport de non-distribution sans courriel reconnu ni échec définitif"
+            return self._store(
+                conn, record, InboundKind.BOUNCE, None, InboundStatus.QUARANTINED, reason
+            )
+        failed = ", ".join(bounce.failed)
+        conn.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id == mail.id)
+            .values(status=MailStatus.BOUNCED, last_error=f"revenu en erreur pour {failed}")
+        )
+        conn.execute(
+            update(CONTACTS)
+            .where(CONTACTS.c.email.in_([a.lower() for a in bounce.failed]))
+            .values(unreachable=True)
+        )
+        queue_failure_notice(conn, mail.id, f"revenu en erreur pour {failed}", now)
+        record.update(outbox_id=mail.id, case_id=mail.case_id)
+        if mail.entity == "liaison":
+            record["sheet_id"] = mail.entity_id
+        log.warning("bounce for mail %s: %s unreachable", mail.id, failed)
+        return self._store(conn, record, InboundKind.BOUNCE, None, InboundStatus.RECORDED, failed)
+
+    # -- matching ----------------------------------------------------------------------------------
+
+    def _our_mail(self, conn: Connection, message: Message, recipients: tuple[str, ...]) -> Any:
+        """Our mail this one answers: by its signed reply address first, then by references."""
+        columns = (OUTBOX.c.id, OUTBOX.c.case_id, OUTBOX.c.entity, OUTBOX.c.entity_id)
+        addresses = list(recipients)
+        for header in ("To", "Cc", "Delivered-To", "X-Original-To"):
+            addresses += [a for _name, a in getaddresses(message.get_all(header, []))]
+        for address in addresses:
+            match = self.reply_address.match(address.strip())
+            mail_id = self.signer.check_reply_token(match.group(1)) if match else None
+            if mail_id is not None:
+                found = conn.execute(select(*columns).where(OUTBOX.c.id == mail_id)).first()
+                if found is not None:
+                    return found
+        referenced = []
+        for header in ("In-Reply-To", "References"):
+            referenced += _MESSAGE_IDS.findall(" ".join(map(str, message.get_all(header, []))))
+        ours = [m for m in referenced if m.endswith(f"@{self.settings.domain}>")]
+        if ours:
+            return conn.execute(
+                select(*columns).where(OUTBOX.c.message_id.in_(ours)).order_by(OUTBOX.c.id.desc())
+            ).first()
+        return None
+
+    @staticmethod
+    def _allowed_sender(conn: Connection, sender: str | None, mail: Any) -> Actor | None:
+        """A contact of the partner the sheet went to (as that partner), or the counsellor."""
+        if not sender:
+            return None
+        partner_id = conn.execute(
+            select(SHEETS.c.partner_id).where(SHEETS.c.id == mail.entity_id)
+        ).scalar_one()
+        contact = conn.execute(
+            select(CONTACTS.c.email).where(
+                CONTACTS.c.partner_id == partner_id, CONTACTS.c.email == sender
+            )
+        ).first()
+        if contact is not None:
+            return Actor.partner(sender)
+        login = conn.execute(
+            select(USERS.c.login)
+            .join(CASES, CASES.c.referent == USERS.c.login)
+            .where(CASES.c.id == mail.case_id, USERS.c.email == sender)
+        ).scalar()
+        return Actor.person(login) if login else None
+
+    # -- storing ---------------------------------------------------------------------------------
+
+    def _quarantine(
+        self, conn: Connection, record: dict[str, Any], text: str | None, reason: str
+    ) -> Ingested:
+        return self._store(
+            conn, record, InboundKind.ANSWER, text, InboundStatus.QUARANTINED, reason
+        )
+
+    @staticmethod
+    def _store(
+        conn: Connection,
+        record: dict[str, Any],
+        kind: InboundKind,
+        text: str | None,
+        status: InboundStatus,
+        reason: str | None,
+    ) -> Ingested:
+        values = {**record, "kind": kind, "text": text, "status": status, "reason": reason}
+        for name in ("text", "subject", "sender", "reason"):
+            if values.get(name):
+                # NUL cannot be stored in a PostgreSQL text column; the raw bytes keep it.
+                values[name] = values[name].replace("\x00", "")
+        inbound_id = conn.execute(insert(INBOUND).returning(INBOUND.c.id), values).scalar_one()
+        if status == InboundStatus.QUARANTINED:
+            log.warning("inbound %s quarantined: %s", inbound_id, reason)
+        return Ingested(inbound_id, status, reason)
+
+
+# -- reading a message -----------------------------------------------------------------------------
+
+
+def _parse(raw: bytes) -> tuple[Message | None, str | None]:
+    try:
+        return email.message_from_bytes(raw, policy=email.policy.default), None
+    except Exception as error:  # the parser is lenient; this is truly unreadable input
+        return None, f"message illisible : {type(error).__name__}: {error}"
+
+
+def _message_id(message: Message | None, raw: bytes) -> str:
+    value = None
+    if message is not None:
+        try:
+            value = message.get("Message-ID")
+        except Exception:
+            value = None
+    found = _MESSAGE_IDS.search(str(value or ""))
+    if found:
+        return found.group(0)[:250]
+    return f"<sha256.{hashlib.sha256(raw).hexdigest()}@casework.no-message-id>"
+
+
+def _sender(message: Message | None) -> str | None:
+    if message is None:
+        return None
+    try:
+        address = parseaddr(str(message.get("From", "")))[1].strip().lower()
+    except Exception:
+        return None
+    return address or None
+
+
+def _subject(message: Message | None) -> str | None:
+    if message is None:
+        return None
+    try:
+        return str(message.get("Subject", "")) or None
+    except Exception:
+        return None
+
+
+def _body_text(message: Message) -> str:
+    """The text part, or the HTML part as text; "" when there is neither or it cannot be read."""
+    try:
+        part = message.get_body(preferencelist=("plain", "html"))  # type: ignore[attr-defined]
+        if part is None:
+            return ""
+        content = part.get_content()
+    except Exception:
+        return ""
+    if part.get_content_subtype() == "html":
+        content = _html_to_text(content)
+    return str(content)
+
+
+def _html_to_text(html: str) -> str:
+    from html import unescape
+
+    html = re.sub(r"(?is)<(script|style|head).*?</\1>", "", html)
+    html = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>", "\n", html)
+    html = re.sub(r"(?i)<blockquote.*", "", html, flags=re.DOTALL)  # the quoted original
+    return unescape(re.sub(r"<[^>]+>", "", html))

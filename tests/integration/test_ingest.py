@@ -1,0 +1,195 @@
+"""Taking in replies: matched to their sheet only by our own signed address or Message-ID, and
+only from the right people; automatic mail and bounces handled; once only."""
+
+from __future__ import annotations
+
+from email.utils import make_msgid
+
+from sqlalchemy import select
+
+from casework.actors import Actor
+from casework.app import App
+from casework.demo.mailcatcher import Caught, MailCatcher
+from casework.inbound.ingest import Ingestor
+from casework.models import (
+    InboundMail,
+    InboundStatus,
+    LiaisonSheet,
+    MailStatus,
+    OutboxMail,
+    PartnerContact,
+)
+from casework.notify.sender import MailSender
+from tests.factories import add_contact, add_partner, add_sheet, add_user, events, row
+
+PARTNER = "accueil@adlj53.example"
+
+
+def sent_sheet(app: App, catcher: MailCatcher) -> tuple[int, Caught]:
+    add_user(app)
+    partner_id = add_partner(app)
+    add_contact(app, partner_id, PARTNER, name="Sophie Martin")
+    sheet_id = add_sheet(app, partner_id=partner_id)
+    app.engine.fire_sheet(sheet_id, "send", Actor.person("referente"))
+    MailSender(app).drain_sync()
+    (caught,) = catcher.wait_for(1)
+    return sheet_id, caught
+
+
+def reply(
+    original: Caught,
+    body: str,
+    *,
+    sender: str = PARTNER,
+    to: str | None = None,
+    headers: str = "",
+    message_id: str | None = None,
+) -> bytes:
+    """A reply as a mail client writes it: to the Reply-To, citing the original."""
+    to = to or str(original.message["Reply-To"])
+    return (
+        f"From: Sophie Martin <{sender}>\r\n"
+        f"To: {to}\r\n"
+        f"Subject: RE: {original.message['Subject']}\r\n"
+        f"Message-ID: {message_id or make_msgid(domain='adlj53.example')}\r\n"
+        f"In-Reply-To: {original.message['Message-ID']}\r\n"
+        f"{headers}"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\n"
+        f"{body}"
+    ).encode()
+
+
+OUTLOOK_BODY = (
+    "Bonjour,\r\n\r\nBien reçu, nous recevons Léa jeudi.\r\n\r\nSophie Martin\r\n\r\n"
+    "De : Plateforme apprentissage <plateforme@plateforme.example>\r\n"
+    "Envoyé : mardi 1 septembre 2026 10:00\r\nÀ : accueil@adlj53.example\r\n"
+    "Objet : Fiche de liaison\r\n\r\nBonjour, …\r\n"
+)
+
+
+def inbound(app: App) -> list:
+    with app.db.read() as conn:
+        return list(conn.execute(select(InboundMail.__table__).order_by(InboundMail.id)).all())
+
+
+def test_an_outlook_reply_acknowledges_the_sheet_with_the_text_stripped(
+    mail_app: App, catcher: MailCatcher
+) -> None:
+    sheet_id, original = sent_sheet(mail_app, catcher)
+    result = Ingestor(mail_app).ingest(reply(original, OUTLOOK_BODY), "test")
+    assert result.status == InboundStatus.RECORDED, result.reason
+    assert row(mail_app, LiaisonSheet, sheet_id).state == "acknowledged"
+    last = events(mail_app, "liaison", sheet_id)[-1]
+    assert (last.trigger, last.actor_kind, last.actor) == ("acknowledge", "partner", PARTNER)
+    text = "Bonjour,\n\nBien reçu, nous recevons Léa jeudi.\n\nSophie Martin"
+    assert last.data["message"] == text
+    (stored,) = inbound(mail_app)
+    assert stored.text == text
+    assert b"De : Plateforme" in stored.raw  # the raw message is kept
+
+
+def test_a_gmail_reply_matched_by_references_gives_feedback(
+    mail_app: App, catcher: MailCatcher
+) -> None:
+    sheet_id, original = sent_sheet(mail_app, catcher)
+    mail_app.engine.fire_sheet(sheet_id, "acknowledge", Actor.partner(PARTNER))
+    body = (
+        "Logement trouvé au foyer, entrée le 3 novembre.\r\n\r\n"
+        "Le mar. 1 sept. 2026 à 10:00, Plateforme apprentissage <plateforme@plateforme.example> "
+        "a écrit :\r\n> Bonjour,\r\n"
+    )
+    # Sent to the platform's plain address: only In-Reply-To says which mail it answers.
+    raw = reply(original, body, to="plateforme@plateforme.example")
+    result = Ingestor(mail_app).ingest(raw, "test")
+    assert result.status == InboundStatus.RECORDED, result.reason
+    sheet = row(mail_app, LiaisonSheet, sheet_id)
+    assert sheet.state == "feedback_received"
+    assert sheet.feedback == "Logement trouvé au foyer, entrée le 3 novembre."
+
+
+def test_a_reply_from_an_unknown_sender_is_quarantined(mail_app: App, catcher: MailCatcher) -> None:
+    sheet_id, original = sent_sheet(mail_app, catcher)
+    result = Ingestor(mail_app).ingest(
+        reply(original, "C'est fait.", sender="quelquun@ailleurs.example"), "test"
+    )
+    assert result.status == InboundStatus.QUARANTINED
+    assert "quelquun@ailleurs.example" in result.reason
+    assert row(mail_app, LiaisonSheet, sheet_id).state == "sent"
+
+
+def test_a_forged_token_and_a_subject_alone_match_nothing(
+    mail_app: App, catcher: MailCatcher
+) -> None:
+    sheet_id, original = sent_sheet(mail_app, catcher)
+    token = str(original.message["Reply-To"]).split("+")[1].split("@")[0]
+    forged = f"reply+{token[:-3]}aaa@plateforme.example"
+    raw = reply(original, "Vu.", to=forged).replace(b"In-Reply-To", b"X-Ignored")
+    result = Ingestor(mail_app).ingest(raw, "test")
+    assert result.status == InboundStatus.QUARANTINED
+    assert "ne répond à aucun de nos courriels" in result.reason
+    assert row(mail_app, LiaisonSheet, sheet_id).state == "sent"
+
+
+def test_an_out_of_office_is_kept_but_never_counts(mail_app: App, catcher: MailCatcher) -> None:
+    sheet_id, original = sent_sheet(mail_app, catcher)
+    raw = reply(
+        original, "Je suis absente jusqu'au 2 novembre.", headers="Auto-Submitted: auto-replied\r\n"
+    )
+    result = Ingestor(mail_app).ingest(raw, "test")
+    assert result.status == InboundStatus.IGNORED
+    assert row(mail_app, LiaisonSheet, sheet_id).state == "sent"
+    assert len(catcher.messages) == 1  # nothing was sent back: no loops
+
+
+def test_the_same_message_twice_is_one_record(mail_app: App, catcher: MailCatcher) -> None:
+    sheet_id, original = sent_sheet(mail_app, catcher)
+    raw = reply(original, "Bien reçu.", message_id="<once@adlj53.example>")
+    first = Ingestor(mail_app).ingest(raw, "test")
+    second = Ingestor(mail_app).ingest(raw, "test")
+    assert second.duplicate
+    assert second.id == first.id
+    assert len(inbound(mail_app)) == 1
+    assert [e.trigger for e in events(mail_app, "liaison", sheet_id)].count("acknowledge") == 1
+
+
+def test_a_bounce_marks_the_mail_and_the_contact_and_tells_the_counsellor(
+    mail_app: App, catcher: MailCatcher
+) -> None:
+    _sheet_id, original = sent_sheet(mail_app, catcher)
+    report = (
+        "From: MAILER-DAEMON@mx.adlj53.example\r\nTo: plateforme@plateforme.example\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn1@mx.adlj53.example>\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nUser unknown.\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.adlj53.example\r\n\r\n"
+        f"Final-Recipient: rfc822; {PARTNER}\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+        "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"Message-ID: {original.message['Message-ID']}\r\n\r\n--B--\r\n"
+    ).encode()
+    result = Ingestor(mail_app).ingest(report, "test")
+    assert result.status == InboundStatus.RECORDED
+    with mail_app.db.read() as conn:
+        mails = {m.template: m for m in conn.execute(select(OutboxMail.__table__)).all()}
+        contact = conn.execute(
+            select(PartnerContact.__table__).where(PartnerContact.email == PARTNER)
+        ).one()
+    assert mails["liaison/sheet"].status == MailStatus.BOUNCED
+    assert contact.unreachable
+    assert mails["system/mail_failed"].status == MailStatus.QUEUED  # the counsellor is told
+
+
+def test_unreadable_and_empty_mail_is_kept_and_quarantined(
+    mail_app: App, catcher: MailCatcher
+) -> None:
+    sheet_id, original = sent_sheet(mail_app, catcher)
+    mail_app.engine.fire_sheet(sheet_id, "acknowledge", Actor.partner(PARTNER))
+    empty = Ingestor(mail_app).ingest(reply(original, ""), "test")
+    assert empty.status == InboundStatus.QUARANTINED
+    assert "réponse vide" in empty.reason
+    garbage = Ingestor(mail_app).ingest(b"\x00\xff\xfe not a mail at all", "test")
+    assert garbage.status == InboundStatus.QUARANTINED
+    assert row(mail_app, LiaisonSheet, sheet_id).state == "acknowledged"
+    assert len(inbound(mail_app)) == 2
