@@ -128,6 +128,16 @@ class MailSettings:
 
 
 @dataclass(frozen=True)
+class InboundSettings:
+    # An LMTP receiver in `casework serve`, for a mail server that delivers to it.
+    lmtp_enabled: bool = False
+    lmtp_host: str = "127.0.0.1"
+    lmtp_port: int = 2424
+    # Larger messages are refused at the door (the sending server keeps them and says so).
+    max_message_bytes: int = 25_000_000
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     paths: PathsSettings = field(default_factory=PathsSettings)
@@ -136,6 +146,7 @@ class Settings:
     timers: TimerSettings = field(default_factory=TimerSettings)
     service: ServiceSettings = field(default_factory=ServiceSettings)
     mail: MailSettings = field(default_factory=MailSettings)
+    inbound: InboundSettings = field(default_factory=InboundSettings)
 
     def with_database(self, url: str) -> Settings:
         return dataclasses.replace(self, database=dataclasses.replace(self.database, url=url))

@@ -64,6 +64,13 @@ class Service:
 
             self.mail = MailSender(app)  # refuses to start without keys to sign links
             self.digests = DigestMaker(app)
+        self.lmtp: Any = None
+        if app.settings.inbound.lmtp_enabled:
+            from casework.inbound.ingest import Ingestor
+            from casework.inbound.lmtp import LmtpReceiver
+
+            signer = self.mail.signer if self.mail is not None else None
+            self.lmtp = LmtpReceiver(Ingestor(app, signer), app.settings.inbound)
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -102,6 +109,8 @@ class Service:
                 misfire_grace_time=None,
             )
         self.scheduler.start()
+        if self.lmtp is not None:
+            self.lmtp.start()
         log.info(
             "service started: sweeping every %ss (heartbeat %s, pid %s)",
             self.interval,
@@ -115,6 +124,8 @@ class Service:
             return
         self.stopping.set()
         log.info("service stopping: finishing the current batch")
+        if self.lmtp is not None:
+            self.lmtp.stop()  # no new mail taken in; the server keeps what it could not deliver
         self.scheduler.shutdown(wait=True)
         with self.app.db.transaction() as conn:
             conn.execute(

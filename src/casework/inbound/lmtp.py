@@ -1,0 +1,71 @@
+"""An LMTP receiver (aiosmtpd) for deployments whose mail server delivers to casework.
+
+Nothing lost: the 250 that tells the mail server the message is delivered is sent only after
+`ingest` has committed; any error answers 451 and the server keeps the message and retries. One
+recipient per transaction (the others get 452 and come in the next one), so one answer per
+message is always the right number of LMTP answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.lmtp import LMTP
+
+from casework.inbound.ingest import Ingestor
+from casework.settings import InboundSettings
+
+log = logging.getLogger("casework.inbound")
+
+
+class _Handler:
+    def __init__(self, ingestor: Ingestor):
+        self.ingestor = ingestor
+
+    async def handle_RCPT(
+        self, _server: Any, _session: Any, envelope: Any, address: str, _options: Any
+    ) -> str:
+        if envelope.rcpt_tos:
+            return "452 4.5.3 Un destinataire par transaction"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        raw = envelope.original_content or envelope.content
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(
+                None, self.ingestor.ingest, raw, "lmtp", tuple(envelope.rcpt_tos)
+            )
+        except Exception:
+            log.exception("lmtp: a message could not be taken in; the server will retry")
+            return "451 4.3.0 Erreur temporaire, réessayez plus tard"
+        return f"250 2.0.0 Reçu ({result.status})"
+
+
+class _LMTPController(Controller):
+    def factory(self) -> LMTP:
+        return LMTP(self.handler, **self.SMTP_kwargs)
+
+
+class LmtpReceiver:
+    def __init__(self, ingestor: Ingestor, settings: InboundSettings):
+        self.settings = settings
+        self.controller = _LMTPController(
+            _Handler(ingestor),
+            hostname=settings.lmtp_host,
+            port=settings.lmtp_port,
+            data_size_limit=settings.max_message_bytes,
+            decode_data=False,
+            ready_timeout=30.0,
+        )
+
+    def start(self) -> None:
+        self.controller.start()
+        log.info("lmtp: listening on %s:%s", self.settings.lmtp_host, self.settings.lmtp_port)
+
+    def stop(self) -> None:
+        self.controller.stop()
