@@ -5,8 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 
-# PostgreSQL for the throwaway cluster; openssl makes the SMTP relay's test certificate.
-ensure_debian_packages "postgresql:/usr/lib/postgresql/*/bin/initdb" "openssl:/usr/bin/openssl"
+# PostgreSQL for the throwaway cluster; openssl makes the SMTP relay's test certificate;
+# Dovecot is the IMAP server the reply tests read from.
+ensure_debian_packages "postgresql:/usr/lib/postgresql/*/bin/initdb" "openssl:/usr/bin/openssl" \
+    "dovecot-imapd:/usr/lib/dovecot/imap"
 setup_venv test
 
 echo "==> ruff"

@@ -26,6 +26,7 @@ from casework.database import Database
 from casework.demo.mailcatcher import MailCatcher
 from casework.migrate import upgrade
 from casework.settings import DatabaseSettings, MailSettings, Settings
+from tests.dovecot import Dovecot
 from tests.pg_cluster import Cluster
 
 BACKENDS = [
@@ -155,3 +156,13 @@ def mail_app(mail_settings: Settings, clock: FixedClock) -> Iterator[App]:
         yield application
     finally:
         application.close()
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    """A Dovecot IMAP server (the Debian package) with its own throwaway configuration."""
+    server = Dovecot().start()
+    try:
+        yield server
+    finally:
+        server.stop()

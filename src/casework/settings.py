@@ -135,6 +135,18 @@ class InboundSettings:
     lmtp_port: int = 2424
     # Larger messages are refused at the door (the sending server keeps them and says so).
     max_message_bytes: int = 25_000_000
+    # An IMAP reader in `casework serve`, for an existing mailbox: IDLE, and a poll as fallback.
+    imap_enabled: bool = False
+    imap_host: str = "127.0.0.1"
+    imap_port: int = 993
+    imap_security: str = "tls"  # tls | starttls | none
+    imap_user: str = ""
+    imap_password: str = ""
+    imap_folder: str = "INBOX"
+    # IDLE is renewed this often (servers drop it after 30 minutes).
+    imap_idle_seconds: float = 600.0
+    # Without IDLE, or after the connection dropped: look again this often.
+    imap_poll_seconds: float = 60.0
 
 
 @dataclass(frozen=True)

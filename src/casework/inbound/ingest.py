@@ -28,7 +28,7 @@ from email.message import Message
 from email.utils import getaddresses, parseaddr
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from casework.actors import Actor
@@ -76,32 +76,40 @@ class Ingestor:
         domain = re.escape(self.settings.domain)
         self.reply_address = re.compile(rf"^{local}\+([a-z0-9-]+)@{domain}$", re.IGNORECASE)
 
-    def ingest(self, raw: bytes, source: str, recipients: tuple[str, ...] = ()) -> Ingested:
-        """Store and act on one message; `recipients` are the envelope's (LMTP/SMTP)."""
+    def ingest(
+        self,
+        raw: bytes,
+        source: str,
+        recipients: tuple[str, ...] = (),
+        imap: tuple[int, int] | None = None,
+    ) -> Ingested:
+        """Store and act on one message; `recipients` are the envelope's (LMTP/SMTP), `imap`
+        the mailbox's (UIDVALIDITY, UID)."""
         now = self.app.clock.now()
         message, unreadable = _parse(raw)
         message_id = _message_id(message, raw)
+        same = INBOUND.c.message_id == message_id
+        if imap is not None:
+            same = or_(
+                same, and_(INBOUND.c.imap_uidvalidity == imap[0], INBOUND.c.imap_uid == imap[1])
+            )
         with self.app.db.read() as conn:
             known = conn.execute(
-                select(INBOUND.c.id, INBOUND.c.status, INBOUND.c.reason).where(
-                    INBOUND.c.message_id == message_id
-                )
+                select(INBOUND.c.id, INBOUND.c.status, INBOUND.c.reason).where(same)
             ).first()
         if known is not None:
             return Ingested(known.id, known.status, known.reason, duplicate=True)
         try:
             with self.app.db.transaction() as conn:
                 return self._take(
-                    conn, raw, message, unreadable, message_id, source, recipients, now
+                    conn, raw, message, unreadable, message_id, source, recipients, now, imap
                 )
         except IntegrityError:
             # Another reader took the same message meanwhile: theirs is the record.
             with self.app.db.read() as conn:
                 known = conn.execute(
-                    select(INBOUND.c.id, INBOUND.c.status, INBOUND.c.reason).where(
-                        INBOUND.c.message_id == message_id
-                    )
-                ).one()
+                    select(INBOUND.c.id, INBOUND.c.status, INBOUND.c.reason).where(same)
+                ).first()
             return Ingested(known.id, known.status, known.reason, duplicate=True)
 
     # -- one message, one transaction -----------------------------------------------------------
@@ -116,11 +124,14 @@ class Ingestor:
         source: str,
         recipients: tuple[str, ...],
         now: Any,
+        imap: tuple[int, int] | None,
     ) -> Ingested:
         sender = _sender(message)
         record: dict[str, Any] = {
             "received_at": now,
             "source": source,
+            "imap_uidvalidity": imap[0] if imap else None,
+            "imap_uid": imap[1] if imap else None,
             "message_id": message_id,
             "sender": sender,
             "subject": _subject(message),

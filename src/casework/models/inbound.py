@@ -26,6 +26,7 @@ class InboundStatus(enum.StrEnum):
 
 
 _HAS_MESSAGE_ID = text("message_id IS NOT NULL")
+_FROM_IMAP = text("imap_uid IS NOT NULL")
 
 
 class InboundMail(Base):
@@ -40,11 +41,22 @@ class InboundMail(Base):
             postgresql_where=_HAS_MESSAGE_ID,
         ),
         Index("ix_inbound_status", "status"),
+        # Once only, for IMAP: a mailbox's (UIDVALIDITY, UID) names one message for good.
+        Index(
+            "uq_inbound_imap_uid",
+            "imap_uidvalidity",
+            "imap_uid",
+            unique=True,
+            sqlite_where=_FROM_IMAP,
+            postgresql_where=_FROM_IMAP,
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(60))  # "lmtp", "imap:INBOX", "test"…
+    imap_uidvalidity: Mapped[int | None] = mapped_column(BigId)
+    imap_uid: Mapped[int | None] = mapped_column(BigId)
     # The sender's Message-ID, or a hash of the raw bytes when it has none.
     message_id: Mapped[str | None] = mapped_column(String(250))
     sender: Mapped[str | None] = mapped_column(String(254))

@@ -64,13 +64,20 @@ class Service:
 
             self.mail = MailSender(app)  # refuses to start without keys to sign links
             self.digests = DigestMaker(app)
+        # Replies come in over LMTP (a mail server delivers to us) and/or IMAP (we read a box).
         self.lmtp: Any = None
-        if app.settings.inbound.lmtp_enabled:
+        self.imap: Any = None
+        inbound = app.settings.inbound
+        if inbound.lmtp_enabled or inbound.imap_enabled:
+            from casework.inbound.imap import ImapReader
             from casework.inbound.ingest import Ingestor
             from casework.inbound.lmtp import LmtpReceiver
 
-            signer = self.mail.signer if self.mail is not None else None
-            self.lmtp = LmtpReceiver(Ingestor(app, signer), app.settings.inbound)
+            ingestor = Ingestor(app, self.mail.signer if self.mail is not None else None)
+            if inbound.lmtp_enabled:
+                self.lmtp = LmtpReceiver(ingestor, inbound)
+            if inbound.imap_enabled:
+                self.imap = ImapReader(ingestor, inbound)
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -111,6 +118,8 @@ class Service:
         self.scheduler.start()
         if self.lmtp is not None:
             self.lmtp.start()
+        if self.imap is not None:
+            self.imap.start()
         log.info(
             "service started: sweeping every %ss (heartbeat %s, pid %s)",
             self.interval,
@@ -126,6 +135,8 @@ class Service:
         log.info("service stopping: finishing the current batch")
         if self.lmtp is not None:
             self.lmtp.stop()  # no new mail taken in; the server keeps what it could not deliver
+        if self.imap is not None:
+            self.imap.stop()  # what was not flagged read is read again at the next start
         self.scheduler.shutdown(wait=True)
         with self.app.db.transaction() as conn:
             conn.execute(

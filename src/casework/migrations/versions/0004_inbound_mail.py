@@ -29,6 +29,8 @@ def upgrade() -> None:
         sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
         sa.Column("received_at", TIMESTAMP, nullable=False),
         sa.Column("source", sa.String(length=60), nullable=False),
+        sa.Column("imap_uidvalidity", BIG_ID, nullable=True),
+        sa.Column("imap_uid", BIG_ID, nullable=True),
         sa.Column("message_id", sa.String(length=250), nullable=True),
         sa.Column("sender", sa.String(length=254), nullable=True),
         sa.Column("subject", sa.Text(), nullable=True),
@@ -62,6 +64,13 @@ def upgrade() -> None:
     with op.batch_alter_table("inbound_mails", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_inbound_mails_case_id"), ["case_id"], unique=False)
         batch_op.create_index("ix_inbound_status", ["status"], unique=False)
+        batch_op.create_index(
+            "uq_inbound_imap_uid",
+            ["imap_uidvalidity", "imap_uid"],
+            unique=True,
+            sqlite_where=sa.text("imap_uid IS NOT NULL"),
+            postgresql_where=sa.text("imap_uid IS NOT NULL"),
+        )
         batch_op.create_index(
             "uq_inbound_message_id",
             ["message_id"],
