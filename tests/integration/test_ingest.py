@@ -193,3 +193,37 @@ def test_unreadable_and_empty_mail_is_kept_and_quarantined(
     assert garbage.status == InboundStatus.QUARANTINED
     assert row(mail_app, LiaisonSheet, sheet_id).state == "acknowledged"
     assert len(inbound(mail_app)) == 2
+
+
+def test_the_quarantine_is_reviewed_from_the_command_line(
+    mail_app: App, catcher: MailCatcher, db_url: str
+) -> None:
+    from click.testing import CliRunner
+
+    from casework.cli import main
+
+    sheet_id, original = sent_sheet(mail_app, catcher)
+    stranger = reply(
+        original, "Bien reçu, je suis la collègue de Sophie.", sender="collegue@adlj53.example"
+    )
+    kept = Ingestor(mail_app).ingest(stranger, "test")
+    noise = Ingestor(mail_app).ingest(reply(original, "Vu.", sender="x@ailleurs.example"), "test")
+
+    def run(*args: str) -> str:
+        done = CliRunner().invoke(main, ["--database", db_url, *args], catch_exceptions=False)
+        return done.output
+
+    listed = run("inbound", "list")
+    assert "collegue@adlj53.example" in listed
+    assert "ni un contact du partenaire" in listed
+    assert "Bien reçu, je suis la collègue de Sophie." in run("inbound", "show", str(kept.id))
+    attached = run("inbound", "attach", str(kept.id), str(sheet_id), "--as", "referente")
+    assert "accusé de réception enregistré" in attached
+    assert row(mail_app, LiaisonSheet, sheet_id).state == "acknowledged"
+    last = events(mail_app, "liaison", sheet_id)[-1]
+    assert (last.actor_kind, last.actor) == ("person", "referente")
+    assert last.data["message"] == "Bien reçu, je suis la collègue de Sophie."
+    assert "écarté" in run("inbound", "reject", str(noise.id), "--reason", "publicité")
+    assert "n'est pas en quarantaine" in run("inbound", "reject", str(noise.id), "--reason", "x")
+    assert "Aucun courriel en quarantaine." in run("inbound", "list")
+    assert "x@ailleurs.example" in run("inbound", "list", "--status", "rejected")

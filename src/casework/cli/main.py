@@ -28,6 +28,8 @@ Exemples :
   casework simulate --days 180
   casework mail status
   casework mail list --status failed
+  casework inbound list
+  casework inbound attach 31 12
   casework demo --cases 30
 """
 
@@ -114,13 +116,14 @@ def init_db(context: Context) -> None:
 
 
 def _register() -> None:
-    from casework.cli import cases, demo, mail, service, workflows
+    from casework.cli import cases, demo, inbound, mail, service, workflows
 
     main.add_command(workflows.workflows)
     main.add_command(cases.case)
     main.add_command(cases.history)
     main.add_command(demo.demo)
     main.add_command(mail.mail)
+    main.add_command(inbound.inbound)
     for command in (service.serve, service.status, service.timers, service.simulate):
         main.add_command(command)
 

@@ -59,6 +59,10 @@ _MESSAGE_IDS = re.compile(r"<[^<>\s]+>")
 REPLY_TRIGGERS = {"sent": "acknowledge", "overdue": "acknowledge", "acknowledged": "give_feedback"}
 
 
+class InboundError(CaseworkError):
+    """A person's request about inbound mail that cannot be done (said in French)."""
+
+
 @dataclass(frozen=True)
 class Ingested:
     id: int
@@ -71,10 +75,17 @@ class Ingestor:
     def __init__(self, app: App, signer: LinkSigner | None = None):
         self.app = app
         self.settings = app.settings.mail
-        self.signer = signer or LinkSigner.from_settings(self.settings)
+        self._signer = signer
         local = re.escape(self.settings.reply_local)
         domain = re.escape(self.settings.domain)
         self.reply_address = re.compile(rf"^{local}\+([a-z0-9-]+)@{domain}$", re.IGNORECASE)
+
+    @property
+    def signer(self) -> LinkSigner:
+        """Built when first needed (reviewing the quarantine needs no keys)."""
+        if self._signer is None:
+            self._signer = LinkSigner.from_settings(self.settings)
+        return self._signer
 
     def ingest(
         self,
@@ -226,6 +237,60 @@ class Ingestor:
             record["sheet_id"] = mail.entity_id
         log.warning("bounce for mail %s: %s unreachable", mail.id, failed)
         return self._store(conn, record, InboundKind.BOUNCE, None, InboundStatus.RECORDED, failed)
+
+    # -- the quarantine, reviewed by a person ----------------------------------------------------
+
+    def attach(self, inbound_id: int, sheet_id: int, actor: Actor) -> str:
+        """A person says this quarantined message answers that sheet: it acknowledges or gives
+        feedback, as a matched reply would; returns the trigger fired."""
+        with self.app.db.transaction() as conn:
+            record = self._quarantined(conn, inbound_id)
+            state = conn.execute(
+                select(SHEETS.c.state, SHEETS.c.case_id).where(SHEETS.c.id == sheet_id)
+            ).first()
+            if state is None:
+                raise InboundError(f"fiche n° {sheet_id} inconnue")
+            trigger = REPLY_TRIGGERS.get(state.state)
+            if trigger is None:
+                raise InboundError(
+                    f"la fiche n° {sheet_id} n'attend pas de réponse ({state.state})"
+                )
+            text = record.text or ""
+            data = {"message": text} if trigger == "acknowledge" else {"feedback": text}
+            done = self.app.engine.fire_sheet(sheet_id, trigger, actor, conn=conn, **data)
+            conn.execute(
+                update(INBOUND)
+                .where(INBOUND.c.id == inbound_id)
+                .values(
+                    status=InboundStatus.RECORDED,
+                    sheet_id=sheet_id,
+                    case_id=state.case_id,
+                    event_version=done.version,
+                    reason=f"rattaché à la fiche n° {sheet_id} par {actor}",
+                )
+            )
+        log.info("inbound %s attached to sheet %s by %s (%s)", inbound_id, sheet_id, actor, trigger)
+        return trigger
+
+    def reject(self, inbound_id: int, actor: Actor, reason: str) -> None:
+        with self.app.db.transaction() as conn:
+            self._quarantined(conn, inbound_id)
+            conn.execute(
+                update(INBOUND)
+                .where(INBOUND.c.id == inbound_id)
+                .values(status=InboundStatus.REJECTED, reason=f"écarté par {actor} : {reason}")
+            )
+        log.info("inbound %s rejected by %s: %s", inbound_id, actor, reason)
+
+    @staticmethod
+    def _quarantined(conn: Connection, inbound_id: int) -> Any:
+        query = select(INBOUND).where(INBOUND.c.id == inbound_id)
+        record = conn.execute(query).first()
+        if record is None:
+            raise InboundError(f"courriel reçu n° {inbound_id} inconnu")
+        if record.status != InboundStatus.QUARANTINED:
+            raise InboundError(f"le courriel reçu n° {inbound_id} n'est pas en quarantaine")
+        return record
 
     # -- matching ----------------------------------------------------------------------------------
 

@@ -74,6 +74,7 @@ class Service:
             from casework.inbound.lmtp import LmtpReceiver
 
             ingestor = Ingestor(app, self.mail.signer if self.mail is not None else None)
+            _ = ingestor.signer  # replies are matched by signed tokens: refuse to start without keys
             if inbound.lmtp_enabled:
                 self.lmtp = LmtpReceiver(ingestor, inbound)
             if inbound.imap_enabled:

@@ -1,0 +1,101 @@
+"""`casework inbound …`: mail that came in, and the quarantine a person reviews."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+from casework.actors import Actor
+from casework.cli.main import Context
+from casework.clock import format_local
+from casework.models import InboundMail, InboundStatus
+
+INBOUND = InboundMail.__table__
+STATUS_LABELS = {
+    "recorded": "enregistré",
+    "ignored": "ignoré (automatique)",
+    "quarantined": "en quarantaine",
+    "rejected": "écarté",
+}
+
+
+@click.group("inbound")
+def inbound() -> None:
+    """Courriels reçus (réponses des partenaires) et quarantaine à examiner."""
+
+
+@inbound.command("list")
+@click.option(
+    "--status",
+    "wanted",
+    type=click.Choice([s.value for s in InboundStatus]),
+    default=InboundStatus.QUARANTINED.value,
+    show_default=True,
+)
+@click.option("--limit", type=int, default=30, show_default=True)
+@click.pass_obj
+def list_inbound(context: Context, wanted: str, limit: int) -> None:
+    """Les derniers courriels reçus dans cet état (par défaut : la quarantaine)."""
+    query = (
+        select(INBOUND.c.id, INBOUND.c.received_at, INBOUND.c.sender, INBOUND.c.subject)
+        .add_columns(INBOUND.c.reason, INBOUND.c.sheet_id)
+        .where(INBOUND.c.status == wanted)
+        .order_by(INBOUND.c.id.desc())
+        .limit(limit)
+    )
+    with context.app.db.read() as conn:
+        rows = conn.execute(query).all()
+    if not rows:
+        click.echo(f"Aucun courriel {STATUS_LABELS[wanted]}.")
+    for r in rows:
+        sheet = f"  fiche n° {r.sheet_id}" if r.sheet_id else ""
+        click.echo(f"{r.id:>7}  {format_local(r.received_at)}  {r.sender or '?'}{sheet}")
+        click.echo(f"         « {r.subject or '(sans objet)'} »")
+        if r.reason:
+            click.echo(f"         {r.reason}")
+
+
+@inbound.command("show")
+@click.argument("inbound_id", type=int)
+@click.pass_obj
+def show(context: Context, inbound_id: int) -> None:
+    """Un courriel reçu : d'où, quand, pourquoi, et ce que la personne a écrit."""
+    with context.app.db.read() as conn:
+        r = conn.execute(select(INBOUND).where(INBOUND.c.id == inbound_id)).first()
+    if r is None:
+        raise click.ClickException(f"Courriel reçu n° {inbound_id} inconnu.")
+    click.echo(f"Courriel reçu n° {r.id} ({r.source}), le {format_local(r.received_at)}")
+    click.echo(f"De : {r.sender or '?'}\nObjet : {r.subject or ''}")
+    click.echo(f"État : {STATUS_LABELS[str(r.status)]} ({r.kind})")
+    if r.reason:
+        click.echo(f"Raison : {r.reason}")
+    click.echo("\n" + (r.text or "(pas de texte)"))
+
+
+@inbound.command("attach")
+@click.argument("inbound_id", type=int)
+@click.argument("sheet_id", type=int)
+@click.option("--as", "login", help="Qui décide (défaut : l'utilisateur du terminal).")
+@click.pass_obj
+def attach(context: Context, inbound_id: int, sheet_id: int, login: str | None) -> None:
+    """Rattache un courriel en quarantaine à une fiche : il vaut accusé de réception ou retour."""
+    from casework.inbound.ingest import Ingestor
+
+    actor = Actor.person(login) if login else Actor.current_user()
+    trigger = Ingestor(context.app).attach(inbound_id, sheet_id, actor)
+    done = "accusé de réception" if trigger == "acknowledge" else "retour"
+    click.echo(f"Courriel n° {inbound_id} rattaché à la fiche n° {sheet_id} : {done} enregistré.")
+
+
+@inbound.command("reject")
+@click.argument("inbound_id", type=int)
+@click.option("--reason", required=True, help="Pourquoi il est écarté.")
+@click.option("--as", "login", help="Qui décide (défaut : l'utilisateur du terminal).")
+@click.pass_obj
+def reject(context: Context, inbound_id: int, reason: str, login: str | None) -> None:
+    """Écarte un courriel en quarantaine (il reste conservé)."""
+    from casework.inbound.ingest import Ingestor
+
+    actor = Actor.person(login) if login else Actor.current_user()
+    Ingestor(context.app).reject(inbound_id, actor, reason)
+    click.echo(f"Courriel n° {inbound_id} écarté.")
