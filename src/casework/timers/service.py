@@ -74,7 +74,8 @@ class Service:
             from casework.inbound.lmtp import LmtpReceiver
 
             ingestor = Ingestor(app, self.mail.signer if self.mail is not None else None)
-            _ = ingestor.signer  # replies are matched by signed tokens: refuse to start without keys
+            # Replies are matched by signed tokens: refuse to start without keys.
+            _ = ingestor.signer
             if inbound.lmtp_enabled:
                 self.lmtp = LmtpReceiver(ingestor, inbound)
             if inbound.imap_enabled:
