@@ -52,3 +52,10 @@ def test_bench_outbox_runs() -> None:
     assert "render and send: 300 mails" in out
     assert "server received 300" in out
     assert "ratio casework/baseline" in out
+
+
+def test_bench_inbound_runs() -> None:
+    out = run("inbound.py", "--replies", "200")
+    assert "ingest: 200 messages" in out
+    assert "160 recorded; 160 sheets acknowledged" in out
+    assert "ratio ingest/baseline" in out
