@@ -135,6 +135,8 @@ class InboundSettings:
     lmtp_port: int = 2424
     # Larger messages are refused at the door (the sending server keeps them and says so).
     max_message_bytes: int = 25_000_000
+    # Attachments up to this size are kept apart (the raw message always has them all).
+    max_attachment_bytes: int = 10_000_000
     # An IMAP reader in `casework serve`, for an existing mailbox: IDLE, and a poll as fallback.
     imap_enabled: bool = False
     imap_host: str = "127.0.0.1"

@@ -227,3 +227,39 @@ def test_the_quarantine_is_reviewed_from_the_command_line(
     assert "n'est pas en quarantaine" in run("inbound", "reject", str(noise.id), "--reason", "x")
     assert "Aucun courriel en quarantaine." in run("inbound", "list")
     assert "x@ailleurs.example" in run("inbound", "list", "--status", "rejected")
+
+
+def test_attachments_are_kept_up_to_the_size_limit(mail_app: App, catcher: MailCatcher) -> None:
+    import base64
+
+    from casework.models import InboundAttachment
+
+    sheet_id, original = sent_sheet(mail_app, catcher)
+    small, large = b"%PDF-1.4 attestation", b"x" * 12_000_000
+    raw = (
+        f"From: Sophie Martin <{PARTNER}>\r\nTo: {original.message['Reply-To']}\r\n"
+        "Subject: RE: fiche\r\nMessage-ID: <files@adlj53.example>\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="M"\r\n\r\n'
+        "--M\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nCi-joint l'attestation.\r\n"
+        "--M\r\nContent-Type: application/pdf\r\n"
+        'Content-Disposition: attachment; filename="attestation.pdf"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+        f"{base64.b64encode(small).decode()}\r\n"
+        "--M\r\nContent-Type: application/octet-stream\r\n"
+        'Content-Disposition: attachment; filename="video.bin"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+        f"{base64.encodebytes(large).decode()}\r\n--M--\r\n"
+    ).encode()
+    result = Ingestor(mail_app).ingest(raw, "test")
+    assert result.status == InboundStatus.RECORDED
+    assert events(mail_app, "liaison", sheet_id)[-1].data["message"] == "Ci-joint l'attestation."
+    with mail_app.db.read() as conn:
+        files = conn.execute(
+            select(InboundAttachment.__table__).order_by(InboundAttachment.id)
+        ).all()
+    assert [(f.filename, f.content_type, f.size) for f in files] == [
+        ("attestation.pdf", "application/pdf", len(small)),
+        ("video.bin", "application/octet-stream", len(large)),
+    ]
+    assert files[0].data == small
+    assert files[1].data is None  # over the limit: its name and size only

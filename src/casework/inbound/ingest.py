@@ -39,6 +39,7 @@ from casework.inbound.classify import Kind, classify
 from casework.inbound.quotes import strip_quotes
 from casework.models import (
     Case,
+    InboundAttachment,
     InboundKind,
     InboundMail,
     InboundStatus,
@@ -53,6 +54,7 @@ from casework.notify.sender import queue_failure_notice
 
 log = logging.getLogger("casework.inbound")
 INBOUND, OUTBOX = InboundMail.__table__, OutboxMail.__table__
+ATTACHMENTS = InboundAttachment.__table__
 SHEETS, CASES = LiaisonSheet.__table__, Case.__table__
 CONTACTS, USERS = PartnerContact.__table__, User.__table__
 _MESSAGE_IDS = re.compile(r"<[^<>\s]+>")
@@ -150,6 +152,10 @@ class Ingestor:
             "subject": _subject(message),
             "raw": raw,
         }
+        if message is not None:
+            record["_attachments"] = _attachments(
+                message, self.app.settings.inbound.max_attachment_bytes
+            )
         if message is None:
             return self._store(
                 conn, record, InboundKind.UNREADABLE, None, InboundStatus.QUARANTINED, unreadable
@@ -356,12 +362,17 @@ class Ingestor:
         status: InboundStatus,
         reason: str | None,
     ) -> Ingested:
+        attachments = record.pop("_attachments", [])
         values = {**record, "kind": kind, "text": text, "status": status, "reason": reason}
         for name in ("text", "subject", "sender", "reason"):
             if values.get(name):
                 # NUL cannot be stored in a PostgreSQL text column; the raw bytes keep it.
                 values[name] = values[name].replace("\x00", "")
         inbound_id = conn.execute(insert(INBOUND).returning(INBOUND.c.id), values).scalar_one()
+        if attachments:
+            conn.execute(
+                insert(ATTACHMENTS), [{**a, "inbound_id": inbound_id} for a in attachments]
+            )
         if status == InboundStatus.QUARANTINED:
             log.warning("inbound %s quarantined: %s", inbound_id, reason)
         return Ingested(inbound_id, status, reason)
@@ -432,6 +443,39 @@ def _body_text(message: Message) -> str:
     if part.get_content_type() == "text/html":
         content = _html_to_text(content)
     return content
+
+
+def _attachments(message: Message, limit: int) -> list[dict[str, Any]]:
+    """The message's files: kept up to `limit` bytes each; past it, their name and size only."""
+    found = []
+    for part in message.walk():
+        if part.is_multipart() or not (part.get_filename() or part.get_content_disposition()):
+            continue
+        if (
+            part.get_content_disposition() not in ("attachment", "inline")
+            and not part.get_filename()
+        ):
+            continue
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        found.append(
+            {
+                "filename": _decoded(part.get_filename()),
+                "content_type": part.get_content_type()[:120],
+                "size": len(data),
+                "data": data if len(data) <= limit else None,
+            }
+        )
+    return found
+
+
+def _decoded(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return str(make_header(decode_header(value)))[:255]
+    except Exception:
+        return value[:255]
 
 
 def _html_to_text(html: str) -> str:

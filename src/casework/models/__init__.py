@@ -20,7 +20,7 @@ from casework.models.contract import Contract
 from casework.models.digest import Digest
 from casework.models.event import Event
 from casework.models.heartbeat import ServiceHeartbeat
-from casework.models.inbound import InboundKind, InboundMail, InboundStatus
+from casework.models.inbound import InboundAttachment, InboundKind, InboundMail, InboundStatus
 from casework.models.liaison import LiaisonSheet
 from casework.models.link import ActionLink
 from casework.models.outbox import MailStatus, OutboxMail
@@ -43,6 +43,7 @@ __all__ = [
     "Event",
     "ExitKind",
     "Group",
+    "InboundAttachment",
     "InboundKind",
     "InboundMail",
     "InboundStatus",

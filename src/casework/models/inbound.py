@@ -73,3 +73,17 @@ class InboundMail(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     # The event the answer made (the sheet's version after it).
     event_version: Mapped[int | None] = mapped_column(Integer)
+
+
+class InboundAttachment(Base):
+    """A file sent with an inbound message, kept up to `inbound.max_attachment_bytes`; past it,
+    only its name and size (the raw message still holds everything)."""
+
+    __tablename__ = "inbound_attachments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    inbound_id: Mapped[int] = mapped_column(BigId, ForeignKey("inbound_mails.id"), index=True)
+    filename: Mapped[str | None] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -79,6 +79,27 @@ def upgrade() -> None:
             postgresql_where=sa.text("message_id IS NOT NULL"),
         )
 
+    op.create_table(
+        "inbound_attachments",
+        sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
+        sa.Column("inbound_id", BIG_ID, nullable=False),
+        sa.Column("filename", sa.String(length=255), nullable=True),
+        sa.Column("content_type", sa.String(length=120), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["inbound_id"],
+            ["inbound_mails.id"],
+            name=op.f("fk_inbound_attachments_inbound_id_inbound_mails"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inbound_attachments")),
+    )
+    with op.batch_alter_table("inbound_attachments", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_inbound_attachments_inbound_id"), ["inbound_id"], unique=False
+        )
+
 
 def downgrade() -> None:
+    op.drop_table("inbound_attachments")
     op.drop_table("inbound_mails")
