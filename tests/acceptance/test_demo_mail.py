@@ -61,6 +61,21 @@ def test_the_demo_shows_its_mail_and_the_links_work(tmp_path: Path) -> None:
             assert "Déjà enregistré" in html.unescape(again.text)
             assert client.get("/health").json()["mail"]["outbox"]["sent"] > 0
             assert client.get("/", follow_redirects=False).headers["location"] == "/mails"
+            # Reply, as the housing partner (the simulation leaves its sheets to us), to a sheet.
+            replied = None
+            deadline = time.monotonic() + 90
+            while replied is None and time.monotonic() < deadline:
+                listing = client.get("/mails").text
+                for path, subject in re.findall(r"<a href='(/mails/\d+)'>([^<]+)</a>", listing):
+                    if html.unescape(subject).startswith("Fiche de liaison"):
+                        page = client.get(path).text
+                        if "Répondre comme accueil@adlj53.example" in html.unescape(page):
+                            answer = client.post(f"{path}/reply", data={"text": "Bien reçu."})
+                            replied = html.unescape(answer.text)
+                            break
+                time.sleep(0.5)
+            assert replied is not None, "no sheet sent to the housing partner in time"
+            assert "recorded" in replied and "acknowledge" in replied
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -156,7 +156,12 @@ def _serve_demo(
             "logement vous sont laissés : agissez par les liens des courriels."
         )
         service = Service(app, sweep_interval, before_sweep=people.act)
-        _run(app, service, settings, host, port, no_web, extra_routes=catcher.routes())
+        # Replies written on the catcher's pages are delivered as a mail server would.
+        from casework.inbound.ingest import Ingestor
+
+        ingestor = Ingestor(app, service.mail.signer)
+        routes = catcher.routes(lambda raw: ingestor.ingest(raw, "demo"))
+        _run(app, service, settings, host, port, no_web, extra_routes=routes)
     finally:
         app.close()
         catcher.stop()

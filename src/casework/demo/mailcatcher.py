@@ -6,12 +6,15 @@ the relay, and can make it answer a recipient with a temporary (451) or permanen
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import html
+import secrets
 import socket
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
@@ -20,6 +23,8 @@ from aiosmtpd.controller import Controller
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.routing import Route
+
+from casework.notify.mime import encode_header
 
 
 @dataclass
@@ -67,6 +72,7 @@ class MailCatcher:
         # address -> answers to give to its next RCPT commands, in order (then 250).
         self.refusals: dict[str, list[str]] = {}
         self.running = False
+        self.take_reply: Callable[[bytes], Any] | None = None
         self.lock = threading.Lock()
         self.received = threading.Condition(self.lock)
         self.controller = Controller(
@@ -110,15 +116,48 @@ class MailCatcher:
             self.received.wait_for(lambda: len(self.messages) >= count, timeout)
             return list(self.messages)
 
+    def _reply_form(self, n: int, mail: Caught) -> str:
+        if self.take_reply is None or mail.message["Reply-To"] is None:
+            return ""
+        return _reply_form_html(n, mail.recipients[0])
+
     # -- web pages (the demo) ----------------------------------------------------------------------
 
-    def routes(self) -> list[Route]:
-        """/mails and /mails/<n>; and / leads there (the demo's front page)."""
+    def routes(self, take_reply: Callable[[bytes], Any] | None = None) -> list[Route]:
+        """/mails and /mails/<n>; and / leads there (the demo's front page). With `take_reply`,
+        a mail that expects an answer gets a reply form: the reply, written as its recipient
+        would, is handed to `take_reply` as a mail server would deliver it."""
+        self.take_reply = take_reply
         return [
             Route("/", lambda _request: RedirectResponse("/mails")),
             Route("/mails", self.list_page),
             Route("/mails/{n:int}", self.mail_page),
+            Route("/mails/{n:int}/reply", self.reply, methods=["POST"]),
         ]
+
+    async def reply(self, request: Request) -> HTMLResponse:
+        n = request.path_params["n"]
+        with self.lock:
+            if self.take_reply is None or not 0 <= n < len(self.messages):
+                return HTMLResponse(_page("Introuvable", "<p>Pas de courriel ici.</p>"), 404)
+            mail = self.messages[n]
+        text = str((await request.form()).get("text", ""))
+        m = mail.message
+        raw = (
+            f"From: {mail.recipients[0]}\r\nTo: {m['Reply-To']}\r\n"
+            f"Subject: {encode_header('RE: ' + str(m['Subject']))}\r\n"
+            f"Message-ID: <demo-reply-{secrets.token_hex(8)}@demo>\r\n"
+            f"In-Reply-To: {m['Message-ID']}\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+            f"{text}\r\n\r\nLe {m['Date']}, {m['From']} a écrit :\r\n> …\r\n"
+        ).encode()
+        result = await asyncio.get_running_loop().run_in_executor(None, self.take_reply, raw)
+        body = (
+            "<p><a href='/mails'>← tous les courriels</a></p><h1>Réponse reçue</h1>"
+            f"<p>État : <strong>{html.escape(str(result.status))}</strong> — "
+            f"{html.escape(str(result.reason or ''))}</p>"
+        )
+        return HTMLResponse(_page("Réponse reçue", body), headers={"Cache-Control": "no-store"})
 
     async def list_page(self, _request: Request) -> HTMLResponse:
         rows = []
@@ -156,10 +195,19 @@ class MailCatcher:
             "<p><a href='/mails'>← tous les courriels</a></p>"
             f"<table style='font-size: 12px'>{headers}</table><hr>"
             # Our own HTML part, as the recipient's mail client would show it.
-            f"{mail.part('html')}<hr><h2>Partie texte</h2>"
+            f"{mail.part('html')}<hr>{self._reply_form(n, mail)}<h2>Partie texte</h2>"
             f"<pre>{html.escape(mail.part('plain'))}</pre>"
         )
         return HTMLResponse(_page(str(m["Subject"]), body), headers={"Cache-Control": "no-store"})
+
+
+def _reply_form_html(n: int, recipient: str) -> str:
+    return (
+        f"<form method='post' action='/mails/{n}/reply'><h2>Répondre comme {html.escape(recipient)}"
+        "</h2><textarea name='text' rows='4' cols='70'>Bien reçu, nous prenons contact avec le "
+        "jeune cette semaine.</textarea><br><button type='submit'>Envoyer la réponse</button>"
+        "</form>"
+    )
 
 
 def _page(title: str, body: str) -> str:
