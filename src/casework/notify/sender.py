@@ -168,7 +168,9 @@ class MailSender:
         try:
             await smtp.connect()
         except (aiosmtplib.SMTPException, OSError) as error:
-            # Nothing was tried: every claimed mail comes back after a short wait, unchanged.
+            # A refused login or certificate leaves the socket open: close it, then every
+            # claimed mail comes back after a short wait, unchanged (nothing was tried).
+            smtp.close()
             self._after_lost_connection([m.id for m in mails], None, error, report)
             return
         sent: list[int] = []
