@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 from sqlalchemy import Connection, select
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -83,10 +84,12 @@ class LinkPages:
     # -- the page ----------------------------------------------------------------------------------
 
     async def page(self, request: Request) -> Response:
+        """The database work runs in Starlette's thread pool, off the event loop."""
         token = request.path_params["token"]
         if request.method == "POST":
-            return await self._post(request, token)
-        return self._show(request, token)
+            form = await request.form()
+            return await run_in_threadpool(self._post, request, token, form)
+        return await run_in_threadpool(self._show, request, token)
 
     def _show(
         self,
@@ -129,8 +132,7 @@ class LinkPages:
         )
         return response
 
-    async def _post(self, request: Request, token: str) -> Response:
-        form = await request.form()
+    def _post(self, request: Request, token: str, form: Any) -> Response:
         cookie = request.cookies.get(CSRF_COOKIE, "")
         sent = str(form.get("csrf", ""))
         origin = request.headers.get("origin")
