@@ -5,13 +5,17 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 
 from casework.actors import Actor
 from casework.app import App
 from casework.clock import FixedClock
+from casework.demo.mailcatcher import MailCatcher
 from casework.models import Digest, OutboxMail
+from casework.notify import digest as digest_module
 from casework.notify.digest import DigestMaker
+from casework.notify.sender import MailSender
 from tests.factories import add_case, add_user
 
 OUTBOX, DIGESTS = OutboxMail.__table__, Digest.__table__
@@ -92,3 +96,16 @@ def test_a_follow_up_already_contacted_this_cycle_is_not_listed(
     DigestMaker(app).run(clock.now())
     (mail,) = digest_mails(app)
     assert [i["entity_id"] for i in mail.context["items"]] == [waiting]
+
+
+def test_a_long_digest_says_how_much_it_left_out(
+    mail_app: App, clock: FixedClock, catcher: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(digest_module, "MAX_ITEMS", 1)
+    setup(mail_app, clock)  # two consents due
+    DigestMaker(mail_app).run(clock.now())
+    MailSender(mail_app).drain_sync()
+    # The consent requests went out too; the digest is the one "Vos actions".
+    caught = next(c for c in catcher.wait_for(3) if "Vos actions" in c.message["Subject"])
+    assert caught.part("plain").count("https://casework.example/l/") == 1
+    assert "… et 1 autre(s)" in caught.part("plain")

@@ -109,9 +109,7 @@ class Ingestor:
             )
         try:
             with self.app.db.transaction() as conn:
-                known = conn.execute(
-                    select(INBOUND.c.id, INBOUND.c.status, INBOUND.c.reason).where(same)
-                ).first()
+                known = _known(conn, same)
                 if known is not None:
                     return Ingested(known.id, known.status, known.reason, duplicate=True)
                 return self._take(
@@ -120,9 +118,7 @@ class Ingestor:
         except IntegrityError:
             # Another reader took the same message meanwhile: theirs is the record.
             with self.app.db.read() as conn:
-                known = conn.execute(
-                    select(INBOUND.c.id, INBOUND.c.status, INBOUND.c.reason).where(same)
-                ).first()
+                known = _known(conn, same)
             if known is None:
                 raise  # not a duplicate after all: let the reader retry
             return Ingested(known.id, known.status, known.reason, duplicate=True)
@@ -379,6 +375,12 @@ class Ingestor:
 
 
 # -- reading a message -----------------------------------------------------------------------------
+
+
+def _known(conn: Connection, same: Any) -> Any:
+    """The record of a message already taken in, if any."""
+    query = select(INBOUND.c.id, INBOUND.c.status, INBOUND.c.reason).where(same)
+    return conn.execute(query).first()
 
 
 def _parse(raw: bytes) -> tuple[Message | None, str | None]:

@@ -19,9 +19,9 @@ from sqlalchemy.exc import IntegrityError
 
 from casework.app import App
 from casework.clock import to_local
-from casework.models import ContactLog, Digest, MailStatus, Role, User
+from casework.models import ContactLog, Digest, Role, User
 from casework.models.beneficiary import display_name
-from casework.notify.outbox import OUTBOX
+from casework.notify.outbox import Outbox
 from casework.notify.render import CASES, PEOPLE, SHEETS, paris_date
 
 log = logging.getLogger("casework.digest")
@@ -110,18 +110,12 @@ class DigestMaker:
         if not items:
             return 0
         more = max(0, len(items) - MAX_ITEMS)
-        conn.execute(
-            insert(OUTBOX),
-            {
-                "template": "digest/daily",
-                "recipient_role": "counsellor",
-                "recipients": [],
-                "context": {"login": login, "items": items[:MAX_ITEMS], "more": more, "links": []},
-                "status": MailStatus.QUEUED,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            },
+        Outbox.queue_one(
+            conn,
+            now,
+            template="digest/daily",
+            recipient_role="counsellor",
+            context={"login": login, "items": items[:MAX_ITEMS], "more": more, "links": []},
         )
         log.info("digest for %s: %s actions", login, len(items))
         return 1

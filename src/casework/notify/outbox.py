@@ -18,9 +18,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, and_, func, insert, select, update
 
 from casework.models import MailStatus, OutboxMail
+from casework.states.fields import to_json
 
 if TYPE_CHECKING:
     from casework.engine.context import TransitionContext
@@ -95,14 +96,12 @@ class Outbox:
                     key, context = None, None
                 if context is None:
                     context = json_value(
-                        _jsonable(
-                            {
-                                "trigger": ctx.trigger,
-                                "data": {**ctx.data, **ctx.notes},
-                                "links": list(mail.links),
-                                "reply": mail.reply,
-                            }
-                        )
+                        {
+                            "trigger": ctx.trigger,
+                            "data": to_json({**ctx.data, **ctx.notes}),
+                            "links": list(mail.links),
+                            "reply": mail.reply,
+                        }
                     )
                     if key is not None:
                         contexts[key] = context
@@ -125,6 +124,20 @@ class Outbox:
                 )
         sql.insert(conn, OUTBOX, QUEUE_COLUMNS, rows, few=_FEW)
         return len(rows)
+
+    @staticmethod
+    def queue_one(conn: Connection, now: datetime, **values: Any) -> int:
+        """One mail outside a transition (a digest, a notice, a copy for another address):
+        `values` give at least its template, recipient role and context."""
+        row = {
+            "recipients": [],
+            "status": MailStatus.QUEUED,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            **values,
+        }
+        return int(conn.execute(insert(OUTBOX).returning(OUTBOX.c.id), row).scalar_one())
 
     # -- the sender's side ---------------------------------------------------------------------
 
@@ -191,14 +204,3 @@ class Outbox:
         rows = conn.execute(select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status))
         found = {str(status): n for status, n in rows}
         return {s.value: found.get(s.value, 0) for s in MailStatus}
-
-
-def _jsonable(value: Any) -> Any:
-    """Transition data as JSON (dates as ISO strings)."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value

@@ -23,7 +23,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 
 from casework.clock import format_local, to_local
@@ -45,6 +45,7 @@ from casework.models.beneficiary import MAJORITY_AGE, age_on, display_name
 from casework.notify import mime
 from casework.notify.links import LinkRequest, LinkSigner
 from casework.notify.mime import one_line
+from casework.notify.outbox import Outbox
 from casework.notify.templates import mail_environment, template_path
 from casework.settings import MailSettings
 from casework.states.catalog import WorkflowSet
@@ -164,25 +165,20 @@ class Renderer:
         # One mail per address: the first uses this row, the others are copies queued alongside.
         targets = [(row.id, addresses[0])]
         for address in addresses[1:]:
-            copy_id = conn.execute(
-                insert(OUTBOX).returning(OUTBOX.c.id),
-                {
-                    "case_id": row.case_id,
-                    "entity": row.entity,
-                    "entity_id": row.entity_id,
-                    "version": row.version,
-                    "state_entry": row.state_entry,
-                    "template": row.template,
-                    "recipient_role": row.recipient_role,
-                    "recipients": [],
-                    "context": row.context,
-                    "status": MailStatus.QUEUED,
-                    "attempts": 0,
-                    "next_attempt_at": row.next_attempt_at,  # claimed like the original
-                    "created_at": row.created_at,
-                    "about_mail_id": row.about_mail_id,
-                },
-            ).scalar_one()
+            copy_id = Outbox.queue_one(
+                conn,
+                row.next_attempt_at,  # claimed like the original
+                case_id=row.case_id,
+                entity=row.entity,
+                entity_id=row.entity_id,
+                version=row.version,
+                state_entry=row.state_entry,
+                template=row.template,
+                recipient_role=row.recipient_role,
+                context=row.context,
+                created_at=row.created_at,
+                about_mail_id=row.about_mail_id,
+            )
             targets.append((copy_id, address))
         for mail_id, (name, address) in targets:
             self._render_one(mail_id, row, name, address, case, sheet, facts, now, result)
@@ -244,6 +240,7 @@ class Renderer:
             else:
                 items[key]["url"] = url
         context["items"] = items
+        context["more"] = stored.get("more", 0)  # a digest cut short says how much it left out
         reply_address = None
         if stored.get("reply"):
             local = f"{self.settings.reply_local}+{self.signer.reply_token(mail_id)}"

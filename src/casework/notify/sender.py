@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import aiosmtplib
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from casework.app import App
 from casework.models import MailStatus
@@ -285,30 +285,24 @@ def queue_failure_notice(conn: Connection, mail_id: int, reason: str, now: datet
     ).one()
     if mail.about_mail_id is not None or mail.case_id is None:
         return
-    conn.execute(
-        insert(OUTBOX),
-        {
-            "case_id": mail.case_id,
-            "entity": "case",
-            "entity_id": mail.case_id,
-            "template": "system/mail_failed",
-            "recipient_role": "counsellor",
-            "recipients": [],
-            "context": {
-                "data": {
-                    "subject": mail.subject or mail.template,
-                    "to_role": mail.recipient_role,
-                    "to": ", ".join(mail.recipients or []),
-                    "reason": reason,
-                },
-                "links": [],
+    Outbox.queue_one(
+        conn,
+        now,
+        case_id=mail.case_id,
+        entity="case",
+        entity_id=mail.case_id,
+        template="system/mail_failed",
+        recipient_role="counsellor",
+        context={
+            "data": {
+                "subject": mail.subject or mail.template,
+                "to_role": mail.recipient_role,
+                "to": ", ".join(mail.recipients or []),
+                "reason": reason,
             },
-            "status": MailStatus.QUEUED,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-            "about_mail_id": mail_id,
+            "links": [],
         },
+        about_mail_id=mail_id,
     )
 
 
