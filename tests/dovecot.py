@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -109,6 +110,26 @@ service imap-login {{
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+    def cut_sessions(self) -> int:
+        """SIGKILL the server's IMAP session processes: their clients see the connection close
+        with no BYE (as with a network cut), while the server itself stays up."""
+        assert self.process is not None
+        cut = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            # "pid (comm) state ppid ...": the name may hold spaces, so split after the ")".
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
+            parent = int(stat[stat.rindex(")") + 2 :].split()[1])
+            if parent == self.process.pid and name == "imap":
+                os.kill(int(entry.name), signal.SIGKILL)
+                cut += 1
+        return cut
 
     def stop(self) -> None:
         self.kill()

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
 
 from casework.app import App
 from casework.demo.mailcatcher import MailCatcher
@@ -32,7 +33,10 @@ def mailbox(dovecot: Dovecot) -> Iterator[IMAPClient]:
     try:
         yield client
     finally:
-        client.logout()
+        try:
+            client.logout()
+        except (IMAPClientError, OSError):  # a test cut the connection
+            client.shutdown()
 
 
 def settings_for(dovecot: Dovecot, **changes: object) -> InboundSettings:
@@ -115,3 +119,24 @@ def test_idle_delivers_within_seconds_and_a_poll_takes_over_after_a_drop(
         row(mail_app, LiaisonSheet, sheet_id).feedback == "Logement trouvé, entrée le 3 novembre."
     )
     assert reader.taken == 2
+
+
+def test_a_connection_cut_without_a_goodbye_is_noticed_during_idle(
+    mail_app: App, catcher: MailCatcher, dovecot: Dovecot, mailbox: IMAPClient
+) -> None:
+    """A cut connection sends no BYE; imapclient's IDLE check swallows the end of file, so the
+    reader must notice by itself, not after `imap_idle_seconds` (10 minutes by default)."""
+    sheet_id, original = sent_sheet(mail_app, catcher)
+    reader = ImapReader(Ingestor(mail_app), settings_for(dovecot))
+    reader.start()
+    try:
+        wait_for(lambda: reader.thread is not None and reader.last_error is None)
+        time.sleep(0.5)  # the reader is idling
+        assert dovecot.cut_sessions() >= 1
+        wait_for(lambda: reader.last_error is not None, 10)
+        with IMAPClient("127.0.0.1", port=dovecot.port, ssl=False) as again:
+            again.login(USER, PASSWORD)
+            again.append("INBOX", reply(original, OUTLOOK_BODY))
+        wait_for(lambda: row(mail_app, LiaisonSheet, sheet_id).state == "acknowledged", 10)
+    finally:
+        reader.stop()

@@ -96,7 +96,14 @@ class ImapReader:
         try:
             started = time.monotonic()
             while not self.stopping.is_set():
+                woke = time.monotonic()
                 if client.idle_check(timeout=1):
+                    return
+                # Nothing read, yet woken early: the socket was readable without a whole line,
+                # which is how imapclient reports a closed connection (it swallows the EOF).
+                # Ending the IDLE finds out: DONE on a dead connection raises, and the caller
+                # reconnects; on a live one it only costs a round trip.
+                if time.monotonic() - woke < 0.5:
                     return
                 if time.monotonic() - started > self.settings.imap_idle_seconds:
                     return
