@@ -25,7 +25,13 @@ _cma_numbers = itertools.count(1)
 
 
 def add_person(
-    app: App, *, birth_date: date = date(2000, 5, 4), start: date = date(2026, 9, 1)
+    app: App,
+    *,
+    birth_date: date = date(2000, 5, 4),
+    start: date = date(2026, 9, 1),
+    birth_name: str = "Martin",
+    first_names: str = "Léa Marie",
+    training_centre_uai: str | None = None,
 ) -> tuple[int, int]:
     """A beneficiary and a contract; returns (beneficiary_id, contract_id)."""
     now = app.clock.now()
@@ -33,8 +39,8 @@ def add_person(
         beneficiary_id = conn.execute(
             insert(Beneficiary).returning(Beneficiary.id),
             {
-                "birth_name": "Martin",
-                "first_names": "Léa Marie",
+                "birth_name": birth_name,
+                "first_names": first_names,
                 "birth_date": birth_date,
                 "sex": "F",
                 "phone": "0600000000",
@@ -48,6 +54,7 @@ def add_person(
                 "beneficiary_id": beneficiary_id,
                 "cma_number": f"T-{next(_cma_numbers)}",
                 "employer_name": "Boulangerie Dupont",
+                "training_centre_uai": training_centre_uai,
                 "start_date": start,
                 "planned_end_date": date(start.year + 2, start.month, 1),
                 "created_at": now,
@@ -65,9 +72,11 @@ def add_case(
     cycle: int = 0,
     birth_date: date = date(2000, 5, 4),
     referent: str | None = "referente",
+    **person: Any,
 ) -> int:
-    """A case created through the engine; `state`/`cycle` then set directly (test set-up only)."""
-    beneficiary_id, contract_id = add_person(app, birth_date=birth_date)
+    """A case created through the engine; `state`/`cycle` then set directly (test set-up only).
+    `person` goes to `add_person` (names, training centre)."""
+    beneficiary_id, contract_id = add_person(app, birth_date=birth_date, **person)
     with app.db.transaction() as conn:
         case_id = app.engine.create_case(
             conn,
@@ -84,13 +93,20 @@ def add_case(
     return case_id
 
 
-def add_partner(app: App, needs: tuple[str, ...] = ("housing",), name: str | None = None) -> int:
+def add_partner(
+    app: App,
+    needs: tuple[str, ...] = ("housing",),
+    name: str | None = None,
+    kind: str = "housing",
+    uai: str | None = None,
+) -> int:
     with app.db.transaction() as conn:
         return conn.execute(
             insert(Partner).returning(Partner.id),
             {
                 "name": name or f"Partenaire {next(_cma_numbers)}",
-                "kind": "housing",
+                "kind": kind,
+                "uai": uai,
                 "need_categories": list(needs),
                 "created_at": app.clock.now(),
             },

@@ -137,6 +137,10 @@ class InboundSettings:
     max_message_bytes: int = 25_000_000
     # Attachments up to this size are kept apart (the raw message always has them all).
     max_attachment_bytes: int = 10_000_000
+    # Partners alert counsellors by writing to <alert_local>@<mail.domain> ("" turns it off):
+    # a mail there from a known partner contact that names a followed apprentice is an alert
+    # on that case; any other goes to the quarantine.
+    alert_local: str = "alerte"
     # An IMAP reader in `casework serve`, for an existing mailbox: IDLE, and a poll as fallback.
     imap_enabled: bool = False
     imap_host: str = "127.0.0.1"

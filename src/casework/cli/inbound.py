@@ -99,3 +99,18 @@ def reject(context: Context, inbound_id: int, reason: str, login: str | None) ->
     actor = Actor.person(login) if login else Actor.current_user()
     Ingestor(context.app).reject(inbound_id, actor, reason)
     click.echo(f"Courriel n° {inbound_id} écarté.")
+
+
+@inbound.command("alert")
+@click.argument("inbound_id", type=int)
+@click.argument("case_id", type=int)
+@click.option("--as", "login", help="Qui décide (défaut : l'utilisateur du terminal).")
+@click.pass_obj
+def alert(context: Context, inbound_id: int, case_id: int, login: str | None) -> None:
+    """Fait d'un courriel en quarantaine une alerte sur un dossier suivi (son conseiller est
+    prévenu)."""
+    from casework.inbound.ingest import Ingestor
+
+    actor = Actor.person(login) if login else Actor.current_user()
+    alert_id = Ingestor(context.app).attach_alert(inbound_id, case_id, actor)
+    click.echo(f"Courriel n° {inbound_id} : alerte n° {alert_id} sur le dossier n° {case_id}.")

@@ -116,7 +116,7 @@ def init_db(context: Context) -> None:
 
 
 def _register() -> None:
-    from casework.cli import cases, demo, inbound, mail, service, workflows
+    from casework.cli import alerts, cases, demo, inbound, mail, service, workflows
 
     main.add_command(workflows.workflows)
     main.add_command(cases.case)
@@ -124,6 +124,7 @@ def _register() -> None:
     main.add_command(demo.demo)
     main.add_command(mail.mail)
     main.add_command(inbound.inbound)
+    main.add_command(alerts.alerts)
     for command in (service.serve, service.status, service.timers, service.simulate):
         main.add_command(command)
 

@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from casework.actors import Actor
 from casework.app import App
 from casework.errors import CaseworkError
+from casework.inbound.alerts import AlertDesk
 from casework.inbound.classify import Kind, classify
 from casework.inbound.quotes import strip_quotes
 from casework.models import (
@@ -82,6 +83,7 @@ class Ingestor:
         local = re.escape(self.settings.reply_local)
         domain = re.escape(self.settings.domain)
         self.reply_address = re.compile(rf"^{local}\+([a-z0-9-]+)@{domain}$", re.IGNORECASE)
+        self.alerts = AlertDesk(app)
 
     @property
     def signer(self) -> LinkSigner:
@@ -164,7 +166,10 @@ class Ingestor:
             return self._store(
                 conn, record, InboundKind.AUTO_REPLY, text, InboundStatus.IGNORED, found.reason
             )
-        mail = self._our_mail(conn, message, recipients)
+        addresses = _addressed_to(message, recipients)
+        mail = self._our_mail(conn, addresses, message)
+        if mail is None and self.alerts.is_for_us(addresses):
+            return self._alert(conn, record, message, text, now)
         if mail is None:
             return self._quarantine(
                 conn,
@@ -210,6 +215,39 @@ class Ingestor:
         record["event_version"] = done.version
         log.info("reply %s from %s: sheet %s %s", record["message_id"], actor, sheet_id, trigger)
         return self._store(conn, record, InboundKind.ANSWER, text, InboundStatus.RECORDED, trigger)
+
+    def _alert(
+        self, conn: Connection, record: dict[str, Any], message: Message, text: str, now: Any
+    ) -> Ingested:
+        """A mail to the alert address: an alert on the case it names, or the quarantine.
+        Names are looked for in the whole body (a forwarded mail is often the alert itself);
+        people are shown the text without quotes, or the whole body when that is all there is."""
+        body = _body_text(message)
+        shown = text.strip() or body.strip()
+        found = self.alerts.identify(conn, record["sender"], f"{record['subject'] or ''}\n{body}")
+        record["case_id"] = found.case_id
+        if found.case_id is None:
+            return self._quarantine(conn, record, shown, found.reason or "alerte non identifiée")
+        stored = self._store(
+            conn,
+            record,
+            InboundKind.ANSWER,
+            shown,
+            InboundStatus.RECORDED,
+            f"alerte sur le dossier n° {found.case_id}",
+        )
+        self.alerts.raise_alert(
+            conn,
+            case_id=found.case_id,
+            inbound_id=stored.id,
+            partner_id=found.partner_id,
+            sender=record["sender"],
+            subject=record["subject"],
+            text=shown,
+            identified_by=None,
+            now=now,
+        )
+        return stored
 
     def _bounce(self, conn: Connection, record: dict[str, Any], bounce: Any, now: Any) -> Ingested:
         mail = None
@@ -276,6 +314,40 @@ class Ingestor:
         log.info("inbound %s attached to sheet %s by %s (%s)", inbound_id, sheet_id, actor, trigger)
         return trigger
 
+    def attach_alert(self, inbound_id: int, case_id: int, actor: Actor) -> int:
+        """A person says this quarantined message is an alert about that case; returns the
+        alert's number."""
+        with self.app.db.transaction() as conn:
+            record = self._quarantined(conn, inbound_id)
+            self.alerts.check_can_alert(conn, case_id)
+            if not record.sender:
+                raise InboundError(f"le courriel reçu n° {inbound_id} n'a pas d'expéditeur")
+            partners = AlertDesk._partners_of(conn, record.sender)
+            alert_id = self.alerts.raise_alert(
+                conn,
+                case_id=case_id,
+                inbound_id=inbound_id,
+                partner_id=partners[0] if len(partners) == 1 else None,
+                sender=record.sender,
+                subject=record.subject,
+                text=record.text or "",
+                identified_by=actor,
+                now=self.app.clock.now(),
+            )
+            conn.execute(
+                update(INBOUND)
+                .where(INBOUND.c.id == inbound_id)
+                .values(
+                    status=InboundStatus.RECORDED,
+                    case_id=case_id,
+                    reason=f"alerte sur le dossier n° {case_id}, rattachée par {actor}",
+                )
+            )
+        log.info(
+            "inbound %s attached as alert %s on case %s by %s", inbound_id, alert_id, case_id, actor
+        )
+        return alert_id
+
     def reject(self, inbound_id: int, actor: Actor, reason: str) -> None:
         with self.app.db.transaction() as conn:
             self._quarantined(conn, inbound_id)
@@ -298,12 +370,9 @@ class Ingestor:
 
     # -- matching ----------------------------------------------------------------------------------
 
-    def _our_mail(self, conn: Connection, message: Message, recipients: tuple[str, ...]) -> Any:
+    def _our_mail(self, conn: Connection, addresses: list[str], message: Message) -> Any:
         """Our mail this one answers: by its signed reply address first, then by references."""
         columns = (OUTBOX.c.id, OUTBOX.c.case_id, OUTBOX.c.entity, OUTBOX.c.entity_id)
-        addresses = list(recipients)
-        for header in ("To", "Cc", "Delivered-To", "X-Original-To"):
-            addresses += [a for _name, a in getaddresses(map(str, message.get_all(header) or []))]
         for address in addresses:
             match = self.reply_address.match(address.strip())
             mail_id = self.signer.check_reply_token(match.group(1)) if match else None
@@ -381,6 +450,14 @@ def _known(conn: Connection, same: Any) -> Any:
     """The record of a message already taken in, if any."""
     query = select(INBOUND.c.id, INBOUND.c.status, INBOUND.c.reason).where(same)
     return conn.execute(query).first()
+
+
+def _addressed_to(message: Message, recipients: tuple[str, ...]) -> list[str]:
+    """Where the message went: the envelope's recipients, then the headers that say it."""
+    addresses = list(recipients)
+    for header in ("To", "Cc", "Delivered-To", "X-Original-To"):
+        addresses += [a for _name, a in getaddresses(map(str, message.get_all(header) or []))]
+    return addresses
 
 
 def _parse(raw: bytes) -> tuple[Message | None, str | None]:

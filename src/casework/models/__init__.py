@@ -1,5 +1,6 @@
 """The domain model: one module per concept, all on one declarative base."""
 
+from casework.models.alert import Alert
 from casework.models.base import (
     ActorKind,
     AssignmentMethod,
@@ -31,6 +32,7 @@ from casework.models.user import Role, User
 __all__ = [
     "ActionLink",
     "ActorKind",
+    "Alert",
     "AssignmentMethod",
     "Base",
     "Beneficiary",

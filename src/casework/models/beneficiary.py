@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Date, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casework.models.base import Base, Sex, UTCDateTime, str_enum
+from casework.names import name_key
 
 MAJORITY_AGE = 18
+
+
+def _birth_name_key(context: Any) -> str | None:
+    """`name_key` follows `birth_name` on insert. (An update that changes `birth_name` sets
+    `name_key` too: an `onupdate` would blank it on updates of other columns.)"""
+    name = context.get_current_parameters().get("birth_name")
+    return None if name is None else name_key(name)
 
 
 class Beneficiary(Base):
@@ -17,6 +26,9 @@ class Beneficiary(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     birth_name: Mapped[str] = mapped_column(String(120))
+    # The birth name folded (see `casework.names`), indexed: how a name written in a mail by a
+    # partner, with or without accents and hyphens, is found among a million.
+    name_key: Mapped[str | None] = mapped_column(String(120), index=True, default=_birth_name_key)
     # All first names, in civil-status order, space separated ("Marie Louise Anne").
     first_names: Mapped[str] = mapped_column(String(200))
     birth_date: Mapped[date] = mapped_column(Date)

@@ -1,0 +1,54 @@
+"""`casework alerts …`: alerts partners raised by mail, for the counsellors."""
+
+from __future__ import annotations
+
+import click
+
+from casework.actors import Actor
+from casework.cli.main import Context
+from casework.clock import format_local
+from casework.models.beneficiary import display_name
+
+
+@click.group("alerts")
+def alerts() -> None:
+    """Alertes envoyées par les partenaires à l'adresse d'alerte."""
+
+
+@alerts.command("list")
+@click.option("--all", "everything", is_flag=True, help="Aussi les alertes déjà lues.")
+@click.option("--for", "login", help="Seulement les dossiers de ce conseiller (identifiant).")
+@click.option("--limit", type=int, default=30, show_default=True)
+@click.pass_obj
+def list_alerts(context: Context, everything: bool, login: str | None, limit: int) -> None:
+    """Les alertes non lues (les plus récentes d'abord), avec ce que le partenaire a écrit."""
+    from casework.inbound.alerts import open_alerts_query
+
+    with context.app.db.read() as conn:
+        rows = conn.execute(open_alerts_query(login, everything).limit(limit)).all()
+    if not rows:
+        click.echo("Aucune alerte." if everything else "Aucune alerte non lue.")
+    for r in rows:
+        seen = f"  lue par {r.seen_by}" if r.seen_at else ""
+        who = display_name(r.first_names, r.birth_name)
+        click.echo(
+            f"{r.id:>6}  {format_local(r.created_at)}  dossier n° {r.case_id} ({who}), "
+            f"conseiller {r.referent or '?'}{seen}"
+        )
+        click.echo(f"        de {r.sender} : « {r.subject or '(sans objet)'} »")
+        text = " ".join((r.text or "").split())
+        if text:
+            click.echo(f"        {text[:200]}{'…' if len(text) > 200 else ''}")
+
+
+@alerts.command("seen")
+@click.argument("alert_id", type=int)
+@click.option("--as", "login", help="Qui l'a lue (défaut : l'utilisateur du terminal).")
+@click.pass_obj
+def seen(context: Context, alert_id: int, login: str | None) -> None:
+    """Marque une alerte comme lue."""
+    from casework.inbound.alerts import AlertDesk
+
+    actor = Actor.person(login) if login else Actor.current_user()
+    AlertDesk(context.app).mark_seen(alert_id, actor)
+    click.echo(f"Alerte n° {alert_id} marquée lue.")
