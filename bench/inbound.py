@@ -1,11 +1,15 @@
 """Inbound mail at scale: N replies parsed, classified, matched and recorded.
 
-Set-up (not timed): N liaison sheets sent to partners, their mails rendered (so each has its
-signed reply address and Message-ID). Then N incoming messages, as mail clients write them:
-most are partners' replies (Outlook in French, quoted text below), some out-of-office replies,
-some from unknown senders. Timed: `Ingestor.ingest` on each, one transaction each, as the LMTP
-receiver and the IMAP reader call it. Baseline, same run: the same messages parsed, classified
-and stripped of quotes with no database, for the share the database takes.
+Set-up (not timed): 2 × N liaison sheets sent to partners, their mails rendered (so each has its
+signed reply address and Message-ID). Then one incoming message per sheet, as mail clients write
+them: most are partners' replies (Outlook in French, quoted text below), some out-of-office
+replies, some from unknown senders. Timed, on N messages each:
+
+- *batched*: `Ingestor.ingest_many` on 50 messages at a time, as the IMAP reader takes a fetch;
+- *one by one*: `Ingestor.ingest` on each, one transaction each, as the LMTP receiver does.
+
+Baseline, same run: the same messages parsed, classified and stripped of quotes with no
+database, for the share the database takes.
 
     .venv/bin/python bench/inbound.py                                 # SQLite, 10,000 replies
     .venv/bin/python bench/inbound.py --database postgresql+psycopg://postgres@127.0.0.1:5432/bench
@@ -35,13 +39,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from casework.actors import Actor
 from casework.app import build_app
 from casework.clock import SystemClock
 from casework.inbound.classify import classify
-from casework.inbound.ingest import Ingestor, _body_text
+from casework.inbound.ingest import Incoming, Ingestor, _body_text
 from casework.inbound.quotes import strip_quotes
 from casework.migrate import upgrade
 from casework.models import LiaisonSheet, OutboxMail, Partner, PartnerContact
@@ -116,10 +120,10 @@ def prepare(url: str, n: int) -> list[tuple[str, str, str]]:
     return [(f"reply+{m.reply_token}@{domain}", m.message_id, m.subject) for m in mails]
 
 
-def messages(mails: list[tuple[str, str, str]]) -> list[bytes]:
+def messages(mails: list[tuple[str, str, str]], first: int = 0) -> list[bytes]:
     """One incoming message per mail: 80 % replies, 10 % out of office, 10 % strangers."""
     out = []
-    for i, (reply_to, message_id, subject) in enumerate(mails):
+    for i, (reply_to, message_id, subject) in enumerate(mails, start=first):
         sender, extra = "accueil@foyer.example", ""
         if i % 10 == 8:
             extra = "Auto-Submitted: auto-replied\r\n"
@@ -143,25 +147,23 @@ def messages(mails: list[tuple[str, str, str]]) -> list[bytes]:
     return out
 
 
-def run_ingest(url: str, raws: list[bytes]) -> dict[str, Any]:
+def run_ingest(url: str, raws: list[bytes], batch: int) -> dict[str, Any]:
+    """Take the messages in, `batch` per transaction (1: `ingest`, as LMTP does)."""
     app = build_app(settings_for(url, 25, 500), SystemClock())
     ingestor = Ingestor(app)
     statuses: Counter[str] = Counter()
     started = time.perf_counter()
-    for raw in raws:
-        statuses[str(ingestor.ingest(raw, "bench").status)] += 1
+    if batch == 1:
+        for raw in raws:
+            statuses[str(ingestor.ingest(raw, "bench").status)] += 1
+    else:
+        for first in range(0, len(raws), batch):
+            part = [Incoming(raw, "bench") for raw in raws[first : first + batch]]
+            for result in ingestor.ingest_many(part):
+                statuses[str(result.status)] += 1
     seconds = time.perf_counter() - started
-    with app.db.read() as conn:
-        acknowledged = conn.execute(
-            select(LiaisonSheet.id).where(LiaisonSheet.state == "acknowledged")
-        ).all()
     app.close()
-    return {
-        "seconds": seconds,
-        "statuses": statuses,
-        "acknowledged": len(acknowledged),
-        "peak_rss_mb": peak_rss_mb(),
-    }
+    return {"seconds": seconds, "statuses": statuses, "peak_rss_mb": peak_rss_mb()}
 
 
 def run_parse_only(raws: list[bytes]) -> float:
@@ -182,21 +184,35 @@ def main() -> None:
     url = args.database or f"sqlite:///{workdir / 'inbound.sqlite3'}"
     print(f"bench/inbound.py — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {machine(url)}")
     try:
-        raws = messages(prepare(url, args.replies))
-        result = run_ingest(url, raws)
-        per_s = len(raws) / result["seconds"]
-        statuses = ", ".join(f"{n:,} {s}" for s, n in sorted(result["statuses"].items()))
-        print(
-            f"  ingest: {len(raws):,} messages in {result['seconds']:.1f} s, {per_s:,.0f}/s "
-            f"({statuses}; {result['acknowledged']:,} sheets acknowledged), "
-            f"peak RSS {result['peak_rss_mb']:.0f} MB",
-            flush=True,
-        )
+        mails = prepare(url, 2 * args.replies)
+        runs = {
+            "batched (50 per transaction, as IMAP)": (messages(mails[: args.replies]), 50),
+            "one by one (as LMTP)": (messages(mails[args.replies :], args.replies), 1),
+        }
+        per_s = {}
+        for name, (raws, batch) in runs.items():
+            result = run_ingest(url, raws, batch)
+            per_s[name] = len(raws) / result["seconds"]
+            statuses = ", ".join(f"{n:,} {s}" for s, n in sorted(result["statuses"].items()))
+            print(
+                f"  ingest {name}: {len(raws):,} messages in {result['seconds']:.1f} s, "
+                f"{per_s[name]:,.0f}/s ({statuses}), peak RSS {result['peak_rss_mb']:.0f} MB",
+                flush=True,
+            )
+        with build_app(settings_for(url, 25, 500), SystemClock()).db.read() as conn:
+            acknowledged = conn.execute(
+                select(func.count()).where(LiaisonSheet.state == "acknowledged")
+            ).scalar_one()
+        print(f"  {acknowledged:,} sheets acknowledged")
+        raws = runs["one by one (as LMTP)"][0]
         parse_s = run_parse_only(raws)
         parse_per_s = len(raws) / parse_s
+        ratios = ", ".join(
+            f"{name.split(' (')[0]} {v / parse_per_s:.2f}" for name, v in per_s.items()
+        )
         print(
             f"  baseline: parse, classify and strip quotes only (no database): "
-            f"{parse_per_s:,.0f}/s; ratio ingest/baseline {per_s / parse_per_s:.2f}"
+            f"{parse_per_s:,.0f}/s; ratio ingest/baseline: {ratios}"
         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

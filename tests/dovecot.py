@@ -85,13 +85,16 @@ service imap-login {{
 """
         )
         binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
-        self.process = subprocess.Popen(
-            [binary, "-F", "-c", str(config)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                # (Again) if it exited: right after `kill`, the old login processes may still
+                # hold the port for a moment, and the new master gives up on binding it.
+                self.process = subprocess.Popen(
+                    [binary, "-F", "-c", str(config)],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
                     if s.recv(100).startswith(b"* OK"):
@@ -110,6 +113,15 @@ service imap-login {{
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                self.process.wait()
+        # The master is gone; its login processes go a moment later: wait for the port to close.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            except OSError:
+                return
+            time.sleep(0.05)
 
     def cut_sessions(self) -> int:
         """SIGKILL the server's IMAP session processes: their clients see the connection close

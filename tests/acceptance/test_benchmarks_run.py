@@ -56,6 +56,8 @@ def test_bench_outbox_runs() -> None:
 
 def test_bench_inbound_runs() -> None:
     out = run("inbound.py", "--replies", "200")
-    assert "ingest: 200 messages" in out
-    assert "160 recorded; 160 sheets acknowledged" in out
-    assert "ratio ingest/baseline" in out
+    assert "ingest batched (50 per transaction, as IMAP): 200 messages" in out
+    assert "ingest one by one (as LMTP): 200 messages" in out
+    assert out.count("160 recorded") == 2
+    assert "320 sheets acknowledged" in out
+    assert "ratio ingest/baseline: batched" in out

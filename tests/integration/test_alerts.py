@@ -49,8 +49,9 @@ def alert_mail(
     ).encode()
 
 
-def cfa(app: App) -> int:
-    add_user(app)
+def cfa(app: App, counsellor: bool = True) -> int:
+    if counsellor:
+        add_user(app)
     partner_id = add_partner(app, name="CFA de Laval", kind="training_centre", uai=UAI)
     add_contact(app, partner_id, CFA, name="Vie scolaire")
     return partner_id

@@ -1,9 +1,10 @@
 """An IMAP reader for an existing mailbox: IDLE while connected, a poll when IDLE is not there.
 
-Nothing lost, nothing twice: a message is read with BODY.PEEK (which leaves it unseen), taken in
-(`ingest` commits), and only then flagged \\Seen. A crash between the two leaves it unseen: the
-next pass reads it again, and `ingest` recognises it by (UIDVALIDITY, UID) and Message-ID, so it
-is recorded once. A lost connection is logged and retried after `imap_poll_seconds`.
+Nothing lost, nothing twice: messages are read with BODY.PEEK (which leaves them unseen), a
+fetch of up to FETCH_AT_ONCE taken in together (`ingest_many` commits), and only then flagged
+\\Seen. A crash between the two leaves them unseen: the next pass reads them again, and the
+ingestor recognises them by (UIDVALIDITY, UID) and Message-ID, so each is recorded once. A lost
+connection is logged and retried after `imap_poll_seconds`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
-from casework.inbound.ingest import Ingestor
+from casework.inbound.ingest import Incoming, Ingestor
 from casework.settings import InboundSettings, SettingsError
 
 log = logging.getLogger("casework.inbound")
@@ -118,14 +119,17 @@ class ImapReader:
         for start in range(0, len(uids), FETCH_AT_ONCE):
             part = uids[start : start + FETCH_AT_ONCE]
             fetched = client.fetch(part, ["BODY.PEEK[]"])
-            for uid in part:
-                raw = fetched.get(uid, {}).get(b"BODY[]")
-                if raw is None:
-                    continue  # expunged meanwhile
-                result = self.ingestor.ingest(raw, f"imap:{folder}", imap=(validity, uid))
-                # Committed: now, and only now, the message is marked read.
-                client.add_flags([uid], [b"\\Seen"])
-                taken += 0 if result.duplicate else 1
+            # Expunged meanwhile: not fetched, nothing to take.
+            present = [uid for uid in part if fetched.get(uid, {}).get(b"BODY[]") is not None]
+            batch = [
+                Incoming(fetched[uid][b"BODY[]"], f"imap:{folder}", imap=(validity, uid))
+                for uid in present
+            ]
+            results = self.ingestor.ingest_many(batch)
+            # Committed: now, and only now, the messages are marked read.
+            if present:
+                client.add_flags(present, [b"\\Seen"])
+            taken += sum(0 if result.duplicate else 1 for result in results)
         if taken:
             log.info("imap: %s message(s) taken in from %s", taken, folder)
         self.taken += taken

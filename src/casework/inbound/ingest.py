@@ -1,7 +1,10 @@
-"""Taking in one message: store it, tell what it is, and act on it, in one transaction.
+"""Taking in messages: store each, tell what it is, and act on it, a batch in one transaction.
 
-- *Once only*: a message is known by its Message-ID (or, without one, a hash of its bytes); a
-  second delivery of the same message finds the first record and does nothing.
+- *Once only*: a message is known by its Message-ID (or, without one, a hash of its bytes), and
+  by its mailbox's (UIDVALIDITY, UID) when read over IMAP; a second delivery of the same message
+  finds the first record and does nothing. Two readers taking the same message at once: the
+  unique indexes let one commit; the other's whole batch rolls back and is read again, finding
+  that message known.
 - *Nothing unproven moves a sheet*: a reply counts only if it names one of our mails (its
   `reply+<token>@` address, signed; failing that, In-Reply-To/References against our stored
   Message-IDs; never the subject) and comes from a contact of the partner that mail went to, or
@@ -11,9 +14,17 @@
   tells the counsellor.
 - *A reply to a sheet* acknowledges it when it waits for an acknowledgement, and gives feedback
   when it waits for feedback; the extracted text goes with the event. The counsellor can still
-  correct the sheet by hand.
+  correct the sheet by hand. Two replies to one sheet in one batch act in turn, as if one by one.
+- *A mail to the alert address* becomes an alert on the case it names (`alerts.py`).
+- *Bad input never stops a reader*: what cannot be parsed or analysed is stored and quarantined
+  with its reason; only a failing database makes a batch fail (and its reader try it again).
 
-Readers (LMTP, IMAP) call `ingest` and acknowledge to their server only after it returned.
+Readers call `ingest` (LMTP: one message) or `ingest_many` (IMAP: one fetch) and acknowledge to
+their server only after it returned, that is after the commit.
+
+Why batches: taking a reply in costs about fifteen statements; a batch reads what its messages
+need with a few set-based queries and fires all its sheets' transitions together
+(`Engine.fire_each`), which on PostgreSQL divides the round trips per message several times.
 """
 
 from __future__ import annotations
@@ -23,20 +34,22 @@ import email.policy
 import hashlib
 import logging
 import re
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from casework.actors import Actor
 from casework.app import App
+from casework.engine.engine import FireRequest
 from casework.errors import CaseworkError
 from casework.inbound.alerts import AlertDesk
-from casework.inbound.classify import Kind, classify
+from casework.inbound.classify import Classified, Kind, classify
 from casework.inbound.quotes import strip_quotes
 from casework.models import (
     Case,
@@ -61,10 +74,25 @@ CONTACTS, USERS = PartnerContact.__table__, User.__table__
 _MESSAGE_IDS = re.compile(r"<[^<>\s]+>")
 # What a reply does to a sheet, by the sheet's state.
 REPLY_TRIGGERS = {"sent": "acknowledge", "overdue": "acknowledge", "acknowledged": "give_feedback"}
+MAIL_COLUMNS = (OUTBOX.c.id, OUTBOX.c.case_id, OUTBOX.c.entity, OUTBOX.c.entity_id)
+ATTEMPTS = 3  # a batch read again after another reader took one of its messages
+CHUNK = 500  # values per IN (...) list
+NOT_OURS = "ne répond à aucun de nos courriels (adresse de réponse ou références inconnues)"
 
 
 class InboundError(CaseworkError):
     """A person's request about inbound mail that cannot be done (said in French)."""
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A message as a reader hands it over: `recipients` are the envelope's (LMTP/SMTP),
+    `imap` the mailbox's (UIDVALIDITY, UID)."""
+
+    raw: bytes
+    source: str
+    recipients: tuple[str, ...] = ()
+    imap: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +101,48 @@ class Ingested:
     status: InboundStatus
     reason: str | None
     duplicate: bool = False
+
+
+@dataclass
+class _Read:
+    """What is known of a message before the database: parsed, classified, its text."""
+
+    incoming: Incoming
+    message_id: str
+    sender: str | None
+    subject: str | None
+    message: Message | None = None
+    problem: str | None = None  # why it could not be read
+    found: Classified | None = None
+    text: str | None = None
+    addresses: list[str] = field(default_factory=list)
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+
+    def record(self, now: Any) -> dict[str, Any]:
+        """Its inbound row, before what is made of it."""
+        imap = self.incoming.imap
+        return {
+            "received_at": now,
+            "source": self.incoming.source,
+            "imap_uidvalidity": imap[0] if imap else None,
+            "imap_uid": imap[1] if imap else None,
+            "message_id": self.message_id,
+            "sender": self.sender,
+            "subject": self.subject,
+            "raw": self.incoming.raw,
+            "_attachments": self.attachments,
+        }
+
+
+@dataclass
+class _Reply:
+    """A message that names one of our mails to a sheet, on its way to the sheet."""
+
+    at: int  # its place in the batch
+    record: dict[str, Any]
+    text: str
+    sheet_id: int
+    actor: Actor
 
 
 class Ingestor:
@@ -99,122 +169,213 @@ class Ingestor:
         recipients: tuple[str, ...] = (),
         imap: tuple[int, int] | None = None,
     ) -> Ingested:
-        """Store and act on one message; `recipients` are the envelope's (LMTP/SMTP), `imap`
-        the mailbox's (UIDVALIDITY, UID)."""
-        now = self.app.clock.now()
-        message, unreadable = _parse(raw)
-        message_id = _message_id(message, raw)
-        same = INBOUND.c.message_id == message_id
-        if imap is not None:
-            same = or_(
-                same, and_(INBOUND.c.imap_uidvalidity == imap[0], INBOUND.c.imap_uid == imap[1])
+        """Store and act on one message (a batch of one)."""
+        return self.ingest_many([Incoming(raw, source, recipients, imap)])[0]
+
+    def ingest_many(self, batch: Sequence[Incoming]) -> list[Ingested]:
+        """Store and act on each message, in one transaction; one result per message, in order.
+        Raises only when the database fails: then nothing of the batch is written."""
+        if not batch:
+            return []
+        read = [_read(incoming, self._max_attachment) for incoming in batch]
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                with self.app.db.transaction() as conn:
+                    return self._take(conn, read, self.app.clock.now())
+            except IntegrityError:
+                # Another reader committed one of these messages meanwhile (the unique indexes
+                # made us wait for it, then refused ours): read the batch again, it is known now.
+                if attempt == ATTEMPTS:
+                    raise
+                log.info("inbound: another reader took one of %s message(s); again", len(read))
+        raise AssertionError("unreachable")
+
+    @property
+    def _max_attachment(self) -> int:
+        return self.app.settings.inbound.max_attachment_bytes
+
+    # -- a batch, one transaction ----------------------------------------------------------------
+
+    def _take(self, conn: Connection, batch: list[_Read], now: Any) -> list[Ingested]:
+        results: list[Ingested | None] = [None] * len(batch)
+        rows: dict[int, dict[str, Any]] = {}  # place → inbound row, inserted together at the end
+        known = _known_many(conn, batch)
+        first: dict[str, int] = {}  # Message-ID → place of its first copy in this batch
+        later: list[tuple[int, int]] = []
+        answers: list[int] = []
+        for at, read in enumerate(batch):
+            seen = known.get(read.message_id) or (
+                known.get(read.incoming.imap) if read.incoming.imap else None
             )
-        try:
-            with self.app.db.transaction() as conn:
-                known = _known(conn, same)
-                if known is not None:
-                    return Ingested(known.id, known.status, known.reason, duplicate=True)
-                return self._take(
-                    conn, raw, message, unreadable, message_id, source, recipients, now, imap
-                )
-        except IntegrityError:
-            # Another reader took the same message meanwhile: theirs is the record.
-            with self.app.db.read() as conn:
-                known = _known(conn, same)
-            if known is None:
-                raise  # not a duplicate after all: let the reader retry
-            return Ingested(known.id, known.status, known.reason, duplicate=True)
+            if seen is not None:
+                results[at] = Ingested(seen.id, seen.status, seen.reason, duplicate=True)
+            elif read.message_id in first:
+                later.append((at, first[read.message_id]))
+            else:
+                first[read.message_id] = at
+                found = read.found
+                record = read.record(now)
+                if read.message is None or found is None:
+                    rows[at] = _row(
+                        record,
+                        InboundKind.UNREADABLE,
+                        None,
+                        InboundStatus.QUARANTINED,
+                        read.problem,
+                    )
+                elif found.kind == Kind.BOUNCE:
+                    bounce = found.bounce
+                    results[at] = self._alone(
+                        conn, read, now, lambda r=record, b=bounce: self._bounce(conn, r, b, now)
+                    )
+                elif found.kind == Kind.AUTO_REPLY:
+                    rows[at] = _row(
+                        record,
+                        InboundKind.AUTO_REPLY,
+                        read.text,
+                        InboundStatus.IGNORED,
+                        found.reason,
+                    )
+                else:
+                    answers.append(at)
+        replies = self._answers(conn, batch, answers, rows, results, now)
+        self._fire(conn, replies, rows)
+        for at, inbound_id in zip(rows, _insert(conn, list(rows.values())), strict=True):
+            row = rows[at]
+            results[at] = Ingested(inbound_id, row["status"], row["reason"])
+            if row["status"] == InboundStatus.QUARANTINED:
+                log.warning("inbound %s quarantined: %s", inbound_id, row["reason"])
+        for at, copy_of in later:
+            taken = results[copy_of]
+            assert taken is not None
+            results[at] = Ingested(taken.id, taken.status, taken.reason, duplicate=True)
+        assert all(r is not None for r in results)
+        return results  # type: ignore[return-value]
 
-    # -- one message, one transaction -----------------------------------------------------------
-
-    def _take(
+    def _answers(
         self,
         conn: Connection,
-        raw: bytes,
-        message: Message | None,
-        unreadable: str | None,
-        message_id: str,
-        source: str,
-        recipients: tuple[str, ...],
+        batch: list[_Read],
+        answers: list[int],
+        rows: dict[int, dict[str, Any]],
+        results: list[Ingested | None],
         now: Any,
-        imap: tuple[int, int] | None,
-    ) -> Ingested:
-        sender = _sender(message)
-        record: dict[str, Any] = {
-            "received_at": now,
-            "source": source,
-            "imap_uidvalidity": imap[0] if imap else None,
-            "imap_uid": imap[1] if imap else None,
-            "message_id": message_id,
-            "sender": sender,
-            "subject": _subject(message),
-            "raw": raw,
-        }
-        if message is not None:
-            record["_attachments"] = _attachments(
-                message, self.app.settings.inbound.max_attachment_bytes
-            )
-        if message is None:
-            return self._store(
-                conn, record, InboundKind.UNREADABLE, None, InboundStatus.QUARANTINED, unreadable
-            )
-        found = classify(message)
-        text = strip_quotes(_body_text(message))
-        if found.kind == Kind.BOUNCE:
-            return self._bounce(conn, record, found.bounce, now)
-        if found.kind == Kind.AUTO_REPLY:
-            return self._store(
-                conn, record, InboundKind.AUTO_REPLY, text, InboundStatus.IGNORED, found.reason
-            )
-        addresses = _addressed_to(message, recipients)
-        mail = self._our_mail(conn, addresses, message)
-        if mail is None and self.alerts.is_for_us(addresses):
-            return self._alert(conn, record, message, text, now)
-        if mail is None:
-            return self._quarantine(
-                conn,
-                record,
-                text,
-                "ne répond à aucun de nos courriels (adresse de réponse ou références inconnues)",
-            )
-        record.update(outbox_id=mail.id, case_id=mail.case_id)
-        if mail.entity != "liaison":
-            return self._quarantine(
-                conn, record, text, "réponse à un courriel qui n'attend pas de réponse"
-            )
-        record["sheet_id"] = mail.entity_id
-        actor = self._allowed_sender(conn, sender, mail)
-        if actor is None:
-            return self._quarantine(
-                conn,
-                record,
-                text,
-                f"expéditeur {sender or 'inconnu'} : ni un contact du partenaire, ni le conseiller",
-            )
-        return self._answer(conn, record, text or "", mail.entity_id, actor)
+    ) -> list[_Reply]:
+        """Messages written by people: matched to our mails and their senders checked; those
+        that answer a sheet are returned, the others quarantined (or alerts)."""
+        mails = self._our_mails(conn, [batch[at] for at in answers])
+        senders = self._senders(
+            conn,
+            {
+                (mail, batch[at].sender)
+                for at, mail in zip(answers, mails, strict=True)
+                if mail is not None and mail.entity == "liaison" and batch[at].sender
+            },
+        )
+        replies = []
+        for at, mail in zip(answers, mails, strict=True):
+            read = batch[at]
+            record = read.record(now)
+            text = read.text or ""
+            if mail is None and self.alerts.is_for_us(read.addresses):
+                results[at] = self._alone(
+                    conn,
+                    read,
+                    now,
+                    lambda r=record, m=read.message, t=text: self._alert(conn, r, m, t, now),
+                )
+                continue
+            if mail is None:
+                rows[at] = _quarantined(record, text, NOT_OURS)
+                continue
+            record.update(outbox_id=mail.id, case_id=mail.case_id)
+            if mail.entity != "liaison":
+                reason = "réponse à un courriel qui n'attend pas de réponse"
+                rows[at] = _quarantined(record, text, reason)
+                continue
+            record["sheet_id"] = mail.entity_id
+            actor = senders.get((mail.entity_id, read.sender or ""))
+            if actor is None:
+                who = read.sender or "inconnu"
+                reason = f"expéditeur {who} : ni un contact du partenaire, ni le conseiller"
+                rows[at] = _quarantined(record, text, reason)
+                continue
+            replies.append(_Reply(at, record, text, mail.entity_id, actor))
+        return replies
 
-    def _answer(
-        self, conn: Connection, record: dict[str, Any], text: str, sheet_id: int, actor: Actor
+    def _fire(
+        self, conn: Connection, replies: list[_Reply], rows: dict[int, dict[str, Any]]
+    ) -> None:
+        """Each reply acknowledges or gives feedback, by its sheet's state. A sheet answered
+        twice in the batch is answered in turn, in the batch's order: one reply per sheet per
+        round, each round seeing the states the previous one left."""
+        states = _sheet_states(conn, {r.sheet_id for r in replies})
+        waiting = replies
+        while waiting:
+            this_round: list[_Reply] = []
+            next_round: list[_Reply] = []
+            for reply in waiting:
+                busy = any(r.sheet_id == reply.sheet_id for r in this_round)
+                (next_round if busy else this_round).append(reply)
+            waiting = next_round
+            requests, asked = [], {}
+            for reply in this_round:
+                state = states.get(reply.sheet_id)
+                trigger = REPLY_TRIGGERS.get(state or "")
+                if trigger is None:
+                    reason = f"la fiche n'attend plus de réponse (état {state})"
+                    rows[reply.at] = _quarantined(reply.record, reply.text, reason)
+                elif trigger == "give_feedback" and not reply.text.strip():
+                    reason = "réponse vide : aucun retour à enregistrer"
+                    rows[reply.at] = _quarantined(reply.record, reply.text, reason)
+                else:
+                    field_ = "message" if trigger == "acknowledge" else "feedback"
+                    data = {field_: reply.text}
+                    requests.append(FireRequest(reply.sheet_id, trigger, reply.actor, data))
+                    asked[reply.sheet_id] = (reply, trigger)
+            if not requests:
+                continue
+            done = self.app.engine.fire_each("liaison", requests, conn=conn)
+            for moved in done.applied:
+                reply, trigger = asked[moved.entity_id]
+                states[moved.entity_id] = moved.dest
+                reply.record["event_version"] = moved.version
+                rows[reply.at] = _row(
+                    reply.record, InboundKind.ANSWER, reply.text, InboundStatus.RECORDED, trigger
+                )
+                log.info(
+                    "reply %s from %s: sheet %s %s",
+                    reply.record["message_id"],
+                    reply.actor,
+                    moved.entity_id,
+                    trigger,
+                )
+            not_moved: list[tuple[int, object]] = [(r.entity_id, r) for r in done.refused]
+            not_moved += done.failed
+            not_moved += [(i, "fiche introuvable") for i in done.missing]
+            for sheet_id, error in not_moved:
+                reply, trigger = asked[sheet_id]
+                reason = f"{trigger} refusé : {error}"
+                rows[reply.at] = _quarantined(reply.record, reply.text, reason)
+
+    def _alone(
+        self, conn: Connection, read: _Read, now: Any, act: Callable[[], Ingested]
     ) -> Ingested:
-        state = conn.execute(select(SHEETS.c.state).where(SHEETS.c.id == sheet_id)).scalar_one()
-        trigger = REPLY_TRIGGERS.get(state)
-        if trigger is None:
-            return self._quarantine(
-                conn, record, text, f"la fiche n'attend plus de réponse (état {state})"
-            )
-        data = {"message": text} if trigger == "acknowledge" else {"feedback": text}
-        if trigger == "give_feedback" and not text.strip():
-            return self._quarantine(conn, record, text, "réponse vide : aucun retour à enregistrer")
-        nested = conn.begin_nested()  # a refused transition must not lose the message
+        """A rare path (a bounce, an alert) taken alone in a savepoint: if it fails for any
+        reason but the database's, the message is quarantined with the error, and the batch
+        goes on. A database error fails the batch (its reader tries it again)."""
+        nested = conn.begin_nested()
         try:
-            done = self.app.engine.fire_sheet(sheet_id, trigger, actor, conn=conn, **data)
-        except CaseworkError as error:
+            done = act()
+        except DBAPIError:
+            raise
+        except Exception as error:
             nested.rollback()
-            return self._quarantine(conn, record, text, f"{trigger} refusé : {error}")
+            log.exception("inbound %s: could not be handled", read.message_id)
+            reason = f"erreur en le traitant : {type(error).__name__}: {error}"
+            return self._quarantine(conn, read.record(now), read.text, reason)
         nested.commit()
-        record["event_version"] = done.version
-        log.info("reply %s from %s: sheet %s %s", record["message_id"], actor, sheet_id, trigger)
-        return self._store(conn, record, InboundKind.ANSWER, text, InboundStatus.RECORDED, trigger)
+        return done
 
     def _alert(
         self, conn: Connection, record: dict[str, Any], message: Message, text: str, now: Any
@@ -370,44 +531,63 @@ class Ingestor:
 
     # -- matching ----------------------------------------------------------------------------------
 
-    def _our_mail(self, conn: Connection, addresses: list[str], message: Message) -> Any:
-        """Our mail this one answers: by its signed reply address first, then by references."""
-        columns = (OUTBOX.c.id, OUTBOX.c.case_id, OUTBOX.c.entity, OUTBOX.c.entity_id)
-        for address in addresses:
-            match = self.reply_address.match(address.strip())
-            mail_id = self.signer.check_reply_token(match.group(1)) if match else None
-            if mail_id is not None:
-                found = conn.execute(select(*columns).where(OUTBOX.c.id == mail_id)).first()
-                if found is not None:
-                    return found
-        referenced = []
-        for header in ("In-Reply-To", "References"):
-            referenced += _MESSAGE_IDS.findall(" ".join(map(str, message.get_all(header) or [])))
-        ours = [m for m in referenced if m.endswith(f"@{self.settings.domain}>")]
-        if ours:
-            return conn.execute(
-                select(*columns).where(OUTBOX.c.message_id.in_(ours)).order_by(OUTBOX.c.id.desc())
-            ).first()
-        return None
+    def _our_mails(self, conn: Connection, batch: list[_Read]) -> list[Any]:
+        """For each message, our mail it answers (or None): by its signed reply address first,
+        then by its references to our Message-IDs; one query for each way, for the batch."""
+        tokens: list[list[int]] = []
+        for read in batch:
+            ids = []
+            for address in read.addresses:
+                match = self.reply_address.match(address.strip())
+                mail_id = self.signer.check_reply_token(match.group(1)) if match else None
+                if mail_id is not None:
+                    ids.append(mail_id)
+            tokens.append(ids)
+        by_id = {r.id: r for r in _rows_in(conn, _MAILS_BY_ID, (i for t in tokens for i in t))}
+        found: list[Any] = [next((by_id[i] for i in ids if i in by_id), None) for ids in tokens]
+        referenced: dict[int, list[str]] = {}
+        suffix = f"@{self.settings.domain}>"
+        for at, read in enumerate(batch):
+            if found[at] is None and read.message is not None:
+                ours = [m for m in _references(read.message) if m.endswith(suffix)]
+                if ours:
+                    referenced[at] = ours
+        if referenced:
+            wanted = (m for ours in referenced.values() for m in ours)
+            by_message_id = {r.message_id: r for r in _rows_in(conn, _MAILS_BY_MESSAGE_ID, wanted)}
+            for at, ours in referenced.items():
+                rows = [by_message_id[m] for m in ours if m in by_message_id]
+                found[at] = max(rows, key=lambda r: r.id) if rows else None  # the latest
+        return found
 
     @staticmethod
-    def _allowed_sender(conn: Connection, sender: str | None, mail: Any) -> Actor | None:
-        """A contact of the partner the sheet went to (as that partner), or the counsellor."""
-        if not sender:
-            return None
-        contact = conn.execute(
-            select(CONTACTS.c.email)
-            .join(SHEETS, SHEETS.c.partner_id == CONTACTS.c.partner_id)
-            .where(SHEETS.c.id == mail.entity_id, CONTACTS.c.email == sender)
-        ).first()
-        if contact is not None:
-            return Actor.partner(sender)
-        login = conn.execute(
-            select(USERS.c.login)
-            .join(CASES, CASES.c.referent == USERS.c.login)
-            .where(CASES.c.id == mail.case_id, USERS.c.email == sender)
-        ).scalar()
-        return Actor.person(login) if login else None
+    def _senders(conn: Connection, asked: set[tuple[Any, str]]) -> dict[tuple[int, str], Actor]:
+        """Who may answer, for each (our mail to a sheet, sender address) asked: a contact of
+        the partner the sheet went to (as that partner), or else the case's counsellor (as
+        that person); keyed by (sheet, address)."""
+        allowed: dict[tuple[int, str], Actor] = {}
+        if not asked:
+            return allowed
+        senders = sorted({address for _, address in asked})
+        sheets = (mail.entity_id for mail, _ in asked)
+        for sheet_id, address in _rows_in(conn, _CONTACTS_OF_SHEETS, sheets, senders=senders):
+            allowed[(sheet_id, address)] = Actor.partner(address)
+        # The counsellor is asked for only where no contact answered (the rarer case).
+        rest = {(m, a) for m, a in asked if (m.entity_id, a) not in allowed}
+        if rest:
+            addresses = sorted({a for _, a in rest})
+            cases = (mail.case_id for mail, _ in rest)
+            counsellors = {
+                (case_id, address): login
+                for case_id, login, address in _rows_in(
+                    conn, _COUNSELLORS, cases, senders=addresses
+                )
+            }
+            for mail, address in rest:
+                login = counsellors.get((mail.case_id, address))
+                if login is not None:
+                    allowed[(mail.entity_id, address)] = Actor.person(login)
+        return allowed
 
     # -- storing ---------------------------------------------------------------------------------
 
@@ -427,29 +607,157 @@ class Ingestor:
         status: InboundStatus,
         reason: str | None,
     ) -> Ingested:
-        attachments = record.pop("_attachments", [])
-        values = {**record, "kind": kind, "text": text, "status": status, "reason": reason}
-        for name in ("text", "subject", "sender", "reason"):
-            if values.get(name):
-                # NUL cannot be stored in a PostgreSQL text column; the raw bytes keep it.
-                values[name] = values[name].replace("\x00", "")
-        inbound_id = conn.execute(insert(INBOUND).returning(INBOUND.c.id), values).scalar_one()
-        if attachments:
-            conn.execute(
-                insert(ATTACHMENTS), [{**a, "inbound_id": inbound_id} for a in attachments]
-            )
+        """One record, now (the rare paths; the batch inserts its records together)."""
+        (inbound_id,) = _insert(conn, [_row(record, kind, text, status, reason)])
         if status == InboundStatus.QUARANTINED:
             log.warning("inbound %s quarantined: %s", inbound_id, reason)
         return Ingested(inbound_id, status, reason)
 
 
+# -- the batch's queries and rows ---------------------------------------------------------------
+
+
+def _chunks(items: Sequence[Any]) -> list[Sequence[Any]]:
+    return [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
+
+
+def _keys() -> Any:
+    return bindparam("keys", expanding=True)
+
+
+# The batch's queries, built once: each takes its list of "keys" (and "senders"), so building a
+# query costs nothing per message.
+_KNOWN_COLUMNS = (
+    INBOUND.c.id,
+    INBOUND.c.status,
+    INBOUND.c.reason,
+    INBOUND.c.message_id,
+    INBOUND.c.imap_uidvalidity,
+    INBOUND.c.imap_uid,
+)
+_KNOWN_BY_MESSAGE_ID = select(*_KNOWN_COLUMNS).where(INBOUND.c.message_id.in_(_keys()))
+_KNOWN_BY_UID = select(*_KNOWN_COLUMNS).where(
+    INBOUND.c.imap_uidvalidity.in_(bindparam("validities", expanding=True)),
+    INBOUND.c.imap_uid.in_(_keys()),
+)
+_MAILS_BY_ID = select(*MAIL_COLUMNS).where(OUTBOX.c.id.in_(_keys()))
+_MAILS_BY_MESSAGE_ID = select(*MAIL_COLUMNS, OUTBOX.c.message_id).where(
+    OUTBOX.c.message_id.in_(_keys())
+)
+_SHEET_STATES = select(SHEETS.c.id, SHEETS.c.state).where(SHEETS.c.id.in_(_keys()))
+_CONTACTS_OF_SHEETS = (
+    select(SHEETS.c.id, CONTACTS.c.email)
+    .join(CONTACTS, CONTACTS.c.partner_id == SHEETS.c.partner_id)
+    .where(SHEETS.c.id.in_(_keys()), CONTACTS.c.email.in_(bindparam("senders", expanding=True)))
+)
+_COUNSELLORS = (
+    select(CASES.c.id, USERS.c.login, USERS.c.email)
+    .join(USERS, USERS.c.login == CASES.c.referent)
+    .where(CASES.c.id.in_(_keys()), USERS.c.email.in_(bindparam("senders", expanding=True)))
+)
+
+
+def _rows_in(conn: Connection, statement: Any, keys: Iterable[Any], **more: Any) -> list[Any]:
+    """`statement`'s rows for `keys`, CHUNK keys per query."""
+    rows: list[Any] = []
+    for part in _chunks(sorted(set(keys))):
+        rows += conn.execute(statement, {"keys": list(part), **more}).all()
+    return rows
+
+
+def _known_many(conn: Connection, batch: list[_Read]) -> dict[Any, Any]:
+    """The records of the batch's messages already taken in, by Message-ID and by
+    (UIDVALIDITY, UID)."""
+    known: dict[Any, Any] = {
+        row.message_id: row
+        for row in _rows_in(conn, _KNOWN_BY_MESSAGE_ID, (r.message_id for r in batch))
+    }
+    pairs = {r.incoming.imap for r in batch if r.incoming.imap is not None}
+    if pairs:
+        validities = sorted({v for v, _ in pairs})
+        uids = (uid for _, uid in pairs)
+        for row in _rows_in(conn, _KNOWN_BY_UID, uids, validities=validities):
+            if (row.imap_uidvalidity, row.imap_uid) in pairs:
+                known[(row.imap_uidvalidity, row.imap_uid)] = row
+    return known
+
+
+def _sheet_states(conn: Connection, sheet_ids: set[int]) -> dict[int, str]:
+    return {row.id: row.state for row in _rows_in(conn, _SHEET_STATES, sheet_ids)}
+
+
+def _row(
+    record: dict[str, Any],
+    kind: InboundKind,
+    text: str | None,
+    status: InboundStatus,
+    reason: str | None,
+) -> dict[str, Any]:
+    values = {**record, "kind": kind, "text": text, "status": status, "reason": reason}
+    for name in ("text", "subject", "sender", "reason"):
+        if values.get(name):
+            # NUL cannot be stored in a PostgreSQL text column; the raw bytes keep it.
+            values[name] = values[name].replace("\x00", "")
+    return values
+
+
+def _quarantined(record: dict[str, Any], text: str | None, reason: str) -> dict[str, Any]:
+    return _row(record, InboundKind.ANSWER, text, InboundStatus.QUARANTINED, reason)
+
+
+def _insert(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert inbound records (one statement) and their attachments; their ids, in order."""
+    if not rows:
+        return []
+    attachments = [row.pop("_attachments", []) for row in rows]
+    columns = {c.name for c in INBOUND.columns} - {"id"}
+    values = [{name: row.get(name) for name in columns} for row in rows]
+    ids = list(
+        conn.execute(
+            insert(INBOUND).returning(INBOUND.c.id, sort_by_parameter_order=True), values
+        ).scalars()
+    )
+    files = [
+        {**a, "inbound_id": i} for i, found in zip(ids, attachments, strict=True) for a in found
+    ]
+    if files:
+        conn.execute(insert(ATTACHMENTS), files)
+    return ids
+
+
+def _read(incoming: Incoming, max_attachment: int) -> _Read:
+    """Everything about a message that needs no database. Whatever the input, this returns:
+    what cannot be parsed or analysed is marked with the problem, to be quarantined."""
+    message, problem = _parse(incoming.raw)
+    read = _Read(
+        incoming,
+        _message_id(message, incoming.raw),
+        _sender(message),
+        _subject(message),
+        message,
+        problem,
+    )
+    if message is None:
+        return read
+    try:
+        read.attachments = _attachments(message, max_attachment)
+        read.found = classify(message)
+        read.text = strip_quotes(_body_text(message))
+        read.addresses = _addressed_to(message, incoming.recipients)
+    except Exception as error:  # hostile or broken input must not stop the reader
+        read.message, read.found, read.attachments = None, None, []
+        read.problem = f"message illisible : {type(error).__name__}: {error}"
+    return read
+
+
+def _references(message: Message) -> list[str]:
+    referenced = []
+    for header in ("In-Reply-To", "References"):
+        referenced += _MESSAGE_IDS.findall(" ".join(map(str, message.get_all(header) or [])))
+    return referenced
+
+
 # -- reading a message -----------------------------------------------------------------------------
-
-
-def _known(conn: Connection, same: Any) -> Any:
-    """The record of a message already taken in, if any."""
-    query = select(INBOUND.c.id, INBOUND.c.status, INBOUND.c.reason).where(same)
-    return conn.execute(query).first()
 
 
 def _addressed_to(message: Message, recipients: tuple[str, ...]) -> list[str]:
