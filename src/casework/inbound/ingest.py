@@ -80,6 +80,12 @@ CHUNK = 500  # values per IN (...) list
 NOT_OURS = "ne répond à aucun de nos courriels (adresse de réponse ou références inconnues)"
 
 
+def reply_data(trigger: str, text: str) -> dict[str, str]:
+    """The transition's field a reply's text fills: the acknowledgement's message, or the
+    feedback."""
+    return {"message": text} if trigger == "acknowledge" else {"feedback": text}
+
+
 class InboundError(CaseworkError):
     """A person's request about inbound mail that cannot be done (said in French)."""
 
@@ -240,7 +246,8 @@ class Ingestor:
                     answers.append(at)
         replies = self._answers(conn, batch, answers, rows, results, now)
         self._fire(conn, replies, rows)
-        for at, inbound_id in zip(rows, _insert(conn, list(rows.values())), strict=True):
+        places = sorted(rows)  # records in the batch's order
+        for at, inbound_id in zip(places, _insert(conn, [rows[at] for at in places]), strict=True):
             row = rows[at]
             results[at] = Ingested(inbound_id, row["status"], row["reason"])
             if row["status"] == InboundStatus.QUARANTINED:
@@ -329,8 +336,7 @@ class Ingestor:
                     reason = "réponse vide : aucun retour à enregistrer"
                     rows[reply.at] = _quarantined(reply.record, reply.text, reason)
                 else:
-                    field_ = "message" if trigger == "acknowledge" else "feedback"
-                    data = {field_: reply.text}
+                    data = reply_data(trigger, reply.text)
                     requests.append(FireRequest(reply.sheet_id, trigger, reply.actor, data))
                     asked[reply.sheet_id] = (reply, trigger)
             if not requests:
@@ -459,7 +465,7 @@ class Ingestor:
                     f"la fiche n° {sheet_id} n'attend pas de réponse ({state.state})"
                 )
             text = record.text or ""
-            data = {"message": text} if trigger == "acknowledge" else {"feedback": text}
+            data = reply_data(trigger, text)
             done = self.app.engine.fire_sheet(sheet_id, trigger, actor, conn=conn, **data)
             conn.execute(
                 update(INBOUND)
