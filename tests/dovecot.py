@@ -7,6 +7,7 @@ the foreground (`dovecot -F`) as a child process and killed at the end. Mail bel
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -94,6 +95,7 @@ service imap-login {{
                     [binary, "-F", "-c", str(config)],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
+                    start_new_session=True,  # its own process group: `kill` takes them all
                 )
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
@@ -107,14 +109,19 @@ service imap-login {{
 
     def kill(self) -> None:
         """Stop the server, keeping its mail (`start` again brings it back on the same port)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        # The master is gone; its login processes go a moment later: wait for the port to close.
+        if self.process is None:
+            return
+        # The whole process group: the master, and the IMAP sessions it would otherwise leave
+        # running for a moment (or, as seen in CI, keep serving their clients).
+        group = self.process.pid
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+        self.process.wait()
+        # Everything is gone or going: wait for the port to close.
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
