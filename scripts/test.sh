@@ -9,7 +9,7 @@ source scripts/setup.sh
 # Dovecot is the IMAP server the reply tests read from.
 ensure_debian_packages "postgresql:/usr/lib/postgresql/*/bin/initdb" "openssl:/usr/bin/openssl" \
     "dovecot-imapd:/usr/lib/dovecot/imap"
-setup_venv test
+setup_venv test,bench  # bench: the benchmarks' smoke tests run splink too
 
 echo "==> ruff"
 .venv/bin/ruff check src tests bench

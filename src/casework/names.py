@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Letters that do not decompose into a base letter and an accent.
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss", "ø": "o"})
@@ -18,6 +19,7 @@ _APOSTROPHES = re.compile(r"['’ʼ`´]")
 _SEPARATORS = re.compile(r"[^a-z0-9]+")
 
 
+@lru_cache(maxsize=1 << 18)  # names repeat: a million people have far fewer names
 def fold(text: str) -> str:
     """Lower case, without accents or punctuation, words separated by one space."""
     text = unicodedata.normalize("NFKD", text.translate(_LIGATURES))

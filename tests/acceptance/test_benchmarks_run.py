@@ -61,3 +61,10 @@ def test_bench_inbound_runs() -> None:
     assert out.count("160 recorded") == 2
     assert "320 sheets acknowledged" in out
     assert "ratio ingest/baseline: batched" in out
+
+
+def test_bench_match_runs_both_engines() -> None:
+    out = run("match.py", "--sizes", "1500")
+    assert "1,500 × 1,500  casework" in out
+    assert "1,500 × 1,500  splink" in out
+    assert "time casework/splink" in out

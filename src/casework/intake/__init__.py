@@ -1,0 +1,1 @@
+"""Intake: the two organisations' files read, cross-matched, and made into cases."""
