@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import random
+from array import array
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ CLOSE, SIMILAR = 0.92, 0.80
 PARTICLES = frozenset({"le", "la", "de", "du", "des", "d", "l", "van", "von", "der", "den"})
 RANDOM_PAIRS = 100_000  # sampled to measure u, and to estimate m on the same day
 EM_ROUNDS = 50
+CHUNK = 100_000  # candidates turned into Python integers at a time
 
 
 class Band(StrEnum):
@@ -155,28 +157,62 @@ class _Side:
         self.date_digits: list[str] = []
         self.postcode: list[str] = []
         self.commune: list[str] = []
+        # People share names, dates and places: each distinct value is made and kept once
+        # (a million people, a few hundred thousand names).
+        births: dict[str, tuple[str, str]] = {}
+        firsts: dict[str, tuple[str, frozenset[str]]] = {}
+        digits: dict[date, str] = {}
+        places: dict[tuple[str | None, str | None], tuple[str, str]] = {}
         for p in people:
-            birth_words = words(p.birth_name)
-            self.birth.append("".join(birth_words))
-            bare = birth_words
-            while len(bare) > 1 and bare[0] in PARTICLES:
-                bare = bare[1:]
-            self.birth_bare.append("".join(bare))
-            given = [name_key(g) for g in p.first_names.split()] if p.first_names else []
-            given = [g for g in given if g]
-            self.first.append(given[0] if given else "")
-            runs = set(given)
-            flat = words(p.first_names or "")
-            for size in (1, 2, 3):
-                runs.update("".join(flat[i : i + size]) for i in range(len(flat) - size + 1))
-            self.firsts.append(frozenset(runs))
+            birth = births.get(p.birth_name)
+            if birth is None:
+                birth = births[p.birth_name] = _birth_keys(p.birth_name)
+            self.birth.append(birth[0])
+            self.birth_bare.append(birth[1])
+            first = firsts.get(p.first_names)
+            if first is None:
+                first = firsts[p.first_names] = _first_keys(p.first_names)
+            self.first.append(first[0])
+            self.firsts.append(first[1])
             self.dates.append(p.birth_date)
-            self.date_digits.append(p.birth_date.strftime("%d%m%Y") if p.birth_date else "")
-            self.postcode.append((p.postcode or "").strip())
-            self.commune.append(name_key(p.commune or ""))
+            if p.birth_date is None:
+                self.date_digits.append("")
+            else:
+                text = digits.get(p.birth_date)
+                if text is None:
+                    text = digits[p.birth_date] = p.birth_date.strftime("%d%m%Y")
+                self.date_digits.append(text)
+            place = places.get((p.postcode, p.commune))
+            if place is None:
+                place = places[(p.postcode, p.commune)] = (
+                    (p.postcode or "").strip(),
+                    name_key(p.commune or ""),
+                )
+            self.postcode.append(place[0])
+            self.commune.append(place[1])
 
     def __len__(self) -> int:
         return len(self.keys)
+
+
+def _birth_keys(name: str) -> tuple[str, str]:
+    """The birth name run together, and the same without its leading particles."""
+    found = words(name)
+    bare = found
+    while len(bare) > 1 and bare[0] in PARTICLES:
+        bare = bare[1:]
+    return "".join(found), "".join(bare)
+
+
+def _first_keys(names: str) -> tuple[str, frozenset[str]]:
+    """The usual first name, and every first name and run of first names ("JEAN PIERRE" can
+    be "Jean-Pierre")."""
+    given = [g for g in (name_key(n) for n in (names or "").split()) if g]
+    runs = set(given)
+    flat = words(names or "")
+    for size in (1, 2, 3):
+        runs.update("".join(flat[i : i + size]) for i in range(len(flat) - size + 1))
+    return (given[0] if given else ""), frozenset(runs)
 
 
 # -- 2. blocking ---------------------------------------------------------------------------------
@@ -425,25 +461,40 @@ def link(
     frequencies = _Frequencies(a, b)
     candidates = _candidates(a, b)
     width = len(b)
-    compared: list[tuple[int, int, tuple[int, ...], bool]] = []
-    patterns: Counter[tuple[int, ...]] = Counter()
-    for code in candidates.tolist():
-        i, j = divmod(code, width)
-        levels, swapped = _compare(a, i, b, j)
-        patterns[levels] += 1
-        compared.append((i, j, levels, swapped))
+    # Each candidate's pattern (as an index into `kinds`) and orientation, compactly: there
+    # may be millions of candidates, and a few hundred patterns.
+    kinds: dict[tuple[int, ...], int] = {}
+    codes = array("h")
+    flipped = bytearray()
+    for start in range(0, len(candidates), CHUNK):
+        for code in candidates[start : start + CHUNK].tolist():
+            i, j = divmod(code, width)
+            levels, swapped = _compare(a, i, b, j)
+            kind = kinds.get(levels)
+            if kind is None:
+                kind = kinds[levels] = len(kinds)
+            codes.append(kind)
+            flipped.append(swapped)
+    by_kind = list(kinds)
+    counts = np.bincount(np.frombuffer(codes, dtype=np.int16), minlength=len(by_kind))
+    patterns = Counter({levels: int(counts[k]) for levels, k in kinds.items()})
     rng = random.Random(seed)
     u = _measure_u(a, b, rng)
     model = _estimate(patterns, _same_day_patterns(a, b, rng), u, len(a) * len(b))
-    weights = {levels: model.weight(levels) for levels in patterns}
+    weights = np.array([model.weight(levels) for levels in by_kind] or [0.0])
+    most = np.array([frequencies.most(model, levels) for levels in by_kind] or [0.0])
+    kind_of = np.frombuffer(codes, dtype=np.int16)
     floor = _weight_of(thresholds.review)
+    # Only those that even the rarest names could lift to the review band are looked at again.
+    hopeful = np.nonzero(weights[kind_of] + most[kind_of] >= floor)[0]
     scored = []
-    for i, j, levels, swapped in compared:
-        if weights[levels] + frequencies.most(model, levels) < floor:
-            continue  # even the rarest names could not lift it to review
+    for n in hopeful.tolist():
+        i, j = divmod(int(candidates[n]), width)
+        levels = by_kind[kind_of[n]]
         adjust = frequencies.adjust(model, a, i, b, j, levels)
-        if weights[levels] + sum(adjust) >= floor:
-            scored.append((weights[levels] + sum(adjust), i, j, levels, swapped, adjust))
+        weight = float(weights[kind_of[n]]) + sum(adjust)
+        if weight >= floor:
+            scored.append((weight, i, j, levels, bool(flipped[n]), adjust))
     index_a = {key: i for i, key in enumerate(a.keys)}
     index_b = {key: j for j, key in enumerate(b.keys)}
     confirmed = []

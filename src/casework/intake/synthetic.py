@@ -17,10 +17,12 @@ the birth date, another postcode (moved), no postcode, a different birth name al
 
 from __future__ import annotations
 
+import csv
 import random
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from pathlib import Path
 
 from faker.providers.person.fr_FR import Provider as FrenchNames
 
@@ -245,3 +247,140 @@ def _date_typo(rng: random.Random, birth: date) -> date:
         if found != birth:
             return found
     return birth
+
+
+# -- the files, as each organisation exports them -------------------------------------------------
+
+CMA_HEADER = [
+    "N° contrat", "Nom", "Prénoms", "Date de naissance", "Sexe", "Code postal", "Commune",
+    "Employeur", "SIRET", "Métier", "CFA", "UAI", "Diplôme préparé", "Niveau",
+    "Date de début", "Date de fin prévue", "Date de rupture",
+]  # fmt: skip
+ML_HEADER = ["Identifiant", "Nom", "Prénom", "Date de naissance", "Sexe", "Code postal",
+             "Commune", "Date d'inscription"]  # fmt: skip
+TRADES = [
+    ("Boulangerie", "CAP Boulanger", 3),
+    ("Coiffure", "CAP Métiers de la coiffure", 3),
+    ("Maçonnerie", "CAP Maçon", 3),
+    ("Électricité", "BP Électricien", 4),
+    ("Mécanique automobile", "Bac pro Maintenance des véhicules", 4),
+    ("Esthétique", "BTS Métiers de l'esthétique", 5),
+]
+CENTRES = [("CFA de la CMA de la Mayenne", "0530914B"), ("CFA du Bâtiment de Laval", "0530078K")]
+# Rows a real export has: a date nobody can read, a name left out, a contract ending before it
+# starts, a postcode typed as a word.
+BAD_CMA_ROWS = [
+    {"Date de naissance": "31/02/2008"},
+    {"Nom": ""},
+    {"Date de fin prévue": "01/01/2020"},
+    {"Code postal": "Laval"},
+]
+
+
+def contract_rows(data: Synthetic, seed: int, cohort: int, bad_rows: bool = True) -> list[dict]:
+    """The chamber's rows (text, as a spreadsheet writes them): each person's contract, signed
+    in the season (July to December), and at the end a few bad rows."""
+    rng = random.Random(seed)
+    rows = []
+    for p in data.cma:
+        trade, diploma, level = rng.choice(TRADES)
+        centre, uai = rng.choice(CENTRES)
+        start = date(cohort, 7, 1) + timedelta(days=rng.randrange(0, 183))
+        rows.append(
+            {
+                "N° contrat": p.key,
+                "Nom": p.birth_name,
+                "Prénoms": p.first_names,
+                "Date de naissance": _fr(p.birth_date),
+                "Sexe": p.sex or "",
+                "Code postal": p.postcode or "",
+                "Commune": p.commune or "",
+                "Employeur": f"{trade} {_employer(rng)}",
+                "SIRET": f"{rng.randrange(10**13, 10**14)}",
+                "Métier": trade,
+                "CFA": centre,
+                "UAI": uai,
+                "Diplôme préparé": diploma,
+                "Niveau": str(level),
+                "Date de début": _fr(start),
+                "Date de fin prévue": _fr(date(start.year + 2, start.month, min(start.day, 28))),
+                "Date de rupture": "",
+            }
+        )
+    if bad_rows:
+        for i, change in enumerate(BAD_CMA_ROWS):
+            row = dict(rows[i % len(rows)]) if rows else {h: "" for h in CMA_HEADER}
+            row["N° contrat"] = f"CMA-{cohort}-BAD{i}"
+            rows.append({**row, **change})
+    return rows
+
+
+def caseload_rows(data: Synthetic, seed: int, cohort: int) -> list[dict]:
+    """The Mission Locale's rows: one per young person it follows."""
+    rng = random.Random(seed + 1)
+    return [
+        {
+            "Identifiant": p.key,
+            "Nom": p.birth_name,
+            "Prénom": p.first_names,
+            "Date de naissance": p.birth_date.isoformat() if p.birth_date else "",
+            "Sexe": p.sex or "",
+            "Code postal": p.postcode or "",
+            "Commune": p.commune or "",
+            "Date d'inscription": _registered(rng, p.birth_date, cohort).isoformat(),
+        }
+        for p in data.ml
+    ]
+
+
+def write_csv(rows: list[dict], header: list[str], path: Path, encoding: str, sep: str) -> None:
+    with path.open("w", encoding=encoding, newline="", errors="replace") as out:
+        writer = csv.DictWriter(out, fieldnames=header, delimiter=sep)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_xlsx(rows: list[dict], header: list[str], path: Path) -> None:
+    """A workbook as the Mission Locale's software exports it: dates as real dates."""
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Jeunes")
+    sheet.append(header)
+    for row in rows:
+        values = []
+        for name in header:
+            value = row.get(name, "")
+            if name.startswith("Date") and value:
+                value = date.fromisoformat(value) if "-" in value else value
+            values.append(value)
+        sheet.append(values)
+    workbook.save(path)
+
+
+def write_sample_files(folder: Path, n: int, seed: int = 53, cohort: int = 2026) -> Synthetic:
+    """The two files of a signing season, as they arrive: the chamber's CSV (Windows-1252,
+    `;`, dd/mm/yyyy, a few bad rows) and the Mission Locale's workbook; and the truth."""
+    data = generate(n, seed=seed, cohort=cohort)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_csv(
+        contract_rows(data, seed, cohort), CMA_HEADER, folder / "contrats_cma.csv", "cp1252", ";"
+    )
+    write_xlsx(caseload_rows(data, seed, cohort), ML_HEADER, folder / "jeunes_ml.xlsx")
+    return data
+
+
+def _fr(day: date | None) -> str:
+    return day.strftime("%d/%m/%Y") if day else ""
+
+
+def _employer(rng: random.Random) -> str:
+    return rng.choice(FrenchNames.last_names)
+
+
+def _registered(rng: random.Random, born: date | None, cohort: int) -> date:
+    """Registered at the Mission Locale in the last eighteen months, at 16 at the earliest."""
+    day = date(cohort - 1, 1, 1) + timedelta(days=rng.randrange(0, 540))
+    if born is not None and born.year + 16 < 2100:
+        day = max(day, date(born.year + 16, born.month, min(born.day, 28)))
+    return day

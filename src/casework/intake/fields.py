@@ -1,0 +1,164 @@
+"""What each source's file must hold, and each value made sense of, or a problem said in French
+with its file, line, column and value.
+
+The columns are found by the source's profile (`profiles.py`): the header names it accepts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+# A spreadsheet's day 0 (serial numbers count days from it; 60 is the non-existent 29/02/1900).
+SPREADSHEET_EPOCH = date(1899, 12, 30)
+_DAY_FIRST = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2})?)?$")
+_SERIAL = re.compile(r"^\d{4,5}(?:[.,]0+)?$")
+
+
+class Invalid(ValueError):
+    """A value that does not fit its field; the message is the reason, in French."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A bad value, or a bad file: where, what, why."""
+
+    file: str
+    line: int | None
+    column: str | None
+    value: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f", ligne {self.line}"
+        if self.column is not None:
+            where += f", colonne « {self.column} »"
+        value = f" : « {self.value} »" if self.value not in (None, "") else ""
+        return f"{where}{value} — {self.reason}"
+
+
+def parse_date(value: Any) -> date:
+    """dd/mm/yyyy (or with - or .), yyyy-mm-dd, a workbook date, or a spreadsheet serial."""
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int | float):
+        return _serial(float(value))
+    text = str(value).strip()
+    try:
+        if found := _DAY_FIRST.match(text):
+            day, month, year = (int(g) for g in found.groups())
+            return date(year, month, day)
+        if found := _ISO.match(text):
+            year, month, day = (int(g) for g in found.groups())
+            return date(year, month, day)
+    except ValueError:
+        raise Invalid("cette date n'existe pas") from None
+    if _SERIAL.match(text):
+        return _serial(float(text.replace(",", ".")))
+    raise Invalid(
+        "date illisible (attendu jj/mm/aaaa, aaaa-mm-jj ou un numéro de série de tableur)"
+    )
+
+
+def _serial(number: float) -> date:
+    if not 1 <= number < 2_958_466 or number != int(number):
+        raise Invalid("numéro de série de date hors limites")
+    return SPREADSHEET_EPOCH + timedelta(days=int(number))
+
+
+def parse_text(value: Any) -> str:
+    text = " ".join(str(value).split())
+    if not text:
+        raise Invalid("valeur vide")
+    return text
+
+
+def parse_postcode(value: Any) -> str:
+    text = str(int(value)) if isinstance(value, int | float) else str(value).strip()
+    text = text.replace(" ", "")
+    if len(text) == 4 and text.isdigit():
+        text = "0" + text  # a spreadsheet dropped the leading zero of 01000…09999
+    if not re.fullmatch(r"\d{5}|2[AB]\d{3}", text, re.IGNORECASE):
+        raise Invalid("code postal invalide (5 chiffres)")
+    return text.upper()
+
+
+def parse_sex(value: Any) -> str:
+    text = str(value).strip().upper()
+    found = {"F": "F", "FEMME": "F", "FÉMININ": "F", "FEMININ": "F", "M": "M", "H": "M",
+             "HOMME": "M", "MASCULIN": "M"}.get(text)  # fmt: skip
+    if found is None:
+        raise Invalid("sexe inconnu (F ou M)")
+    return found
+
+
+def parse_siret(value: Any) -> str:
+    text = str(int(value)) if isinstance(value, int | float) else re.sub(r"\s", "", str(value))
+    if not re.fullmatch(r"\d{14}", text):
+        raise Invalid("SIRET invalide (14 chiffres)")
+    return text
+
+
+def parse_uai(value: Any) -> str:
+    text = str(value).strip().upper()
+    if not re.fullmatch(r"\d{7}[A-Z]", text):
+        raise Invalid("code UAI invalide (7 chiffres et une lettre)")
+    return text
+
+
+def parse_level(value: Any) -> int:
+    text = str(int(value)) if isinstance(value, int | float) else str(value).strip()
+    if text not in {"3", "4", "5", "6", "7"}:
+        raise Invalid("niveau de diplôme invalide (3 à 7)")
+    return int(text)
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str  # for people, in French
+    parse: Callable[[Any], Any]
+    required: bool = False
+
+
+def _fields(*fields: Field) -> dict[str, Field]:
+    return {f.name: f for f in fields}
+
+
+IDENTITY = (
+    Field("birth_name", "nom de naissance", parse_text, True),
+    Field("first_names", "prénoms", parse_text, True),
+    Field("birth_date", "date de naissance", parse_date, True),
+    Field("sex", "sexe", parse_sex),
+    Field("postcode", "code postal", parse_postcode),
+    Field("commune", "commune", parse_text),
+)
+# What each source's file holds. The first field is the source's own key for a row.
+FIELDS = {
+    "cma": _fields(
+        Field("contract_number", "numéro de contrat", parse_text, True),
+        *IDENTITY,
+        Field("employer_name", "employeur", parse_text, True),
+        Field("employer_siret", "SIRET de l'employeur", parse_siret),
+        Field("employer_trade", "métier", parse_text),
+        Field("training_centre_name", "CFA", parse_text),
+        Field("training_centre_uai", "UAI du CFA", parse_uai),
+        Field("diploma", "diplôme préparé", parse_text),
+        Field("diploma_level", "niveau", parse_level),
+        Field("start_date", "date de début du contrat", parse_date, True),
+        Field("planned_end_date", "date de fin prévue", parse_date, True),
+        Field("rupture_date", "date de rupture", parse_date),
+    ),
+    "ml": _fields(
+        Field("ml_id", "identifiant Mission Locale", parse_text, True),
+        *IDENTITY,
+        Field("registered_on", "date d'inscription", parse_date),
+    ),
+}
+KEYS = {source: next(iter(fields)) for source, fields in FIELDS.items()}

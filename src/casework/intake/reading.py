@@ -1,0 +1,119 @@
+"""A source's file read and checked: the good rows as values, every bad one with its problems.
+
+Checks: each field by its type (`fields.py`), required fields present, a key once per file,
+dates that make sense together (the contract ends after it starts, a rupture falls within it,
+an apprentice between 14 and 30 at the start).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from casework.intake.fields import KEYS, Invalid, Problem
+from casework.intake.files import read_table
+from casework.intake.profile import Profile
+
+MIN_AGE, MAX_AGE = 14, 30
+MISSING = "valeur obligatoire manquante"
+
+
+@dataclass
+class Checked:
+    source: str
+    file: Path
+    described: str  # how the file was read ("CSV cp1252, séparateur point-virgule")
+    header: list[str]
+    records: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (line, values)
+    rejected: list[tuple[int, list[Any], list[Problem]]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # of the file, and of every row
+
+    @property
+    def whole(self) -> bool:
+        return not self.problems
+
+
+def check_file(path: Path, profile: Profile) -> Checked:
+    table = read_table(path)
+    name = path.name
+    checked = Checked(profile.source, path, table.described(), table.header)
+    where, missing = profile.locate(table.header, name)
+    if missing:
+        checked.problems.extend(missing)
+        return checked
+    key = KEYS[profile.source]
+    first_line: dict[str, int] = {}
+    for line, cells in table.rows:
+        values: dict[str, Any] = {}
+        problems = []
+        for field_name, index in where.items():
+            spec = profile.fields[field_name]
+            raw = cells[index] if index < len(cells) else None
+            column = table.header[index]
+            if raw is None or (isinstance(raw, str) and not raw.strip()):
+                if spec.required:
+                    problems.append(
+                        Problem(name, line, column, None, "valeur obligatoire manquante")
+                    )
+                values[field_name] = None
+                continue
+            try:
+                values[field_name] = spec.parse(raw)
+            except Invalid as error:
+                problems.append(Problem(name, line, column, _shown(raw), str(error)))
+        problems += _consistency(name, line, values, table.header, where)
+        if not problems and values[key] in first_line:
+            column = table.header[where[key]]
+            reason = f"identifiant en double (déjà ligne {first_line[values[key]]})"
+            problems.append(Problem(name, line, column, str(values[key]), reason))
+        if problems:
+            checked.rejected.append((line, cells, problems))
+            checked.problems.extend(problems)
+        else:
+            first_line[values[key]] = line
+            checked.records.append((line, values))
+    return checked
+
+
+def _consistency(
+    file: str, line: int, values: dict[str, Any], header: list[str], where: dict[str, int]
+) -> list[Problem]:
+    problems = []
+
+    def problem(name: str, reason: str) -> None:
+        value = values.get(name)
+        shown = value.strftime("%d/%m/%Y") if isinstance(value, date) else None
+        problems.append(Problem(file, line, header[where[name]], shown, reason))
+
+    start, end = values.get("start_date"), values.get("planned_end_date")
+    rupture, born = values.get("rupture_date"), values.get("birth_date")
+    if start and end and end <= start:
+        problem("planned_end_date", "la fin prévue précède le début du contrat")
+    if start and rupture and not start <= rupture <= (end or rupture):
+        problem("rupture_date", "la rupture tombe hors du contrat")
+    reference = start or values.get("registered_on")
+    if born and reference:
+        age = (reference - born).days / 365.25
+        if not MIN_AGE <= age <= MAX_AGE:
+            problem("birth_date", f"âge invraisemblable ({age:.0f} ans)")
+    return problems
+
+
+def _shown(raw: Any) -> str:
+    return raw.strftime("%d/%m/%Y") if isinstance(raw, date) else str(raw)
+
+
+def write_rejected(checked: Checked, path: Path) -> None:
+    """The rejected rows as they were, with a last column saying why: UTF-8 with its byte-order
+    mark and `;`, so that a spreadsheet opens it as it is."""
+    with path.open("w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out, delimiter=";")
+        writer.writerow(["Ligne", *checked.header, "Erreurs"])
+        for line, cells, problems in checked.rejected:
+            reasons = " ; ".join(
+                f"{p.column} : {p.reason}" if p.column else p.reason for p in problems
+            )
+            writer.writerow([line, *[_shown(c) if c is not None else "" for c in cells], reasons])
