@@ -156,6 +156,18 @@ class InboundSettings:
 
 
 @dataclass(frozen=True)
+class IntakeSettings:
+    # The signing season a cohort takes its contracts from (month-day, each year).
+    campaign_start: str = "07-01"
+    campaign_end: str = "12-31"
+    # Cross-matching bands, by the probability that a pair is one person (fixed in advance:
+    # not tuned on any data). At or above `match_threshold` a match; at or above
+    # `review_threshold` a person decides; below, no match.
+    match_threshold: float = 0.99
+    review_threshold: float = 0.5
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     paths: PathsSettings = field(default_factory=PathsSettings)
@@ -165,6 +177,7 @@ class Settings:
     service: ServiceSettings = field(default_factory=ServiceSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     inbound: InboundSettings = field(default_factory=InboundSettings)
+    intake: IntakeSettings = field(default_factory=IntakeSettings)
 
     def with_database(self, url: str) -> Settings:
         return dataclasses.replace(self, database=dataclasses.replace(self.database, url=url))

@@ -22,6 +22,13 @@ from casework.models.digest import Digest
 from casework.models.event import Event
 from casework.models.heartbeat import ServiceHeartbeat
 from casework.models.inbound import InboundAttachment, InboundKind, InboundMail, InboundStatus
+from casework.models.intake import (
+    AssignmentDraw,
+    IntakeFile,
+    IntakeRecord,
+    MatchDecision,
+    MatchProposal,
+)
 from casework.models.liaison import LiaisonSheet
 from casework.models.link import ActionLink
 from casework.models.outbox import MailStatus, OutboxMail
@@ -33,6 +40,7 @@ __all__ = [
     "ActionLink",
     "ActorKind",
     "Alert",
+    "AssignmentDraw",
     "AssignmentMethod",
     "Base",
     "Beneficiary",
@@ -49,8 +57,12 @@ __all__ = [
     "InboundKind",
     "InboundMail",
     "InboundStatus",
+    "IntakeFile",
+    "IntakeRecord",
     "LiaisonSheet",
     "MailStatus",
+    "MatchDecision",
+    "MatchProposal",
     "NeedCategory",
     "OutboxMail",
     "Partner",

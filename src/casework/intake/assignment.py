@@ -1,0 +1,338 @@
+"""Making the matched young people a cohort: each a case, in the test or the control group.
+
+Methods (the pilot used the first two):
+- `parity`: birth day even → test, odd → control;
+- `lottery`: a seeded draw, reproducible from its seed: within each stratum (e.g. sex and
+  diploma level), the people in a fixed order are shuffled and cut into blocks, each block half
+  test, half control (an odd block's extra place drawn too);
+- `evaluator`: the evaluator's allocation table (contract number → test/control), imported.
+
+Written once: a case's group never changes (a database trigger refuses it, whoever tries), and
+a contract already a case is never assigned again. The audit log has each case's creation with
+its group and method; `assignment_draws` keeps the draw: method, seed, strata, block size, who
+and when. A contract whose file already says it broke gets its rupture at once, in either group.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import DBAPIError
+
+from casework.actors import Actor
+from casework.app import App
+from casework.errors import CaseworkError
+from casework.intake.files import read_table
+from casework.intake.linkage import Band
+from casework.intake.matching import RECORDS, season
+from casework.models import (
+    AssignmentDraw,
+    Beneficiary,
+    Case,
+    Contract,
+    Event,
+    MatchProposal,
+)
+from casework.names import fold
+
+log = logging.getLogger("casework.intake")
+PROPOSALS, DRAWS = MatchProposal.__table__, AssignmentDraw.__table__
+CASES, CONTRACTS, PEOPLE = Case.__table__, Contract.__table__, Beneficiary.__table__
+EVENTS = Event.__table__
+METHODS = ("parity", "lottery", "evaluator")
+STRATA = ("sex", "diploma_level", "postcode_department", "training_centre_uai")
+GROUPS = {"test": "test", "t": "test", "témoin": "control", "temoin": "control",
+          "control": "control", "c": "control"}  # fmt: skip
+
+
+class AssignmentError(CaseworkError):
+    """An assignment that cannot be done (said in French)."""
+
+
+@dataclass(frozen=True)
+class AssignReport:
+    cohort: int
+    method: str
+    draw_id: int | None
+    cases: dict[str, int]  # group → how many
+    ruptures: int
+
+
+def assign(
+    app: App,
+    cohort: int,
+    method: str,
+    *,
+    actor: Actor,
+    seed: int | None = None,
+    strata: Sequence[str] = (),
+    block_size: int = 4,
+    table: Path | None = None,
+) -> AssignReport:
+    if method not in METHODS:
+        raise AssignmentError(f"méthode inconnue : {method} (attendu : {', '.join(METHODS)})")
+    unknown = [s for s in strata if s not in STRATA]
+    if unknown:
+        raise AssignmentError(
+            f"strate inconnue : {', '.join(unknown)} (connues : {', '.join(STRATA)})"
+        )
+    if method == "lottery" and seed is None:
+        raise AssignmentError("le tirage au sort demande une graine (--seed) : il doit se refaire")
+    if block_size < 2:
+        raise AssignmentError("un bloc compte au moins 2 places")
+    now = app.clock.now()
+    with app.db.transaction() as conn:
+        pairs = _matched_not_yet_cases(conn, app, cohort)
+        if not pairs:
+            return AssignReport(cohort, method, None, {}, 0)
+        if method == "parity":
+            groups = {k: "test" if date.fromisoformat(c["birth_date"]).day % 2 == 0 else "control"
+                      for k, c, _ in pairs}  # fmt: skip
+            details: dict[str, Any] = {"rule": "jour de naissance pair : test ; impair : témoin"}
+        elif method == "lottery":
+            groups = _lottery(pairs, seed or 0, strata, block_size)
+            details = {"strata": list(strata), "block_size": block_size, "order": "n° de contrat"}
+        else:
+            if table is None:
+                raise AssignmentError(
+                    "la méthode evaluator demande la table d'allocation (--table)"
+                )
+            groups = _evaluator_table(table, [k for k, _, _ in pairs])
+            details = {"table": table.name}
+        draw_id = conn.execute(
+            insert(DRAWS).returning(DRAWS.c.id),
+            {
+                "cohort": cohort,
+                "method": method,
+                "seed": seed if method == "lottery" else None,
+                "details": details,
+                "cases": len(pairs),
+                "drawn_at": now,
+                "drawn_by": str(actor)[:120],
+            },
+        ).scalar_one()
+        ruptures = _create_cases(conn, app, cohort, method, pairs, groups, actor, draw_id)
+    counts: dict[str, int] = defaultdict(int)
+    for group in groups.values():
+        counts[group] += 1
+    report = AssignReport(cohort, method, draw_id, dict(counts), ruptures)
+    log.info("assignment %s: %s", cohort, report)
+    return report
+
+
+def _matched_not_yet_cases(
+    conn: Connection, app: App, cohort: int
+) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(contract number, chamber row, Mission Locale row) of each matched pair of the season
+    whose contract is not a case yet, by contract number."""
+    start, end = season(app, cohort)
+    proposals = conn.execute(
+        select(PROPOSALS.c.cma_key, PROPOSALS.c.ml_key).where(PROPOSALS.c.band == Band.MATCH.value)
+    ).all()
+    if not proposals:
+        return []
+    in_cases = set(
+        conn.execute(
+            select(CONTRACTS.c.cma_number).join(CASES, CASES.c.contract_id == CONTRACTS.c.id)
+        ).scalars()
+    )
+    wanted = [p for p in proposals if p.cma_key not in in_cases]
+    keys = [p.cma_key for p in wanted] + [p.ml_key for p in wanted]
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for first in range(0, len(keys), 500):
+        for r in conn.execute(
+            select(RECORDS.c.source, RECORDS.c.key, RECORDS.c.data).where(
+                RECORDS.c.key.in_(keys[first : first + 500])
+            )
+        ):
+            rows[(r.source, r.key)] = r.data
+    out = []
+    for p in sorted(wanted, key=lambda p: p.cma_key):
+        cma, ml = rows.get(("cma", p.cma_key)), rows.get(("ml", p.ml_key))
+        if cma and ml and start.isoformat() <= cma["start_date"] <= end.isoformat():
+            out.append((p.cma_key, cma, {**ml, "ml_id": p.ml_key}))
+    return out
+
+
+def _stratum(cma: dict[str, Any], strata: Sequence[str]) -> tuple[Any, ...]:
+    values = []
+    for name in strata:
+        if name == "postcode_department":
+            values.append((cma.get("postcode") or "")[:2])
+        else:
+            values.append(cma.get(name))
+    return tuple(values)
+
+
+def _lottery(
+    pairs: list[tuple[str, dict[str, Any], dict[str, Any]]],
+    seed: int,
+    strata: Sequence[str],
+    block_size: int,
+) -> dict[str, str]:
+    """Permuted blocks within strata, from one seeded generator walked in a fixed order (strata
+    sorted, people by contract number): the same seed and rows give the same draw."""
+    rng = random.Random(seed)
+    by_stratum: dict[tuple[Any, ...], list[str]] = defaultdict(list)
+    for key, cma, _ml in pairs:
+        by_stratum[_stratum(cma, strata)].append(key)
+    groups = {}
+    for stratum in sorted(by_stratum, key=repr):
+        people = sorted(by_stratum[stratum])
+        rng.shuffle(people)
+        for start in range(0, len(people), block_size):
+            block = people[start : start + block_size]
+            places = ["test", "control"] * (len(block) // 2)
+            if len(block) % 2:
+                places.append(rng.choice(("test", "control")))
+            rng.shuffle(places)
+            groups.update(zip(block, places, strict=True))
+    return groups
+
+
+def _evaluator_table(path: Path, keys: list[str]) -> dict[str, str]:
+    """The evaluator's allocation: a contract number and a group per row (test/témoin)."""
+    table = read_table(path)
+    header = [fold(h) for h in table.header]
+    try:
+        key_at = next(i for i, h in enumerate(header) if "contrat" in h)
+        group_at = next(i for i, h in enumerate(header) if "groupe" in h)
+    except StopIteration:
+        raise AssignmentError(
+            f"{path.name} : colonnes « N° contrat » et « Groupe » attendues"
+        ) from None
+    groups = {}
+    for line, cells in table.rows:
+        group = GROUPS.get(fold(str(cells[group_at])))
+        if group is None:
+            raise AssignmentError(
+                f"{path.name}, ligne {line} : groupe « {cells[group_at]} » inconnu (test ou témoin)"
+            )
+        groups[str(cells[key_at]).strip()] = group
+    missing = [k for k in keys if k not in groups]
+    if missing:
+        shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
+        raise AssignmentError(
+            f"{path.name} : {len(missing)} contrat(s) sans groupe dans la table : {shown}"
+        )
+    return {k: groups[k] for k in keys}
+
+
+def _create_cases(
+    conn: Connection,
+    app: App,
+    cohort: int,
+    method: str,
+    pairs: list[tuple[str, dict[str, Any], dict[str, Any]]],
+    groups: dict[str, str],
+    actor: Actor,
+    draw_id: int,
+) -> int:
+    now = app.clock.now()
+    people = (
+        conn.execute(
+            insert(PEOPLE).returning(PEOPLE.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "birth_name": cma["birth_name"],
+                    "first_names": cma["first_names"],
+                    "birth_date": date.fromisoformat(cma["birth_date"]),
+                    "sex": cma.get("sex") or ml.get("sex") or "M",
+                    "postcode": cma.get("postcode") or ml.get("postcode"),
+                    "commune": cma.get("commune") or ml.get("commune"),
+                    "departement": (cma.get("postcode") or ml.get("postcode") or "")[:2] or None,
+                    "ml_id": ml["ml_id"],
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for _key, cma, ml in pairs
+            ],
+        )
+        .scalars()
+        .all()
+    )
+    contracts = (
+        conn.execute(
+            insert(CONTRACTS).returning(CONTRACTS.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "beneficiary_id": person_id,
+                    "cma_number": key,
+                    "employer_name": cma["employer_name"],
+                    "employer_siret": cma.get("employer_siret"),
+                    "employer_trade": cma.get("employer_trade"),
+                    "training_centre_name": cma.get("training_centre_name"),
+                    "training_centre_uai": cma.get("training_centre_uai"),
+                    "diploma": cma.get("diploma"),
+                    "diploma_level": cma.get("diploma_level"),
+                    "start_date": date.fromisoformat(cma["start_date"]),
+                    "planned_end_date": date.fromisoformat(cma["planned_end_date"]),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for person_id, (key, cma, _ml) in zip(people, pairs, strict=True)
+            ],
+        )
+        .scalars()
+        .all()
+    )
+    try:
+        case_ids = app.engine.create_cases(
+            conn,
+            actor,
+            [
+                {
+                    "beneficiary_id": person_id,
+                    "contract_id": contract_id,
+                    "cohort": cohort,
+                    "group": groups[key],
+                    "assignment_method": method,
+                }
+                for person_id, contract_id, (key, _c, _m) in zip(
+                    people, contracts, pairs, strict=True
+                )
+            ],
+        )
+    except DBAPIError as error:  # a contract or young person already a case meanwhile
+        raise AssignmentError(f"attribution impossible : {error.orig}") from None
+    # The audit log says how each group was decided: the draw it came from.
+    conn.execute(
+        insert(EVENTS),
+        [
+            {
+                "case_id": case_id,
+                "entity": "case",
+                "entity_id": case_id,
+                "version": None,
+                "trigger": "assign_group",
+                "from_state": None,
+                "to_state": None,
+                "actor_kind": actor.kind_value,
+                "actor": actor.id,
+                "at": now,
+                "data": {"group": groups[key], "method": method, "draw": draw_id},
+            }
+            for case_id, (key, _c, _m) in zip(case_ids, pairs, strict=True)
+        ],
+    )
+    ruptures = 0
+    importer = Actor.importer("fichier CMA")
+    for case_id, (_key, cma, _ml) in zip(case_ids, pairs, strict=True):
+        if cma.get("rupture_date"):
+            app.engine.fire(
+                case_id,
+                "rupture",
+                importer,
+                conn=conn,
+                rupture_date=date.fromisoformat(cma["rupture_date"]),
+            )
+            ruptures += 1
+    return ruptures

@@ -1,0 +1,296 @@
+"""Importing a source's file: whole or not at all, once, and later files updating what they match.
+
+- *Whole or nothing* (the default): any bad row refuses the file, each problem said with its
+  file, line, column, value and reason, and nothing is written. `skip_invalid` takes the good
+  rows and writes the others, with why, to a file beside it.
+- *Once*: the same bytes imported again change nothing (their SHA-256 is kept); a file whose
+  rows are all known and the same changes nothing either.
+- *A later file updates* the rows it has by their key (contract number, Mission Locale id): the
+  record, and for a contract that became a case, the contract's dates, employer and training
+  centre. A rupture date that appears fires the case's `rupture` transition, for test and
+  control cases alike: outcomes are known for both groups.
+- *One transaction*: the file's record, its rows, the contracts it updates and the ruptures it
+  fires commit together. `dry_run` does all of it and rolls back, to show what would change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from casework.actors import Actor
+from casework.app import App
+from casework.errors import CaseworkError
+from casework.intake.fields import KEYS, Problem
+from casework.intake.profile import Profile, default_profile
+from casework.intake.reading import check_file, write_rejected
+from casework.models import Case, Contract, IntakeFile, IntakeRecord
+
+log = logging.getLogger("casework.intake")
+FILES, RECORDS = IntakeFile.__table__, IntakeRecord.__table__
+CASES, CONTRACTS = Case.__table__, Contract.__table__
+CHUNK = 500
+# What a later chamber file may change on a contract that became a case.
+CONTRACT_COLUMNS = (
+    "employer_name",
+    "employer_siret",
+    "employer_trade",
+    "training_centre_name",
+    "training_centre_uai",
+    "diploma",
+    "diploma_level",
+    "start_date",
+    "planned_end_date",
+)
+
+
+class ImportRefused(CaseworkError):
+    """The file has bad rows (or is unusable): nothing was imported."""
+
+    def __init__(self, file: str, problems: list[Problem]):
+        self.file, self.problems = file, problems
+        super().__init__(
+            f"{file} : refusé, rien n'est importé ({len(problems)} problème(s) ; "
+            "--skip-invalid importe les bonnes lignes)"
+        )
+
+
+@dataclass
+class ImportReport:
+    source: str
+    file: str
+    described: str
+    sha256: str
+    dry_run: bool = False
+    already: Any = None  # the earlier import of the very same bytes
+    created: list[str] = field(default_factory=list)
+    updated: list[tuple[str, list[str]]] = field(default_factory=list)  # key, fields changed
+    unchanged: int = 0
+    contracts_updated: int = 0
+    ruptures: list[tuple[str, int, str]] = field(default_factory=list)  # key, case, outcome
+    rejected: int = 0
+    rejected_file: Path | None = None
+    file_id: int | None = None
+
+
+class _DryRun(Exception):
+    """Raised inside the transaction to roll a dry run back."""
+
+
+class Importer:
+    def __init__(self, app: App):
+        self.app = app
+
+    def run(
+        self,
+        path: Path,
+        source: str,
+        profile: Profile | None = None,
+        *,
+        actor: Actor,
+        skip_invalid: bool = False,
+        rejected_to: Path | None = None,
+        dry_run: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportReport:
+        profile = profile or default_profile(source)
+        checked = check_file(path, profile)
+        if checked.problems and (not skip_invalid or not checked.records):
+            raise ImportRefused(path.name, checked.problems)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        report = ImportReport(source, path.name, checked.described, digest, dry_run)
+        try:
+            with self.app.db.transaction() as conn:
+                already = conn.execute(
+                    select(FILES).where(FILES.c.source == source, FILES.c.sha256 == digest)
+                ).first()
+                if already is not None:
+                    report.already = already
+                    return report
+                self._take(conn, checked.records, source, path.name, report, actor, progress)
+                report.rejected = len(checked.rejected)
+                self._record_counts(conn, report)
+                if dry_run:
+                    raise _DryRun
+        except _DryRun:
+            pass
+        if checked.rejected and not dry_run:
+            report.rejected_file = rejected_to or path.with_name(f"{path.stem}.rejets.csv")
+            write_rejected(checked, report.rejected_file)
+        log.info(
+            "import %s (%s)%s: %d new, %d updated, %d unchanged, %d rupture(s), %d rejected",
+            path.name,
+            source,
+            " [dry run]" if dry_run else "",
+            len(report.created),
+            len(report.updated),
+            report.unchanged,
+            len(report.ruptures),
+            report.rejected,
+        )
+        return report
+
+    def _take(
+        self,
+        conn: Connection,
+        records: list[tuple[int, dict[str, Any]]],
+        source: str,
+        name: str,
+        report: ImportReport,
+        actor: Actor,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        now = self.app.clock.now()
+        file_id = conn.execute(
+            insert(FILES).returning(FILES.c.id),
+            {
+                "source": source,
+                "name": name[:255],
+                "sha256": report.sha256,
+                "described": report.described[:120],
+                "records": len(records),
+                "rejected": 0,
+                "created": 0,
+                "updated": 0,
+                "imported_at": now,
+                "imported_by": str(actor)[:120],
+            },
+        ).scalar_one()
+        report.file_id = file_id
+        key_name = KEYS[source]
+        changed_contracts: dict[str, dict[str, Any]] = {}
+        ruptures: dict[str, date] = {}
+        for start in range(0, len(records), CHUNK):
+            part = records[start : start + CHUNK]
+            keys = [str(values[key_name]) for _, values in part]
+            known = {
+                row.key: row
+                for row in conn.execute(
+                    select(RECORDS.c.id, RECORDS.c.key, RECORDS.c.data).where(
+                        RECORDS.c.source == source, RECORDS.c.key.in_(keys)
+                    )
+                )
+            }
+            new_rows, changed_rows = [], []
+            for line, values in part:
+                key = str(values[key_name])
+                data = _as_json(values)
+                old = known.get(key)
+                if old is None:
+                    new_rows.append(
+                        {
+                            "source": source,
+                            "key": key,
+                            "data": data,
+                            "file_id": file_id,
+                            "line": line,
+                            "created_at": now,
+                            "updated_at": now,
+                        }
+                    )
+                    report.created.append(key)
+                elif old.data != data:
+                    fields = sorted(
+                        f for f in set(data) | set(old.data) if data.get(f) != old.data.get(f)
+                    )
+                    changed_rows.append(
+                        {
+                            "record_id": old.id,
+                            "data": data,
+                            "file_id": file_id,
+                            "line": line,
+                            "updated_at": now,
+                        }
+                    )
+                    report.updated.append((key, fields))
+                    if source == "cma":
+                        changed_contracts[key] = values
+                        if values.get("rupture_date") and not old.data.get("rupture_date"):
+                            ruptures[key] = values["rupture_date"]
+                else:
+                    report.unchanged += 1
+            if new_rows:
+                conn.execute(insert(RECORDS), new_rows)
+            if changed_rows:
+                conn.execute(
+                    update(RECORDS)
+                    .where(RECORDS.c.id == bindparam("record_id"))
+                    .values(
+                        data=bindparam("data"),
+                        file_id=bindparam("file_id"),
+                        line=bindparam("line"),
+                        updated_at=bindparam("updated_at"),
+                    ),
+                    changed_rows,
+                )
+            if progress is not None:
+                progress(len(part))
+        if changed_contracts:
+            self._update_contracts(conn, changed_contracts, ruptures, report, name)
+
+    def _update_contracts(
+        self,
+        conn: Connection,
+        changed: dict[str, dict[str, Any]],
+        ruptures: dict[str, date],
+        report: ImportReport,
+        name: str,
+    ) -> None:
+        """The contracts that became cases follow their file; a new rupture date fires the
+        case's rupture (test and control alike)."""
+        now = self.app.clock.now()
+        cases = {}
+        keys = list(changed)
+        for start in range(0, len(keys), CHUNK):
+            for row in conn.execute(
+                select(CONTRACTS.c.id, CONTRACTS.c.cma_number, CASES.c.id.label("case_id"))
+                .join(CASES, CASES.c.contract_id == CONTRACTS.c.id)
+                .where(CONTRACTS.c.cma_number.in_(keys[start : start + CHUNK]))
+            ):
+                cases[row.cma_number] = row
+        for key, row in cases.items():
+            values = {c: changed[key].get(c) for c in CONTRACT_COLUMNS}
+            values = {c: v for c, v in values.items() if v is not None}
+            conn.execute(
+                update(CONTRACTS).where(CONTRACTS.c.id == row.id).values(**values, updated_at=now)
+            )
+            report.contracts_updated += 1
+        actor = Actor.importer(f"fichier CMA {name}")
+        for key, day in sorted(ruptures.items()):
+            if key not in cases:
+                continue  # not a case: the record keeps it for the evaluation
+            case_id = cases[key].case_id
+            nested = conn.begin_nested()  # a refused rupture must not undo the import
+            try:
+                done = self.app.engine.fire(case_id, "rupture", actor, conn=conn, rupture_date=day)
+            except CaseworkError as error:
+                nested.rollback()
+                report.ruptures.append((key, case_id, f"non enregistrée : {error}"))
+                continue
+            nested.commit()
+            report.ruptures.append((key, case_id, f"enregistrée ({done.dest})"))
+
+    @staticmethod
+    def _record_counts(conn: Connection, report: ImportReport) -> None:
+        conn.execute(
+            update(FILES)
+            .where(FILES.c.id == report.file_id)
+            .values(
+                rejected=report.rejected,
+                created=len(report.created),
+                updated=len(report.updated),
+            )
+        )
+
+
+def _as_json(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: v.isoformat() if isinstance(v, date) else v for k, v in values.items() if v is not None
+    }

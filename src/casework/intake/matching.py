@@ -1,0 +1,200 @@
+"""The cross-matching of a cohort over the imported rows, and the review queue a person works.
+
+Eligible, on both lists: a contract starting inside the cohort's signing season (`[intake]`
+campaign_start–campaign_end) that is not a case yet, and a young person of the Mission Locale
+not in a cohort already. `match` links them (`linkage.py`) with people's earlier decisions, and
+keeps its proposals (the latest run replaces the proposals still waiting); pairs *to review*
+wait for a person: `decide` confirms or rejects one, and that decision holds in every later run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select
+
+from casework.actors import Actor
+from casework.app import App
+from casework.errors import CaseworkError
+from casework.intake.linkage import Band, Thresholds, link
+from casework.intake.records import Person
+from casework.models import Beneficiary, Case, Contract, IntakeRecord, MatchDecision, MatchProposal
+
+log = logging.getLogger("casework.intake")
+RECORDS, PROPOSALS = IntakeRecord.__table__, MatchProposal.__table__
+DECISIONS = MatchDecision.__table__
+CASES, CONTRACTS, PEOPLE = Case.__table__, Contract.__table__, Beneficiary.__table__
+
+
+class ReviewError(CaseworkError):
+    """A decision that cannot be taken (said in French)."""
+
+
+@dataclass(frozen=True)
+class MatchReport:
+    cohort: int
+    contracts: int  # eligible on the chamber's side
+    young_people: int  # eligible on the Mission Locale's side
+    matched: int
+    to_review: int
+    compared: int
+
+
+def season(app: App, cohort: int) -> tuple[date, date]:
+    settings = app.settings.intake
+    start = date.fromisoformat(f"{cohort}-{settings.campaign_start}")
+    end = date.fromisoformat(f"{cohort}-{settings.campaign_end}")
+    return start, end
+
+
+def eligible(conn: Connection, app: App, cohort: int) -> tuple[list[Any], list[Any]]:
+    """The chamber's rows of the season not yet cases, and the Mission Locale's rows of young
+    people in no cohort."""
+    start, end = season(app, cohort)
+    in_cases = set(
+        conn.execute(
+            select(CONTRACTS.c.cma_number).join(CASES, CASES.c.contract_id == CONTRACTS.c.id)
+        ).scalars()
+    )
+    followed = set(
+        conn.execute(
+            select(PEOPLE.c.ml_id)
+            .join(CASES, CASES.c.beneficiary_id == PEOPLE.c.id)
+            .where(PEOPLE.c.ml_id.is_not(None))
+        ).scalars()
+    )
+    contracts = [
+        r
+        for r in conn.execute(
+            select(RECORDS.c.key, RECORDS.c.data).where(RECORDS.c.source == "cma")
+        )
+        if r.key not in in_cases and start.isoformat() <= r.data["start_date"] <= end.isoformat()
+    ]
+    young = [
+        r
+        for r in conn.execute(select(RECORDS.c.key, RECORDS.c.data).where(RECORDS.c.source == "ml"))
+        if r.key not in followed
+    ]
+    return contracts, young
+
+
+def as_person(key: str, data: dict[str, Any]) -> Person:
+    born = data.get("birth_date")
+    return Person(
+        key=key,
+        birth_name=data.get("birth_name", ""),
+        first_names=data.get("first_names", ""),
+        birth_date=date.fromisoformat(born) if born else None,
+        postcode=data.get("postcode"),
+        commune=data.get("commune"),
+        sex=data.get("sex"),
+    )
+
+
+def match(app: App, cohort: int) -> MatchReport:
+    """Cross-match the cohort's eligible rows; the proposals replace those still waiting."""
+    settings = app.settings.intake
+    thresholds = Thresholds(settings.match_threshold, settings.review_threshold)
+    with app.db.read() as conn:
+        contracts, young = eligible(conn, app, cohort)
+        decisions = {
+            (r.cma_key, r.ml_key): r.same
+            for r in conn.execute(select(DECISIONS.c.cma_key, DECISIONS.c.ml_key, DECISIONS.c.same))
+        }
+    result = link(
+        [as_person(r.key, r.data) for r in contracts],
+        [as_person(r.key, r.data) for r in young],
+        thresholds,
+        decisions,
+    )
+    now = app.clock.now()
+    keys = [r.key for r in contracts]
+    with app.db.transaction() as conn:
+        for start in range(0, len(keys), 500):
+            conn.execute(
+                delete(PROPOSALS).where(PROPOSALS.c.cma_key.in_(keys[start : start + 500]))
+            )
+        if result.pairs:
+            conn.execute(
+                insert(PROPOSALS),
+                [
+                    {
+                        "cma_key": p.cma,
+                        "ml_key": p.ml,
+                        "probability": p.probability,
+                        "band": p.band.value,
+                        "explanation": p.explain(),
+                        "created_at": now,
+                    }
+                    for p in result.pairs
+                ],
+            )
+    report = MatchReport(
+        cohort,
+        len(contracts),
+        len(young),
+        len(result.band(Band.MATCH)),
+        len(result.band(Band.REVIEW)),
+        result.candidates,
+    )
+    log.info("matching %s: %s", cohort, report)
+    return report
+
+
+def decide(app: App, cma_key: str, same: bool, actor: Actor) -> None:
+    """A person's verdict on the proposal for a contract: the same person (it becomes a match)
+    or not (it is dropped, and never proposed again)."""
+    with app.db.transaction() as conn:
+        proposal = conn.execute(select(PROPOSALS).where(PROPOSALS.c.cma_key == cma_key)).first()
+        if proposal is None:
+            raise ReviewError(f"aucune proposition pour le contrat {cma_key}")
+        conn.execute(
+            delete(DECISIONS).where(
+                DECISIONS.c.cma_key == cma_key, DECISIONS.c.ml_key == proposal.ml_key
+            )
+        )
+        conn.execute(
+            insert(DECISIONS),
+            {
+                "cma_key": cma_key,
+                "ml_key": proposal.ml_key,
+                "same": same,
+                "decided_by": str(actor),
+                "decided_at": app.clock.now(),
+            },
+        )
+        if same:
+            conn.execute(
+                PROPOSALS.update()
+                .where(PROPOSALS.c.id == proposal.id)
+                .values(band=Band.MATCH.value, probability=1.0)
+            )
+        else:
+            conn.execute(delete(PROPOSALS).where(PROPOSALS.c.id == proposal.id))
+    log.info("review: %s %s %s by %s", cma_key, "=" if same else "≠", proposal.ml_key, actor)
+
+
+def waiting(app: App, limit: int = 50) -> list[Any]:
+    """The pairs to review, the likeliest first, with both rows."""
+    with app.db.read() as conn:
+        proposals = conn.execute(
+            select(PROPOSALS)
+            .where(PROPOSALS.c.band == Band.REVIEW.value)
+            .order_by(PROPOSALS.c.probability.desc(), PROPOSALS.c.cma_key)
+            .limit(limit)
+        ).all()
+        keys = {p.cma_key for p in proposals} | {p.ml_key for p in proposals}
+        rows = {
+            (r.source, r.key): r.data
+            for r in conn.execute(
+                select(RECORDS.c.source, RECORDS.c.key, RECORDS.c.data).where(
+                    RECORDS.c.key.in_(list(keys))
+                )
+            )
+        }
+    return [
+        (p, rows.get(("cma", p.cma_key), {}), rows.get(("ml", p.ml_key), {})) for p in proposals
+    ]

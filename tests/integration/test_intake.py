@@ -1,0 +1,292 @@
+"""Intake against real databases: importing both files (whole, once, updates), cross-matching
+with a review queue whose decisions hold, assigning groups written once, ruptures by file."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from casework.actors import Actor
+from casework.app import App
+from casework.intake import matching
+from casework.intake.assignment import (
+    AssignmentError,
+    _lottery,
+    _matched_not_yet_cases,
+    assign,
+)
+from casework.intake.importer import Importer, ImportRefused
+from casework.intake.linkage import Band
+from casework.intake.synthetic import (
+    CMA_HEADER,
+    caseload_rows,
+    contract_rows,
+    generate,
+    write_csv,
+    write_sample_files,
+)
+from casework.models import (
+    AssignmentDraw,
+    Case,
+    Contract,
+    IntakeFile,
+    IntakeRecord,
+    MatchProposal,
+    OutboxMail,
+)
+from tests.factories import events
+
+ME = Actor.person("referente")
+COHORT = 2026
+
+
+def rows_of(app: App, model: type) -> list:
+    with app.db.read() as conn:
+        return list(conn.execute(select(model.__table__)).all())
+
+
+def season(tmp_path: Path, n: int = 80, seed: int = 9) -> tuple[Path, Path]:
+    write_sample_files(tmp_path, n, seed=seed, cohort=COHORT)
+    return tmp_path / "contrats_cma.csv", tmp_path / "jeunes_ml.xlsx"
+
+
+def import_both(app: App, cma: Path, ml: Path) -> None:
+    Importer(app).run(cma, "cma", actor=ME, skip_invalid=True)
+    Importer(app).run(ml, "ml", actor=ME, skip_invalid=True)
+
+
+def test_a_file_with_bad_rows_is_refused_whole_and_nothing_is_written(
+    app: App, tmp_path: Path
+) -> None:
+    cma, _ml = season(tmp_path)
+    with pytest.raises(ImportRefused) as refused:
+        Importer(app).run(cma, "cma", actor=ME)
+    assert len(refused.value.problems) == 4
+    assert "refusé, rien n'est importé" in str(refused.value)
+    assert rows_of(app, IntakeFile) == []
+    assert rows_of(app, IntakeRecord) == []
+
+
+def test_skip_invalid_takes_the_good_rows_and_writes_the_others(app: App, tmp_path: Path) -> None:
+    cma, _ml = season(tmp_path)
+    report = Importer(app).run(cma, "cma", actor=ME, skip_invalid=True)
+    assert (len(report.created), report.rejected) == (80, 4)
+    assert report.rejected_file == tmp_path / "contrats_cma.rejets.csv"
+    with report.rejected_file.open(encoding="utf-8-sig") as f:
+        rejected = list(csv.reader(f, delimiter=";"))
+    assert len(rejected) == 1 + 4
+    assert rejected[1][-1] == "Date de naissance : cette date n'existe pas"
+    (stored,) = rows_of(app, IntakeFile)
+    assert (stored.records, stored.rejected, stored.created) == (80, 4, 80)
+
+
+def test_importing_the_same_file_again_changes_nothing(app: App, tmp_path: Path) -> None:
+    cma, _ml = season(tmp_path)
+    Importer(app).run(cma, "cma", actor=ME, skip_invalid=True)
+    before = rows_of(app, IntakeRecord)
+    again = Importer(app).run(cma, "cma", actor=ME, skip_invalid=True)
+    assert again.already is not None
+    assert (again.created, again.updated) == ([], [])
+    # The same rows in other bytes (another encoding, another separator): all unchanged.
+    copy = tmp_path / "copie.csv"
+    with cma.open(encoding="cp1252", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter=";"))
+    write_csv(rows, CMA_HEADER, copy, "utf-8", ",")
+    third = Importer(app).run(copy, "cma", actor=ME, skip_invalid=True)
+    assert third.already is None
+    assert (third.created, third.updated, third.unchanged) == ([], [], 80)
+    assert rows_of(app, IntakeRecord) == before
+
+
+def test_a_dry_run_shows_and_writes_nothing(app: App, tmp_path: Path) -> None:
+    cma, _ml = season(tmp_path)
+    report = Importer(app).run(cma, "cma", actor=ME, skip_invalid=True, dry_run=True)
+    assert len(report.created) == 80
+    assert rows_of(app, IntakeRecord) == []
+    assert rows_of(app, IntakeFile) == []
+    assert not (tmp_path / "contrats_cma.rejets.csv").exists()
+
+
+def test_matching_proposes_and_a_persons_decisions_hold(app: App, tmp_path: Path) -> None:
+    cma, ml = season(tmp_path, n=300)
+    import_both(app, cma, ml)
+    report = matching.match(app, COHORT)
+    assert report.contracts == 300
+    assert report.matched > 150
+    proposals = {p.cma_key: p for p in rows_of(app, MatchProposal)}
+    some_match = next(p for p in proposals.values() if p.band == Band.MATCH)
+    assert some_match.explanation[0].startswith("nom de naissance : ")
+    # A person rejects a match, then confirms it is wrong again next run: never proposed again.
+    matching.decide(app, some_match.cma_key, False, ME)
+    matching.match(app, COHORT)
+    again = {p.cma_key: p for p in rows_of(app, MatchProposal)}
+    assert again.get(some_match.cma_key) is None or again[some_match.cma_key].ml_key != (
+        some_match.ml_key
+    )
+    # A pair to review confirmed stays a match in later runs.
+    waiting = matching.waiting(app)
+    if waiting:
+        proposal, cma_row, ml_row = waiting[0]
+        assert cma_row
+        assert ml_row
+        matching.decide(app, proposal.cma_key, True, ME)
+        matching.match(app, COHORT)
+        kept = {p.cma_key: p for p in rows_of(app, MatchProposal)}[proposal.cma_key]
+        assert (kept.ml_key, kept.band, kept.probability) == (proposal.ml_key, "match", 1.0)
+        assert "décision d'une personne" in kept.explanation[-1]
+    with pytest.raises(matching.ReviewError, match="aucune proposition"):
+        matching.decide(app, "inconnu", True, ME)
+
+
+def test_parity_assignment_is_written_once_and_audited(app: App, tmp_path: Path) -> None:
+    cma, ml = season(tmp_path, n=120)
+    import_both(app, cma, ml)
+    matching.match(app, COHORT)
+    report = assign(app, COHORT, "parity", actor=ME)
+    cases = rows_of(app, Case)
+    assert len(cases) == sum(report.cases.values()) > 0
+    with app.db.read() as conn:
+        born = dict(
+            conn.execute(
+                text(
+                    "SELECT cases.id, beneficiaries.birth_date FROM cases JOIN beneficiaries "
+                    "ON beneficiaries.id = cases.beneficiary_id"
+                )
+            ).all()
+        )
+    for case in cases:
+        day = (
+            born[case.id] if isinstance(born[case.id], date) else date.fromisoformat(born[case.id])
+        )
+        assert case.group == ("test" if day.day % 2 == 0 else "control")
+        assert case.assignment_method == "parity"
+    (draw,) = rows_of(app, AssignmentDraw)
+    assert (draw.method, draw.cases, draw.drawn_by) == ("parity", len(cases), "person:referente")
+    audit = events(app, "case", cases[0].id)
+    assert audit[-1].trigger == "assign_group"
+    assert audit[-1].data == {"group": cases[0].group, "method": "parity", "draw": draw.id}
+    # Again: nobody is assigned twice.
+    assert assign(app, COHORT, "lottery", seed=1, actor=ME).cases == {}
+    # And the database itself refuses a changed group, whoever tries.
+    other = "control" if cases[0].group == "test" else "test"
+    change = update(Case).where(Case.id == cases[0].id).values(group=other)
+    with pytest.raises(DBAPIError, match="written once"), app.db.transaction() as conn:
+        conn.execute(change)
+    assert rows_of(app, Case)[0].group == cases[0].group
+
+
+def test_a_lottery_is_reproducible_from_its_seed(app: App, tmp_path: Path) -> None:
+    cma, ml = season(tmp_path, n=120)
+    import_both(app, cma, ml)
+    matching.match(app, COHORT)
+    with app.db.read() as conn:
+        pairs = _matched_not_yet_cases(conn, app, COHORT)
+    # The draw is a function of its seed, strata, block size and rows, nothing else.
+    planned = _lottery(pairs, 7, ("sex",), 4)
+    assert _lottery(list(reversed(pairs)), 7, ("sex",), 4) == planned
+    assert _lottery(pairs, 8, ("sex",), 4) != planned
+    report = assign(app, COHORT, "lottery", seed=7, strata=("sex",), block_size=4, actor=ME)
+    with app.db.read() as conn:
+        drawn = dict(
+            conn.execute(
+                select(Contract.cma_number, Case.group).join(Case, Case.contract_id == Contract.id)
+            ).all()
+        )
+    assert drawn == planned
+    (draw,) = rows_of(app, AssignmentDraw)
+    assert (draw.seed, draw.details["strata"], draw.details["block_size"]) == (7, ["sex"], 4)
+    # Balanced: blocks of four are half and half within each stratum.
+    by_sex: dict[str, list[str]] = {}
+    for key, cma_row, _ml in pairs:
+        by_sex.setdefault(cma_row.get("sex"), []).append(planned[key])
+    for groups in by_sex.values():
+        assert abs(groups.count("test") - groups.count("control")) <= 1
+    assert sum(report.cases.values()) == len(pairs)
+    with pytest.raises(AssignmentError, match="graine"):
+        assign(app, COHORT, "lottery", actor=ME)
+
+
+def test_the_evaluators_table_decides(app: App, tmp_path: Path) -> None:
+    cma, ml = season(tmp_path, n=60)
+    import_both(app, cma, ml)
+    matching.match(app, COHORT)
+    matched = [p.cma_key for p in rows_of(app, MatchProposal) if p.band == "match"]
+    table = tmp_path / "allocation.csv"
+    table.write_text(
+        "N° contrat;Groupe\n"
+        + "".join(f"{k};{'Test' if i % 3 else 'Témoin'}\n" for i, k in enumerate(matched[1:]))
+    )
+    with pytest.raises(AssignmentError, match="1 contrat\\(s\\) sans groupe"):
+        assign(app, COHORT, "evaluator", table=table, actor=ME)
+    assert rows_of(app, Case) == []  # nothing half-done
+    with table.open("a") as f:
+        f.write(f"{matched[0]};témoin\n")
+    report = assign(app, COHORT, "evaluator", table=table, actor=ME)
+    assert sum(report.cases.values()) == len(matched)
+    with app.db.read() as conn:
+        groups = dict(
+            conn.execute(
+                select(Contract.cma_number, Case.group).join(Case, Case.contract_id == Contract.id)
+            ).all()
+        )
+    assert groups[matched[0]] == "control"
+    assert groups[matched[1]] == "control"  # i = 0: Témoin
+    assert groups[matched[2]] == "test"
+
+
+def test_a_later_file_updates_contracts_and_brings_ruptures_for_both_groups(
+    app: App, tmp_path: Path
+) -> None:
+    data = generate(120, seed=9, cohort=COHORT)
+    cma_rows = contract_rows(data, 9, COHORT, bad_rows=False)
+    first = tmp_path / "septembre.csv"
+    write_csv(cma_rows, CMA_HEADER, first, "cp1252", ";")
+    ml = tmp_path / "ml.csv"
+    ml_rows = caseload_rows(data, 9, COHORT)
+    write_csv(ml_rows, list(ml_rows[0]), ml, "utf-8", ",")
+    import_both(app, first, ml)
+    matching.match(app, COHORT)
+    assign(app, COHORT, "parity", actor=ME)
+    with app.db.read() as conn:
+        by_group = {
+            group: number
+            for number, group in conn.execute(
+                select(Contract.cma_number, Case.group)
+                .join(Case, Case.contract_id == Contract.id)
+                .order_by(Contract.cma_number)
+            ).all()
+        }
+    test_key, control_key = by_group["test"], by_group["control"]
+    for row in cma_rows:
+        if row["N° contrat"] in (test_key, control_key):
+            start = row["Date de début"]
+            row["Date de rupture"] = f"15/{start[3:5]}/{start[6:]}" if start[:2] < "15" else start
+        if row["N° contrat"] == test_key:
+            row["Employeur"] = "Boulangerie Nouvelle"
+    later = tmp_path / "octobre.csv"
+    write_csv(cma_rows, CMA_HEADER, later, "cp1252", ";")
+    report = Importer(app).run(later, "cma", actor=ME)
+    assert {k for k, _ in report.updated} == {test_key, control_key}
+    assert report.contracts_updated == 2
+    outcomes = {key: outcome for key, _case, outcome in report.ruptures}
+    assert outcomes[test_key] == "enregistrée (rupture)"
+    assert outcomes[control_key] == "enregistrée (rupture_recorded)"
+    with app.db.read() as conn:
+        contracts = {
+            c.cma_number: c
+            for c in conn.execute(select(Contract.__table__)).all()
+            if c.cma_number in (test_key, control_key)
+        }
+    assert contracts[test_key].employer_name == "Boulangerie Nouvelle"
+    assert contracts[test_key].rupture_date is not None
+    assert contracts[control_key].rupture_date is not None
+    # The same later file again: nothing moves twice.
+    assert Importer(app).run(later, "cma", actor=ME).already is not None
+    # Control-group cases never get a mail, even with a rupture.
+    control_cases = {c.id for c in rows_of(app, Case) if c.group == "control"}
+    assert not [m for m in rows_of(app, OutboxMail) if m.case_id in control_cases]
