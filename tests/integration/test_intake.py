@@ -290,3 +290,40 @@ def test_a_later_file_updates_contracts_and_brings_ruptures_for_both_groups(
     # Control-group cases never get a mail, even with a rupture.
     control_cases = {c.id for c in rows_of(app, Case) if c.group == "control"}
     assert not [m for m in rows_of(app, OutboxMail) if m.case_id in control_cases]
+
+
+def test_a_season_from_the_command_line(app: App, db_url: str, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from casework.cli import main
+
+    cma, ml = season(tmp_path, n=100)
+
+    def run(*args: str, code: int = 0) -> str:
+        out = CliRunner().invoke(main, ["--database", db_url, *args], catch_exceptions=False)
+        assert out.exit_code == code, out.output
+        return out.output
+
+    refused = run("intake", "import", "cma", str(cma), code=1)
+    assert "contrats_cma.csv, ligne 102, colonne « Date de naissance » : « 31/02/2008 »" in refused
+    assert "refusé, rien n'est importé" in refused
+    dry = run("intake", "import", "cma", str(cma), "--skip-invalid", "--dry-run")
+    assert "Simulation — contrats_cma.csv (CSV cp1252, séparateur point-virgule" in dry
+    assert "4 ligne(s) seraient écartée(s)" in dry
+    done = run("intake", "import", "cma", str(cma), "--skip-invalid", "--as", "referente")
+    assert "100 nouvelle(s) ligne(s), 0 mise(s) à jour, 0 inchangée(s)." in done
+    assert "4 ligne(s) écartée(s), écrites dans" in done
+    assert "déjà importé le" in run("intake", "import", "cma", str(cma), "--skip-invalid")
+    assert "classeur XLSX" in run("intake", "import", "ml", str(ml), "--skip-invalid")
+    matched = run("intake", "match", str(COHORT))
+    assert f"Cohorte {COHORT} : 100 contrat(s) de la saison" in matched
+    listed = run("intake", "review")
+    if listed != "Aucune paire à examiner.\n":
+        first = listed.split(" ↔ ")[0]
+        assert "nom de naissance : " in listed
+        assert run("intake", "decide", first, "oui") == f"Contrat {first} : même personne.\n"
+    assigned = run("intake", "assign", str(COHORT), "--method", "lottery", "--seed", "3")
+    assert f"Cohorte {COHORT}, tirage n° 1 (lottery) : " in assigned
+    again = run("intake", "assign", str(COHORT), "--method", "parity")
+    assert again == "Aucun jeune rapproché sans dossier : rien à attribuer.\n"
+    assert "Une saison, dans l'ordre" in run("intake", "--help")

@@ -30,6 +30,8 @@ Exemples :
   casework mail list --status failed
   casework inbound list
   casework inbound attach 31 12
+  casework intake import cma contrats.csv
+  casework intake match 2026
   casework demo --cases 30
 """
 
@@ -116,7 +118,7 @@ def init_db(context: Context) -> None:
 
 
 def _register() -> None:
-    from casework.cli import alerts, cases, demo, inbound, mail, service, workflows
+    from casework.cli import alerts, cases, demo, inbound, intake, mail, service, workflows
 
     main.add_command(workflows.workflows)
     main.add_command(cases.case)
@@ -125,6 +127,7 @@ def _register() -> None:
     main.add_command(mail.mail)
     main.add_command(inbound.inbound)
     main.add_command(alerts.alerts)
+    main.add_command(intake.intake)
     for command in (service.serve, service.status, service.timers, service.simulate):
         main.add_command(command)
 

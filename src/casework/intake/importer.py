@@ -30,7 +30,7 @@ from casework.app import App
 from casework.errors import CaseworkError
 from casework.intake.fields import KEYS, Problem
 from casework.intake.profile import Profile, default_profile
-from casework.intake.reading import check_file, write_rejected
+from casework.intake.reading import Checked, check_file, write_rejected
 from casework.models import Case, Contract, IntakeFile, IntakeRecord
 
 log = logging.getLogger("casework.intake")
@@ -99,9 +99,11 @@ class Importer:
         rejected_to: Path | None = None,
         dry_run: bool = False,
         progress: Callable[[int], None] | None = None,
+        checked: Checked | None = None,
     ) -> ImportReport:
+        """`checked`: the file already read and checked (to size a progress bar first)."""
         profile = profile or default_profile(source)
-        checked = check_file(path, profile)
+        checked = checked or check_file(path, profile)
         if checked.problems and (not skip_invalid or not checked.records):
             raise ImportRefused(path.name, checked.problems)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,252 @@
+"""`casework intake …`: importing both organisations' files, cross-matching, review, assignment."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+
+from casework.actors import Actor
+from casework.cli.main import Context
+from casework.clock import format_local
+
+SOURCES = {"cma": "contrats de la CMA", "ml": "jeunes suivis par la Mission Locale"}
+
+
+@click.group("intake")
+def intake() -> None:
+    """Fichiers de la CMA et de la Mission Locale : import, rapprochement, groupes.
+
+    \b
+    Une saison, dans l'ordre :
+      casework intake import cma contrats.csv
+      casework intake import ml jeunes.xlsx
+      casework intake match 2026
+      casework intake review                  # les paires à examiner
+      casework intake decide CMA-2026-0042 oui
+      casework intake assign 2026 --method parity
+    """
+
+
+def _actor(login: str | None) -> Actor:
+    return Actor.person(login) if login else Actor.current_user()
+
+
+@intake.command("import")
+@click.argument("source", type=click.Choice(list(SOURCES)))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--profile",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Profil TOML des colonnes (défaut : celui de la source, voir examples/profiles/).",
+)
+@click.option(
+    "--skip-invalid", is_flag=True, help="Importer les bonnes lignes, écarter les autres."
+)
+@click.option(
+    "--rejected",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Où écrire les lignes écartées (défaut : <fichier>.rejets.csv).",
+)
+@click.option("--dry-run", is_flag=True, help="Montrer ce qui changerait, sans rien écrire.")
+@click.option("--as", "login", help="Qui importe (défaut : l'utilisateur du terminal).")
+@click.pass_obj
+def import_file(
+    context: Context,
+    source: str,
+    path: Path,
+    profile: Path | None,
+    skip_invalid: bool,
+    rejected: Path | None,
+    dry_run: bool,
+    login: str | None,
+) -> None:
+    """Importe un fichier (CSV ou XLSX) : entier ou pas du tout, sauf --skip-invalid.
+
+    Réimporter le même fichier ne change rien ; un fichier plus récent met à jour les lignes
+    qu'il reprend (dates, employeur, CFA) et une date de rupture nouvelle enregistre la rupture
+    du dossier, dans les deux groupes.
+    """
+    from casework.intake.importer import Importer, ImportRefused
+    from casework.intake.profile import default_profile, load_profile
+    from casework.intake.reading import check_file
+
+    chosen = load_profile(profile) if profile else default_profile(source)
+    if chosen.source != source:
+        raise click.ClickException(f"le profil {profile} est pour la source {chosen.source}")
+    checked = check_file(path, chosen)
+    try:
+        label = f"Import de {path.name}"
+        with click.progressbar(length=len(checked.records), label=label) as bar:
+            report = Importer(context.app).run(
+                path,
+                source,
+                chosen,
+                actor=_actor(login),
+                skip_invalid=skip_invalid,
+                rejected_to=rejected,
+                dry_run=dry_run,
+                progress=bar.update,
+                checked=checked,
+            )
+    except ImportRefused as refused:
+        for problem in refused.problems[:50]:
+            click.echo(f"  {problem}", err=True)
+        if len(refused.problems) > 50:
+            click.echo(f"  … et {len(refused.problems) - 50} autre(s)", err=True)
+        raise click.ClickException(str(refused)) from None
+    if report.already is not None:
+        when = format_local(report.already.imported_at)
+        click.echo(f"{path.name} : déjà importé le {when} par {report.already.imported_by} ; "
+                   "rien ne change.")  # fmt: skip
+        return
+    prefix = "Simulation — " if dry_run else ""
+    click.echo(
+        f"{prefix}{path.name} ({report.described}, {SOURCES[source]}) : "
+        f"{len(report.created)} nouvelle(s) ligne(s), {len(report.updated)} mise(s) à jour, "
+        f"{report.unchanged} inchangée(s)."
+    )
+    for key, fields in report.updated[:20]:
+        click.echo(f"  {key} : {', '.join(fields)}")
+    if report.contracts_updated:
+        click.echo(f"  {report.contracts_updated} contrat(s) de dossiers mis à jour")
+    for key, case_id, outcome in report.ruptures:
+        click.echo(f"  rupture du contrat {key} (dossier n° {case_id}) : {outcome}")
+    if report.rejected and dry_run:
+        click.echo(f"  {report.rejected} ligne(s) seraient écartée(s)")
+    elif report.rejected:
+        click.echo(f"  {report.rejected} ligne(s) écartée(s), écrites dans {report.rejected_file}")
+
+
+@intake.command("match")
+@click.argument("cohort", type=int)
+@click.pass_obj
+def match(context: Context, cohort: int) -> None:
+    """Rapproche les deux listes pour une cohorte (saison de signature de l'année COHORT)."""
+    from casework.intake.matching import match as run
+
+    report = run(context.app, cohort)
+    click.echo(
+        f"Cohorte {cohort} : {report.contracts} contrat(s) de la saison, {report.young_people} "
+        f"jeune(s) de la Mission Locale, {report.compared} paire(s) comparée(s).\n"
+        f"  {report.matched} rapproché(s), {report.to_review} à examiner "
+        "(casework intake review)."
+    )
+
+
+@intake.command("review")
+@click.option("--limit", type=int, default=20, show_default=True)
+@click.pass_obj
+def review(context: Context, limit: int) -> None:
+    """Les paires à examiner, expliquées champ par champ, les plus probables d'abord."""
+    from casework.intake.matching import waiting
+
+    pairs = waiting(context.app, limit)
+    if not pairs:
+        click.echo("Aucune paire à examiner.")
+    for proposal, cma, ml in pairs:
+        click.echo(
+            f"{proposal.cma_key} ↔ {proposal.ml_key}  (probabilité {proposal.probability:.2f})"
+        )
+        click.echo(f"  CMA : {_person(cma)}")
+        click.echo(f"  ML  : {_person(ml)}")
+        for line in proposal.explanation:
+            click.echo(f"    {line}")
+        click.echo(f"  → casework intake decide {proposal.cma_key} oui|non\n")
+
+
+def _person(row: dict) -> str:
+    born = row.get("birth_date")
+    born = date.fromisoformat(born).strftime("%d/%m/%Y") if born else "?"
+    place = " ".join(filter(None, (row.get("postcode"), row.get("commune"))))
+    return f"{row.get('birth_name', '?')} {row.get('first_names', '')}, né(e) le {born}, {place}"
+
+
+@intake.command("decide")
+@click.argument("contract")
+@click.argument("verdict", type=click.Choice(["oui", "non"]))
+@click.option("--as", "login", help="Qui décide (défaut : l'utilisateur du terminal).")
+@click.pass_obj
+def decide(context: Context, contract: str, verdict: str, login: str | None) -> None:
+    """Même personne (oui) ou non : la décision vaut pour tous les rapprochements suivants."""
+    from casework.intake.matching import decide as take
+
+    take(context.app, contract, verdict == "oui", _actor(login))
+    click.echo(f"Contrat {contract} : {'même personne' if verdict == 'oui' else 'écarté'}.")
+
+
+@intake.command("assign")
+@click.argument("cohort", type=int)
+@click.option("--method", type=click.Choice(["parity", "lottery", "evaluator"]), required=True)
+@click.option("--seed", type=int, help="Graine du tirage au sort (lottery) : il se refait.")
+@click.option(
+    "--strata",
+    default="",
+    help="Strates du tirage, séparées par des virgules : sex, diploma_level, "
+    "postcode_department, training_centre_uai.",
+)
+@click.option("--block-size", type=int, default=4, show_default=True)
+@click.option(
+    "--table",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Table d'allocation de l'évaluateur (N° contrat ; Groupe).",
+)
+@click.option("--as", "login", help="Qui attribue (défaut : l'utilisateur du terminal).")
+@click.pass_obj
+def assign(
+    context: Context,
+    cohort: int,
+    method: str,
+    seed: int | None,
+    strata: str,
+    block_size: int,
+    table: Path | None,
+    login: str | None,
+) -> None:
+    """Crée les dossiers des jeunes rapprochés, chacun dans le groupe test ou témoin.
+
+    Le groupe est écrit une fois ; le tirage (méthode, graine, strates) est enregistré.
+    """
+    from casework.intake.assignment import assign as run
+
+    report = run(
+        context.app,
+        cohort,
+        method,
+        actor=_actor(login),
+        seed=seed,
+        strata=tuple(s.strip() for s in strata.split(",") if s.strip()),
+        block_size=block_size,
+        table=table,
+    )
+    if not report.cases:
+        click.echo("Aucun jeune rapproché sans dossier : rien à attribuer.")
+        return
+    click.echo(
+        f"Cohorte {cohort}, tirage n° {report.draw_id} ({method}) : "
+        f"{report.cases.get('test', 0)} test, {report.cases.get('control', 0)} témoin"
+        + (
+            f" ; {report.ruptures} rupture(s) déjà connue(s) enregistrée(s)"
+            if report.ruptures
+            else ""
+        )
+        + "."
+    )
+
+
+@intake.command("sample-files")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--size", type=int, default=200, show_default=True, help="Jeunes par fichier.")
+@click.option("--seed", type=int, default=53, show_default=True)
+@click.option("--cohort", type=int, default=2026, show_default=True)
+def sample_files(folder: Path, size: int, seed: int, cohort: int) -> None:
+    """Écrit une saison fictive réaliste : le CSV de la CMA (cp1252, « ; », quelques lignes
+    fautives) et le classeur de la Mission Locale, avec les écarts des vrais fichiers."""
+    from casework.intake.synthetic import write_sample_files
+
+    data = write_sample_files(folder, size, seed=seed, cohort=cohort)
+    click.echo(
+        f"{folder / 'contrats_cma.csv'} et {folder / 'jeunes_ml.xlsx'} : {size} jeune(s) par "
+        f"fichier, dont {len(data.pairs)} sur les deux."
+    )
