@@ -33,6 +33,7 @@ import json
 import platform
 import resource
 import subprocess
+import tempfile
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -135,10 +136,14 @@ def run_splink(data: Synthetic) -> dict[str, Any]:
         [block_on("first_name", "surname", "dob")], recall=0.7
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=SEED)
+    # Two EM sessions, as casework's, on at most a million pairs each (casework samples its
+    # same-day pairs too): blocked on the names, then on the birth date.
     linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("first_name", "surname")
+        block_on("first_name", "surname"), max_pairs=1e6
     )
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("dob"), max_pairs=1e6
+    )
     predictions = linker.inference.predict(threshold_match_probability=THRESHOLDS.review)
     table = predictions.as_pandas_dataframe()
     # The same one-to-one assignment and bands as casework's.
@@ -199,12 +204,15 @@ def main() -> None:
     for size in (int(s) for s in args.sizes.split(",")):
         figures = {}
         for engine in engines:
-            done = subprocess.run(
-                [sys.executable, __file__, "--one", engine, str(size)],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
+            # In a folder of its own: DuckDB spills to ./.tmp when memory runs short.
+            with tempfile.TemporaryDirectory(prefix="casework-match-") as folder:
+                done = subprocess.run(
+                    [sys.executable, os.path.abspath(__file__), "--one", engine, str(size)],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    cwd=folder,
+                )
             figures[engine] = json.loads(done.stdout.strip().splitlines()[-1])
             f = figures[engine]
             print(

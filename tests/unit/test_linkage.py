@@ -136,3 +136,8 @@ def test_thresholds_make_the_bands(lists_and_result) -> None:  # type: ignore[no
     assert len(strict.band(Band.MATCH)) < len(loose.band(Band.MATCH))
     assert all(p.probability >= 0.999999 for p in strict.band(Band.MATCH))
     assert all(0.5 <= p.probability < 0.999999 for p in strict.band(Band.REVIEW))
+
+
+def test_an_empty_list_links_nothing() -> None:
+    assert link([], CROWD.ml).pairs == []
+    assert link(CROWD.cma, []).pairs == []

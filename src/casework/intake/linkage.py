@@ -32,15 +32,14 @@ from __future__ import annotations
 
 import math
 import random
-from array import array
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from enum import StrEnum
 
 import numpy as np
 from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.process import cpdist
 
 from casework.intake.records import Person
 from casework.names import name_key, words
@@ -143,53 +142,94 @@ class Linkage:
 
 # -- 1. normalising ------------------------------------------------------------------------------
 
+FIRST_KEYS = 6  # first names and runs of them kept per person (more are very rare)
+PREFIXES = 4096  # room for every two-letter prefix of a folded name, in blocking keys
+
+
+class _Words:
+    """One numbering of every name key of both lists (0: none), so that names compare as
+    integers, and each distinct pair of names is measured once."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {"": 0}
+        self.text: list[str] = [""]
+
+    def id(self, word: str) -> int:
+        found = self.ids.get(word)
+        if found is None:
+            found = self.ids[word] = len(self.text)
+            self.text.append(word)
+        return found
+
 
 class _Side:
-    """One list, normalised into columns."""
+    """One list, normalised into columns (strings for blocking, integer arrays for comparing)."""
 
-    def __init__(self, people: Sequence[Person]):
+    def __init__(self, people: Sequence[Person], words_: _Words):
         self.keys = [p.key for p in people]
         self.birth: list[str] = []  # folded birth name, run together
-        self.birth_bare: list[str] = []  # the same without its particles
         self.first: list[str] = []  # the usual first name, run together
-        self.firsts: list[frozenset[str]] = []  # every first name and run of first names
-        self.dates: list[date | None] = []
-        self.date_digits: list[str] = []
-        self.postcode: list[str] = []
-        self.commune: list[str] = []
-        # People share names, dates and places: each distinct value is made and kept once
-        # (a million people, a few hundred thousand names).
-        births: dict[str, tuple[str, str]] = {}
-        firsts: dict[str, tuple[str, frozenset[str]]] = {}
-        digits: dict[date, str] = {}
-        places: dict[tuple[str | None, str | None], tuple[str, str]] = {}
+        birth_ids, bare_ids, first_ids, firsts_rows = [], [], [], []
+        days, months, years = [], [], []
+        codes, departments, communes = [], [], []
+        # People share names, dates and places: each distinct value is worked out once.
+        births: dict[str, tuple[str, int, int]] = {}
+        firsts: dict[str, tuple[str, int, list[int]]] = {}
+        places: dict[tuple[str | None, str | None], tuple[int, int, int]] = {}
+        padding = [-1] * FIRST_KEYS
         for p in people:
             birth = births.get(p.birth_name)
             if birth is None:
-                birth = births[p.birth_name] = _birth_keys(p.birth_name)
+                whole, bare = _birth_keys(p.birth_name)
+                birth = births[p.birth_name] = (whole, words_.id(whole), words_.id(bare))
             self.birth.append(birth[0])
-            self.birth_bare.append(birth[1])
+            birth_ids.append(birth[1])
+            bare_ids.append(birth[2])
             first = firsts.get(p.first_names)
             if first is None:
-                first = firsts[p.first_names] = _first_keys(p.first_names)
+                usual, runs = _first_keys(p.first_names)
+                ids = sorted(words_.id(r) for r in runs)[:FIRST_KEYS]
+                first = firsts[p.first_names] = (usual, words_.id(usual), ids + padding[len(ids) :])
             self.first.append(first[0])
-            self.firsts.append(first[1])
-            self.dates.append(p.birth_date)
-            if p.birth_date is None:
-                self.date_digits.append("")
-            else:
-                text = digits.get(p.birth_date)
-                if text is None:
-                    text = digits[p.birth_date] = p.birth_date.strftime("%d%m%Y")
-                self.date_digits.append(text)
+            first_ids.append(first[1])
+            firsts_rows.append(first[2])
+            born = p.birth_date
+            days.append(born.day if born else 0)
+            months.append(born.month if born else 0)
+            years.append(born.year if born else 0)
             place = places.get((p.postcode, p.commune))
             if place is None:
+                code = (p.postcode or "").strip()
                 place = places[(p.postcode, p.commune)] = (
-                    (p.postcode or "").strip(),
-                    name_key(p.commune or ""),
+                    words_.id(f"cp:{code}") if code else 0,
+                    words_.id(f"dep:{code[:2]}") if code else 0,
+                    words_.id(f"commune:{name_key(p.commune or '')}") if p.commune else 0,
                 )
-            self.postcode.append(place[0])
-            self.commune.append(place[1])
+            codes.append(place[0])
+            departments.append(place[1])
+            communes.append(place[2])
+        self.birth_id = np.array(birth_ids, dtype=np.int32)
+        self.bare_id = np.array(bare_ids, dtype=np.int32)  # the birth name without particles
+        self.first_id = np.array(first_ids, dtype=np.int32)
+        # Every first name and run of them, -1 padded.
+        self.firsts = np.array(firsts_rows, dtype=np.int32).reshape(len(people), FIRST_KEYS)
+        self.day = np.array(days, dtype=np.int16)  # 0: no date
+        self.month = np.array(months, dtype=np.int16)
+        self.year = np.array(years, dtype=np.int16)
+        self.date_code = self.year.astype(np.int64) * 10_000 + self.month * 100 + self.day
+        # ddmmyyyy, one digit per column: a mistyped digit is one column off.
+        d, m, y = self.day, self.month, self.year
+        self.digits = np.stack(
+            [d // 10, d % 10, m // 10, m % 10, y // 1000, y // 100 % 10, y // 10 % 10, y % 10],
+            axis=1,
+        ).astype(np.uint8)
+        self.postcode_id = np.array(codes, dtype=np.int32)
+        self.department_id = np.array(departments, dtype=np.int32)
+        self.commune_id = np.array(communes, dtype=np.int32)
+
+    @property
+    def date_digits(self) -> list[str]:
+        return [f"{c:08d}" if c else "" for c in self.date_code.tolist()]
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -204,7 +244,7 @@ def _birth_keys(name: str) -> tuple[str, str]:
     return "".join(found), "".join(bare)
 
 
-def _first_keys(names: str) -> tuple[str, frozenset[str]]:
+def _first_keys(names: str) -> tuple[str, set[str]]:
     """The usual first name, and every first name and run of first names ("JEAN PIERRE" can
     be "Jean-Pierre")."""
     given = [g for g in (name_key(n) for n in (names or "").split()) if g]
@@ -212,139 +252,205 @@ def _first_keys(names: str) -> tuple[str, frozenset[str]]:
     flat = words(names or "")
     for size in (1, 2, 3):
         runs.update("".join(flat[i : i + size]) for i in range(len(flat) - size + 1))
-    return (given[0] if given else ""), frozenset(runs)
+    return (given[0] if given else ""), runs
 
 
 # -- 2. blocking ---------------------------------------------------------------------------------
 
 
-def _blocking_keys(side: _Side) -> list[list[str | None]]:
-    """Per blocking rule, each person's key (None: not blocked by that rule)."""
-    by_date_first, by_date_birth, by_date_initials, by_names = [], [], [], []
-    for i in range(len(side)):
-        digits = side.date_digits[i]
-        first, birth = side.first[i], side.birth[i]
-        by_date_first.append(f"{digits}:{first[:2]}" if digits and first else None)
-        by_date_birth.append(f"{digits}:{birth[:2]}" if digits and birth else None)
+def _blocking_keys(side: _Side, prefixes: dict[str, int]) -> list[np.ndarray]:
+    """Per blocking rule, each person's key as an integer (-1: not blocked by that rule)."""
+    date = np.where(side.date_code > 0, side.date_code, -1)
+    birth2 = np.array([_prefix(prefixes, b[:2]) for b in side.birth], dtype=np.int64)
+    first2 = np.array([_prefix(prefixes, f[:2]) for f in side.first], dtype=np.int64)
+    width = np.int64(PREFIXES)
+    low, high = np.minimum(birth2, first2), np.maximum(birth2, first2)
+    both = np.where((side.birth_id > 0) & (side.first_id > 0), 1, 0).astype(bool)
+    low_id = np.minimum(side.birth_id, side.first_id).astype(np.int64)
+    high_id = np.maximum(side.birth_id, side.first_id).astype(np.int64)
+    return [
+        np.where((date > 0) & (side.first_id > 0), date * width + first2, -1),
+        np.where((date > 0) & (side.birth_id > 0), date * width + birth2, -1),
         # In either order: swapped first and last names meet.
-        initials = sorted((first[:2], birth[:2]))
-        by_date_initials.append(f"{digits}:{initials[0]}:{initials[1]}" if digits else None)
-        pair = sorted((first, birth))
-        by_names.append(f"{pair[0]}:{pair[1]}" if first and birth else None)
-    return [by_date_first, by_date_birth, by_date_initials, by_names]
+        np.where(date > 0, (date * width + low) * width + high, -1),
+        np.where(both, low_id * np.int64(2**31) + high_id, -1),
+    ]
+
+
+def _prefix(prefixes: dict[str, int], text: str) -> int:
+    """Two letters as a number, the same on both sides (folded names: at most 37² of them)."""
+    found = prefixes.get(text)
+    if found is None:
+        found = prefixes[text] = len(prefixes)
+        assert found < PREFIXES
+    return found
 
 
 def _candidates(a: _Side, b: _Side) -> np.ndarray:
-    """Pairs (as a * len(b) + b) that share a key of some rule, once each."""
+    """Pairs (as a * len(b) + b) that share a key of some rule, once each. Built with numpy:
+    each side sorted by key, each of `a`'s people repeated once per person of `b` with the
+    same key."""
+    prefixes: dict[str, int] = {}
     chunks = []
-    single: list[int] = []  # blocks of one on each side, the most common: no array for them
-    for keys_a, keys_b in zip(_blocking_keys(a), _blocking_keys(b), strict=True):
-        index_b: dict[str, list[int]] = {}
-        for j, key in enumerate(keys_b):
-            if key is not None:
-                index_b.setdefault(key, []).append(j)
-        groups: dict[str, list[int]] = {}
-        for i, key in enumerate(keys_a):
-            if key is not None and key in index_b:
-                groups.setdefault(key, []).append(i)
-        for key, left in groups.items():
-            right = index_b[key]
-            if len(left) == 1 and len(right) == 1:
-                single.append(left[0] * len(b) + right[0])
-            else:
-                la = np.array(left, dtype=np.int64)
-                rb = np.array(right, dtype=np.int64)
-                chunks.append((la[:, None] * len(b) + rb[None, :]).ravel())
-    chunks.append(np.array(single, dtype=np.int64))
+    for keys_a, keys_b in zip(
+        _blocking_keys(a, prefixes), _blocking_keys(b, prefixes), strict=True
+    ):
+        order_b = np.argsort(keys_b, kind="stable")
+        sorted_b = keys_b[order_b]
+        valid_a = np.nonzero(keys_a >= 0)[0]
+        wanted = keys_a[valid_a]
+        start = np.searchsorted(sorted_b, wanted, side="left")
+        end = np.searchsorted(sorted_b, wanted, side="right")
+        count = end - start
+        has = count > 0
+        left, start, count = valid_a[has], start[has], count[has]
+        total = int(count.sum())
+        if not total:
+            continue
+        first_of = np.repeat(np.cumsum(count) - count, count)
+        offsets = np.arange(total, dtype=np.int64) - first_of
+        right = order_b[np.repeat(start, count) + offsets]
+        chunks.append(np.repeat(left.astype(np.int64), count) * len(b) + right)
+    if not chunks:
+        return np.empty(0, dtype=np.int64)
     return np.unique(np.concatenate(chunks))
 
 
 # -- 3. comparing --------------------------------------------------------------------------------
+#
+# Pairs are compared all at once, as arrays: equality on integer ids, Jaro-Winkler (rapidfuzz's
+# `cpdist`, in C, on both cores) once per distinct pair of names.
 
 
-def _name_level(x: str, y: str, x_bare: str = "", y_bare: str = "") -> int:
-    if not x or not y:
-        return -1
-    if x == y or (x_bare and x_bare == y_bare):
-        return 3
-    similarity = JaroWinkler.normalized_similarity(x, y)
-    return 2 if similarity >= CLOSE else 1 if similarity >= SIMILAR else 0
+@dataclass
+class _Compared:
+    levels: np.ndarray  # (pairs, 4) int8, -1 missing
+    swapped: np.ndarray  # (pairs,) bool
 
 
-def _first_level(xs: frozenset[str], ys: frozenset[str], x: str, y: str) -> int:
-    """Any first name (or run of them) in common: identical; else the usual first names'
-    likeness."""
-    if not xs or not ys:
-        return -1
-    if not xs.isdisjoint(ys):
-        return 3
-    similarity = JaroWinkler.normalized_similarity(x, y)
-    return 2 if similarity >= CLOSE else 1 if similarity >= SIMILAR else 0
+def _similarity(words_: _Words, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Jaro-Winkler of each pair of word ids, measured once per distinct pair."""
+    if not len(x):
+        return np.zeros(0, dtype=np.float32)
+    width = np.int64(len(words_.text))
+    codes = x.astype(np.int64) * width + y.astype(np.int64)
+    distinct, back = np.unique(codes, return_inverse=True)
+    text = words_.text
+    left = [text[c] for c in (distinct // width).tolist()]
+    right = [text[c] for c in (distinct % width).tolist()]
+    scores = cpdist(
+        left, right, scorer=JaroWinkler.normalized_similarity, workers=-1, dtype=np.float32
+    )
+    return scores[back]
 
 
-def _swapped_level(name: str, firsts: frozenset[str], first: str) -> int:
-    """A birth name compared with the other side's first names."""
-    if not name or not firsts:
-        return -1
-    if name in firsts:
-        return 3
-    similarity = JaroWinkler.normalized_similarity(name, first)
-    return 2 if similarity >= CLOSE else 1 if similarity >= SIMILAR else 0
+def _graded(exact: np.ndarray, similarity: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    levels = np.where(similarity >= CLOSE, 2, np.where(similarity >= SIMILAR, 1, 0))
+    levels = np.where(exact, 3, levels)
+    return np.where(missing, -1, levels).astype(np.int8)
 
 
-def _date_level(x: date | None, y: date | None, xd: str, yd: str) -> int:
-    if x is None or y is None:
-        return -1
-    if x == y:
-        return 3
-    if sum(c != d for c, d in zip(xd, yd, strict=True)) == 1 or (
-        x.year == y.year and x.day == y.month and x.month == y.day
-    ):
-        return 2
-    return 1 if (x.year, x.month) == (y.year, y.month) else 0
+def _among(word: np.ndarray, firsts: np.ndarray) -> np.ndarray:
+    """Whether each pair's `word` is one of its `firsts` (a row of ids, -1 padded)."""
+    return (firsts == word[:, None]).any(axis=1) & (word > 0)
 
 
-def _postcode_level(a: _Side, i: int, b: _Side, j: int) -> int:
-    x, y = a.postcode[i], b.postcode[j]
-    if not x or not y:
-        return -1
-    if x == y:
-        return 2
-    same_commune = a.commune[i] and a.commune[i] == b.commune[j]
-    return 1 if x[:2] == y[:2] or same_commune else 0
+def _compare(a: _Side, b: _Side, i: np.ndarray, j: np.ndarray, words_: _Words) -> _Compared:
+    """Each pair's levels, in the orientation of the names that fits best."""
+    birth_a, birth_b = a.birth_id[i], b.birth_id[j]
+    first_a, first_b = a.first_id[i], b.first_id[j]
+    firsts_a, firsts_b = a.firsts[i], b.firsts[j]
+    # Names as given.
+    exact_birth = (birth_a == birth_b) | (a.bare_id[i] == b.bare_id[j])
+    birth = _graded(
+        exact_birth, _similarity(words_, birth_a, birth_b), (birth_a == 0) | (birth_b == 0)
+    )
+    shared = np.zeros(len(i), dtype=bool)
+    for k in range(FIRST_KEYS):
+        column = firsts_a[:, k]
+        shared |= (firsts_b == column[:, None]).any(axis=1) & (column >= 0)
+    first = _graded(shared, _similarity(words_, first_a, first_b), (first_a == 0) | (first_b == 0))
+    # Swapped between the files: a birth name among the other side's first names.
+    swapped = np.zeros(len(i), dtype=bool)
+    maybe = np.nonzero((birth.astype(np.int16) + first < 6) & (birth >= 0) & (first >= 0))[0]
+    if len(maybe):
+        sb = _graded(
+            _among(birth_a[maybe], firsts_b[maybe]),
+            _similarity(words_, birth_a[maybe], first_b[maybe]),
+            np.zeros(len(maybe), dtype=bool),
+        )
+        sf = _graded(
+            _among(birth_b[maybe], firsts_a[maybe]),
+            _similarity(words_, birth_b[maybe], first_a[maybe]),
+            np.zeros(len(maybe), dtype=bool),
+        )
+        better = sb.astype(np.int16) + sf > birth[maybe].astype(np.int16) + first[maybe]
+        chosen = maybe[better]
+        birth[chosen], first[chosen], swapped[chosen] = sb[better], sf[better], True
+    # Birth dates.
+    day_a, day_b, month_a, month_b = a.day[i], b.day[j], a.month[i], b.month[j]
+    year_a, year_b = a.year[i], b.year[j]
+    same_day = (day_a == day_b) & (month_a == month_b) & (year_a == year_b)
+    one_digit = (a.digits[i] != b.digits[j]).sum(axis=1) == 1
+    day_month = (year_a == year_b) & (day_a == month_b) & (month_a == day_b)
+    when = np.where(
+        same_day,
+        3,
+        np.where(
+            one_digit | day_month, 2, np.where((year_a == year_b) & (month_a == month_b), 1, 0)
+        ),
+    )
+    when = np.where((day_a == 0) | (day_b == 0), -1, when).astype(np.int8)
+    # Postcodes.
+    code_a, code_b = a.postcode_id[i], b.postcode_id[j]
+    near = (a.department_id[i] == b.department_id[j]) | (
+        (a.commune_id[i] == b.commune_id[j]) & (a.commune_id[i] > 0)
+    )
+    place = np.where(code_a == code_b, 2, np.where(near, 1, 0))
+    place = np.where((code_a == 0) | (code_b == 0), -1, place).astype(np.int8)
+    return _Compared(np.stack([birth, first, when, place], axis=1), swapped)
 
 
-def _compare(a: _Side, i: int, b: _Side, j: int) -> tuple[tuple[int, int, int, int], bool]:
-    """The pair's levels, in the orientation of the names that fits best."""
-    birth = _name_level(a.birth[i], b.birth[j], a.birth_bare[i], b.birth_bare[j])
-    first = _first_level(a.firsts[i], b.firsts[j], a.first[i], b.first[j])
-    swapped = False
-    if birth + first < 6:
-        # Swapped between the files: the birth name on one side among the other's first names.
-        swapped_birth = _swapped_level(a.birth[i], b.firsts[j], b.first[j])
-        swapped_first = _swapped_level(b.birth[j], a.firsts[i], a.first[i])
-        if swapped_birth + swapped_first > birth + first:
-            birth, first, swapped = swapped_birth, swapped_first, True
-    when = _date_level(a.dates[i], b.dates[j], a.date_digits[i], b.date_digits[j])
-    return (birth, first, when, _postcode_level(a, i, b, j)), swapped
+def _patterns(compared: _Compared) -> tuple[np.ndarray, Counter[tuple[int, ...]]]:
+    """Each pair's pattern as one integer (levels + 1 in base 5), and how many of each."""
+    shifted = compared.levels.astype(np.int16) + 1
+    codes = ((shifted[:, 0] * 5 + shifted[:, 1]) * 5 + shifted[:, 2]) * 5 + shifted[:, 3]
+    counts = np.bincount(codes, minlength=625)
+    found = Counter({_levels(c): int(n) for c, n in enumerate(counts.tolist()) if n})
+    return codes, found
+
+
+def _levels(code: int) -> tuple[int, ...]:
+    out = []
+    for _ in FIELDS:
+        code, digit = divmod(code, 5)
+        out.append(digit - 1)
+    return tuple(reversed(out))
 
 
 # -- 4. scoring ----------------------------------------------------------------------------------
 
 
-def _measure_u(a: _Side, b: _Side, rng: random.Random) -> dict[str, list[float]]:
+def _measure_u(
+    a: _Side, b: _Side, words_: _Words, rng: np.random.Generator
+) -> dict[str, list[float]]:
     """How often each level happens between two people taken at random (almost never the
     same person), smoothed so that no level is impossible."""
-    counts = {name: [1.0] * LEVELS[name] for name in FIELDS}
-    for _ in range(min(RANDOM_PAIRS, len(a) * len(b))):
-        levels, _swapped = _compare(a, rng.randrange(len(a)), b, rng.randrange(len(b)))
-        for name, level in zip(FIELDS, levels, strict=True):
-            if level >= 0:
-                counts[name][level] += 1
-    return {name: [c / sum(cs) for c in cs] for name, cs in counts.items() for cs in [cs]}
+    size = min(RANDOM_PAIRS, len(a) * len(b))
+    i = rng.integers(0, len(a), size)
+    j = rng.integers(0, len(b), size)
+    levels = _compare(a, b, i, j, words_).levels
+    u = {}
+    for column, name in enumerate(FIELDS):
+        present = levels[:, column][levels[:, column] >= 0]
+        counts = np.bincount(present, minlength=LEVELS[name]).astype(float) + 1.0
+        u[name] = (counts / counts.sum()).tolist()
+    return u
 
 
-def _same_day_patterns(a: _Side, b: _Side, rng: random.Random) -> Counter[tuple[int, ...]]:
+def _same_day_patterns(
+    a: _Side, b: _Side, words_: _Words, rng: random.Random
+) -> Counter[tuple[int, ...]]:
     """The patterns of every pair born the same day, for a random sample of days (up to
     RANDOM_PAIRS pairs)."""
     days_a: dict[str, list[int]] = {}
@@ -355,16 +461,19 @@ def _same_day_patterns(a: _Side, b: _Side, rng: random.Random) -> Counter[tuple[
                 days.setdefault(digits, []).append(i)
     shared = sorted(set(days_a) & set(days_b))
     rng.shuffle(shared)
-    patterns: Counter[tuple[int, ...]] = Counter()
+    left: list[np.ndarray] = []
+    right: list[np.ndarray] = []
     budget = RANDOM_PAIRS
     for day in shared:
-        for i in days_a[day]:
-            for j in days_b[day]:
-                patterns[_compare(a, i, b, j)[0]] += 1
-        budget -= len(days_a[day]) * len(days_b[day])
+        la, rb = np.array(days_a[day]), np.array(days_b[day])
+        left.append(np.repeat(la, len(rb)))
+        right.append(np.tile(rb, len(la)))
+        budget -= len(la) * len(rb)
         if budget <= 0:
             break
-    return patterns
+    if not left:
+        return Counter()
+    return _patterns(_compare(a, b, np.concatenate(left), np.concatenate(right), words_))[1]
 
 
 def _estimate(
@@ -457,88 +566,125 @@ def link(
     """Cross-match the two lists; `decisions` are people's earlier verdicts on pairs (True:
     same person, False: not)."""
     decisions = decisions or {}
-    a, b = _Side(cma), _Side(ml)
-    frequencies = _Frequencies(a, b)
+    words_ = _Words()
+    a, b = _Side(cma, words_), _Side(ml, words_)
+    if not len(a) or not len(b):
+        return Linkage([], Model({}, {}, 0.0), 0)
     candidates = _candidates(a, b)
-    width = len(b)
-    # Each candidate's pattern (as an index into `kinds`) and orientation, compactly: there
-    # may be millions of candidates, and a few hundred patterns.
-    kinds: dict[tuple[int, ...], int] = {}
-    codes = array("h")
-    flipped = bytearray()
-    for start in range(0, len(candidates), CHUNK):
-        for code in candidates[start : start + CHUNK].tolist():
-            i, j = divmod(code, width)
-            levels, swapped = _compare(a, i, b, j)
-            kind = kinds.get(levels)
-            if kind is None:
-                kind = kinds[levels] = len(kinds)
-            codes.append(kind)
-            flipped.append(swapped)
-    by_kind = list(kinds)
-    counts = np.bincount(np.frombuffer(codes, dtype=np.int16), minlength=len(by_kind))
-    patterns = Counter({levels: int(counts[k]) for levels, k in kinds.items()})
+    i, j = np.divmod(candidates, len(b))
+    compared = _compare(a, b, i, j, words_)
+    codes, patterns = _patterns(compared)
     rng = random.Random(seed)
-    u = _measure_u(a, b, rng)
-    model = _estimate(patterns, _same_day_patterns(a, b, rng), u, len(a) * len(b))
-    weights = np.array([model.weight(levels) for levels in by_kind] or [0.0])
-    most = np.array([frequencies.most(model, levels) for levels in by_kind] or [0.0])
-    kind_of = np.frombuffer(codes, dtype=np.int16)
+    u = _measure_u(a, b, words_, np.random.default_rng(seed))
+    model = _estimate(patterns, _same_day_patterns(a, b, words_, rng), u, len(a) * len(b))
+    frequencies = _Frequencies(a, b, words_, model)
+    table = np.zeros(625)
+    most = np.zeros(625)
+    for levels in patterns:
+        code = _code(levels)
+        table[code] = model.weight(levels)
+        most[code] = frequencies.most(levels)
     floor = _weight_of(thresholds.review)
     # Only those that even the rarest names could lift to the review band are looked at again.
-    hopeful = np.nonzero(weights[kind_of] + most[kind_of] >= floor)[0]
-    scored = []
-    for n in hopeful.tolist():
-        i, j = divmod(int(candidates[n]), width)
-        levels = by_kind[kind_of[n]]
-        adjust = frequencies.adjust(model, a, i, b, j, levels)
-        weight = float(weights[kind_of[n]]) + sum(adjust)
-        if weight >= floor:
-            scored.append((weight, i, j, levels, bool(flipped[n]), adjust))
-    index_a = {key: i for i, key in enumerate(a.keys)}
-    index_b = {key: j for j, key in enumerate(b.keys)}
-    confirmed = []
-    for (key_a, key_b), same in decisions.items():
-        if same and key_a in index_a and key_b in index_b:
-            i, j = index_a[key_a], index_b[key_b]
-            levels, swapped = _compare(a, i, b, j)
-            adjust = frequencies.adjust(model, a, i, b, j, levels)
-            confirmed.append((model.weight(levels) + sum(adjust), i, j, levels, swapped, adjust))
+    hopeful = np.nonzero(table[codes] + most[codes] >= floor)[0]
+    adjust = frequencies.adjust(a, b, i[hopeful], j[hopeful], compared.levels[hopeful])
+    weight = table[codes[hopeful]] + adjust.sum(axis=1)
+    kept = hopeful[weight >= floor]
+    scored = _Scored(
+        weight[weight >= floor],
+        i[kept],
+        j[kept],
+        compared.levels[kept],
+        compared.swapped[kept],
+        adjust[weight >= floor],
+    )
+    confirmed = _confirmed(a, b, words_, model, frequencies, decisions)
     pairs = _one_to_one(a, b, model, scored, confirmed, decisions, thresholds)
-    return Linkage(pairs, model, len(candidates), {"kept": float(len(scored))})
+    return Linkage(pairs, model, len(candidates), {"kept": float(len(kept))})
+
+
+def _code(levels: Sequence[int]) -> int:
+    code = 0
+    for level in levels:
+        code = code * 5 + level + 1
+    return code
+
+
+@dataclass
+class _Scored:
+    """Pairs with their weight, as arrays."""
+
+    weight: np.ndarray
+    i: np.ndarray
+    j: np.ndarray
+    levels: np.ndarray
+    swapped: np.ndarray
+    adjust: np.ndarray  # (pairs, 2): birth name, first name
+
+
+def _confirmed(
+    a: _Side,
+    b: _Side,
+    words_: _Words,
+    model: Model,
+    frequencies: _Frequencies,
+    decisions: Mapping[tuple[str, str], bool],
+) -> _Scored:
+    """The pairs people said are the same person, scored as any other (and kept whatever)."""
+    index_a = {key: n for n, key in enumerate(a.keys)}
+    index_b = {key: n for n, key in enumerate(b.keys)}
+    same = [
+        (index_a[x], index_b[y])
+        for (x, y), yes in decisions.items()
+        if yes and x in index_a and y in index_b
+    ]
+    i = np.array([x for x, _ in same], dtype=np.int64)
+    j = np.array([y for _, y in same], dtype=np.int64)
+    compared = _compare(a, b, i, j, words_)
+    adjust = frequencies.adjust(a, b, i, j, compared.levels)
+    weight = np.array([model.weight(tuple(lv)) for lv in compared.levels.tolist()])
+    return _Scored(weight + adjust.sum(axis=1), i, j, compared.levels, compared.swapped, adjust)
 
 
 class _Frequencies:
     """How common each birth name and usual first name is, on both lists together: agreeing on
     a rare name says more than agreeing on "Martin" (splink's term-frequency adjustment)."""
 
-    def __init__(self, a: _Side, b: _Side):
+    def __init__(self, a: _Side, b: _Side, words_: _Words, model: Model):
         self.total = len(a) + len(b)
-        self.birth = Counter(a.birth) + Counter(b.birth)
-        self.first = Counter(a.first) + Counter(b.first)
-        self.rarest = 1 / max(1, self.total)
+        size = len(words_.text)
+        self.birth = np.bincount(a.birth_id, minlength=size) + np.bincount(
+            b.birth_id, minlength=size
+        )
+        self.first = np.bincount(a.first_id, minlength=size) + np.bincount(
+            b.first_id, minlength=size
+        )
+        self.u_birth = model.u["birth_name"][3]
+        self.u_first = model.u["first_name"][3]
 
     def adjust(
-        self, model: Model, a: _Side, i: int, b: _Side, j: int, levels: Sequence[int]
-    ) -> tuple[float, float]:
+        self, a: _Side, b: _Side, i: np.ndarray, j: np.ndarray, levels: np.ndarray
+    ) -> np.ndarray:
         """What to add to the birth name's and first name's weights for exact agreement: the
         generic u replaced by the frequency of the very name."""
-        birth = first = 0.0
-        if levels[0] == 3:
-            share = max(self.birth[a.birth[i]], 1) / self.total
-            birth = math.log2(model.u["birth_name"][3] / share)
-        if levels[1] == 3 and a.first[i] in b.firsts[j]:
-            share = max(self.first[a.first[i]], 1) / self.total
-            first = math.log2(model.u["first_name"][3] / share)
-        return birth, first
+        out = np.zeros((len(i), 2))
+        if not len(i):
+            return out
+        birth_share = np.maximum(self.birth[a.birth_id[i]], 1) / self.total
+        out[:, 0] = np.where(levels[:, 0] == 3, np.log2(self.u_birth / birth_share), 0.0)
+        usual = a.first_id[i]
+        known = _among(usual, b.firsts[j])
+        first_share = np.maximum(self.first[usual], 1) / self.total
+        out[:, 1] = np.where((levels[:, 1] == 3) & known, np.log2(self.u_first / first_share), 0.0)
+        return out
 
-    def most(self, model: Model, levels: Sequence[int]) -> float:
+    def most(self, levels: Sequence[int]) -> float:
         """The largest adjustment any pair with these levels could get."""
         top = 0.0
         if levels[0] == 3:
-            top += math.log2(model.u["birth_name"][3] / self.rarest)
+            top += math.log2(self.u_birth * self.total)
         if levels[1] == 3:
-            top += math.log2(model.u["first_name"][3] / self.rarest)
+            top += math.log2(self.u_first * self.total)
         return top
 
 
@@ -546,15 +692,12 @@ def _weight_of(probability: float) -> float:
     return math.log2(probability / (1 - probability))
 
 
-Scored = tuple[float, int, int, tuple[int, ...], bool, tuple[float, float]]
-
-
 def _one_to_one(
     a: _Side,
     b: _Side,
     model: Model,
-    scored: list[Scored],
-    confirmed: list[Scored],
+    scored: _Scored,
+    confirmed: _Scored,
     decisions: Mapping[tuple[str, str], bool],
     thresholds: Thresholds,
 ) -> list[Pair]:
@@ -562,13 +705,18 @@ def _one_to_one(
     taken_a: set[int] = set()
     taken_b: set[int] = set()
     out = []
-    ranked = sorted(scored, key=lambda c: (-c[0], c[1], c[2]))
-    for decided, rows in ((True, confirmed), (False, ranked)):
-        for weight, i, j, levels, swapped, adjust in rows:
+    order = np.lexsort((scored.j, scored.i, -scored.weight))
+    for decided, rows, sequence in (
+        (True, confirmed, range(len(confirmed.i))),
+        (False, scored, order.tolist()),
+    ):
+        for n in sequence:
+            i, j = int(rows.i[n]), int(rows.j[n])
             if i in taken_a or j in taken_b:
                 continue
             if not decided and decisions.get((a.keys[i], b.keys[j])) is False:
                 continue
+            weight = float(rows.weight[n])
             probability = 1.0 if decided else 1 / (1 + 2 ** (-weight))
             band = (
                 Band.MATCH
@@ -581,11 +729,12 @@ def _one_to_one(
                 continue
             taken_a.add(i)
             taken_b.add(j)
+            levels = tuple(int(x) for x in rows.levels[n])
             contributions = [
-                model.contribution(n, lv) for n, lv in zip(FIELDS, levels, strict=True)
+                model.contribution(f, lv) for f, lv in zip(FIELDS, levels, strict=True)
             ]
-            contributions[0] += adjust[0]
-            contributions[1] += adjust[1]
+            contributions[0] += float(rows.adjust[n, 0])
+            contributions[1] += float(rows.adjust[n, 1])
             out.append(
                 Pair(
                     a.keys[i],
@@ -595,7 +744,7 @@ def _one_to_one(
                     band,
                     levels,
                     tuple(contributions),
-                    swapped,
+                    bool(rows.swapped[n]),
                     decided,
                 )
             )
