@@ -19,12 +19,13 @@ _APOSTROPHES = re.compile(r"['’ʼ`´]")
 _SEPARATORS = re.compile(r"[^a-z0-9]+")
 
 
-@lru_cache(maxsize=1 << 18)  # names repeat: a million people have far fewer names
+@lru_cache(maxsize=1 << 20)  # names repeat: a million people have far fewer names
 def fold(text: str) -> str:
     """Lower case, without accents or punctuation, words separated by one space."""
-    text = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    return _SEPARATORS.sub(" ", _APOSTROPHES.sub("", text)).strip()
+    if not text.isascii():  # accents and ligatures; plain ASCII, most names, needs none of it
+        text = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
+        text = "".join(c for c in text if not unicodedata.combining(c))
+    return _SEPARATORS.sub(" ", _APOSTROPHES.sub("", text.lower())).strip()
 
 
 def words(text: str) -> list[str]:

@@ -6,10 +6,11 @@ The steps, each in its own function:
    apostrophes), a birth name also without its particle ("de la Fontaine" → "fontaine"), every
    first name and every run of first names ("JEAN PIERRE" can be "Jean-Pierre"), the birth date
    as digits, the postcode and its département.
-2. **Block**: only pairs that share a blocking key are compared — the birth date with the first
-   two letters of the first name, or of the birth name (a typo in one name still meets), or of
-   both in either order (swapped first and last names meet), and the two names together in
-   either order (a typo or a day/month swap in the date still meets). Pairs are built with numpy.
+2. **Block**: only pairs that share a blocking key are compared — the birth date with the usual
+   first name, or with the birth name's first three letters (a typo in one name still meets),
+   or with both names' initials in either order (swapped first and last names meet), and the
+   two names together in either order (a typo or a day/month swap in the date still meets).
+   Pairs are built with numpy, from each side sorted by key.
 3. **Compare** each candidate pair field by field into levels: birth name and first name
    (identical / close (Jaro-Winkler ≥ 0.92) / similar (≥ 0.80) / different, in the orientation
    that fits best, swapped names included), birth date (identical / one digit off or day and month
@@ -36,6 +37,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 from rapidfuzz.distance import JaroWinkler
@@ -143,16 +145,18 @@ class Linkage:
 # -- 1. normalising ------------------------------------------------------------------------------
 
 FIRST_KEYS = 6  # first names and runs of them kept per person (more are very rare)
-PREFIXES = 4096  # room for every two-letter prefix of a folded name, in blocking keys
+PREFIXES = 65_536  # room for every prefix of up to three letters of a folded name
 
 
 class _Words:
     """One numbering of every name key of both lists (0: none), so that names compare as
-    integers, and each distinct pair of names is measured once."""
+    integers, and each distinct pair of names is measured once; and one of name prefixes, for
+    blocking."""
 
     def __init__(self) -> None:
         self.ids: dict[str, int] = {"": 0}
         self.text: list[str] = [""]
+        self.prefixes: dict[str, int] = {}
 
     def id(self, word: str) -> int:
         found = self.ids.get(word)
@@ -161,71 +165,74 @@ class _Words:
             self.text.append(word)
         return found
 
+    def prefix(self, text: str) -> int:
+        """A name's first letters as a number, the same on both sides (folded names: letters
+        and digits only, so at most 37³ of them)."""
+        found = self.prefixes.get(text)
+        if found is None:
+            found = self.prefixes[text] = len(self.prefixes)
+            assert found < PREFIXES
+        return found
+
+
+def _factorize(values: list[Any]) -> tuple[np.ndarray, list[Any]]:
+    """Each value's number among the distinct values, and those values in order."""
+    index: dict[Any, int] = {}
+    codes = [index.setdefault(v, len(index)) for v in values]
+    return np.array(codes, dtype=np.int64), list(index)
+
 
 class _Side:
-    """One list, normalised into columns (strings for blocking, integer arrays for comparing)."""
+    """One list, normalised into integer arrays. People share names, dates and places: each
+    distinct value is worked out once, then spread to its people with numpy."""
 
     def __init__(self, people: Sequence[Person], words_: _Words):
         self.keys = [p.key for p in people]
-        self.birth: list[str] = []  # folded birth name, run together
-        self.first: list[str] = []  # the usual first name, run together
-        birth_ids, bare_ids, first_ids, firsts_rows = [], [], [], []
-        days, months, years = [], [], []
-        codes, departments, communes = [], [], []
-        # People share names, dates and places: each distinct value is worked out once.
-        births: dict[str, tuple[str, int, int]] = {}
-        firsts: dict[str, tuple[str, int, list[int]]] = {}
-        places: dict[tuple[str | None, str | None], tuple[int, int, int]] = {}
+        n = len(people)
+        # Birth names: run together, without particles, and their first letters.
+        at, names = _factorize([p.birth_name for p in people])
+        keys = [_birth_keys(name) for name in names]
+        self.birth_id = _spread(at, [words_.id(whole) for whole, _ in keys], np.int32)
+        self.bare_id = _spread(at, [words_.id(bare) for _, bare in keys], np.int32)
+        self.birth2 = _spread(at, [words_.prefix(whole[:2]) for whole, _ in keys], np.int64)
+        self.birth3 = _spread(at, [words_.prefix(whole[:3]) for whole, _ in keys], np.int64)
+        # First names: the usual one, and every first name and run of them (-1 padded).
+        at, names = _factorize([p.first_names for p in people])
         padding = [-1] * FIRST_KEYS
-        for p in people:
-            birth = births.get(p.birth_name)
-            if birth is None:
-                whole, bare = _birth_keys(p.birth_name)
-                birth = births[p.birth_name] = (whole, words_.id(whole), words_.id(bare))
-            self.birth.append(birth[0])
-            birth_ids.append(birth[1])
-            bare_ids.append(birth[2])
-            first = firsts.get(p.first_names)
-            if first is None:
-                usual, runs = _first_keys(p.first_names)
-                ids = sorted(words_.id(r) for r in runs)[:FIRST_KEYS]
-                first = firsts[p.first_names] = (usual, words_.id(usual), ids + padding[len(ids) :])
-            self.first.append(first[0])
-            first_ids.append(first[1])
-            firsts_rows.append(first[2])
-            born = p.birth_date
-            days.append(born.day if born else 0)
-            months.append(born.month if born else 0)
-            years.append(born.year if born else 0)
-            place = places.get((p.postcode, p.commune))
-            if place is None:
-                code = (p.postcode or "").strip()
-                place = places[(p.postcode, p.commune)] = (
-                    words_.id(f"cp:{code}") if code else 0,
-                    words_.id(f"dep:{code[:2]}") if code else 0,
-                    words_.id(f"commune:{name_key(p.commune or '')}") if p.commune else 0,
-                )
-            codes.append(place[0])
-            departments.append(place[1])
-            communes.append(place[2])
-        self.birth_id = np.array(birth_ids, dtype=np.int32)
-        self.bare_id = np.array(bare_ids, dtype=np.int32)  # the birth name without particles
-        self.first_id = np.array(first_ids, dtype=np.int32)
-        # Every first name and run of them, -1 padded.
-        self.firsts = np.array(firsts_rows, dtype=np.int32).reshape(len(people), FIRST_KEYS)
-        self.day = np.array(days, dtype=np.int16)  # 0: no date
-        self.month = np.array(months, dtype=np.int16)
-        self.year = np.array(years, dtype=np.int16)
+        usual_ids, rows, first2 = [], [], []
+        for name in names:
+            usual, runs = _first_keys(name)
+            ids = sorted(words_.id(r) for r in runs)[:FIRST_KEYS]
+            usual_ids.append(words_.id(usual))
+            rows.append(ids + padding[len(ids) :])
+            first2.append(words_.prefix(usual[:2]))
+        self.first_id = _spread(at, usual_ids, np.int32)
+        self.first2 = _spread(at, first2, np.int64)
+        table = np.array(rows, dtype=np.int32).reshape(len(names), FIRST_KEYS)
+        self.firsts = table[at] if n else np.zeros((0, FIRST_KEYS), dtype=np.int32)
+        # Birth dates: day, month, year (0: none), as one number, and as eight digits.
+        at, dates = _factorize([p.birth_date for p in people])
+        self.day = _spread(at, [d.day if d else 0 for d in dates], np.int16)
+        self.month = _spread(at, [d.month if d else 0 for d in dates], np.int16)
+        self.year = _spread(at, [d.year if d else 0 for d in dates], np.int16)
         self.date_code = self.year.astype(np.int64) * 10_000 + self.month * 100 + self.day
-        # ddmmyyyy, one digit per column: a mistyped digit is one column off.
         d, m, y = self.day, self.month, self.year
         self.digits = np.stack(
             [d // 10, d % 10, m // 10, m % 10, y // 1000, y // 100 % 10, y // 10 % 10, y % 10],
             axis=1,
         ).astype(np.uint8)
-        self.postcode_id = np.array(codes, dtype=np.int32)
-        self.department_id = np.array(departments, dtype=np.int32)
-        self.commune_id = np.array(communes, dtype=np.int32)
+        # Places: the postcode, its département, the commune.
+        at, places = _factorize([(p.postcode, p.commune) for p in people])
+        codes = [(code or "").strip() for code, _ in places]
+        self.postcode_id = _spread(at, [words_.id(f"cp:{c}") if c else 0 for c in codes], np.int32)
+        self.department_id = _spread(
+            at, [words_.id(f"dep:{c[:2]}") if c else 0 for c in codes], np.int32
+        )
+        self.commune_id = _spread(
+            at,
+            [words_.id(f"commune:{name_key(c)}") if c else 0 for _, c in places],
+            np.int32,
+        )
 
     @property
     def date_digits(self) -> list[str]:
@@ -233,6 +240,11 @@ class _Side:
 
     def __len__(self) -> int:
         return len(self.keys)
+
+
+def _spread(at: np.ndarray, values: list[int], dtype: Any) -> np.ndarray:
+    """Per-distinct-value numbers, given to each person."""
+    return np.array(values, dtype=dtype)[at] if len(at) else np.zeros(0, dtype=dtype)
 
 
 def _birth_keys(name: str) -> tuple[str, str]:
@@ -247,9 +259,10 @@ def _birth_keys(name: str) -> tuple[str, str]:
 def _first_keys(names: str) -> tuple[str, set[str]]:
     """The usual first name, and every first name and run of first names ("JEAN PIERRE" can
     be "Jean-Pierre")."""
-    given = [g for g in (name_key(n) for n in (names or "").split()) if g]
+    tokens = (names or "").split()
+    given = [g for g in (name_key(t) for t in tokens) if g]
     runs = set(given)
-    flat = words(names or "")
+    flat = [w for t in tokens for w in words(t)]  # by token: tokens repeat, whole strings less
     for size in (1, 2, 3):
         runs.update("".join(flat[i : i + size]) for i in range(len(flat) - size + 1))
     return (given[0] if given else ""), runs
@@ -258,43 +271,34 @@ def _first_keys(names: str) -> tuple[str, set[str]]:
 # -- 2. blocking ---------------------------------------------------------------------------------
 
 
-def _blocking_keys(side: _Side, prefixes: dict[str, int]) -> list[np.ndarray]:
+def _blocking_keys(side: _Side) -> list[np.ndarray]:
     """Per blocking rule, each person's key as an integer (-1: not blocked by that rule)."""
     date = np.where(side.date_code > 0, side.date_code, -1)
-    birth2 = np.array([_prefix(prefixes, b[:2]) for b in side.birth], dtype=np.int64)
-    first2 = np.array([_prefix(prefixes, f[:2]) for f in side.first], dtype=np.int64)
     width = np.int64(PREFIXES)
-    low, high = np.minimum(birth2, first2), np.maximum(birth2, first2)
-    both = np.where((side.birth_id > 0) & (side.first_id > 0), 1, 0).astype(bool)
+    low = np.minimum(side.birth2, side.first2)
+    high = np.maximum(side.birth2, side.first2)
+    both = (side.birth_id > 0) & (side.first_id > 0)
     low_id = np.minimum(side.birth_id, side.first_id).astype(np.int64)
     high_id = np.maximum(side.birth_id, side.first_id).astype(np.int64)
+    ids = np.int64(2**31)
     return [
-        np.where((date > 0) & (side.first_id > 0), date * width + first2, -1),
-        np.where((date > 0) & (side.birth_id > 0), date * width + birth2, -1),
-        # In either order: swapped first and last names meet.
+        # The birth date and the usual first name: a typo in the birth name still meets.
+        np.where((date > 0) & (side.first_id > 0), date * ids + side.first_id, -1),
+        # The birth date and the birth name's first three letters: first names that differ.
+        np.where((date > 0) & (side.birth_id > 0), date * width + side.birth3, -1),
+        # The birth date and both names' initials in either order: swapped names meet.
         np.where(date > 0, (date * width + low) * width + high, -1),
-        np.where(both, low_id * np.int64(2**31) + high_id, -1),
+        # Both names, in either order: a mistyped or swapped birth date meets.
+        np.where(both, low_id * ids + high_id, -1),
     ]
-
-
-def _prefix(prefixes: dict[str, int], text: str) -> int:
-    """Two letters as a number, the same on both sides (folded names: at most 37² of them)."""
-    found = prefixes.get(text)
-    if found is None:
-        found = prefixes[text] = len(prefixes)
-        assert found < PREFIXES
-    return found
 
 
 def _candidates(a: _Side, b: _Side) -> np.ndarray:
     """Pairs (as a * len(b) + b) that share a key of some rule, once each. Built with numpy:
     each side sorted by key, each of `a`'s people repeated once per person of `b` with the
     same key."""
-    prefixes: dict[str, int] = {}
     chunks = []
-    for keys_a, keys_b in zip(
-        _blocking_keys(a, prefixes), _blocking_keys(b, prefixes), strict=True
-    ):
+    for keys_a, keys_b in zip(_blocking_keys(a), _blocking_keys(b), strict=True):
         order_b = np.argsort(keys_b, kind="stable")
         sorted_b = keys_b[order_b]
         valid_a = np.nonzero(keys_a >= 0)[0]
