@@ -709,36 +709,40 @@ def _one_to_one(
     taken_a: set[int] = set()
     taken_b: set[int] = set()
     out = []
-    order = np.lexsort((scored.j, scored.i, -scored.weight))
+    # Each field's weight per level, worked out once (-1, missing, weighs nothing).
+    weigh = {
+        name: {level: model.contribution(name, level) for level in range(-1, LEVELS[name])}
+        for name in FIELDS
+    }
+    order = np.lexsort((scored.j, scored.i, -scored.weight)).tolist()
     for decided, rows, sequence in (
-        (True, confirmed, range(len(confirmed.i))),
-        (False, scored, order.tolist()),
+        (True, confirmed, list(range(len(confirmed.i)))),
+        (False, scored, order),
     ):
+        # Python lists: a loop over numpy scalars is several times slower.
+        row_i, row_j = rows.i.tolist(), rows.j.tolist()
+        weights, all_levels = rows.weight.tolist(), rows.levels.tolist()
+        swaps, adjusts = rows.swapped.tolist(), rows.adjust.tolist()
         for n in sequence:
-            i, j = int(rows.i[n]), int(rows.j[n])
+            i, j = row_i[n], row_j[n]
             if i in taken_a or j in taken_b:
                 continue
-            if not decided and decisions.get((a.keys[i], b.keys[j])) is False:
+            if decisions and not decided and decisions.get((a.keys[i], b.keys[j])) is False:
                 continue
-            weight = float(rows.weight[n])
+            weight = weights[n]
             probability = 1.0 if decided else 1 / (1 + 2 ** (-weight))
-            band = (
-                Band.MATCH
-                if probability >= thresholds.match
-                else Band.REVIEW
-                if probability >= thresholds.review
-                else Band.NO_MATCH
-            )
-            if band == Band.NO_MATCH:
+            if probability >= thresholds.match:
+                band = Band.MATCH
+            elif probability >= thresholds.review:
+                band = Band.REVIEW
+            else:
                 continue
             taken_a.add(i)
             taken_b.add(j)
-            levels = tuple(int(x) for x in rows.levels[n])
-            contributions = [
-                model.contribution(f, lv) for f, lv in zip(FIELDS, levels, strict=True)
-            ]
-            contributions[0] += float(rows.adjust[n, 0])
-            contributions[1] += float(rows.adjust[n, 1])
+            levels = tuple(all_levels[n])
+            contributions = [weigh[f][lv] for f, lv in zip(FIELDS, levels, strict=True)]
+            contributions[0] += adjusts[n][0]
+            contributions[1] += adjusts[n][1]
             out.append(
                 Pair(
                     a.keys[i],
@@ -748,7 +752,7 @@ def _one_to_one(
                     band,
                     levels,
                     tuple(contributions),
-                    bool(rows.swapped[n]),
+                    swaps[n],
                     decided,
                 )
             )
