@@ -50,6 +50,15 @@ def rows_of(app: App, model: type) -> list:
         return list(conn.execute(select(model.__table__)).all())
 
 
+def groups_by_contract(app: App) -> dict[str, str]:
+    with app.db.read() as conn:
+        return dict(
+            conn.execute(
+                select(Contract.cma_number, Case.group).join(Case, Case.contract_id == Contract.id)
+            ).all()
+        )
+
+
 def season(tmp_path: Path, n: int = 80, seed: int = 9) -> tuple[Path, Path]:
     write_sample_files(tmp_path, n, seed=seed, cohort=COHORT)
     return tmp_path / "contrats_cma.csv", tmp_path / "jeunes_ml.xlsx"
@@ -191,12 +200,7 @@ def test_a_lottery_is_reproducible_from_its_seed(app: App, tmp_path: Path) -> No
     assert _lottery(list(reversed(pairs)), 7, ("sex",), 4) == planned
     assert _lottery(pairs, 8, ("sex",), 4) != planned
     report = assign(app, COHORT, "lottery", seed=7, strata=("sex",), block_size=4, actor=ME)
-    with app.db.read() as conn:
-        drawn = dict(
-            conn.execute(
-                select(Contract.cma_number, Case.group).join(Case, Case.contract_id == Contract.id)
-            ).all()
-        )
+    drawn = groups_by_contract(app)
     assert drawn == planned
     (draw,) = rows_of(app, AssignmentDraw)
     assert (draw.seed, draw.details["strata"], draw.details["block_size"]) == (7, ["sex"], 4)
@@ -228,12 +232,7 @@ def test_the_evaluators_table_decides(app: App, tmp_path: Path) -> None:
         f.write(f"{matched[0]};témoin\n")
     report = assign(app, COHORT, "evaluator", table=table, actor=ME)
     assert sum(report.cases.values()) == len(matched)
-    with app.db.read() as conn:
-        groups = dict(
-            conn.execute(
-                select(Contract.cma_number, Case.group).join(Case, Case.contract_id == Contract.id)
-            ).all()
-        )
+    groups = groups_by_contract(app)
     assert groups[matched[0]] == "control"
     assert groups[matched[1]] == "control"  # i = 0: Témoin
     assert groups[matched[2]] == "test"
