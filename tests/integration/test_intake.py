@@ -176,9 +176,13 @@ def test_parity_assignment_is_written_once_and_audited(app: App, tmp_path: Path)
         assert case.assignment_method == "parity"
     (draw,) = rows_of(app, AssignmentDraw)
     assert (draw.method, draw.cases, draw.drawn_by) == ("parity", len(cases), "person:referente")
-    audit = events(app, "case", cases[0].id)
-    assert audit[-1].trigger == "assign_group"
-    assert audit[-1].data == {"group": cases[0].group, "method": "parity", "draw": draw.id}
+    created = events(app, "case", cases[0].id)[0]
+    assert created.data == {
+        "cohort": COHORT,
+        "group": cases[0].group,
+        "assignment_method": "parity",
+        "draw": draw.id,
+    }
     # Again: nobody is assigned twice.
     assert assign(app, COHORT, "lottery", seed=1, actor=ME).cases == {}
     # And the database itself refuses a changed group, whoever tries.

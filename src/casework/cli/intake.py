@@ -192,6 +192,7 @@ def decide(context: Context, contract: str, verdict: str, login: str | None) -> 
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Table d'allocation de l'évaluateur (N° contrat ; Groupe).",
 )
+@click.option("--referent", help="Identifiant du conseiller qui suivra les nouveaux dossiers.")
 @click.option("--as", "login", help="Qui attribue (défaut : l'utilisateur du terminal).")
 @click.pass_obj
 def assign(
@@ -202,6 +203,7 @@ def assign(
     strata: str,
     block_size: int,
     table: Path | None,
+    referent: str | None,
     login: str | None,
 ) -> None:
     """Crée les dossiers des jeunes rapprochés, chacun dans le groupe test ou témoin.
@@ -219,6 +221,7 @@ def assign(
         strata=tuple(s.strip() for s in strata.split(",") if s.strip()),
         block_size=block_size,
         table=table,
+        referent=referent,
     )
     if not report.cases:
         click.echo("Aucun jeune rapproché sans dossier : rien à attribuer.")

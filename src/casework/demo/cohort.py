@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
+import math
+import random
+import tempfile
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select, update
 
 from casework.actors import Actor
 from casework.app import App
-from casework.demo.data import insert_partners, insert_people
+from casework.demo.data import insert_partners
 from casework.demo.people import COUNSELLOR
-from casework.models import Role, User
+from casework.intake.assignment import assign
+from casework.intake.importer import Importer
+from casework.intake.matching import match
+from casework.intake.synthetic import write_sample_files
+from casework.models import Beneficiary, Case, Role, User
+from casework.models.beneficiary import display_name
+
+# The share of generated young people on both files (see `casework.intake.synthetic`).
+OVERLAP = 0.6
 
 # Where the demo counsellor's mail goes (the local mail catcher takes any address).
 COUNSELLOR_EMAIL = "claire.martin@mission-locale.example"
 
 
 def seed_cohort(app: App, n_cases: int, cohort: int, seed: int) -> dict[int, str]:
-    """Create the cohort's cases in one transaction; returns each case's person's name.
-
-    Groups follow the pilot's second year: birth-day parity (even: test, odd: control)."""
+    """The cohort as a season makes it: the two organisations' files generated (about
+    `n_cases` young people on both), imported, cross-matched, and the matched assigned by
+    birth-day parity (the pilot's second year: even, test; odd, control). Returns each case's
+    person's name."""
+    now = app.clock.now()
     with app.db.transaction() as conn:
         conn.execute(
             insert(User),
@@ -29,27 +42,41 @@ def seed_cohort(app: App, n_cases: int, cohort: int, seed: int) -> dict[int, str
                 "email": COUNSELLOR_EMAIL,
                 "role": Role.COUNSELLOR,
                 "active": True,
-                "created_at": app.clock.now(),
+                "created_at": now,
             },
         )
-        insert_partners(conn, app.clock.now())
-        people = insert_people(conn, app.clock.now(), n_cases, cohort, seed)
-        ids = app.engine.create_cases(
-            conn,
-            Actor.importer("demo"),
-            [
-                {
-                    "beneficiary_id": p.beneficiary_id,
-                    "contract_id": p.contract_id,
-                    "cohort": cohort,
-                    "group": "test" if p.birth_date.day % 2 == 0 else "control",
-                    "assignment_method": "parity",
-                    "referent": COUNSELLOR.id,
-                }
-                for p in people
-            ],
-        )
-    return {case_id: p.name for case_id, p in zip(ids, people, strict=True)}
+        insert_partners(conn, now)
+    importer = Actor.importer("demo")
+    with tempfile.TemporaryDirectory(prefix="casework-demo-") as folder:
+        files = Path(folder)
+        write_sample_files(files, math.ceil(n_cases / OVERLAP), seed=seed, cohort=cohort)
+        for source, name in (("cma", "contrats_cma.csv"), ("ml", "jeunes_ml.xlsx")):
+            Importer(app).run(
+                files / name,
+                source,
+                actor=importer,
+                skip_invalid=True,
+                rejected_to=files / f"{source}.rejets.csv",
+            )
+    match(app, cohort)
+    assign(app, cohort, "parity", actor=importer, referent=COUNSELLOR.id)
+    rng = random.Random(seed)
+    with app.db.transaction() as conn:
+        people = conn.execute(
+            select(Case.id, Beneficiary.id.label("person"), Beneficiary.first_names)
+            .add_columns(Beneficiary.birth_name)
+            .join(Beneficiary, Beneficiary.id == Case.beneficiary_id)
+            .where(Case.cohort == cohort)
+            .order_by(Case.id)
+        ).all()
+        # The files have no phone numbers; the counsellor would have them after the first call.
+        for row in people:
+            conn.execute(
+                update(Beneficiary)
+                .where(Beneficiary.id == row.person)
+                .values(phone=f"06{rng.randrange(10**8):08d}")
+            )
+    return {row.id: display_name(row.first_names, row.birth_name) for row in people}
 
 
 def wipe_sqlite(app: App) -> None:

@@ -224,10 +224,16 @@ class Engine:
         return self.create_cases(conn, actor, [values])[0]
 
     def create_cases(
-        self, conn: Connection, actor: Actor, rows: Sequence[Mapping[str, Any]]
+        self,
+        conn: Connection,
+        actor: Actor,
+        rows: Sequence[Mapping[str, Any]],
+        note: Mapping[str, Any] | None = None,
     ) -> list[int]:
-        """Insert many cases (imports, benchmarks): one multi-row INSERT and their events."""
-        return self._create(conn, CASE, actor, rows, audit=("cohort", "group", "assignment_method"))
+        """Insert many cases (imports, benchmarks): one multi-row INSERT and their events.
+        `note` joins each creation event's data (an assignment says which draw it came from)."""
+        audit = ("cohort", "group", "assignment_method")
+        return self._create(conn, CASE, actor, rows, audit=audit, note=note)
 
     def create_sheet(self, conn: Connection, actor: Actor, **values: Any) -> int:
         """Insert a liaison sheet in its workflow's initial state, with its creation event."""
@@ -445,6 +451,7 @@ class Engine:
         actor: Actor,
         rows: Sequence[Mapping[str, Any]],
         audit: tuple[str, ...],
+        note: Mapping[str, Any] | None = None,
     ) -> list[int]:
         if not rows:
             return []
@@ -482,7 +489,9 @@ class Engine:
                     "actor_kind": actor.kind_value,
                     "actor": actor.id,
                     "at": now,
-                    "data": to_json({k: values[k] for k in audit if k in values}),
+                    "data": to_json(
+                        {**{k: values[k] for k in audit if k in values}, **(note or {})}
+                    ),
                 }
                 for entity_id, case_id, values in zip(ids, case_ids, rows, strict=True)
             ],

@@ -9,8 +9,9 @@ Methods (the pilot used the first two):
 
 Written once: a case's group never changes (a database trigger refuses it, whoever tries), and
 a contract already a case is never assigned again. The audit log has each case's creation with
-its group and method; `assignment_draws` keeps the draw: method, seed, strata, block size, who
-and when. A contract whose file already says it broke gets its rupture at once, in either group.
+its group, method and draw; `assignment_draws` keeps the draw: method, seed, strata, block
+size, who and when. A contract whose file already says it broke gets its rupture at once, in
+either group.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ from casework.models import (
     Beneficiary,
     Case,
     Contract,
-    Event,
     MatchProposal,
 )
 from casework.names import fold
@@ -46,7 +46,6 @@ from casework.names import fold
 log = logging.getLogger("casework.intake")
 PROPOSALS, DRAWS = MatchProposal.__table__, AssignmentDraw.__table__
 CASES, CONTRACTS, PEOPLE = Case.__table__, Contract.__table__, Beneficiary.__table__
-EVENTS = Event.__table__
 METHODS = ("parity", "lottery", "evaluator")
 STRATA = ("sex", "diploma_level", "postcode_department", "training_centre_uai")
 GROUPS = {"test": "test", "t": "test", "témoin": "control", "temoin": "control",
@@ -76,7 +75,9 @@ def assign(
     strata: Sequence[str] = (),
     block_size: int = 4,
     table: Path | None = None,
+    referent: str | None = None,
 ) -> AssignReport:
+    """`referent`: the counsellor who follows the new cases (none: assigned later)."""
     if method not in METHODS:
         raise AssignmentError(f"méthode inconnue : {method} (attendu : {', '.join(METHODS)})")
     unknown = [s for s in strata if s not in STRATA]
@@ -119,7 +120,7 @@ def assign(
                 "drawn_by": str(actor)[:120],
             },
         ).scalar_one()
-        ruptures = _create_cases(conn, app, cohort, method, pairs, groups, actor, draw_id)
+        ruptures = _create_cases(conn, app, cohort, method, pairs, groups, actor, draw_id, referent)
     counts: dict[str, int] = defaultdict(int)
     for group in groups.values():
         counts[group] += 1
@@ -235,6 +236,7 @@ def _create_cases(
     groups: dict[str, str],
     actor: Actor,
     draw_id: int,
+    referent: str | None,
 ) -> int:
     now = app.clock.now()
     people = (
@@ -295,34 +297,17 @@ def _create_cases(
                     "cohort": cohort,
                     "group": groups[key],
                     "assignment_method": method,
+                    "referent": referent,
                 }
                 for person_id, contract_id, (key, _c, _m) in zip(
                     people, contracts, pairs, strict=True
                 )
             ],
+            # The audit log says how each group was decided: the draw it came from.
+            note={"draw": draw_id},
         )
     except DBAPIError as error:  # a contract or young person already a case meanwhile
         raise AssignmentError(f"attribution impossible : {error.orig}") from None
-    # The audit log says how each group was decided: the draw it came from.
-    conn.execute(
-        insert(EVENTS),
-        [
-            {
-                "case_id": case_id,
-                "entity": "case",
-                "entity_id": case_id,
-                "version": None,
-                "trigger": "assign_group",
-                "from_state": None,
-                "to_state": None,
-                "actor_kind": actor.kind_value,
-                "actor": actor.id,
-                "at": now,
-                "data": {"group": groups[key], "method": method, "draw": draw_id},
-            }
-            for case_id, (key, _c, _m) in zip(case_ids, pairs, strict=True)
-        ],
-    )
     ruptures = 0
     importer = Actor.importer("fichier CMA")
     for case_id, (_key, cma, _ml) in zip(case_ids, pairs, strict=True):
