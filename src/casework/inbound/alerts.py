@@ -93,7 +93,7 @@ class AlertDesk:
 
     def identify(self, conn: Connection, sender: str | None, text: str) -> Identified:
         """Which followed case the mail from `sender` is about, and for which partner."""
-        partners = self._partners_of(conn, sender)
+        partners = self.partners_of(conn, sender)
         if not partners:
             return Identified(None, None, f"alerte de {sender or 'inconnu'} : expéditeur inconnu")
         partner_id = partners[0] if len(partners) == 1 else None
@@ -119,7 +119,8 @@ class AlertDesk:
         return Identified(named[0].case_id, partner_id)
 
     @staticmethod
-    def _partners_of(conn: Connection, sender: str | None) -> list[int]:
+    def partners_of(conn: Connection, sender: str | None) -> list[int]:
+        """The partners `sender` is a contact of."""
         if not sender:
             return []
         query = select(CONTACTS.c.partner_id).where(CONTACTS.c.email == sender.lower())

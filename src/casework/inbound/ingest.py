@@ -489,7 +489,7 @@ class Ingestor:
             self.alerts.check_can_alert(conn, case_id)
             if not record.sender:
                 raise InboundError(f"le courriel reçu n° {inbound_id} n'a pas d'expéditeur")
-            partners = AlertDesk._partners_of(conn, record.sender)
+            partners = self.alerts.partners_of(conn, record.sender)
             alert_id = self.alerts.raise_alert(
                 conn,
                 case_id=case_id,

@@ -33,7 +33,7 @@ from casework.app import App
 from casework.errors import CaseworkError
 from casework.intake.files import read_table
 from casework.intake.linkage import Band
-from casework.intake.matching import RECORDS, season
+from casework.intake.matching import RECORDS, contracts_in_cases, season
 from casework.models import (
     AssignmentDraw,
     Beneficiary,
@@ -140,11 +140,7 @@ def _matched_not_yet_cases(
     ).all()
     if not proposals:
         return []
-    in_cases = set(
-        conn.execute(
-            select(CONTRACTS.c.cma_number).join(CASES, CASES.c.contract_id == CONTRACTS.c.id)
-        ).scalars()
-    )
+    in_cases = contracts_in_cases(conn)
     wanted = [p for p in proposals if p.cma_key not in in_cases]
     keys = [p.cma_key for p in wanted] + [p.ml_key for p in wanted]
     rows: dict[tuple[str, str], dict[str, Any]] = {}

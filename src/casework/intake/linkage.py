@@ -35,7 +35,7 @@ import math
 import random
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -136,7 +136,6 @@ class Linkage:
     pairs: list[Pair]  # kept pairs (match and review), one to one, best first
     model: Model
     candidates: int  # pairs compared after blocking
-    stats: dict[str, float] = field(default_factory=dict)
 
     def band(self, band: Band) -> list[Pair]:
         return [p for p in self.pairs if p.band == band]
@@ -233,10 +232,6 @@ class _Side:
             [words_.id(f"commune:{name_key(c)}") if c else 0 for _, c in places],
             np.int32,
         )
-
-    @property
-    def date_digits(self) -> list[str]:
-        return [f"{c:08d}" if c else "" for c in self.date_code.tolist()]
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -457,12 +452,12 @@ def _same_day_patterns(
 ) -> Counter[tuple[int, ...]]:
     """The patterns of every pair born the same day, for a random sample of days (up to
     RANDOM_PAIRS pairs)."""
-    days_a: dict[str, list[int]] = {}
-    days_b: dict[str, list[int]] = {}
+    days_a: dict[int, list[int]] = {}
+    days_b: dict[int, list[int]] = {}
     for side, days in ((a, days_a), (b, days_b)):
-        for i, digits in enumerate(side.date_digits):
-            if digits:
-                days.setdefault(digits, []).append(i)
+        for i, day in enumerate(side.date_code.tolist()):
+            if day:
+                days.setdefault(day, []).append(i)
     shared = sorted(set(days_a) & set(days_b))
     rng.shuffle(shared)
     left: list[np.ndarray] = []
@@ -604,7 +599,7 @@ def link(
     )
     confirmed = _confirmed(a, b, words_, model, frequencies, decisions)
     pairs = _one_to_one(a, b, model, scored, confirmed, decisions, thresholds)
-    return Linkage(pairs, model, len(candidates), {"kept": float(len(kept))})
+    return Linkage(pairs, model, len(candidates))
 
 
 def _code(levels: Sequence[int]) -> int:

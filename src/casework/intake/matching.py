@@ -50,15 +50,17 @@ def season(app: App, cohort: int) -> tuple[date, date]:
     return start, end
 
 
+def contracts_in_cases(conn: Connection) -> set[str]:
+    """The contract numbers that are cases already (in any cohort)."""
+    query = select(CONTRACTS.c.cma_number).join(CASES, CASES.c.contract_id == CONTRACTS.c.id)
+    return set(conn.execute(query).scalars())
+
+
 def eligible(conn: Connection, app: App, cohort: int) -> tuple[list[Any], list[Any]]:
     """The chamber's rows of the season not yet cases, and the Mission Locale's rows of young
     people in no cohort."""
     start, end = season(app, cohort)
-    in_cases = set(
-        conn.execute(
-            select(CONTRACTS.c.cma_number).join(CASES, CASES.c.contract_id == CONTRACTS.c.id)
-        ).scalars()
-    )
+    in_cases = contracts_in_cases(conn)
     followed = set(
         conn.execute(
             select(PEOPLE.c.ml_id)

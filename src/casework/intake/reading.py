@@ -31,10 +31,6 @@ class Checked:
     rejected: list[tuple[int, list[Any], list[Problem]]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)  # of the file, and of every row
 
-    @property
-    def whole(self) -> bool:
-        return not self.problems
-
 
 def check_file(path: Path, profile: Profile) -> Checked:
     table = read_table(path)

@@ -22,6 +22,7 @@ import random
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from itertools import accumulate
 from pathlib import Path
 
 from faker.providers.person.fr_FR import Provider as FrenchNames
@@ -90,13 +91,13 @@ class _Names:
         self.weights = [w / scale for w in common] + [tail_weight] * tail
         self.female = list(dict.fromkeys(FrenchNames.first_names_female))
         self.male = list(dict.fromkeys(FrenchNames.first_names_male))
-        self._cumulative = _cumulative(self.weights)
+        self._cumulative = list(accumulate(self.weights))
         # First names: a flat Zipf over each list, in an order the seed shuffles, so that the
         # most given first name is about 3 % of a sex (as in a French birth year).
         rng.shuffle(self.female)
         rng.shuffle(self.male)
-        self._female_w = _cumulative([1 / (r + 1) ** 0.3 for r in range(len(self.female))])
-        self._male_w = _cumulative([1 / (r + 1) ** 0.3 for r in range(len(self.male))])
+        self._female_w = list(accumulate([1 / (r + 1) ** 0.3 for r in range(len(self.female))]))
+        self._male_w = list(accumulate([1 / (r + 1) ** 0.3 for r in range(len(self.male))]))
 
     def _invent(self) -> str:
         """A rarer surname made of two common ones' parts ("Mor" + "ault" → "Morault")."""
@@ -125,14 +126,6 @@ class _Names:
             first = f"{first}-{one()}"
         extra = [one() for _ in range(self.rng.choice((0, 0, 1, 1, 2)))]
         return " ".join(dict.fromkeys([first, *extra]))  # never the same name twice
-
-
-def _cumulative(weights: list[float]) -> list[float]:
-    total, out = 0.0, []
-    for w in weights:
-        total += w
-        out.append(total)
-    return out
 
 
 def generate(n: int, seed: int = 53, overlap: float = 0.6, cohort: int = 2026) -> Synthetic:
