@@ -141,3 +141,32 @@ def test_thresholds_make_the_bands(lists_and_result) -> None:  # type: ignore[no
 def test_an_empty_list_links_nothing() -> None:
     assert link([], CROWD.ml).pairs == []
     assert link(CROWD.cma, []).pairs == []
+
+
+def test_one_to_one_in_rounds_keeps_what_one_row_at_a_time_would() -> None:
+    """The rounds of `_greedy` (numpy) against the plain loop, on rows that compete hard for the
+    same people (long chains: more rounds than GREEDY_ROUNDS, so the loop finishes them too)."""
+    import numpy as np
+
+    from casework.intake.linkage import GREEDY_ROUNDS, _greedy
+
+    rng = np.random.default_rng(5)
+    for people, rows in ((30, 200), (1_000, 5_000), (3, 40)):
+        i = rng.integers(0, people, rows)
+        j = rng.integers(0, people, rows)
+        taken_a, taken_b = np.zeros(people, dtype=bool), np.zeros(people, dtype=bool)
+        taken_a[0] = True  # someone taken already (by a person's confirmation)
+        expected, seen_a, seen_b = [], {0}, set()
+        for n, (x, y) in enumerate(zip(i.tolist(), j.tolist(), strict=True)):
+            if x not in seen_a and y not in seen_b:
+                seen_a.add(x)
+                seen_b.add(y)
+                expected.append(n)
+        assert _greedy(i, j, taken_a, taken_b).tolist() == expected
+        assert set(np.nonzero(taken_b)[0].tolist()) == seen_b
+    # A chain: row n competes with row n + 1 for one person, so each round keeps one row.
+    chain = np.arange(2 * GREEDY_ROUNDS + 10)
+    i, j = chain // 2, (chain + 1) // 2
+    size = len(chain)
+    kept = _greedy(i, j, np.zeros(size, dtype=bool), np.zeros(size, dtype=bool))
+    assert kept.tolist() == list(range(0, len(chain), 2))

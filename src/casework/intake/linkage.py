@@ -31,20 +31,25 @@ Every pair kept is explained field by field (`Pair.explain`), in French.
 
 from __future__ import annotations
 
+import copy
+import gc
 import math
 import random
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from itertools import chain
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 import numpy as np
 from rapidfuzz.distance import JaroWinkler
 from rapidfuzz.process import cpdist
 
 from casework.intake.records import Person
-from casework.names import name_key, words
+from casework.names import name_key, words_all
 
 FIELDS = ("birth_name", "first_name", "birth_date", "postcode")
 # Levels per field, highest first; -1 is "missing" (no evidence either way).
@@ -88,8 +93,9 @@ class Thresholds:
     review: float = 0.50
 
 
-@dataclass(frozen=True)
-class Pair:
+class Pair(NamedTuple):
+    """A pair kept: a tuple (a million of them are made in seconds, not minutes)."""
+
     cma: str
     ml: str
     probability: float
@@ -142,78 +148,96 @@ class Linkage:
 
 
 # -- 1. normalising ------------------------------------------------------------------------------
+#
+# Two million people have a few hundred thousand distinct names, some thousands of birth dates
+# and some tens of thousands of places: each distinct value is worked out once (in Python), then
+# spread to its people with numpy. Both lists are normalised together, so a name on both is
+# worked out once too. The loops over people are C-level (`map`, `dict.fromkeys`, `np.fromiter`).
 
 FIRST_KEYS = 6  # first names and runs of them kept per person (more are very rare)
 PREFIXES = 65_536  # room for every prefix of up to three letters of a folded name
 
 
+class _Numbering:
+    """Texts numbered in order of first appearance, from `start`."""
+
+    def __init__(self, start: Sequence[str] = ()) -> None:
+        self.text: list[str] = list(start)
+        self.number: dict[str, int] = {t: n for n, t in enumerate(self.text)}
+
+    def of(self, texts: list[str], dtype: Any = np.int32) -> np.ndarray:
+        """Each text's number (new texts numbered as they come)."""
+        fresh = [t for t in dict.fromkeys(texts) if t not in self.number]
+        self.number.update(
+            zip(fresh, range(len(self.text), len(self.text) + len(fresh)), strict=True)
+        )
+        self.text.extend(fresh)
+        return np.fromiter(map(self.number.__getitem__, texts), dtype=dtype, count=len(texts))
+
+
 class _Words:
     """One numbering of every name key of both lists (0: none), so that names compare as
-    integers, and each distinct pair of names is measured once; and one of name prefixes, for
-    blocking."""
+    integers and each distinct pair of names is measured once; and one of name prefixes (folded
+    names are letters and digits only: at most 37³ prefixes of up to three), for blocking."""
 
     def __init__(self) -> None:
-        self.ids: dict[str, int] = {"": 0}
-        self.text: list[str] = [""]
-        self.prefixes: dict[str, int] = {}
+        self.names = _Numbering([""])
+        self.prefixes = _Numbering()
 
-    def id(self, word: str) -> int:
-        found = self.ids.get(word)
-        if found is None:
-            found = self.ids[word] = len(self.text)
-            self.text.append(word)
-        return found
+    @property
+    def text(self) -> list[str]:
+        return self.names.text
 
-    def prefix(self, text: str) -> int:
-        """A name's first letters as a number, the same on both sides (folded names: letters
-        and digits only, so at most 37³ of them)."""
-        found = self.prefixes.get(text)
-        if found is None:
-            found = self.prefixes[text] = len(self.prefixes)
-            assert found < PREFIXES
+    def array(self) -> np.ndarray:
+        """The name keys as a numpy array (of str objects): picked by id in C."""
+        if len(getattr(self, "_array", ())) != len(self.text):
+            self._array = np.array(self.text, dtype=object)
+        return self._array
+
+    def ids(self, texts: list[str]) -> np.ndarray:
+        return self.names.of(texts)
+
+    def prefix_ids(self, texts: list[str]) -> np.ndarray:
+        found = self.prefixes.of(texts, np.int64)
+        assert len(self.prefixes.text) <= PREFIXES
         return found
 
 
 def _factorize(values: list[Any]) -> tuple[np.ndarray, list[Any]]:
     """Each value's number among the distinct values, and those values in order."""
-    index: dict[Any, int] = {}
-    codes = [index.setdefault(v, len(index)) for v in values]
-    return np.array(codes, dtype=np.int64), list(index)
+    distinct = list(dict.fromkeys(values))
+    index = dict(zip(distinct, range(len(distinct)), strict=True))
+    return np.fromiter(map(index.__getitem__, values), np.int64, count=len(values)), distinct
 
 
 class _Side:
-    """One list, normalised into integer arrays. People share names, dates and places: each
-    distinct value is worked out once, then spread to its people with numpy."""
+    """A list of people normalised into integer arrays, one row per person."""
 
     def __init__(self, people: Sequence[Person], words_: _Words):
-        self.keys = [p.key for p in people]
-        n = len(people)
+        self.keys = list(map(attrgetter("key"), people))
         # Birth names: run together, without particles, and their first letters.
-        at, names = _factorize([p.birth_name for p in people])
-        keys = [_birth_keys(name) for name in names]
-        self.birth_id = _spread(at, [words_.id(whole) for whole, _ in keys], np.int32)
-        self.bare_id = _spread(at, [words_.id(bare) for _, bare in keys], np.int32)
-        self.birth2 = _spread(at, [words_.prefix(whole[:2]) for whole, _ in keys], np.int64)
-        self.birth3 = _spread(at, [words_.prefix(whole[:3]) for whole, _ in keys], np.int64)
+        at, names = _factorize(list(map(attrgetter("birth_name"), people)))
+        whole, bare = _birth_keys(names)
+        self.birth_id = words_.ids(whole)[at]
+        self.bare_id = words_.ids(bare)[at]
+        self.birth2 = words_.prefix_ids([w[:2] for w in whole])[at]
+        self.birth3 = words_.prefix_ids([w[:3] for w in whole])[at]
         # First names: the usual one, and every first name and run of them (-1 padded).
-        at, names = _factorize([p.first_names for p in people])
-        padding = [-1] * FIRST_KEYS
-        usual_ids, rows, first2 = [], [], []
-        for name in names:
-            usual, runs = _first_keys(name)
-            ids = sorted(words_.id(r) for r in runs)[:FIRST_KEYS]
-            usual_ids.append(words_.id(usual))
-            rows.append(ids + padding[len(ids) :])
-            first2.append(words_.prefix(usual[:2]))
-        self.first_id = _spread(at, usual_ids, np.int32)
-        self.first2 = _spread(at, first2, np.int64)
-        table = np.array(rows, dtype=np.int32).reshape(len(names), FIRST_KEYS)
-        self.firsts = table[at] if n else np.zeros((0, FIRST_KEYS), dtype=np.int32)
+        at, names = _factorize(list(map(attrgetter("first_names"), people)))
+        usual, runs, counts = _first_keys(names)
+        self.first_id = words_.ids(usual)[at]
+        self.first2 = words_.prefix_ids([u[:2] for u in usual])[at]
+        table = np.full((len(names), FIRST_KEYS), -1, dtype=np.int32)
+        per_name = np.array(counts, dtype=np.int64)
+        row = np.repeat(np.arange(len(names)), per_name)
+        column = np.arange(len(runs)) - np.repeat(np.cumsum(per_name) - per_name, per_name)
+        table[row, column] = words_.ids(runs)
+        self.firsts = table[at]
         # Birth dates: day, month, year (0: none), as one number, and as eight digits.
-        at, dates = _factorize([p.birth_date for p in people])
-        self.day = _spread(at, [d.day if d else 0 for d in dates], np.int16)
-        self.month = _spread(at, [d.month if d else 0 for d in dates], np.int16)
-        self.year = _spread(at, [d.year if d else 0 for d in dates], np.int16)
+        at, dates = _factorize(list(map(attrgetter("birth_date"), people)))
+        self.day = np.array([d.day if d else 0 for d in dates], dtype=np.int16)[at]
+        self.month = np.array([d.month if d else 0 for d in dates], dtype=np.int16)[at]
+        self.year = np.array([d.year if d else 0 for d in dates], dtype=np.int16)[at]
         self.date_code = self.year.astype(np.int64) * 10_000 + self.month * 100 + self.day
         d, m, y = self.day, self.month, self.year
         self.digits = np.stack(
@@ -221,46 +245,74 @@ class _Side:
             axis=1,
         ).astype(np.uint8)
         # Places: the postcode, its département, the commune.
-        at, places = _factorize([(p.postcode, p.commune) for p in people])
+        at, places = _factorize(
+            list(
+                zip(
+                    map(attrgetter("postcode"), people),
+                    map(attrgetter("commune"), people),
+                    strict=True,
+                )
+            )
+        )
         codes = [(code or "").strip() for code, _ in places]
-        self.postcode_id = _spread(at, [words_.id(f"cp:{c}") if c else 0 for c in codes], np.int32)
-        self.department_id = _spread(
-            at, [words_.id(f"dep:{c[:2]}") if c else 0 for c in codes], np.int32
-        )
-        self.commune_id = _spread(
-            at,
-            [words_.id(f"commune:{name_key(c)}") if c else 0 for _, c in places],
-            np.int32,
-        )
+        self.postcode_id = words_.ids([f"cp:{c}" if c else "" for c in codes])[at]
+        self.department_id = words_.ids([f"dep:{c[:2]}" if c else "" for c in codes])[at]
+        self.commune_id = words_.ids([f"commune:{name_key(c)}" if c else "" for _, c in places])[at]
 
     def __len__(self) -> int:
         return len(self.keys)
 
-
-def _spread(at: np.ndarray, values: list[int], dtype: Any) -> np.ndarray:
-    """Per-distinct-value numbers, given to each person."""
-    return np.array(values, dtype=dtype)[at] if len(at) else np.zeros(0, dtype=dtype)
-
-
-def _birth_keys(name: str) -> tuple[str, str]:
-    """The birth name run together, and the same without its leading particles."""
-    found = words(name)
-    bare = found
-    while len(bare) > 1 and bare[0] in PARTICLES:
-        bare = bare[1:]
-    return "".join(found), "".join(bare)
+    def split(self, at: int) -> tuple[_Side, _Side]:
+        """The first `at` people, and the others (numpy views: nothing copied)."""
+        head, tail = copy.copy(self), copy.copy(self)
+        for name, value in vars(self).items():
+            setattr(head, name, value[:at])
+            setattr(tail, name, value[at:])
+        return head, tail
 
 
-def _first_keys(names: str) -> tuple[str, set[str]]:
-    """The usual first name, and every first name and run of first names ("JEAN PIERRE" can
-    be "Jean-Pierre")."""
-    tokens = (names or "").split()
-    given = [g for g in (name_key(t) for t in tokens) if g]
-    runs = set(given)
-    flat = [w for t in tokens for w in words(t)]  # by token: tokens repeat, whole strings less
-    for size in (1, 2, 3):
-        runs.update("".join(flat[i : i + size]) for i in range(len(flat) - size + 1))
-    return (given[0] if given else ""), runs
+def _sides(cma: Sequence[Person], ml: Sequence[Person], words_: _Words) -> tuple[_Side, _Side]:
+    """Both lists normalised together: a name found on both is worked out once."""
+    return _Side([*cma, *ml], words_).split(len(cma))
+
+
+def _birth_keys(names: list[str]) -> tuple[list[str], list[str]]:
+    """Each birth name run together, and the same without its leading particles."""
+    found = words_all(names)
+    whole = list(map("".join, found))
+    bare = list(whole)
+    for n in [n for n, w in enumerate(found) if len(w) > 1 and w[0] in PARTICLES]:
+        rest = found[n]
+        while len(rest) > 1 and rest[0] in PARTICLES:
+            rest = rest[1:]
+        bare[n] = "".join(rest)
+    return whole, bare
+
+
+def _first_keys(names: list[str]) -> tuple[list[str], list[str], list[int]]:
+    """For each of `names`: the usual first name, every first name and run of first names
+    ("JEAN PIERRE" can be "Jean-Pierre"; at most FIRST_KEYS of them, all in one list), and how
+    many. First names repeat ("Marie" in a thousand combinations): each is folded once."""
+    tokens = list(map(str.split, names))
+    distinct = list(dict.fromkeys(chain.from_iterable(tokens)))
+    folded = dict(zip(distinct, map(tuple, words_all(distinct)), strict=True))
+    usual, runs, counts = [], [], []
+    for given in tokens:
+        parts = [found for found in map(folded.__getitem__, given) if found]
+        if len(parts) == 1 and len(parts[0]) == 1:  # most people: one plain first name
+            usual.append(parts[0][0])
+            runs.append(parts[0][0])
+            counts.append(1)
+            continue
+        flat = [w for part in parts for w in part]
+        found = {"".join(part) for part in parts}
+        for size in (1, 2, 3):
+            found.update("".join(flat[i : i + size]) for i in range(len(flat) - size + 1))
+        kept = sorted(found)[:FIRST_KEYS]
+        usual.append("".join(parts[0]) if parts else "")
+        runs.extend(kept)
+        counts.append(len(kept))
+    return usual, runs, counts
 
 
 # -- 2. blocking ---------------------------------------------------------------------------------
@@ -290,19 +342,19 @@ def _blocking_keys(side: _Side) -> list[np.ndarray]:
 
 def _candidates(a: _Side, b: _Side) -> np.ndarray:
     """Pairs (as a * len(b) + b) that share a key of some rule, once each. Built with numpy:
-    each side sorted by key, each of `a`'s people repeated once per person of `b` with the
+    both sides sorted by key, each of `a`'s people repeated once per person of `b` with the
     same key."""
     chunks = []
     for keys_a, keys_b in zip(_blocking_keys(a), _blocking_keys(b), strict=True):
-        order_b = np.argsort(keys_b, kind="stable")
+        order_b = np.argsort(keys_b)
         sorted_b = keys_b[order_b]
         valid_a = np.nonzero(keys_a >= 0)[0]
-        wanted = keys_a[valid_a]
+        order_a = valid_a[np.argsort(keys_a[valid_a])]  # sorted: the searches run in order
+        wanted = keys_a[order_a]
         start = np.searchsorted(sorted_b, wanted, side="left")
-        end = np.searchsorted(sorted_b, wanted, side="right")
-        count = end - start
+        count = np.searchsorted(sorted_b, wanted, side="right") - start
         has = count > 0
-        left, start, count = valid_a[has], start[has], count[has]
+        left, start, count = order_a[has], start[has], count[has]
         total = int(count.sum())
         if not total:
             continue
@@ -312,7 +364,20 @@ def _candidates(a: _Side, b: _Side) -> np.ndarray:
         chunks.append(np.repeat(left.astype(np.int64), count) * len(b) + right)
     if not chunks:
         return np.empty(0, dtype=np.int64)
-    return np.unique(np.concatenate(chunks))
+    return _distinct(np.concatenate(chunks))[0]
+
+
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values, sorted, and where each value is among them (np.unique hashes
+    integers, several times slower than this sort)."""
+    order = np.argsort(values)
+    ordered = values[order]
+    new = np.empty(len(values), dtype=bool)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    back = np.empty(len(values), dtype=np.int64)
+    back[order] = np.cumsum(new) - 1
+    return ordered[new], back
 
 
 # -- 3. comparing --------------------------------------------------------------------------------
@@ -328,19 +393,25 @@ class _Compared:
 
 
 def _similarity(words_: _Words, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Jaro-Winkler of each pair of word ids, measured once per distinct pair."""
-    if not len(x):
-        return np.zeros(0, dtype=np.float32)
+    """Jaro-Winkler of each pair of word ids, measured once per distinct pair of different
+    words (the same word is 1, and most candidates share their names)."""
+    out = (x == y).astype(np.float32)
+    differ = np.nonzero((x != y) & (x > 0) & (y > 0))[0]
+    if not len(differ):
+        return out
     width = np.int64(len(words_.text))
-    codes = x.astype(np.int64) * width + y.astype(np.int64)
-    distinct, back = np.unique(codes, return_inverse=True)
-    text = words_.text
-    left = [text[c] for c in (distinct // width).tolist()]
-    right = [text[c] for c in (distinct % width).tolist()]
+    codes = x[differ].astype(np.int64) * width + y[differ]
+    distinct, back = _distinct(codes)
+    text = words_.array()
     scores = cpdist(
-        left, right, scorer=JaroWinkler.normalized_similarity, workers=-1, dtype=np.float32
+        text[distinct // width],
+        text[distinct % width],
+        scorer=JaroWinkler.normalized_similarity,
+        workers=-1,
+        dtype=np.float32,
     )
-    return scores[back]
+    out[differ] = scores[back]
+    return out
 
 
 def _graded(exact: np.ndarray, similarity: np.ndarray, missing: np.ndarray) -> np.ndarray:
@@ -564,9 +635,33 @@ def link(
 ) -> Linkage:
     """Cross-match the two lists; `decisions` are people's earlier verdicts on pairs (True:
     same person, False: not)."""
-    decisions = decisions or {}
+    with _without_cyclic_gc():
+        return _link(cma, ml, thresholds, decisions or {}, seed)
+
+
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused: the lists hold millions of long-lived objects, which
+    it would walk again and again while linking makes millions of small ones (it took a third of
+    the time at a million a side). Nothing here makes a cycle; reference counting frees as ever."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _link(
+    cma: Sequence[Person],
+    ml: Sequence[Person],
+    thresholds: Thresholds,
+    decisions: Mapping[tuple[str, str], bool],
+    seed: int,
+) -> Linkage:
     words_ = _Words()
-    a, b = _Side(cma, words_), _Side(ml, words_)
+    a, b = _sides(cma, ml, words_)
     if not len(a) or not len(b):
         return Linkage([], Model({}, {}, 0.0), 0)
     candidates = _candidates(a, b)
@@ -630,6 +725,13 @@ def _confirmed(
     decisions: Mapping[tuple[str, str], bool],
 ) -> _Scored:
     """The pairs people said are the same person, scored as any other (and kept whatever)."""
+    if not any(decisions.values()):
+        return _Scored(
+            *(np.zeros(0, dtype=t) for t in (float, np.int64, np.int64)),
+            np.zeros((0, len(FIELDS)), dtype=np.int8),
+            np.zeros(0, dtype=bool),
+            np.zeros((0, 2)),
+        )
     index_a = {key: n for n, key in enumerate(a.keys)}
     index_b = {key: n for n, key in enumerate(b.keys)}
     same = [
@@ -701,49 +803,50 @@ def _one_to_one(
     thresholds: Thresholds,
 ) -> list[Pair]:
     """Best first, each person once. People's confirmations go first; rejections never."""
-    taken_a: set[int] = set()
-    taken_b: set[int] = set()
-    out = []
+    taken_a = np.zeros(len(a), dtype=bool)
+    taken_b = np.zeros(len(b), dtype=bool)
+    first = _greedy(confirmed.i, confirmed.j, taken_a, taken_b)
+    probability = 1 / (1 + np.exp2(-scored.weight))
+    allowed = probability >= thresholds.review
+    rejected = {(x, y) for (x, y), yes in decisions.items() if not yes}
+    if rejected:
+        keys_a, keys_b = a.keys, b.keys
+        allowed &= np.array(
+            [
+                (keys_a[x], keys_b[y]) not in rejected
+                for x, y in zip(scored.i.tolist(), scored.j.tolist(), strict=True)
+            ],
+            dtype=bool,
+        )
+    order = np.lexsort((scored.j, scored.i, -scored.weight))
+    order = order[allowed[order]]
+    then = order[_greedy(scored.i[order], scored.j[order], taken_a, taken_b)]
     # Each field's weight per level, worked out once (-1, missing, weighs nothing).
     weigh = {
         name: {level: model.contribution(name, level) for level in range(-1, LEVELS[name])}
         for name in FIELDS
     }
-    order = np.lexsort((scored.j, scored.i, -scored.weight)).tolist()
-    for decided, rows, sequence in (
-        (True, confirmed, list(range(len(confirmed.i)))),
-        (False, scored, order),
-    ):
+    out = []
+    for decided, rows, chosen in ((True, confirmed, first), (False, scored, then)):
         # Python lists: a loop over numpy scalars is several times slower.
-        row_i, row_j = rows.i.tolist(), rows.j.tolist()
-        weights, all_levels = rows.weight.tolist(), rows.levels.tolist()
-        swaps, adjusts = rows.swapped.tolist(), rows.adjust.tolist()
-        for n in sequence:
-            i, j = row_i[n], row_j[n]
-            if i in taken_a or j in taken_b:
-                continue
-            if decisions and not decided and decisions.get((a.keys[i], b.keys[j])) is False:
-                continue
-            weight = weights[n]
-            probability = 1.0 if decided else 1 / (1 + 2 ** (-weight))
-            if probability >= thresholds.match:
-                band = Band.MATCH
-            elif probability >= thresholds.review:
-                band = Band.REVIEW
-            else:
-                continue
-            taken_a.add(i)
-            taken_b.add(j)
+        keys_a = [a.keys[n] for n in rows.i[chosen].tolist()]
+        keys_b = [b.keys[n] for n in rows.j[chosen].tolist()]
+        weights = rows.weight[chosen].tolist()
+        chances = [1.0] * len(chosen) if decided else probability[chosen].tolist()
+        all_levels, swaps = rows.levels[chosen].tolist(), rows.swapped[chosen].tolist()
+        adjusts = rows.adjust[chosen].tolist()
+        for n, chance in enumerate(chances):
             levels = tuple(all_levels[n])
             contributions = [weigh[f][lv] for f, lv in zip(FIELDS, levels, strict=True)]
             contributions[0] += adjusts[n][0]
             contributions[1] += adjusts[n][1]
+            band = Band.MATCH if chance >= thresholds.match else Band.REVIEW
             out.append(
                 Pair(
-                    a.keys[i],
-                    b.keys[j],
-                    probability,
-                    weight,
+                    keys_a[n],
+                    keys_b[n],
+                    chance,
+                    weights[n],
                     band,
                     levels,
                     tuple(contributions),
@@ -752,3 +855,42 @@ def _one_to_one(
                 )
             )
     return out
+
+
+GREEDY_ROUNDS = 50  # then the few rows left go one by one
+
+
+def _greedy(i: np.ndarray, j: np.ndarray, taken_a: np.ndarray, taken_b: np.ndarray) -> np.ndarray:
+    """The positions of the rows (best first) that a pass one row at a time would keep: a row
+    whose two people no earlier kept row took. `taken_a`/`taken_b` say who is taken already, and
+    are updated.
+
+    Done in rounds, with numpy: a row that comes first for both its people among the rows left
+    is kept (no row before it can take either), then the rows it rules out leave. Each round
+    keeps at least the first row left; chains of rows competing for the same people are short,
+    and after GREEDY_ROUNDS the rest go one at a time."""
+    alive = np.nonzero(~(taken_a[i] | taken_b[j]))[0]
+    kept = []
+    first_a = np.zeros(len(taken_a), dtype=np.int64)
+    first_b = np.zeros(len(taken_b), dtype=np.int64)
+    for _ in range(GREEDY_ROUNDS):
+        if not len(alive):
+            break
+        left, right = i[alive], j[alive]
+        rank = np.arange(len(alive))
+        first_a[left] = len(alive)
+        first_b[right] = len(alive)
+        np.minimum.at(first_a, left, rank)
+        np.minimum.at(first_b, right, rank)
+        wins = (first_a[left] == rank) & (first_b[right] == rank)
+        kept.append(alive[wins])
+        taken_a[left[wins]] = True
+        taken_b[right[wins]] = True
+        alive = alive[~(taken_a[left] | taken_b[right])]
+    rest = []
+    for n, x, y in zip(alive.tolist(), i[alive].tolist(), j[alive].tolist(), strict=True):
+        if not (taken_a[x] or taken_b[y]):
+            taken_a[x] = taken_b[y] = True
+            rest.append(n)
+    kept.append(np.array(rest, dtype=np.int64))
+    return np.sort(np.concatenate(kept))
