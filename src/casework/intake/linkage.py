@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import copy
 import gc
+import itertools
 import math
 import random
 from collections import Counter
@@ -204,10 +205,14 @@ class _Words:
 
 
 def _factorize(values: list[Any]) -> tuple[np.ndarray, list[Any]]:
-    """Each value's number among the distinct values, and those values in order."""
-    distinct = list(dict.fromkeys(values))
-    index = dict(zip(distinct, range(len(distinct)), strict=True))
-    return np.fromiter(map(index.__getitem__, values), np.int64, count=len(values)), distinct
+    """Each value's number among the distinct values, and those values in order of first
+    appearance. One pass over the dictionary (`setdefault` with each value's position: the
+    position of its first appearance comes back), then numpy makes the numbers dense."""
+    index: dict[Any, int] = {}
+    first = np.array(list(map(index.setdefault, values, itertools.count())), dtype=np.int64)
+    dense = np.empty(len(values), dtype=np.int64)
+    dense[np.fromiter(index.values(), np.int64, count=len(index))] = np.arange(len(index))
+    return dense[first], list(index)
 
 
 class _Side:
@@ -218,8 +223,10 @@ class _Side:
         # Birth names: run together, without particles, and their first letters.
         at, names = _factorize(list(map(attrgetter("birth_name"), people)))
         whole, bare = _birth_keys(names)
-        self.birth_id = words_.ids(whole)[at]
-        self.bare_id = words_.ids(bare)[at]
+        ids = words_.ids(whole)
+        self.birth_id = ids[at]
+        ids[list(bare)] = words_.ids(list(bare.values()))
+        self.bare_id = ids[at]
         self.birth2 = words_.prefix_ids([w[:2] for w in whole])[at]
         self.birth3 = words_.prefix_ids([w[:3] for w in whole])[at]
         # First names: the usual one, and every first name and run of them (-1 padded).
@@ -276,17 +283,17 @@ def _sides(cma: Sequence[Person], ml: Sequence[Person], words_: _Words) -> tuple
     return _Side([*cma, *ml], words_).split(len(cma))
 
 
-def _birth_keys(names: list[str]) -> tuple[list[str], list[str]]:
-    """Each birth name run together, and the same without its leading particles."""
+def _birth_keys(names: list[str]) -> tuple[list[str], dict[int, str]]:
+    """Each birth name run together; and, for the few with leading particles, by their
+    position, the same without them."""
     found = words_all(names)
-    whole = list(map("".join, found))
-    bare = list(whole)
+    bare = {}
     for n in [n for n, w in enumerate(found) if len(w) > 1 and w[0] in PARTICLES]:
         rest = found[n]
         while len(rest) > 1 and rest[0] in PARTICLES:
             rest = rest[1:]
         bare[n] = "".join(rest)
-    return whole, bare
+    return list(map("".join, found)), bare
 
 
 def _first_keys(names: list[str]) -> tuple[list[str], list[str], list[int]]:
@@ -449,6 +456,9 @@ def _compare(a: _Side, b: _Side, i: np.ndarray, j: np.ndarray, words_: _Words) -
             _similarity(words_, birth_a[maybe], first_b[maybe]),
             np.zeros(len(maybe), dtype=bool),
         )
+        # Swapping can only do better where the other name could make up the difference.
+        hope = sb.astype(np.int16) + 3 > birth[maybe].astype(np.int16) + first[maybe]
+        maybe, sb = maybe[hope], sb[hope]
         sf = _graded(
             _among(birth_b[maybe], firsts_a[maybe]),
             _similarity(words_, birth_b[maybe], first_a[maybe]),
@@ -821,39 +831,38 @@ def _one_to_one(
     order = np.lexsort((scored.j, scored.i, -scored.weight))
     order = order[allowed[order]]
     then = order[_greedy(scored.i[order], scored.j[order], taken_a, taken_b)]
-    # Each field's weight per level, worked out once (-1, missing, weighs nothing).
-    weigh = {
-        name: {level: model.contribution(name, level) for level in range(-1, LEVELS[name])}
-        for name in FIELDS
-    }
-    out = []
+    # Each field's weight per level (column: level + 1; -1, missing, weighs nothing).
+    weigh = np.array(
+        [
+            [
+                model.contribution(name, level) if level < LEVELS[name] else 0.0
+                for level in range(-1, 4)
+            ]
+            for name in FIELDS
+        ]
+    )
+    out: list[Pair] = []
     for decided, rows, chosen in ((True, confirmed, first), (False, scored, then)):
-        # Python lists: a loop over numpy scalars is several times slower.
-        keys_a = [a.keys[n] for n in rows.i[chosen].tolist()]
-        keys_b = [b.keys[n] for n in rows.j[chosen].tolist()]
-        weights = rows.weight[chosen].tolist()
-        chances = [1.0] * len(chosen) if decided else probability[chosen].tolist()
-        all_levels, swaps = rows.levels[chosen].tolist(), rows.swapped[chosen].tolist()
-        adjusts = rows.adjust[chosen].tolist()
-        for n, chance in enumerate(chances):
-            levels = tuple(all_levels[n])
-            contributions = [weigh[f][lv] for f, lv in zip(FIELDS, levels, strict=True)]
-            contributions[0] += adjusts[n][0]
-            contributions[1] += adjusts[n][1]
-            band = Band.MATCH if chance >= thresholds.match else Band.REVIEW
-            out.append(
-                Pair(
-                    keys_a[n],
-                    keys_b[n],
-                    chance,
-                    weights[n],
-                    band,
-                    levels,
-                    tuple(contributions),
-                    swaps[n],
-                    decided,
-                )
+        # Built column by column, then zipped into pairs in C (a loop over rows: seconds).
+        levels = rows.levels[chosen]
+        contributions = weigh[np.arange(len(FIELDS)), levels.astype(np.int64) + 1]
+        contributions[:, :2] += rows.adjust[chosen]
+        chances = np.ones(len(chosen)) if decided else probability[chosen]
+        bands = [Band.REVIEW, Band.MATCH]
+        out.extend(
+            map(
+                Pair,
+                map(a.keys.__getitem__, rows.i[chosen].tolist()),
+                map(b.keys.__getitem__, rows.j[chosen].tolist()),
+                chances.tolist(),
+                rows.weight[chosen].tolist(),
+                map(bands.__getitem__, (chances >= thresholds.match).tolist()),
+                map(tuple, levels.tolist()),
+                map(tuple, contributions.tolist()),
+                rows.swapped[chosen].tolist(),
+                itertools.repeat(decided),
             )
+        )
     return out
 
 
