@@ -4,16 +4,17 @@ with a review queue whose decisions hold, assigning groups written once, rupture
 from __future__ import annotations
 
 import csv
+import threading
 from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from casework.actors import Actor
 from casework.app import App
-from casework.intake import matching
+from casework.intake import assignment, matching
 from casework.intake.assignment import (
     AssignmentError,
     _lottery,
@@ -240,6 +241,104 @@ def test_the_evaluators_table_decides(app: App, tmp_path: Path) -> None:
     assert groups[matched[0]] == "control"
     assert groups[matched[1]] == "control"  # i = 0: Témoin
     assert groups[matched[2]] == "test"
+
+
+def test_a_young_person_with_a_second_contract_is_assigned_once(app: App, tmp_path: Path) -> None:
+    """Two matched proposals naming one young person with two contracts (runs at different
+    times can leave that): one case, from the first contract by number; the other waits, and
+    is not eligible once the young person is a case."""
+    cma, ml = season(tmp_path, n=60)
+    import_both(app, cma, ml)
+    matching.match(app, COHORT)
+    first = min(
+        (p for p in rows_of(app, MatchProposal) if p.band == "match"), key=lambda p: p.cma_key
+    )
+    second = "ZZ-" + first.cma_key
+    records, proposals = IntakeRecord.__table__, MatchProposal.__table__
+    with app.db.transaction() as conn:
+        record = conn.execute(
+            select(records).where(records.c.source == "cma", records.c.key == first.cma_key)
+        ).one()
+        copy = {k: v for k, v in record._mapping.items() if k != "id"}
+        conn.execute(insert(records).values({**copy, "key": second}))
+        proposal = {k: v for k, v in first._mapping.items() if k != "id"}
+        conn.execute(insert(proposals).values({**proposal, "cma_key": second}))
+    report = assign(app, COHORT, "parity", actor=ME)
+    groups = groups_by_contract(app)
+    assert first.cma_key in groups
+    assert second not in groups
+    assert sum(report.cases.values()) == len(groups)
+    assert assign(app, COHORT, "parity", actor=ME).cases == {}
+    with app.db.read() as conn:
+        _contracts, young = matching.eligible(conn, app, COHORT)
+    assert first.ml_key not in {r.key for r in young}
+
+
+def test_an_assignment_made_meanwhile_is_named_and_nothing_is_half_written(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two people assign the same season at once. SQLite: the first holds the write lock from
+    its start, so the second waits and then finds nobody left. PostgreSQL: both read the same
+    pairs; the second meets the first's cases when writing, is rolled back whole, and says
+    whom, in French."""
+    cma, ml = season(tmp_path, n=60)
+    import_both(app, cma, ml)
+    matching.match(app, COHORT)
+    draw = assignment._draw
+    rival: dict[str, object] = {}
+
+    def meanwhile(*args, **kwargs):  # type: ignore[no-untyped-def]
+        monkeypatch.setattr(assignment, "_draw", draw)  # the rival draws normally
+        thread = threading.Thread(
+            target=lambda: rival.update(report=assign(app, COHORT, "parity", actor=ME))
+        )
+        thread.start()
+        rival["thread"] = thread
+        if app.db.engine.dialect.name == "postgresql":
+            thread.join()  # the rival commits before this one writes
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(assignment, "_draw", meanwhile)
+    if app.db.engine.dialect.name == "postgresql":
+        with pytest.raises(AssignmentError) as refused:
+            assign(app, COHORT, "lottery", seed=3, actor=ME)
+        said = str(refused.value)
+        assert said.startswith("attribution impossible : une autre attribution a fait")
+        assert "(contrat " in said
+        assert "Rien n'a été enregistré" in said
+        winner = "parity"
+    else:
+        assign(app, COHORT, "lottery", seed=3, actor=ME)
+        rival["thread"].join()  # type: ignore[attr-defined]
+        assert rival["report"].cases == {}  # type: ignore[attr-defined]
+        winner = "lottery"
+    # One draw's cases only, each young person once.
+    cases = rows_of(app, Case)
+    assert cases
+    assert {c.assignment_method for c in cases} == {winner}
+    assert len(rows_of(app, AssignmentDraw)) == 1
+
+
+def test_a_case_needs_the_sex_from_one_file_or_the_other(app: App, tmp_path: Path) -> None:
+    """Rows imported before the chamber's file had to give the sex: refused by name."""
+    cma, ml = season(tmp_path, n=40)
+    import_both(app, cma, ml)
+    matching.match(app, COHORT)
+    first = min(
+        (p for p in rows_of(app, MatchProposal) if p.band == "match"), key=lambda p: p.cma_key
+    )
+    records = IntakeRecord.__table__
+    with app.db.transaction() as conn:
+        for source, key in (("cma", first.cma_key), ("ml", first.ml_key)):
+            row = conn.execute(
+                select(records).where(records.c.source == source, records.c.key == key)
+            ).one()
+            data = {k: v for k, v in row.data.items() if k != "sex"}
+            conn.execute(update(records).where(records.c.id == row.id).values(data=data))
+    with pytest.raises(AssignmentError, match=f"sexe inconnu .* pour : .*contrat {first.cma_key}"):
+        assign(app, COHORT, "parity", actor=ME)
+    assert rows_of(app, Case) == []
+    assert rows_of(app, AssignmentDraw) == []
 
 
 def test_a_later_file_updates_contracts_and_brings_ruptures_for_both_groups(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from casework.intake.fields import Invalid, parse_date, parse_postcode
+from casework.intake.fields import Invalid, parse_date, parse_postcode, parse_sex
 from casework.intake.files import UnreadableFile, read_table
 from casework.intake.profile import ProfileError, default_profile, load_profile
 from casework.intake.reading import check_file, write_rejected
@@ -23,8 +23,10 @@ from casework.intake.synthetic import (
     write_xlsx,
 )
 
-HEADER = "N° contrat;Nom;Prénoms;Date de naissance;Employeur;Date de début;Date de fin prévue\n"
-ROW = "C-1;Lefèvre;Élodie Marie;04/05/2008;Boulangerie Gautier;01/09/2026;31/08/2028\n"
+HEADER = (
+    "N° contrat;Nom;Prénoms;Date de naissance;Sexe;Employeur;Date de début;Date de fin prévue\n"
+)
+ROW = "C-1;Lefèvre;Élodie Marie;04/05/2008;F;Boulangerie Gautier;01/09/2026;31/08/2028\n"
 
 
 def write(tmp_path: Path, text: str, encoding: str, name: str = "f.csv") -> Path:
@@ -127,6 +129,7 @@ def test_every_kind_of_bad_row_is_reported_with_where_and_why(tmp_path: Path) ->
     rows.append({**rows[0], "N° contrat": "X-5", "Date de rupture": "01/01/2030"})
     rows.append({**rows[0], "N° contrat": "X-6", "Date de naissance": "01/01/1970"})
     rows.append({**rows[0], "N° contrat": "X-7", "Sexe": "?"})
+    rows.append({**rows[0], "N° contrat": "X-8", "Sexe": ""})  # on every contract: required
     rows.append({**rows[1]})  # the same contract twice
     path = tmp_path / "contrats.csv"
     write_csv(rows, CMA_HEADER, path, "cp1252", ";")
@@ -143,7 +146,8 @@ def test_every_kind_of_bad_row_is_reported_with_where_and_why(tmp_path: Path) ->
         "la rupture tombe hors du contrat",
         said[5],
         "contrats.csv, ligne 11, colonne « Sexe » : « ? » — sexe inconnu (F ou M)",
-        f"contrats.csv, ligne 12, colonne « N° contrat » : « {rows[1]['N° contrat']} » — "
+        "contrats.csv, ligne 12, colonne « Sexe » — valeur obligatoire manquante",
+        f"contrats.csv, ligne 13, colonne « N° contrat » : « {rows[1]['N° contrat']} » — "
         "identifiant en double (déjà ligne 3)",
     ]
     assert said[5].startswith(
@@ -157,7 +161,26 @@ def test_every_kind_of_bad_row_is_reported_with_where_and_why(tmp_path: Path) ->
     assert text.splitlines()[0].startswith("Ligne;N° contrat;Nom;")
     assert text.splitlines()[0].endswith(";Erreurs")
     assert "Sexe : sexe inconnu (F ou M)" in text
-    assert len(text.splitlines()) == 1 + 8
+    assert len(text.splitlines()) == 1 + 9
+
+
+def test_the_mission_locales_list_may_leave_the_sex_out(tmp_path: Path) -> None:
+    data = generate(3, seed=2)
+    rows = caseload_rows(data, 2, 2026)
+    rows[0]["Sexe"] = ""
+    path = tmp_path / "jeunes.csv"
+    write_csv(rows, ML_HEADER, path, "utf-8", ";")
+    checked = check_file(path, default_profile("ml"))
+    assert checked.problems == []
+    assert checked.records[0][1]["sex"] is None
+
+
+@pytest.mark.parametrize(
+    ("written", "sex"),
+    [("F", "F"), ("féminin", "F"), ("Mme", "F"), ("H", "M"), ("Homme", "M"), ("M.", "M")],
+)
+def test_the_sex_as_people_write_it(written: str, sex: str) -> None:
+    assert parse_sex(written) == sex
 
 
 def test_a_missing_column_is_one_clear_problem(tmp_path: Path) -> None:

@@ -26,14 +26,19 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import IntegrityError
 
 from casework.actors import Actor
 from casework.app import App
 from casework.errors import CaseworkError
 from casework.intake.files import read_table
 from casework.intake.linkage import Band
-from casework.intake.matching import RECORDS, contracts_in_cases, season
+from casework.intake.matching import (
+    RECORDS,
+    contracts_in_cases,
+    season,
+    young_people_in_cases,
+)
 from casework.models import (
     AssignmentDraw,
     Beneficiary,
@@ -90,43 +95,98 @@ def assign(
     if block_size < 2:
         raise AssignmentError("un bloc compte au moins 2 places")
     now = app.clock.now()
-    with app.db.transaction() as conn:
-        pairs = _matched_not_yet_cases(conn, app, cohort)
-        if not pairs:
-            return AssignReport(cohort, method, None, {}, 0)
-        if method == "parity":
-            groups = {k: "test" if date.fromisoformat(c["birth_date"]).day % 2 == 0 else "control"
-                      for k, c, _ in pairs}  # fmt: skip
-            details: dict[str, Any] = {"rule": "jour de naissance pair : test ; impair : témoin"}
-        elif method == "lottery":
-            groups = _lottery(pairs, seed or 0, strata, block_size)
-            details = {"strata": list(strata), "block_size": block_size, "order": "n° de contrat"}
-        else:
-            if table is None:
-                raise AssignmentError(
-                    "la méthode evaluator demande la table d'allocation (--table)"
-                )
-            groups = _evaluator_table(table, [k for k, _, _ in pairs])
-            details = {"table": table.name}
-        draw_id = conn.execute(
-            insert(DRAWS).returning(DRAWS.c.id),
-            {
-                "cohort": cohort,
-                "method": method,
-                "seed": seed if method == "lottery" else None,
-                "details": details,
-                "cases": len(pairs),
-                "drawn_at": now,
-                "drawn_by": str(actor)[:120],
-            },
-        ).scalar_one()
-        ruptures = _create_cases(conn, app, cohort, method, pairs, groups, actor, draw_id, referent)
+    pairs: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    try:
+        with app.db.transaction() as conn:
+            pairs = _matched_not_yet_cases(conn, app, cohort)
+            if not pairs:
+                return AssignReport(cohort, method, None, {}, 0)
+            _check_complete(pairs)
+            groups, details = _draw(pairs, method, seed, strata, block_size, table)
+            draw_id = conn.execute(
+                insert(DRAWS).returning(DRAWS.c.id),
+                {
+                    "cohort": cohort,
+                    "method": method,
+                    "seed": seed if method == "lottery" else None,
+                    "details": details,
+                    "cases": len(pairs),
+                    "drawn_at": now,
+                    "drawn_by": str(actor)[:120],
+                },
+            ).scalar_one()
+            ruptures = _create_cases(
+                conn, app, cohort, method, pairs, groups, actor, draw_id, referent
+            )
+    except IntegrityError:  # rolled back whole: nothing of this draw is written
+        raise _taken_meanwhile(app, pairs) from None
     counts: dict[str, int] = defaultdict(int)
     for group in groups.values():
         counts[group] += 1
     report = AssignReport(cohort, method, draw_id, dict(counts), ruptures)
     log.info("assignment %s: %s", cohort, report)
     return report
+
+
+def _listed(people: list[str], shown: int = 5) -> str:
+    more = len(people) - shown
+    return " ; ".join(people[:shown]) + (f" ; et {more} autre(s)" if more > 0 else "")
+
+
+def _check_complete(pairs: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> None:
+    """A case needs the young person's sex: required in the chamber's file since it is on every
+    contract, but rows imported before that, with neither file giving it, are refused by name."""
+    unknown = [
+        f"{cma['first_names']} {cma['birth_name']} (contrat {key})"
+        for key, cma, ml in pairs
+        if not (cma.get("sex") or ml.get("sex"))
+    ]
+    if unknown:
+        raise AssignmentError(
+            "sexe inconnu (ni dans le fichier de la CMA ni dans celui de la Mission Locale) "
+            f"pour : {_listed(unknown)}. Complétez le fichier de la CMA et réimportez-le ; "
+            "rien n'a été attribué."
+        )
+
+
+def _draw(
+    pairs: list[tuple[str, dict[str, Any], dict[str, Any]]],
+    method: str,
+    seed: int | None,
+    strata: Sequence[str],
+    block_size: int,
+    table: Path | None,
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """Each contract's group by `method`, and what the draw's record says of how."""
+    if method == "parity":
+        groups = {k: "test" if date.fromisoformat(c["birth_date"]).day % 2 == 0 else "control"
+                  for k, c, _ in pairs}  # fmt: skip
+        return groups, {"rule": "jour de naissance pair : test ; impair : témoin"}
+    if method == "lottery":
+        groups = _lottery(pairs, seed or 0, strata, block_size)
+        return groups, {"strata": list(strata), "block_size": block_size, "order": "n° de contrat"}
+    if table is None:
+        raise AssignmentError("la méthode evaluator demande la table d'allocation (--table)")
+    return _evaluator_table(table, [k for k, _, _ in pairs]), {"table": table.name}
+
+
+def _taken_meanwhile(
+    app: App, pairs: list[tuple[str, dict[str, Any], dict[str, Any]]]
+) -> Exception:
+    """The error for an assignment that met, while writing, contracts or young people that
+    another assignment made cases at the same time: who they are, in French."""
+    with app.db.transaction() as conn:
+        in_cases, followed = contracts_in_cases(conn), young_people_in_cases(conn)
+    taken = [
+        f"{cma['first_names']} {cma['birth_name']} (contrat {key}, jeune {ml['ml_id']})"
+        for key, cma, ml in pairs
+        if key in in_cases or ml["ml_id"] in followed
+    ]
+    return AssignmentError(
+        "attribution impossible : une autre attribution a fait entre-temps des dossiers de "
+        + (_listed(taken) or "certains de ces jeunes")
+        + ". Rien n'a été enregistré ; relancez la commande pour attribuer les autres."
+    )
 
 
 def _matched_not_yet_cases(
@@ -140,8 +200,10 @@ def _matched_not_yet_cases(
     ).all()
     if not proposals:
         return []
-    in_cases = contracts_in_cases(conn)
-    wanted = [p for p in proposals if p.cma_key not in in_cases]
+    # Neither the contract nor the young person a case already: both can have become one since
+    # the matching (another contract of the same young person, assigned in between).
+    in_cases, followed = contracts_in_cases(conn), young_people_in_cases(conn)
+    wanted = [p for p in proposals if p.cma_key not in in_cases and p.ml_key not in followed]
     keys = [p.cma_key for p in wanted] + [p.ml_key for p in wanted]
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for first in range(0, len(keys), 500):
@@ -151,10 +213,18 @@ def _matched_not_yet_cases(
             )
         ):
             rows[(r.source, r.key)] = r.data
-    out = []
+    out, young = [], set()
     for p in sorted(wanted, key=lambda p: p.cma_key):
         cma, ml = rows.get(("cma", p.cma_key)), rows.get(("ml", p.ml_key))
-        if cma and ml and start.isoformat() <= cma["start_date"] <= end.isoformat():
+        # A young person once (proposals of different runs can name one with two contracts):
+        # the first contract by number; the other waits, and is not eligible once this is a case.
+        if (
+            cma
+            and ml
+            and p.ml_key not in young
+            and start.isoformat() <= cma["start_date"] <= end.isoformat()
+        ):
+            young.add(p.ml_key)
             out.append((p.cma_key, cma, {**ml, "ml_id": p.ml_key}))
     return out
 
@@ -243,7 +313,7 @@ def _create_cases(
                     "birth_name": cma["birth_name"],
                     "first_names": cma["first_names"],
                     "birth_date": date.fromisoformat(cma["birth_date"]),
-                    "sex": cma.get("sex") or ml.get("sex") or "M",
+                    "sex": cma.get("sex") or ml.get("sex"),
                     "postcode": cma.get("postcode") or ml.get("postcode"),
                     "commune": cma.get("commune") or ml.get("commune"),
                     "departement": (cma.get("postcode") or ml.get("postcode") or "")[:2] or None,
@@ -282,28 +352,23 @@ def _create_cases(
         .scalars()
         .all()
     )
-    try:
-        case_ids = app.engine.create_cases(
-            conn,
-            actor,
-            [
-                {
-                    "beneficiary_id": person_id,
-                    "contract_id": contract_id,
-                    "cohort": cohort,
-                    "group": groups[key],
-                    "assignment_method": method,
-                    "referent": referent,
-                }
-                for person_id, contract_id, (key, _c, _m) in zip(
-                    people, contracts, pairs, strict=True
-                )
-            ],
-            # The audit log says how each group was decided: the draw it came from.
-            note={"draw": draw_id},
-        )
-    except DBAPIError as error:  # a contract or young person already a case meanwhile
-        raise AssignmentError(f"attribution impossible : {error.orig}") from None
+    case_ids = app.engine.create_cases(
+        conn,
+        actor,
+        [
+            {
+                "beneficiary_id": person_id,
+                "contract_id": contract_id,
+                "cohort": cohort,
+                "group": groups[key],
+                "assignment_method": method,
+                "referent": referent,
+            }
+            for person_id, contract_id, (key, _c, _m) in zip(people, contracts, pairs, strict=True)
+        ],
+        # The audit log says how each group was decided: the draw it came from.
+        note={"draw": draw_id},
+    )
     ruptures = 0
     importer = Actor.importer("fichier CMA")
     for case_id, (_key, cma, _ml) in zip(case_ids, pairs, strict=True):

@@ -91,8 +91,9 @@ def parse_postcode(value: Any) -> str:
 
 def parse_sex(value: Any) -> str:
     text = str(value).strip().upper()
-    found = {"F": "F", "FEMME": "F", "FÉMININ": "F", "FEMININ": "F", "M": "M", "H": "M",
-             "HOMME": "M", "MASCULIN": "M"}.get(text)  # fmt: skip
+    found = {"F": "F", "FEMME": "F", "FÉMININ": "F", "FEMININ": "F", "MME": "F", "MADAME": "F",
+             "MLLE": "F", "M": "M", "H": "M", "HOMME": "M", "MASCULIN": "M", "M.": "M", "MR": "M",
+             "MONSIEUR": "M"}.get(text)  # fmt: skip
     if found is None:
         raise Invalid("sexe inconnu (F ou M)")
     return found
@@ -131,19 +132,23 @@ def _fields(*fields: Field) -> dict[str, Field]:
     return {f.name: f for f in fields}
 
 
-IDENTITY = (
-    Field("birth_name", "nom de naissance", parse_text, True),
-    Field("first_names", "prénoms", parse_text, True),
-    Field("birth_date", "date de naissance", parse_date, True),
-    Field("sex", "sexe", parse_sex),
-    Field("postcode", "code postal", parse_postcode),
-    Field("commune", "commune", parse_text),
-)
+def _identity(sex_required: bool) -> tuple[Field, ...]:
+    return (
+        Field("birth_name", "nom de naissance", parse_text, True),
+        Field("first_names", "prénoms", parse_text, True),
+        Field("birth_date", "date de naissance", parse_date, True),
+        Field("sex", "sexe", parse_sex, sex_required),
+        Field("postcode", "code postal", parse_postcode),
+        Field("commune", "commune", parse_text),
+    )
+
+
 # What each source's file holds. The first field is the source's own key for a row.
 FIELDS = {
     "cma": _fields(
         Field("contract_number", "numéro de contrat", parse_text, True),
-        *IDENTITY,
+        # The contract form (CERFA FA13) always states the apprentice's sex: a case needs it.
+        *_identity(sex_required=True),
         Field("employer_name", "employeur", parse_text, True),
         Field("employer_siret", "SIRET de l'employeur", parse_siret),
         Field("employer_trade", "métier", parse_text),
@@ -157,7 +162,7 @@ FIELDS = {
     ),
     "ml": _fields(
         Field("ml_id", "identifiant Mission Locale", parse_text, True),
-        *IDENTITY,
+        *_identity(sex_required=False),
         Field("registered_on", "date d'inscription", parse_date),
     ),
 }

@@ -56,18 +56,22 @@ def contracts_in_cases(conn: Connection) -> set[str]:
     return set(conn.execute(query).scalars())
 
 
+def young_people_in_cases(conn: Connection) -> set[str]:
+    """The Mission Locale identifiers of young people who are cases already (in any cohort)."""
+    query = (
+        select(PEOPLE.c.ml_id)
+        .join(CASES, CASES.c.beneficiary_id == PEOPLE.c.id)
+        .where(PEOPLE.c.ml_id.is_not(None))
+    )
+    return set(conn.execute(query).scalars())
+
+
 def eligible(conn: Connection, app: App, cohort: int) -> tuple[list[Any], list[Any]]:
     """The chamber's rows of the season not yet cases, and the Mission Locale's rows of young
     people in no cohort."""
     start, end = season(app, cohort)
     in_cases = contracts_in_cases(conn)
-    followed = set(
-        conn.execute(
-            select(PEOPLE.c.ml_id)
-            .join(CASES, CASES.c.beneficiary_id == PEOPLE.c.id)
-            .where(PEOPLE.c.ml_id.is_not(None))
-        ).scalars()
-    )
+    followed = young_people_in_cases(conn)
     contracts = [
         r
         for r in conn.execute(
