@@ -38,6 +38,7 @@ import math
 import random
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -348,30 +349,35 @@ def _blocking_keys(side: _Side) -> list[np.ndarray]:
 
 
 def _candidates(a: _Side, b: _Side) -> np.ndarray:
-    """Pairs (as a * len(b) + b) that share a key of some rule, once each. Built with numpy:
-    both sides sorted by key, each of `a`'s people repeated once per person of `b` with the
-    same key."""
-    chunks = []
-    for keys_a, keys_b in zip(_blocking_keys(a), _blocking_keys(b), strict=True):
-        order_b = np.argsort(keys_b)
-        sorted_b = keys_b[order_b]
-        valid_a = np.nonzero(keys_a >= 0)[0]
-        order_a = valid_a[np.argsort(keys_a[valid_a])]  # sorted: the searches run in order
-        wanted = keys_a[order_a]
-        start = np.searchsorted(sorted_b, wanted, side="left")
-        count = np.searchsorted(sorted_b, wanted, side="right") - start
-        has = count > 0
-        left, start, count = order_a[has], start[has], count[has]
-        total = int(count.sum())
-        if not total:
-            continue
-        first_of = np.repeat(np.cumsum(count) - count, count)
-        offsets = np.arange(total, dtype=np.int64) - first_of
-        right = order_b[np.repeat(start, count) + offsets]
-        chunks.append(np.repeat(left.astype(np.int64), count) * len(b) + right)
-    if not chunks:
-        return np.empty(0, dtype=np.int64)
+    """Pairs (as a * len(b) + b) that share a key of some rule, once each. The rules run on
+    both cores (numpy lets go of the interpreter while it sorts and searches)."""
+    with ThreadPoolExecutor(2) as pool:
+        chunks = list(
+            pool.map(
+                lambda keys: _sharing(*keys, len(b)),
+                zip(_blocking_keys(a), _blocking_keys(b), strict=True),
+            )
+        )
     return _distinct(np.concatenate(chunks))[0]
+
+
+def _sharing(keys_a: np.ndarray, keys_b: np.ndarray, size_b: int) -> np.ndarray:
+    """The pairs with the same key (-1: none), with numpy: both sides sorted by key, each of
+    `a`'s people repeated once per person of `b` with the same key."""
+    order_b = np.argsort(keys_b)
+    sorted_b = keys_b[order_b]
+    valid_a = np.nonzero(keys_a >= 0)[0]
+    order_a = valid_a[np.argsort(keys_a[valid_a])]  # sorted: the searches run in order
+    wanted = keys_a[order_a]
+    start = np.searchsorted(sorted_b, wanted, side="left")
+    count = np.searchsorted(sorted_b, wanted, side="right") - start
+    has = count > 0
+    left, start, count = order_a[has], start[has], count[has]
+    total = int(count.sum())
+    first_of = np.repeat(np.cumsum(count) - count, count)
+    offsets = np.arange(total, dtype=np.int64) - first_of
+    right = order_b[np.repeat(start, count) + offsets]
+    return np.repeat(left.astype(np.int64), count) * size_b + right
 
 
 def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -467,6 +473,14 @@ def _compare(a: _Side, b: _Side, i: np.ndarray, j: np.ndarray, words_: _Words) -
         better = sb.astype(np.int16) + sf > birth[maybe].astype(np.int16) + first[maybe]
         chosen = maybe[better]
         birth[chosen], first[chosen], swapped[chosen] = sb[better], sf[better], True
+    when, place = _dates_and_places(a, b, i, j)
+    return _Compared(np.stack([birth, first, when, place], axis=1), swapped)
+
+
+def _dates_and_places(
+    a: _Side, b: _Side, i: np.ndarray, j: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each pair's birth date and postcode levels."""
     # Birth dates.
     day_a, day_b, month_a, month_b = a.day[i], b.day[j], a.month[i], b.month[j]
     year_a, year_b = a.year[i], b.year[j]
@@ -488,7 +502,7 @@ def _compare(a: _Side, b: _Side, i: np.ndarray, j: np.ndarray, words_: _Words) -
     )
     place = np.where(code_a == code_b, 2, np.where(near, 1, 0))
     place = np.where((code_a == 0) | (code_b == 0), -1, place).astype(np.int8)
-    return _Compared(np.stack([birth, first, when, place], axis=1), swapped)
+    return when, place
 
 
 def _patterns(compared: _Compared) -> tuple[np.ndarray, Counter[tuple[int, ...]]]:
