@@ -57,6 +57,10 @@ GROUPS = {"test": "test", "t": "test", "témoin": "control", "temoin": "control"
           "control": "control", "c": "control"}  # fmt: skip
 
 
+# A matched pair to assign: the contract number, the chamber's row, the Mission Locale's row.
+Matched = tuple[str, dict[str, Any], dict[str, Any]]
+
+
 class AssignmentError(CaseworkError):
     """An assignment that cannot be done (said in French)."""
 
@@ -95,7 +99,7 @@ def assign(
     if block_size < 2:
         raise AssignmentError("un bloc compte au moins 2 places")
     now = app.clock.now()
-    pairs: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    pairs: list[Matched] = []
     try:
         with app.db.transaction() as conn:
             pairs = _matched_not_yet_cases(conn, app, cohort)
@@ -118,8 +122,8 @@ def assign(
             ruptures = _create_cases(
                 conn, app, cohort, method, pairs, groups, actor, draw_id, referent
             )
-    except IntegrityError:  # rolled back whole: nothing of this draw is written
-        raise _taken_meanwhile(app, pairs) from None
+    except IntegrityError as error:  # rolled back whole: nothing of this draw is written
+        raise _taken_meanwhile(app, pairs, error) from None
     counts: dict[str, int] = defaultdict(int)
     for group in groups.values():
         counts[group] += 1
@@ -133,7 +137,7 @@ def _listed(people: list[str], shown: int = 5) -> str:
     return " ; ".join(people[:shown]) + (f" ; et {more} autre(s)" if more > 0 else "")
 
 
-def _check_complete(pairs: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> None:
+def _check_complete(pairs: list[Matched]) -> None:
     """A case needs the young person's sex: required in the chamber's file since it is on every
     contract, but rows imported before that, with neither file giving it, are refused by name."""
     unknown = [
@@ -150,7 +154,7 @@ def _check_complete(pairs: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> 
 
 
 def _draw(
-    pairs: list[tuple[str, dict[str, Any], dict[str, Any]]],
+    pairs: list[Matched],
     method: str,
     seed: int | None,
     strata: Sequence[str],
@@ -170,28 +174,26 @@ def _draw(
     return _evaluator_table(table, [k for k, _, _ in pairs]), {"table": table.name}
 
 
-def _taken_meanwhile(
-    app: App, pairs: list[tuple[str, dict[str, Any], dict[str, Any]]]
-) -> Exception:
+def _taken_meanwhile(app: App, pairs: list[Matched], error: IntegrityError) -> Exception:
     """The error for an assignment that met, while writing, contracts or young people that
     another assignment made cases at the same time: who they are, in French."""
-    with app.db.transaction() as conn:
+    with app.db.read() as conn:
         in_cases, followed = contracts_in_cases(conn), young_people_in_cases(conn)
     taken = [
         f"{cma['first_names']} {cma['birth_name']} (contrat {key}, jeune {ml['ml_id']})"
         for key, cma, ml in pairs
         if key in in_cases or ml["ml_id"] in followed
     ]
+    if not taken:  # not another assignment: say what the database said
+        return AssignmentError(f"attribution impossible, rien n'a été enregistré : {error.orig}")
     return AssignmentError(
         "attribution impossible : une autre attribution a fait entre-temps des dossiers de "
-        + (_listed(taken) or "certains de ces jeunes")
-        + ". Rien n'a été enregistré ; relancez la commande pour attribuer les autres."
+        f"{_listed(taken)}. Rien n'a été enregistré ; relancez la commande pour attribuer les "
+        "autres."
     )
 
 
-def _matched_not_yet_cases(
-    conn: Connection, app: App, cohort: int
-) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+def _matched_not_yet_cases(conn: Connection, app: App, cohort: int) -> list[Matched]:
     """(contract number, chamber row, Mission Locale row) of each matched pair of the season
     whose contract is not a case yet, by contract number."""
     start, end = season(app, cohort)
@@ -240,7 +242,7 @@ def _stratum(cma: dict[str, Any], strata: Sequence[str]) -> tuple[Any, ...]:
 
 
 def _lottery(
-    pairs: list[tuple[str, dict[str, Any], dict[str, Any]]],
+    pairs: list[Matched],
     seed: int,
     strata: Sequence[str],
     block_size: int,
@@ -298,7 +300,7 @@ def _create_cases(
     app: App,
     cohort: int,
     method: str,
-    pairs: list[tuple[str, dict[str, Any], dict[str, Any]]],
+    pairs: list[Matched],
     groups: dict[str, str],
     actor: Actor,
     draw_id: int,
