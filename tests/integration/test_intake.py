@@ -4,6 +4,7 @@ with a review queue whose decisions hold, assigning groups written once, rupture
 from __future__ import annotations
 
 import csv
+import re
 import threading
 from datetime import date
 from pathlib import Path
@@ -422,6 +423,10 @@ def test_a_season_from_the_command_line(app: App, db_url: str, tmp_path: Path) -
     listed = run("intake", "review")
     first = listed.split(" ↔ ")[0]
     assert "nom de naissance : " in listed
+    # Probabilities in French, rounded down: a pair to review never reads "99,0 %".
+    shown = re.findall(r"\(probabilité (\d+,\d) %\)", listed)
+    assert shown
+    assert all(50 <= float(p.replace(",", ".")) < 99 for p in shown)
     assert run("intake", "decide", first, "oui") == f"Contrat {first} : même personne.\n"
     assigned = run("intake", "assign", str(COHORT), "--method", "lottery", "--seed", "3")
     assert f"Cohorte {COHORT}, tirage n° 1 (lottery) : " in assigned

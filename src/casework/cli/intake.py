@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from pathlib import Path
 
@@ -147,13 +148,19 @@ def review(context: Context, limit: int) -> None:
         click.echo("Aucune paire à examiner.")
     for proposal, cma, ml in pairs:
         click.echo(
-            f"{proposal.cma_key} ↔ {proposal.ml_key}  (probabilité {proposal.probability:.2f})"
+            f"{proposal.cma_key} ↔ {proposal.ml_key}  "
+            f"(probabilité {_percent(proposal.probability)})"
         )
         click.echo(f"  CMA : {_person(cma)}")
         click.echo(f"  ML  : {_person(ml)}")
         for line in proposal.explanation:
             click.echo(f"    {line}")
         click.echo(f"  → casework intake decide {proposal.cma_key} oui|non\n")
+
+
+def _percent(probability: float) -> str:
+    """In French, rounded down: a pair to review never reads as the match threshold."""
+    return f"{math.floor(probability * 1000) / 10:.1f} %".replace(".", ",")
 
 
 def _person(row: dict) -> str:

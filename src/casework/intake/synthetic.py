@@ -25,6 +25,7 @@ from datetime import date, timedelta
 from itertools import accumulate
 from pathlib import Path
 
+from faker.providers.address.fr_FR import Provider as FrenchAddresses
 from faker.providers.person.fr_FR import Provider as FrenchNames
 
 from casework.intake.records import Person
@@ -166,7 +167,18 @@ def _person(rng: random.Random, names: _Names, cohort: int, i: int) -> Person:
 
 def _elsewhere(rng: random.Random) -> tuple[str, str]:
     department = rng.choice([d for d in range(1, 96) if d != 20])
-    return f"{department:02d}{rng.randrange(0, 1000):03d}", f"Commune {department:02d}"
+    postcode = f"{department:02d}{rng.randrange(0, 1000):03d}"
+    return postcode, _commune_name(postcode)
+
+
+def _commune_name(postcode: str) -> str:
+    """A made-up commune for a postcode outside the list, the same each time (from the postcode,
+    not the generator: the lists stay what they were), in the ways French communes are named."""
+    n = int(postcode[:2]) * 1000 + int(postcode[2:])
+    roots = FrenchNames.last_names
+    root, river = roots[n % len(roots)], roots[(n + len(roots) // 2) % len(roots)]
+    suffix = FrenchAddresses.city_suffixes[n // 7 % len(FrenchAddresses.city_suffixes)]
+    return (root, f"Saint-{root}", f"{root}{suffix}", f"{root}-sur-{river}")[n // 11 % 4]
 
 
 def _as_mission_locale_has_it(rng: random.Random, names: _Names, p: Person) -> Person:
