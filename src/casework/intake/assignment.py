@@ -106,6 +106,7 @@ def assign(
             if not pairs:
                 return AssignReport(cohort, method, None, {}, 0)
             _check_complete(pairs)
+            log.info("assignment %s: %d matched pairs to assign by %s", cohort, len(pairs), method)
             groups, details = _draw(pairs, method, seed, strata, block_size, table)
             draw_id = conn.execute(
                 insert(DRAWS).returning(DRAWS.c.id),
@@ -195,39 +196,35 @@ def _taken_meanwhile(app: App, pairs: list[Matched], error: IntegrityError) -> E
 
 def _matched_not_yet_cases(conn: Connection, app: App, cohort: int) -> list[Matched]:
     """(contract number, chamber row, Mission Locale row) of each matched pair of the season
-    whose contract is not a case yet, by contract number."""
+    whose contract is not a case yet, by contract number. One query: each proposal joined to
+    its two rows by the records' (source, key) index."""
     start, end = season(app, cohort)
-    proposals = conn.execute(
-        select(PROPOSALS.c.cma_key, PROPOSALS.c.ml_key).where(PROPOSALS.c.band == Band.MATCH.value)
+    cma, ml = RECORDS.alias("cma"), RECORDS.alias("ml")
+    matched = conn.execute(
+        select(PROPOSALS.c.cma_key, PROPOSALS.c.ml_key, cma.c.data, ml.c.data.label("ml_data"))
+        .join(cma, (cma.c.source == "cma") & (cma.c.key == PROPOSALS.c.cma_key))
+        .join(ml, (ml.c.source == "ml") & (ml.c.key == PROPOSALS.c.ml_key))
+        .where(PROPOSALS.c.band == Band.MATCH.value)
+        .order_by(PROPOSALS.c.cma_key)
     ).all()
-    if not proposals:
+    if not matched:
         return []
     # Neither the contract nor the young person a case already: both can have become one since
     # the matching (another contract of the same young person, assigned in between).
     in_cases, followed = contracts_in_cases(conn), young_people_in_cases(conn)
-    wanted = [p for p in proposals if p.cma_key not in in_cases and p.ml_key not in followed]
-    keys = [p.cma_key for p in wanted] + [p.ml_key for p in wanted]
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for first in range(0, len(keys), 500):
-        for r in conn.execute(
-            select(RECORDS.c.source, RECORDS.c.key, RECORDS.c.data).where(
-                RECORDS.c.key.in_(keys[first : first + 500])
-            )
-        ):
-            rows[(r.source, r.key)] = r.data
+    season_start, season_end = start.isoformat(), end.isoformat()
     out, young = [], set()
-    for p in sorted(wanted, key=lambda p: p.cma_key):
-        cma, ml = rows.get(("cma", p.cma_key)), rows.get(("ml", p.ml_key))
+    for p in matched:
         # A young person once (proposals of different runs can name one with two contracts):
         # the first contract by number; the other waits, and is not eligible once this is a case.
         if (
-            cma
-            and ml
+            p.cma_key not in in_cases
+            and p.ml_key not in followed
             and p.ml_key not in young
-            and start.isoformat() <= cma["start_date"] <= end.isoformat()
+            and season_start <= p.data["start_date"] <= season_end
         ):
             young.add(p.ml_key)
-            out.append((p.cma_key, cma, {**ml, "ml_id": p.ml_key}))
+            out.append((p.cma_key, p.data, {**p.ml_data, "ml_id": p.ml_key}))
     return out
 
 

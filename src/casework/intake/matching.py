@@ -10,6 +10,7 @@ wait for a person: `decide` confirms or rejects one, and that decision holds in 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -110,11 +111,25 @@ def match(app: App, cohort: int) -> MatchReport:
             (r.cma_key, r.ml_key): r.same
             for r in conn.execute(select(DECISIONS.c.cma_key, DECISIONS.c.ml_key, DECISIONS.c.same))
         }
+    log.info(
+        "matching %s: %d contracts and %d young people eligible, %d decisions; linking",
+        cohort,
+        len(contracts),
+        len(young),
+        len(decisions),
+    )
+    started = time.perf_counter()
     result = link(
         [as_person(r.key, r.data) for r in contracts],
         [as_person(r.key, r.data) for r in young],
         thresholds,
         decisions,
+    )
+    log.info(
+        "matching %s: linked in %.1f s, storing %d proposals",
+        cohort,
+        time.perf_counter() - started,
+        len(result.pairs),
     )
     now = app.clock.now()
     keys = [r.key for r in contracts]
