@@ -207,15 +207,15 @@ def waiting(app: App, limit: int = 50) -> list[Any]:
             .order_by(PROPOSALS.c.probability.desc(), PROPOSALS.c.cma_key)
             .limit(limit)
         ).all()
-        keys = {p.cma_key for p in proposals} | {p.ml_key for p in proposals}
-        rows = {
-            (r.source, r.key): r.data
-            for r in conn.execute(
-                select(RECORDS.c.source, RECORDS.c.key, RECORDS.c.data).where(
-                    RECORDS.c.key.in_(list(keys))
-                )
+        rows = {}
+        for source, keys in (
+            ("cma", [p.cma_key for p in proposals]),
+            ("ml", [p.ml_key for p in proposals]),
+        ):
+            query = select(RECORDS.c.key, RECORDS.c.data).where(
+                RECORDS.c.source == source, RECORDS.c.key.in_(keys)
             )
-        }
+            rows.update({(source, r.key): r.data for r in conn.execute(query)})
     return [
         (p, rows.get(("cma", p.cma_key), {}), rows.get(("ml", p.ml_key), {})) for p in proposals
     ]
