@@ -7,7 +7,7 @@ import random
 import tempfile
 from pathlib import Path
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from casework.actors import Actor
 from casework.app import App
@@ -20,6 +20,7 @@ from casework.intake.synthetic import write_sample_files
 from casework.models import Beneficiary, Case, Role, User
 from casework.models.beneficiary import display_name
 
+PEOPLE = Beneficiary.__table__
 # The share of generated young people on both files (see `casework.intake.synthetic`).
 OVERLAP = 0.6
 
@@ -70,11 +71,15 @@ def seed_cohort(app: App, n_cases: int, cohort: int, seed: int) -> dict[int, str
             .order_by(Case.id)
         ).all()
         # The files have no phone numbers; the counsellor would have them after the first call.
-        for row in people:
+        if people:
             conn.execute(
-                update(Beneficiary)
-                .where(Beneficiary.id == row.person)
-                .values(phone=f"06{rng.randrange(10**8):08d}")
+                update(PEOPLE)
+                .where(PEOPLE.c.id == bindparam("person"))
+                .values(phone=bindparam("phone")),
+                [
+                    {"person": row.person, "phone": f"06{rng.randrange(10**8):08d}"}
+                    for row in people
+                ],
             )
     return {row.id: display_name(row.first_names, row.birth_name) for row in people}
 

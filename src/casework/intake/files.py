@@ -10,6 +10,7 @@ makes sense of them.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -35,6 +36,7 @@ class Table:
     rows: list[tuple[int, list[Any]]]  # (line, cells in header order)
     encoding: str | None  # None for a workbook
     separator: str | None
+    sha256: str  # of the very bytes read: what makes an import of the same file a no-op
 
     def described(self) -> str:
         if self.encoding is None:
@@ -43,15 +45,16 @@ class Table:
 
 
 def read_table(path: Path) -> Table:
-    """The file's header and rows, by its content (an XLSX is a zip: it starts with "PK")."""
+    """The file's header and rows, by its content (an XLSX is a zip: it starts with "PK"). The
+    file is read once: its fingerprint is of the bytes the rows come from."""
     try:
-        with path.open("rb") as file:
-            start = file.read(4)
+        data = path.read_bytes()
     except OSError as error:
         raise UnreadableFile(f"{path} : impossible de lire le fichier ({error.strerror})") from None
-    if start.startswith(b"PK"):
-        return _read_xlsx(path)
-    return _read_csv(path)
+    sha256 = hashlib.sha256(data).hexdigest()
+    if data.startswith(b"PK"):
+        return _read_xlsx(path, data, sha256)
+    return _read_csv(path, data, sha256)
 
 
 def detect_encoding(data: bytes) -> str:
@@ -73,8 +76,7 @@ def detect_separator(header_line: str) -> str:
     return best if counts[best] else ";"
 
 
-def _read_csv(path: Path) -> Table:
-    data = path.read_bytes()
+def _read_csv(path: Path, data: bytes, sha256: str) -> Table:
     encoding = detect_encoding(data)
     try:
         text = data.decode(encoding)
@@ -96,14 +98,14 @@ def _read_csv(path: Path) -> Table:
                 rows.append((reader.line_num, cells))
     except csv.Error as error:
         raise UnreadableFile(f"{path}, ligne {reader.line_num} : CSV mal formé ({error})") from None
-    return Table(path, header, rows, encoding.replace("-sig", " avec BOM"), separator)
+    return Table(path, header, rows, encoding.replace("-sig", " avec BOM"), separator, sha256)
 
 
-def _read_xlsx(path: Path) -> Table:
+def _read_xlsx(path: Path, data: bytes, sha256: str) -> Table:
     from openpyxl import load_workbook  # only for workbooks
 
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # a damaged zip, or not a workbook
         raise UnreadableFile(f"{path} : classeur XLSX illisible ({error})") from None
     try:
@@ -120,7 +122,7 @@ def _read_xlsx(path: Path) -> Table:
                 rows.append((number, values))
     finally:
         workbook.close()
-    return Table(path, header, rows, None, None)
+    return Table(path, header, rows, None, None, sha256)
 
 
 def _cell(value: Any) -> Any:

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from casework.actors import Actor
 from casework.app import App
@@ -106,7 +105,7 @@ class Importer:
         checked = checked or check_file(path, profile)
         if checked.problems and (not skip_invalid or not checked.records):
             raise ImportRefused(path.name, checked.problems)
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = checked.sha256
         report = ImportReport(source, path.name, checked.described, digest, dry_run)
         try:
             with self.app.db.transaction() as conn:
@@ -257,13 +256,31 @@ class Importer:
                 .where(CONTRACTS.c.cma_number.in_(keys[start : start + CHUNK]))
             ):
                 cases[row.cma_number] = row
-        for key, row in cases.items():
-            values = {c: changed[key].get(c) for c in CONTRACT_COLUMNS}
-            values = {c: v for c, v in values.items() if v is not None}
+        if cases:
+            # One statement for all: a value the file leaves empty keeps the contract's own.
             conn.execute(
-                update(CONTRACTS).where(CONTRACTS.c.id == row.id).values(**values, updated_at=now)
+                update(CONTRACTS)
+                .where(CONTRACTS.c.id == bindparam("contract_id"))
+                .values(
+                    {
+                        **{
+                            c: func.coalesce(
+                                bindparam(f"new_{c}", type_=CONTRACTS.c[c].type), CONTRACTS.c[c]
+                            )
+                            for c in CONTRACT_COLUMNS
+                        },
+                        "updated_at": now,
+                    }
+                ),
+                [
+                    {
+                        "contract_id": row.id,
+                        **{f"new_{c}": changed[key].get(c) for c in CONTRACT_COLUMNS},
+                    }
+                    for key, row in cases.items()
+                ],
             )
-            report.contracts_updated += 1
+            report.contracts_updated += len(cases)
         actor = Actor.importer(f"fichier CMA {name}")
         for key, day in sorted(ruptures.items()):
             if key not in cases:

@@ -81,7 +81,6 @@ CLOSE, SIMILAR = 0.92, 0.80
 PARTICLES = frozenset({"le", "la", "de", "du", "des", "d", "l", "van", "von", "der", "den"})
 RANDOM_PAIRS = 100_000  # sampled to measure u, and to estimate m on the same day
 EM_ROUNDS = 50
-CHUNK = 100_000  # candidates turned into Python integers at a time
 
 
 class Band(StrEnum):

@@ -26,6 +26,7 @@ class Checked:
     source: str
     file: Path
     described: str  # how the file was read ("CSV cp1252, séparateur point-virgule")
+    sha256: str  # of the bytes read
     header: list[str]
     records: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (line, values)
     rejected: list[tuple[int, list[Any], list[Problem]]] = field(default_factory=list)
@@ -35,7 +36,7 @@ class Checked:
 def check_file(path: Path, profile: Profile) -> Checked:
     table = read_table(path)
     name = path.name
-    checked = Checked(profile.source, path, table.described(), table.header)
+    checked = Checked(profile.source, path, table.described(), table.sha256, table.header)
     where, missing = profile.locate(table.header, name)
     if missing:
         checked.problems.extend(missing)
