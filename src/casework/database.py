@@ -1,6 +1,7 @@
 """Connections and transactions, for SQLite (embedded default) and PostgreSQL.
 
-SQLite: WAL (readers never block the writer), foreign keys on, a busy timeout, and every write
+SQLite: WAL (readers never block the writer), foreign keys and recursive triggers on (so that
+INSERT OR REPLACE cannot bypass the delete triggers), a busy timeout, and every write
 transaction opened with `BEGIN IMMEDIATE` so it holds the write lock from its first read: what a
 transaction reads cannot change before it writes, and two writers never deadlock on lock upgrade.
 Read-only work (`Database.read`) uses a plain deferred BEGIN and runs beside the writer.
@@ -20,6 +21,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from casework import text_hygiene
 from casework.settings import DatabaseSettings
 
 _READONLY = "casework_readonly"
@@ -63,16 +65,23 @@ class Database:
 
 def _create_engine(settings: DatabaseSettings) -> Engine:
     url = make_url(settings.url)
-    kwargs: dict[str, Any] = {"echo": settings.echo}
+    kwargs: dict[str, Any] = {
+        "echo": settings.echo,
+        # A failed statement's error (logged, shown in /health, kept on a failed timer) must
+        # not carry its parameters: names, birth dates and addresses would land in logs.
+        "hide_parameters": True,
+        "json_serializer": text_hygiene.json_dumps,
+    }
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": settings.busy_timeout_ms / 1000}
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine, settings.busy_timeout_ms)
-        return engine
-    kwargs["pool_pre_ping"] = True
-    return create_engine(url, **kwargs)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    text_hygiene.install(engine)
+    return engine
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -83,6 +92,9 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Without it, INSERT OR REPLACE deletes the row it replaces without firing its delete
+        # triggers: an event could be rewritten, a case's group changed.
+        cursor.execute("PRAGMA recursive_triggers=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         # NORMAL in WAL mode: a commit survives a process crash; only a power loss may drop the
         # last transactions, and never corrupts the file.

@@ -161,3 +161,20 @@ class InvalidTransitionData(CaseworkError):
 
     def french(self) -> str:
         return f"Action « {self.trigger} », champ « {self.field} » = {self.value!r} : {self.reason}"
+
+
+def error_kind(error: BaseException) -> str:
+    """The kind of an error, never its text: a database error's text may quote the values it
+    refused (names, addresses), which must not reach logs, pages or stored reasons."""
+    original = getattr(error, "orig", None)
+    return type(original if original is not None else error).__name__
+
+
+def describe_error(error: BaseException) -> str:
+    """An error as it may be logged and shown on /health: a database error by its kind only,
+    another with its text, cut short."""
+    from sqlalchemy.exc import DBAPIError, StatementError
+
+    if isinstance(error, DBAPIError | StatementError):
+        return f"base de données : {error_kind(error)}"
+    return f"{type(error).__name__}: {str(error)[:200]}"

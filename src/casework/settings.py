@@ -83,6 +83,13 @@ class ServiceSettings:
     # Where `casework serve` listens (the health endpoint; later the web pages).
     host: str = "127.0.0.1"
     port: int = 8000
+    # Who may read /health: "loopback" (this machine only) or "anywhere". A request that
+    # carries `Authorization: Bearer <health_token>` is answered from anywhere. Behind a reverse
+    # proxy on the same machine every request looks local: set a token and do not proxy /health.
+    health_from: str = "loopback"
+    health_token: str = ""
+    # /health shows counts of timers and mail at most this old (the service refreshes them).
+    health_refresh_seconds: float = 15.0
 
 
 @dataclass(frozen=True)

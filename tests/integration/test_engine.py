@@ -287,6 +287,41 @@ def test_a_case_group_is_written_once(app: App) -> None:
     assert row(app, Case, case_id).group == "test"
 
 
+def test_an_event_cannot_be_rewritten_by_replacing_it(app: App) -> None:
+    """SQLite's INSERT OR REPLACE deletes the old row: its delete trigger must fire
+    (recursive_triggers); PostgreSQL's upsert is an UPDATE."""
+    case_id = add_case(app)
+    (event,) = events(app, "case", case_id)
+    replace = (
+        "INSERT OR REPLACE INTO events SELECT * FROM events WHERE id = :id"
+        if app.db.is_sqlite
+        else "INSERT INTO events SELECT * FROM events WHERE id = :id "
+        "ON CONFLICT (id) DO UPDATE SET actor = 'someone else'"
+    )
+    with pytest.raises(DBAPIError, match="append-only"), app.db.transaction() as conn:
+        conn.execute(text(replace), {"id": event.id})
+    assert events(app, "case", case_id)[0].actor == event.actor
+
+
+def test_a_case_group_cannot_be_rewritten_by_replacing_or_deleting_the_case(app: App) -> None:
+    case_id = add_case(app, group="test")
+    columns = ", ".join(f'"{c.name}"' for c in Case.__table__.columns)
+    values = ", ".join(
+        "'control'" if c.name == "group" else f'"{c.name}"' for c in Case.__table__.columns
+    )
+    copy = f"INSERT INTO cases ({columns}) SELECT {values} FROM cases WHERE id = :id"
+    bypasses = [
+        copy.replace("INSERT", "INSERT OR REPLACE", 1)
+        if app.db.is_sqlite
+        else f"{copy} ON CONFLICT (id) DO UPDATE SET \"group\" = 'control'",
+        "DELETE FROM cases WHERE id = :id",
+    ]
+    for bypass in bypasses:
+        with pytest.raises(DBAPIError, match="written once"), app.db.transaction() as conn:
+            conn.execute(text(bypass), {"id": case_id})
+    assert row(app, Case, case_id).group == "test"
+
+
 def test_the_migrations_build_exactly_the_models_schema(app: App) -> None:
     with app.db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})

@@ -8,13 +8,14 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from starlette.testclient import TestClient
 
 from casework.actors import Actor
@@ -37,6 +38,9 @@ def wait_for(predicate, timeout: float = 60.0, every: float = 0.05) -> None:  # 
     raise AssertionError("condition not met in time")
 
 
+LOCAL = ("127.0.0.1", 50000)  # the test client's address: /health answers loopback only
+
+
 def test_a_beat_sweeps_and_records_a_heartbeat(app: App, clock: FixedClock) -> None:
     case_id = add_case(app)
     app.engine.fire(case_id, "ask_consent", Actor.system())
@@ -46,6 +50,7 @@ def test_a_beat_sweeps_and_records_a_heartbeat(app: App, clock: FixedClock) -> N
         wait_for(lambda: service.last_success is not None)
         clock.advance(timedelta(days=8))
         service.tick()
+        service.refresh_counts()  # the beat does it every service.health_refresh_seconds
         health = service.health()
         assert health["status"] == "ok"
         assert health["last_sweep"]["fired"] == {"remind_consent": 1}
@@ -57,12 +62,14 @@ def test_a_beat_sweeps_and_records_a_heartbeat(app: App, clock: FixedClock) -> N
     assert beat.pid == os.getpid()
     assert beat.last_sweep_at == clock.now()
     assert beat.last_sweep["fired"] == {"remind_consent": 1}
-    assert beat.stopped_at == clock.now()
+    # The heartbeat is in real time (the sweep in the casework clock's time).
+    assert beat.stopped_at is not None
+    assert abs(beat.stopped_at - datetime.now(UTC)) < timedelta(minutes=5)
 
 
 def test_health_over_http_starts_and_stops_the_service(app: App) -> None:
     service = Service(app, interval=0.05)
-    with TestClient(create_web_app(service)) as client:
+    with TestClient(create_web_app(service), client=LOCAL) as client:
         wait_for(lambda: service.last_success is not None)
         response = client.get("/health")
         assert response.status_code == 200
@@ -70,6 +77,43 @@ def test_health_over_http_starts_and_stops_the_service(app: App) -> None:
         assert response.json()["status"] == "ok"
     assert service.stopping.is_set()
     assert service.health()["status"] == "unhealthy"
+
+
+def test_health_answers_loopback_or_a_token_only(app: App) -> None:
+    settings = dataclasses.replace(app.settings.service, health_token="s3cret-for-supervisors")
+    app.settings = dataclasses.replace(app.settings, service=settings)
+    service = Service(app, interval=3600)
+    web = create_web_app(service)
+    with TestClient(web, client=("203.0.113.9", 4000)) as outside:
+        wait_for(lambda: service.last_success is not None)
+        assert outside.get("/health").status_code == 403
+        assert outside.get("/health", headers={"Authorization": "Bearer nope"}).status_code == 403
+        token = {"Authorization": "Bearer s3cret-for-supervisors"}
+        assert outside.get("/health", headers=token).status_code == 200
+    with TestClient(create_web_app(Service(app, interval=3600)), client=LOCAL) as local:
+        assert local.get("/health").status_code in (200, 503)  # answered, whatever it says
+
+
+def test_health_reads_no_database(app: App) -> None:
+    """A supervisor polling /health costs no query: the beat refreshes the counts."""
+    service = Service(app, interval=3600)
+    service.start()
+    try:
+        wait_for(lambda: service.counts_at is not None)
+        here = threading.get_ident()  # the beat may run meanwhile, in its own thread
+        statements: list[str] = []
+
+        def seen(*args: object) -> None:
+            if threading.get_ident() == here:
+                statements.append(str(args[2]))
+
+        event.listen(app.db.engine, "before_cursor_execute", seen)
+        for _ in range(5):
+            service.health()
+        event.remove(app.db.engine, "before_cursor_execute", seen)
+        assert statements == []
+    finally:
+        service.stop()
 
 
 def test_a_failing_sweep_makes_health_unhealthy_and_is_retried(app: App) -> None:
@@ -100,12 +144,15 @@ def test_the_service_sends_mail_and_serves_the_links(
     case_id = add_case(mail_app)
     mail_app.engine.fire(case_id, "ask_consent", Actor.system())
     service = Service(mail_app, interval=3600)
-    with TestClient(create_web_app(service), base_url="https://casework.example") as client:
+    web = create_web_app(service)
+    with TestClient(web, base_url="https://casework.example", client=LOCAL) as client:
         # The consent request, and (a working day, after 08:00) the morning digest.
         wait_for(lambda: service.last_mail.get("sent") == 2)
         caught = next(c for c in catcher.messages if "Consentement" in c.message["Subject"])
+        service.refresh_counts()
         health = client.get("/health").json()
-        assert health["mail"]["outbox"]["sent"] == 2
+        assert health["mail"]["outbox"] == {"queued": 0, "due": 0}
+        assert health["mail"]["last_round"]["sent"] == 2
         assert health["mail"]["last_error"] is None
         link = re.search(r"https://casework\.example(/l/[^\s\"]+)", caught.part("html"))
         assert link is not None

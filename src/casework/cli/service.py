@@ -10,6 +10,7 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from types import FrameType
+from typing import Any
 
 import click
 from starlette.routing import BaseRoute
@@ -20,7 +21,8 @@ from casework.cli.main import Context
 from casework.clock import PARIS, FastClock, FixedClock, SystemClock, format_local, to_local
 from casework.migrate import current_revision, head_revision, upgrade
 from casework.settings import Settings
-from casework.timers.service import Service, heartbeats
+from casework.text_hygiene import for_terminal
+from casework.timers.service import STALE_AFTER, Service, heartbeats
 
 log = logging.getLogger("casework.cli")
 
@@ -248,13 +250,59 @@ def status(context: Context) -> None:
     beats = heartbeats(app)
     if not beats:
         click.echo("Aucun service n'a encore tourné sur cette base.")
+    wall = app.clock.now()  # heartbeats are in real time, whatever clock the service ran
     for b in beats:
-        state = f"arrêté le {format_local(b.stopped_at)}" if b.stopped_at else "en marche"
         fired = sum((b.last_sweep or {}).get("fired", {}).values())
         click.echo(
-            f"Service {b.host}:{b.pid} ({state}) — démarré le {format_local(b.started_at)}, "
-            f"dernier balayage {format_local(b.last_sweep_at)} ({fired} déclenché(s))"
+            f"Service {b.host}:{b.pid} ({_process_state(b, wall)}) — démarré le "
+            f"{format_local(b.started_at)}, dernier balayage {format_local(b.last_sweep_at)} "
+            f"({fired} déclenché(s))"
         )
+        if b.stopped_at is None and wall - b.last_seen_at <= STALE_AFTER:
+            for name, reader in sorted((b.readers or {}).items()):
+                click.echo(f"  {_reader_line(name, reader)}")
+
+
+def _process_state(beat: Any, wall: datetime) -> str:
+    if beat.stopped_at is not None:
+        return f"arrêté le {format_local(beat.stopped_at)}"
+    silent = wall - beat.last_seen_at
+    if silent > STALE_AFTER:
+        return f"arrêté ; dernier signe il y a {_duration(silent)}"
+    return "en marche"
+
+
+READER_NAMES = {"imap": "Lecture IMAP", "lmtp": "Réception LMTP"}
+
+
+def _reader_line(name: str, reader: dict[str, Any]) -> str:
+    """One mail reader of a running service, as `casework status` shows it."""
+    label = READER_NAMES.get(name, name)
+    taken = f"{reader.get('taken', 0)} courriel(s) reçu(s)"
+    last = _parsed(reader.get("last_fetch_at"))
+    seen = f", dernier passage le {format_local(last)}" if last else ""
+    if not reader.get("running"):
+        stopped = _parsed(reader.get("stopped_since"))
+        return f"{label} : arrêtée depuis le {format_local(stopped)} ({taken}{seen})"
+    failing = _parsed(reader.get("failing_since"))
+    if failing is not None:
+        error = for_terminal(reader.get("last_error"), keep_newlines=False)
+        return f"{label} : en échec depuis le {format_local(failing)} ({error}){seen}"
+    return f"{label} : en marche ({taken}{seen})"
+
+
+def _parsed(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _duration(delta: timedelta) -> str:
+    """'3 min', '2 h 05', '4 j' — how long ago, in French."""
+    seconds = int(delta.total_seconds())
+    if seconds < 3600:
+        return f"{max(1, seconds // 60)} min"
+    if seconds < 86_400:
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d}"
+    return f"{seconds // 86_400} j"
 
 
 @click.command("timers")

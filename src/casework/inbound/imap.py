@@ -3,8 +3,13 @@
 Nothing lost, nothing twice: messages are read with BODY.PEEK (which leaves them unseen), a
 fetch of up to FETCH_AT_ONCE taken in together (`ingest_many` commits), and only then flagged
 \\Seen. A crash between the two leaves them unseen: the next pass reads them again, and the
-ingestor recognises them by (UIDVALIDITY, UID) and Message-ID, so each is recorded once. A lost
-connection is logged and retried after `imap_poll_seconds`.
+ingestor recognises them by (UIDVALIDITY, UID) and Message-ID, so each is recorded once.
+
+The loop survives anything: a lost connection, a server error, a database that refuses or is
+gone. Each failure is logged and recorded in `state` (shown by `/health` and `casework
+status`), and the reader connects again after a pause that doubles with each failure in a row,
+from `imap_poll_seconds` up to MAX_PAUSE. A message the database refuses no longer stops it:
+the ingestor sets that message aside (see `Ingestor.ingest_many`).
 """
 
 from __future__ import annotations
@@ -16,17 +21,24 @@ import time
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
+from sqlalchemy.exc import DBAPIError
 
+from casework.errors import describe_error
 from casework.inbound.ingest import Incoming, Ingestor
+from casework.inbound.reader_state import ReaderState
 from casework.settings import InboundSettings, SettingsError
 
 log = logging.getLogger("casework.inbound")
 FETCH_AT_ONCE = 50
 SECURITY = ("tls", "starttls", "none")
+MAX_PAUSE = 900.0  # seconds between two attempts, at most, after failures in a row
+NETWORK_ERRORS = (IMAPClientError, OSError, ssl.SSLError)
 
 
 class ImapReader:
-    def __init__(self, ingestor: Ingestor, settings: InboundSettings):
+    def __init__(
+        self, ingestor: Ingestor, settings: InboundSettings, state: ReaderState | None = None
+    ):
         if settings.imap_security not in SECURITY:
             raise SettingsError(
                 "configuration",
@@ -37,8 +49,7 @@ class ImapReader:
         self.settings = settings
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
-        self.last_error: str | None = None
-        self.taken = 0  # messages taken in since start
+        self.state = state or ReaderState("imap")
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -51,28 +62,51 @@ class ImapReader:
         if self.thread is not None:
             self.thread.join(timeout=30)
 
+    @property
+    def last_error(self) -> str | None:
+        return self.state.last_error
+
+    @property
+    def taken(self) -> int:
+        return self.state.taken
+
     def run(self) -> None:
         """Until stopped: connect, take in what is unseen, then IDLE (or wait) and again."""
-        while not self.stopping.is_set():
-            try:
-                with self._connect() as client:
-                    self.last_error = None
-                    self._take_unseen(client)
-                    idle = b"IDLE" in client.capabilities()
-                    while not self.stopping.is_set():
-                        if idle:
-                            self._idle(client)
-                        else:
-                            self.stopping.wait(self.settings.imap_poll_seconds)
+        self.state.started()
+        failures = 0
+        try:
+            while not self.stopping.is_set():
+                try:
+                    with self._connect() as client:
                         self._take_unseen(client)
-            except (IMAPClientError, OSError, ssl.SSLError) as error:
-                self.last_error = f"{type(error).__name__}: {error}"
-                log.warning(
-                    "imap: %s; trying again in %.0f s",
-                    self.last_error,
-                    self.settings.imap_poll_seconds,
-                )
-                self.stopping.wait(self.settings.imap_poll_seconds)
+                        failures = 0
+                        idle = b"IDLE" in client.capabilities()
+                        while not self.stopping.is_set():
+                            if idle:
+                                self._idle(client)
+                            else:
+                                self.stopping.wait(self.settings.imap_poll_seconds)
+                            self._take_unseen(client)
+                except Exception as error:  # whatever it is, the reader must go on
+                    failures += 1
+                    pause = min(self.settings.imap_poll_seconds * 2 ** (failures - 1), MAX_PAUSE)
+                    pause = max(pause, self.settings.imap_poll_seconds)
+                    described = describe_error(error)
+                    self.state.failed(described)
+                    if isinstance(error, NETWORK_ERRORS):
+                        log.warning("imap: %s; trying again in %.0f s", described, pause)
+                    else:
+                        log.error(
+                            "imap: pass failed (%s); trying again in %.0f s",
+                            described,
+                            pause,
+                            exc_info=not isinstance(error, DBAPIError),
+                        )
+                    self.stopping.wait(pause)
+        finally:
+            self.state.stopped()
+            if not self.stopping.is_set():
+                log.critical("imap: the reader stopped unexpectedly")
 
     def poll_once(self) -> int:
         """One pass, for the CLI and the tests: take in what is unseen, then log out."""
@@ -132,5 +166,5 @@ class ImapReader:
             taken += sum(0 if result.duplicate else 1 for result in results)
         if taken:
             log.info("imap: %s message(s) taken in from %s", taken, folder)
-        self.taken += taken
+        self.state.worked(taken)
         return taken

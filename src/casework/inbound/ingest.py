@@ -41,13 +41,13 @@ from email.message import Message
 from email.utils import getaddresses, parseaddr
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import Connection, String, bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from casework.actors import Actor
 from casework.app import App
 from casework.engine.engine import FireRequest
-from casework.errors import CaseworkError
+from casework.errors import CaseworkError, error_kind
 from casework.inbound.alerts import AlertDesk
 from casework.inbound.classify import Classified, Kind, classify
 from casework.inbound.quotes import strip_quotes
@@ -180,10 +180,29 @@ class Ingestor:
 
     def ingest_many(self, batch: Sequence[Incoming]) -> list[Ingested]:
         """Store and act on each message, in one transaction; one result per message, in order.
-        Raises only when the database fails: then nothing of the batch is written."""
+
+        A batch the database refuses (a message no check foresaw) is taken again one message at
+        a time, so that only the bad one is set aside: kept raw in the quarantine, with the
+        database's reason (`_refused`). Raises only when the database itself is failing (lost,
+        locked): then nothing of the batch is written, and its reader tries again later."""
         if not batch:
             return []
         read = [_read(incoming, self._max_attachment) for incoming in batch]
+        try:
+            return self._attempt(read)
+        except Exception as error:
+            if _outage(error):
+                raise
+            if len(read) == 1:
+                return [self._refused(read[0], error)]
+            log.warning(
+                "inbound: a batch of %s message(s) failed (%s); taking them one by one",
+                len(read),
+                error_kind(error),
+            )
+        return [self._one_of_a_failed_batch(r) for r in read]
+
+    def _attempt(self, read: list[_Read]) -> list[Ingested]:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 with self.app.db.transaction() as conn:
@@ -194,6 +213,43 @@ class Ingestor:
                 if attempt == ATTEMPTS:
                     raise
                 log.info("inbound: another reader took one of %s message(s); again", len(read))
+        raise AssertionError("unreachable")
+
+    def _one_of_a_failed_batch(self, read: _Read) -> Ingested:
+        try:
+            return self._attempt([read])[0]
+        except Exception as error:
+            if _outage(error):
+                raise
+            return self._refused(read, error)
+
+    def _refused(self, read: _Read, error: Exception) -> Ingested:
+        """What was made of this message could not be written: keep the message itself, raw,
+        in the quarantine, with only the kind of error as its reason (the error's text may
+        quote what the message holds). If even that cannot be written, the database is
+        failing: the error goes up and the reader tries again later."""
+        log.error(
+            "inbound %s: could not be written (%s); kept raw in quarantine",
+            read.message_id,
+            error_kind(error),
+        )
+        reason = f"la base de données a refusé ce message ({error_kind(error)}) : à examiner"
+        record = {**read.record(self.app.clock.now()), "_attachments": []}
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                with self.app.db.transaction() as conn:
+                    seen = _known_many(conn, [read])
+                    found = seen.get(read.message_id) or seen.get(read.incoming.imap)
+                    if found is not None:
+                        return Ingested(found.id, found.status, found.reason, duplicate=True)
+                    row = _row(
+                        record, InboundKind.UNREADABLE, None, InboundStatus.QUARANTINED, reason
+                    )
+                    (inbound_id,) = _insert(conn, [row])
+                    return Ingested(inbound_id, InboundStatus.QUARANTINED, reason)
+            except IntegrityError:
+                if attempt == ATTEMPTS:
+                    raise
         raise AssertionError("unreachable")
 
     @property
@@ -692,6 +748,14 @@ def _sheet_states(conn: Connection, sheet_ids: set[int]) -> dict[int, str]:
     return {row.id: row.state for row in _rows_in(conn, _SHEET_STATES, sheet_ids)}
 
 
+def _outage(error: Exception) -> bool:
+    """The database is failing (lost connection, locked), as opposed to refusing what it was
+    given: retrying message by message would only fail again."""
+    if isinstance(error, DBAPIError):
+        return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
+    return False
+
+
 def _row(
     record: dict[str, Any],
     kind: InboundKind,
@@ -699,12 +763,9 @@ def _row(
     status: InboundStatus,
     reason: str | None,
 ) -> dict[str, Any]:
-    values = {**record, "kind": kind, "text": text, "status": status, "reason": reason}
-    for name in ("text", "subject", "sender", "reason"):
-        if values.get(name):
-            # NUL cannot be stored in a PostgreSQL text column; the raw bytes keep it.
-            values[name] = values[name].replace("\x00", "")
-    return values
+    # What the database cannot hold (NUL…) is cleaned where every statement goes out
+    # (`casework.text_hygiene`); the raw bytes keep the message as it came.
+    return {**record, "kind": kind, "text": text, "status": status, "reason": reason}
 
 
 def _quarantined(record: dict[str, Any], text: str | None, reason: str) -> dict[str, Any]:
@@ -717,18 +778,41 @@ def _insert(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
         return []
     attachments = [row.pop("_attachments", []) for row in rows]
     columns = {c.name for c in INBOUND.columns} - {"id"}
-    values = [{name: row.get(name) for name in columns} for row in rows]
+    values = [_fitted(INBOUND, {name: row.get(name) for name in columns}) for row in rows]
     ids = list(
         conn.execute(
             insert(INBOUND).returning(INBOUND.c.id, sort_by_parameter_order=True), values
         ).scalars()
     )
     files = [
-        {**a, "inbound_id": i} for i, found in zip(ids, attachments, strict=True) for a in found
+        _fitted(ATTACHMENTS, {**a, "inbound_id": i})
+        for i, found in zip(ids, attachments, strict=True)
+        for a in found
     ]
     if files:
         conn.execute(insert(ATTACHMENTS), files)
     return ids
+
+
+def _lengths(table: Any) -> dict[str, int]:
+    return {
+        c.name: c.type.length
+        for c in table.columns
+        if isinstance(c.type, String) and c.type.length is not None
+    }
+
+
+_LENGTHS = {INBOUND.name: _lengths(INBOUND), ATTACHMENTS.name: _lengths(ATTACHMENTS)}
+
+
+def _fitted(table: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """A record's texts cut to their columns' lengths: a sender can write anything in a
+    header, and PostgreSQL refuses an overlong value (SQLite would keep it)."""
+    for name, length in _LENGTHS[table.name].items():
+        value = values.get(name)
+        if isinstance(value, str) and len(value) > length:
+            values[name] = value[:length]
+    return values
 
 
 def _read(incoming: Incoming, max_attachment: int) -> _Read:

@@ -15,15 +15,18 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.lmtp import LMTP
 
+from casework.errors import describe_error
 from casework.inbound.ingest import Ingestor
+from casework.inbound.reader_state import ReaderState
 from casework.settings import InboundSettings
 
 log = logging.getLogger("casework.inbound")
 
 
 class _Handler:
-    def __init__(self, ingestor: Ingestor):
+    def __init__(self, ingestor: Ingestor, state: ReaderState):
         self.ingestor = ingestor
+        self.state = state
 
     async def handle_RCPT(
         self, _server: Any, _session: Any, envelope: Any, address: str, _options: Any
@@ -40,9 +43,16 @@ class _Handler:
             result = await loop.run_in_executor(
                 None, self.ingestor.ingest, raw, "lmtp", tuple(envelope.rcpt_tos)
             )
-        except Exception:
-            log.exception("lmtp: a message could not be taken in; the server will retry")
+        except Exception as error:
+            # A message the database refuses is set aside by the ingestor; this is the database
+            # itself failing (or a bug): the mail server keeps the message and retries.
+            self.state.failed(describe_error(error))
+            log.error(
+                "lmtp: a message could not be taken in (%s); the server will retry",
+                describe_error(error),
+            )
             return "451 4.3.0 Erreur temporaire, réessayez plus tard"
+        self.state.worked(0 if result.duplicate else 1)
         return f"250 2.0.0 Reçu ({result.status})"
 
 
@@ -52,10 +62,13 @@ class _LMTPController(Controller):
 
 
 class LmtpReceiver:
-    def __init__(self, ingestor: Ingestor, settings: InboundSettings):
+    def __init__(
+        self, ingestor: Ingestor, settings: InboundSettings, state: ReaderState | None = None
+    ):
         self.settings = settings
+        self.state = state or ReaderState("lmtp")
         self.controller = _LMTPController(
-            _Handler(ingestor),
+            _Handler(ingestor, self.state),
             hostname=settings.lmtp_host,
             port=settings.lmtp_port,
             data_size_limit=settings.max_message_bytes,
@@ -65,7 +78,9 @@ class LmtpReceiver:
 
     def start(self) -> None:
         self.controller.start()
+        self.state.started()
         log.info("lmtp: listening on %s:%s", self.settings.lmtp_host, self.settings.lmtp_port)
 
     def stop(self) -> None:
         self.controller.stop()
+        self.state.stopped()

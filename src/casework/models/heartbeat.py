@@ -23,3 +23,5 @@ class ServiceHeartbeat(Base):
     # What the last sweep did: counts by outcome and trigger.
     last_sweep: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Each mail reader of the process (IMAP, LMTP): running, last taken in, last error, since.
+    readers: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)

@@ -200,6 +200,18 @@ class Outbox:
         )
 
     @staticmethod
+    def waiting(conn: Connection, now: datetime) -> dict[str, int]:
+        """Mails queued, and due now: read from the partial index of waiting mails, whatever
+        the number of mails already sent (for /health)."""
+        waiting = OUTBOX.c.status == MailStatus.QUEUED
+        queued, due = conn.execute(
+            select(func.count(), func.count().filter(OUTBOX.c.next_attempt_at <= now)).where(
+                waiting
+            )
+        ).one()
+        return {"queued": int(queued), "due": int(due)}
+
+    @staticmethod
     def counts(conn: Connection) -> dict[str, int]:
         rows = conn.execute(select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status))
         found = {str(status): n for status, n in rows}

@@ -10,7 +10,13 @@ uses SKIP LOCKED). The job never overlaps itself (`max_instances=1`), and a late
 once, not once per missed interval (`coalesce`).
 
 Stopping (SIGTERM or SIGINT): the current batch finishes and commits, no new batch starts.
-Each process keeps a heartbeat row: `casework status` and `/health` read it.
+
+Looking at it: a third job, the beat, runs every HEARTBEAT_SECONDS whatever the sweep is doing
+(a catch-up after downtime can sweep for minutes): it writes the process's heartbeat row (real
+time, its last sweep, the state of its mail readers), which `casework status` reads from another
+process, and refreshes the counts `/health` shows at most every `service.health_refresh_seconds`.
+`/health` itself reads only memory: on a large database, counting timers and mails for every
+request of a supervisor was enough to slow the link pages down.
 """
 
 from __future__ import annotations
@@ -28,11 +34,18 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import insert, select, update
 
 from casework.app import App
+from casework.clock import Clock, SystemClock
+from casework.errors import describe_error
+from casework.inbound.reader_state import ReaderState
 from casework.models import ServiceHeartbeat
 from casework.timers.sweep import SweepReport
 
 log = logging.getLogger("casework.service")
 HEARTBEATS = ServiceHeartbeat.__table__
+HEARTBEAT_SECONDS = 5.0
+# `casework status` calls a process whose heartbeat is older than this stopped (it was killed,
+# or its machine went down: a process that stops cleanly says so itself).
+STALE_AFTER = timedelta(seconds=60)
 
 
 class Service:
@@ -41,8 +54,11 @@ class Service:
         app: App,
         interval: float | None = None,
         before_sweep: Callable[[datetime], None] | None = None,
+        wall: Clock | None = None,
     ):
         self.app = app
+        # Real time, for the heartbeat and the readers (the casework clock may be simulated).
+        self.wall = wall or SystemClock()
         self.interval = interval or app.settings.timers.sweep_interval_seconds
         # Something to run at each beat before sweeping (the demo's simulated people).
         self.before_sweep = before_sweep
@@ -57,6 +73,10 @@ class Service:
         self.digests: Any = None
         self.last_mail: dict[str, int] = {}
         self.last_mail_error: str | None = None
+        # What /health shows of the database, refreshed by the beat (never by a request).
+        self.counts: dict[str, Any] = {}
+        self.counts_at: float | None = None  # monotonic
+        self.readers: dict[str, ReaderState] = {}
         if app.settings.mail.enabled:
             # Imported here: the sender needs aiosmtplib, which a sweep-only process does not.
             from casework.notify.digest import DigestMaker
@@ -76,15 +96,19 @@ class Service:
             ingestor = Ingestor(app, self.mail.signer if self.mail is not None else None)
             # Replies are matched by signed tokens: refuse to start without keys.
             _ = ingestor.signer
+            # Failing for a few polls in a row is a problem a supervisor should see.
+            failing = timedelta(seconds=max(300.0, 5 * inbound.imap_poll_seconds))
             if inbound.lmtp_enabled:
-                self.lmtp = LmtpReceiver(ingestor, inbound)
+                self.readers["lmtp"] = ReaderState("lmtp", self.wall, failing)
+                self.lmtp = LmtpReceiver(ingestor, inbound, self.readers["lmtp"])
             if inbound.imap_enabled:
-                self.imap = ImapReader(ingestor, inbound)
+                self.readers["imap"] = ReaderState("imap", self.wall, failing)
+                self.imap = ImapReader(ingestor, inbound, self.readers["imap"])
 
     # -- life cycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        now = self.app.clock.now()
+        now = self.wall.now()
         with self.app.db.transaction() as conn:
             self.heartbeat_id = conn.execute(
                 insert(HEARTBEATS).returning(HEARTBEATS.c.id),
@@ -96,6 +120,16 @@ class Service:
                     "last_sweep": {},
                 },
             ).scalar_one()
+        self.scheduler.add_job(
+            self.beat,
+            "interval",
+            seconds=HEARTBEAT_SECONDS,
+            id="beat",
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
         self.scheduler.add_job(
             self.tick,
             "interval",
@@ -144,7 +178,7 @@ class Service:
             conn.execute(
                 update(HEARTBEATS)
                 .where(HEARTBEATS.c.id == self.heartbeat_id)
-                .values(stopped_at=self.app.clock.now())
+                .values(stopped_at=self.wall.now(), readers=self._readers())
             )
         log.info("service stopped")
 
@@ -160,7 +194,7 @@ class Service:
             report = self.app.sweeper.drain(now, self.stopping.is_set)
         except Exception as error:
             # Logged and shown by /health; the next beat tries again.
-            self.last_error = f"{type(error).__name__}: {error}"
+            self.last_error = describe_error(error)
             log.exception("sweep failed")
             return
         self.last_sweep_at, self.last_report, self.last_error = now, report, None
@@ -169,7 +203,9 @@ class Service:
             conn.execute(
                 update(HEARTBEATS)
                 .where(HEARTBEATS.c.id == self.heartbeat_id)
-                .values(last_seen_at=now, last_sweep_at=now, last_sweep=report.summary())
+                .values(
+                    last_seen_at=self.wall.now(), last_sweep_at=now, last_sweep=report.summary()
+                )
             )
 
     def mail_tick(self) -> None:
@@ -179,42 +215,73 @@ class Service:
             self.digests.run(self.app.clock.now())
             report = self.mail.drain_sync(self.stopping.is_set)
         except Exception as error:
-            self.last_mail_error = f"{type(error).__name__}: {error}"
+            self.last_mail_error = describe_error(error)
             log.exception("mail round failed")
             return
         self.last_mail = report.summary()
         self.last_mail_error = "; ".join(report.errors) or None
 
+    def beat(self) -> None:
+        """The heartbeat row (real time, the readers' state), and the counts /health shows when
+        they are older than `service.health_refresh_seconds`. Runs beside the sweep."""
+        try:
+            refresh = self.app.settings.service.health_refresh_seconds
+            if self.counts_at is None or time.monotonic() - self.counts_at >= refresh:
+                self.refresh_counts()
+            with self.app.db.transaction() as conn:
+                conn.execute(
+                    update(HEARTBEATS)
+                    .where(HEARTBEATS.c.id == self.heartbeat_id, HEARTBEATS.c.stopped_at.is_(None))
+                    .values(last_seen_at=self.wall.now(), readers=self._readers())
+                )
+        except Exception as error:
+            log.error("heartbeat failed: %s", describe_error(error))
+
+    def refresh_counts(self) -> None:
+        """Timers and mail waiting, counted through the partial indexes of what is pending."""
+        overdue = timedelta(seconds=self.app.settings.timers.overdue_after_seconds)
+        with self.app.db.read() as conn:
+            counts: dict[str, Any] = {
+                "timers": self.app.engine.timers.counts(conn, self.app.clock.now(), overdue)
+            }
+            if self.mail is not None:
+                counts["outbox"] = self.app.engine.outbox.waiting(conn, self.app.clock.now())
+        self.counts, self.counts_at = counts, time.monotonic()
+
     # -- looking at it ---------------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
-        """For process supervisors: healthy while sweeps succeed at the expected pace."""
+        """For process supervisors: healthy while sweeps succeed at the expected pace and every
+        mail reader works. Reads memory only (the beat keeps the counts)."""
         stale_after = max(10.0, 5 * self.interval)
         fresh = self.last_success is not None and time.monotonic() - self.last_success < stale_after
-        with self.app.db.read() as conn:
-            timers = self.app.engine.timers.counts(
-                conn,
-                self.app.clock.now(),
-                timedelta(seconds=self.app.settings.timers.overdue_after_seconds),
-            )
+        readers = self._readers()
+        healthy = (
+            fresh and not self.stopping.is_set() and all(r["healthy"] for r in readers.values())
+        )
         return {
-            "status": "ok" if fresh and not self.stopping.is_set() else "unhealthy",
+            "status": "ok" if healthy else "unhealthy",
             "pid": os.getpid(),
             "last_sweep_at": self.last_sweep_at.isoformat() if self.last_sweep_at else None,
             "last_sweep": self.last_report.summary(),
             "last_error": self.last_error,
-            "timers": timers,
+            "timers": self.counts.get("timers", {}),
+            "counted_seconds_ago": (
+                round(time.monotonic() - self.counts_at, 1) if self.counts_at else None
+            ),
             "mail": self._mail_health(),
+            "readers": readers,
         }
+
+    def _readers(self) -> dict[str, Any]:
+        return {name: state.summary() for name, state in self.readers.items()}
 
     def _mail_health(self) -> dict[str, Any]:
         if self.mail is None:
             return {"enabled": False}
-        with self.app.db.read() as conn:
-            outbox = self.app.engine.outbox.counts(conn)
         return {
             "enabled": True,
-            "outbox": outbox,
+            "outbox": self.counts.get("outbox", {}),
             "last_round": self.last_mail,
             "last_error": self.last_mail_error,
         }

@@ -4,21 +4,30 @@ and stops the background service."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import hmac
+import ipaddress
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from casework.settings import ServiceSettings, SettingsError
 from casework.timers.service import Service
 from casework.web.links import LinkPages
 
+HEALTH_FROM = ("loopback", "anywhere")
+
 
 def create_web_app(service: Service, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
-    async def health(_request: Request) -> JSONResponse:
-        report = service.health()
+    allowed = _health_access(service.app.settings.service)
+
+    async def health(request: Request) -> Response:
+        if not allowed(request):
+            return PlainTextResponse("Accès refusé.", status_code=403)
+        report = service.health()  # memory only: no database work on the event loop
         status = 200 if report["status"] == "ok" else 503
         return JSONResponse(report, status_code=status, headers={"Cache-Control": "no-store"})
 
@@ -35,3 +44,28 @@ def create_web_app(service: Service, extra_routes: Sequence[BaseRoute] = ()) -> 
     if service.mail is not None:
         routes += LinkPages(service.app, service.mail.signer).routes()
     return Starlette(routes=[*routes, *extra_routes], lifespan=lifespan)
+
+
+def _health_access(settings: ServiceSettings) -> Callable[[Request], bool]:
+    """Who may read /health (`service.health_from`, `service.health_token`)."""
+    if settings.health_from not in HEALTH_FROM:
+        raise SettingsError(
+            "configuration",
+            "service.health_from",
+            f"{settings.health_from!r} : attendu {' ou '.join(HEALTH_FROM)}",
+        )
+    token = settings.health_token.encode()
+
+    def allowed(request: Request) -> bool:
+        given = request.headers.get("authorization", "")
+        if token and given.startswith("Bearer "):
+            return hmac.compare_digest(given[7:].strip().encode(), token)
+        if settings.health_from == "anywhere":
+            return True
+        host = request.client.host if request.client else ""
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+    return allowed
