@@ -63,7 +63,7 @@ POISONS = {
 def test_a_poison_message_is_stored_alone_and_the_batch_goes_on(
     mail_app: App, catcher: MailCatcher, poison: str
 ) -> None:
-    (a, to_a), (b, to_b) = sent_sheets(mail_app, catcher, 2)
+    (_a, to_a), (b, to_b) = sent_sheets(mail_app, catcher, 2)
     bad = POISONS[poison](to_a)
     good = reply(to_b, "Bien reçu pour ce jeune.")
     results = Ingestor(mail_app).ingest_many([Incoming(bad, "test"), Incoming(good, "test")])
