@@ -40,16 +40,30 @@ def storable(text: str) -> str:
     return _UNSTORABLE.sub(lambda found: "" if found.group() == "\x00" else "\ufffd", text)
 
 
+def _unstorable(text: str) -> bool:
+    return "\x00" in text or (not text.isascii() and _UNSTORABLE.search(text) is not None)
+
+
 def _needs_cleaning(value: Any) -> bool:
-    kind = type(value)
-    if kind is str:
-        if "\x00" in value:
+    """Whether any text in `value` (a value, or rows of values, nested lists for PostgreSQL
+    arrays) needs cleaning. Level by level, in one loop without a call per value, and one
+    search over the level's texts joined: this runs on every statement, the engine's batches
+    of thousands of values included."""
+    level = [value]
+    while level:
+        texts: list[str] = []
+        deeper: list[Any] = []
+        for item in level:
+            kind = type(item)
+            if kind is str:
+                texts.append(item)
+            elif kind is tuple or kind is list:
+                deeper.extend(item)
+            elif kind is dict:
+                deeper.extend(item.values())
+        if texts and _unstorable("".join(texts)):
             return True
-        return not value.isascii() and _UNSTORABLE.search(value) is not None
-    if kind is list or kind is tuple:
-        return any(_needs_cleaning(v) for v in value)
-    if kind is dict:
-        return any(_needs_cleaning(v) for v in value.values())
+        level = deeper
     return False
 
 

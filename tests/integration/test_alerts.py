@@ -291,7 +291,9 @@ def test_a_person_attaches_a_quarantined_mail_as_an_alert_and_reads_it(
     assert "lue par referente" in run("alerts", "list", "--all")
     # Twice is refused: it is no longer in quarantine.
     out = CliRunner().invoke(
-        main, ["--database", db_url, "inbound", "alert", str(result.id), str(case_id)]
+        main,
+        ["--database", db_url, "inbound", "alert", str(result.id), str(case_id)],
+        env={"CASEWORK_AS": "referente"},
     )
     assert out.exit_code == 1
     assert "n'est pas en quarantaine" in out.output

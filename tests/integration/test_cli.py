@@ -17,7 +17,7 @@ from casework.database import Database
 from casework.demo.mailcatcher import MailCatcher
 from casework.migrate import head_revision
 from casework.settings import DatabaseSettings
-from tests.factories import add_case
+from tests.factories import add_case, add_user
 
 
 def run(db_url: str, *args: str, env: dict[str, str] | None = None) -> Result:
@@ -64,6 +64,7 @@ def test_workflows_check_reports_problems_with_file_and_line(db_url: str, tmp_pa
 
 
 def test_case_list_show_fire_and_history(app: App, db_url: str) -> None:
+    add_user(app, login="anne", email="anne@ml.example")
     case_id = add_case(app, state="follow_up", cycle=2)
     listed = run(db_url, "case", "list")
     assert f"{case_id:>6}  2026  test" in listed.output
@@ -99,15 +100,26 @@ def test_case_list_show_fire_and_history(app: App, db_url: str) -> None:
 
 
 def test_refusals_are_french_messages_not_tracebacks(app: App, db_url: str) -> None:
+    add_user(app)
     case_id = add_case(app, state="closed")
-    refused = run(db_url, "case", "fire", str(case_id), "next_cycle")
+    refused = run(db_url, "case", "fire", str(case_id), "next_cycle", "--as", "referente")
     assert refused.exit_code == 1
     assert "n'est pas possible depuis cet état" in refused.output
     assert "Traceback" not in refused.output
     missing = run(db_url, "case", "show", "999")
     assert missing.exit_code == 1
     assert "Dossier 999 introuvable." in missing.output
-    stale = run(db_url, "case", "fire", str(case_id), "close", "--expected-version", "7")
+    stale = run(
+        db_url,
+        "case",
+        "fire",
+        str(case_id),
+        "close",
+        "--expected-version",
+        "7",
+        "--as",
+        "referente",
+    )
     assert "modifié entre-temps" in stale.output
     bad = run(db_url, "case", "fire", str(case_id), "close", "-d", "reason")
     assert bad.exit_code == 2

@@ -223,8 +223,9 @@ def test_the_quarantine_is_reviewed_from_the_command_line(
     last = events(mail_app, "liaison", sheet_id)[-1]
     assert (last.actor_kind, last.actor) == ("person", "referente")
     assert last.data["message"] == "Bien reçu, je suis la collègue de Sophie."
-    assert "écarté" in run("inbound", "reject", str(noise.id), "--reason", "publicité")
-    assert "n'est pas en quarantaine" in run("inbound", "reject", str(noise.id), "--reason", "x")
+    reject = ("inbound", "reject", str(noise.id), "--as", "referente", "--reason")
+    assert "écarté" in run(*reject, "publicité")
+    assert "n'est pas en quarantaine" in run(*reject, "x")
     assert "Aucun courriel en quarantaine." in run("inbound", "list")
     assert "x@ailleurs.example" in run("inbound", "list", "--status", "rejected")
 

@@ -41,7 +41,7 @@ from casework.models import (
     MatchProposal,
     OutboxMail,
 )
-from tests.factories import events
+from tests.factories import add_user, events
 
 ME = Actor.person("referente")
 COHORT = 2026
@@ -403,19 +403,26 @@ def test_a_season_from_the_command_line(app: App, db_url: str, tmp_path: Path) -
     cma, ml = season(tmp_path, n=100)
 
     def run(*args: str, code: int = 0) -> str:
-        out = CliRunner().invoke(main, ["--database", db_url, *args], catch_exceptions=False)
+        env = {"CASEWORK_AS": "referente"} if "--as" not in args else {}
+        out = CliRunner().invoke(
+            main, ["--database", db_url, *args], env=env, catch_exceptions=False
+        )
         assert out.exit_code == code, out.output
         return out.output
 
-    refused = run("intake", "import", "cma", str(cma), code=1)
+    add_user(app)
+    refused = run("intake", "import", "cma", str(cma), "--as", "referente", code=1)
     assert "contrats_cma.csv, ligne 102, colonne « Date de naissance » : « 31/02/2008 »" in refused
     assert "refusé, rien n'est importé" in refused
-    dry = run("intake", "import", "cma", str(cma), "--skip-invalid", "--dry-run")
+    dry = run(
+        "intake", "import", "cma", str(cma), "--skip-invalid", "--dry-run", "--as", "referente"
+    )
     assert "Simulation — contrats_cma.csv (CSV cp1252, séparateur point-virgule" in dry
     assert "4 ligne(s) seraient écartée(s)" in dry
     done = run("intake", "import", "cma", str(cma), "--skip-invalid", "--as", "referente")
     assert "100 nouvelle(s) ligne(s), 0 mise(s) à jour, 0 inchangée(s)." in done
     assert "4 ligne(s) écartée(s), écrites dans" in done
+    # From here, $CASEWORK_AS says who acts, instead of --as on every command.
     assert "déjà importé le" in run("intake", "import", "cma", str(cma), "--skip-invalid")
     assert "classeur XLSX" in run("intake", "import", "ml", str(ml), "--skip-invalid")
     matched = run("intake", "match", str(COHORT))

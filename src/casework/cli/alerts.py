@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from casework.actors import Actor
-from casework.cli.main import Context
+from casework.cli.main import Context, acting_person, as_option, shown
 from casework.clock import format_local
 from casework.models.beneficiary import display_name
 
@@ -30,25 +29,25 @@ def list_alerts(context: Context, everything: bool, login: str | None, limit: in
         click.echo("Aucune alerte." if everything else "Aucune alerte non lue.")
     for r in rows:
         seen = f"  lue par {r.seen_by}" if r.seen_at else ""
-        who = display_name(r.first_names, r.birth_name)
+        who = shown(display_name(r.first_names, r.birth_name))
         click.echo(
             f"{r.id:>6}  {format_local(r.created_at)}  dossier n° {r.case_id} ({who}), "
             f"conseiller {r.referent or '?'}{seen}"
         )
-        click.echo(f"        de {r.sender} : « {r.subject or '(sans objet)'} »")
-        text = " ".join((r.text or "").split())
+        click.echo(f"        de {shown(r.sender)} : « {shown(r.subject or '(sans objet)')} »")
+        text = shown(r.text)
         if text:
             click.echo(f"        {text[:200]}{'…' if len(text) > 200 else ''}")
 
 
 @alerts.command("seen")
 @click.argument("alert_id", type=int)
-@click.option("--as", "login", help="Qui l'a lue (défaut : l'utilisateur du terminal).")
+@as_option("Qui l'a lue")
 @click.pass_obj
 def seen(context: Context, alert_id: int, login: str | None) -> None:
     """Marque une alerte comme lue."""
     from casework.inbound.alerts import AlertDesk
 
-    actor = Actor.person(login) if login else Actor.current_user()
+    actor = acting_person(context.app, login)
     AlertDesk(context.app).mark_seen(alert_id, actor)
     click.echo(f"Alerte n° {alert_id} marquée lue.")

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from types import SimpleNamespace
+from typing import Any
 
 import click
 
-from casework.actors import Actor
-from casework.cli.main import Context
+from casework.cli.main import Context, acting_person, as_option, shown
 from casework.clock import format_local, to_local
 from casework.models.beneficiary import age_on, display_name
 from casework.queries import case_detail, count_by_state, list_cases, timeline
+from casework.text_hygiene import for_terminal
 
 
 @click.group()
@@ -51,10 +53,10 @@ def list_(
     )
     for r in rows:
         state_label = r.state + (f" {r.cycle}" if r.state == "follow_up" else "")
-        name = display_name(r.first_names, r.birth_name)
+        name = shown(display_name(r.first_names, r.birth_name))
         click.echo(
             f"{r.id:>6}  {r.cohort:4}  {r.group:7}  {state_label:22}  "
-            f"{format_local(r.state_since):16}  {name} — {r.employer_name}"
+            f"{format_local(r.state_since):16}  {name} — {shown(r.employer_name)}"
         )
 
 
@@ -69,7 +71,7 @@ def show(context: Context, case_id: int) -> None:
     app = context.app
     with app.db.read() as conn:
         detail = case_detail(conn, case_id)
-    c, b, k = detail.case, detail.beneficiary, detail.contract
+    c, b, k = detail.case, _shown_row(detail.beneficiary), _shown_row(detail.contract)
     definition = app.workflows.definition(c.workflow_name, c.workflow_version)
     machine = app.workflows.machine(c.workflow_name, c.workflow_version)
     today = to_local(app.clock.now()).date()
@@ -108,7 +110,7 @@ def show(context: Context, case_id: int) -> None:
             )
     for s in detail.sheets:
         click.echo(
-            f"  Fiche {s.id} : {s.need_category} → {s.partner_name}, {s.state} "
+            f"  Fiche {s.id} : {s.need_category} → {shown(s.partner_name)}, {s.state} "
             f"depuis le {format_local(s.state_since)}"
         )
 
@@ -127,7 +129,7 @@ def show(context: Context, case_id: int) -> None:
 @click.option(
     "--expected-version", type=int, help="Refuser si le dossier a changé depuis cette version."
 )
-@click.option("--as", "login", help="Qui agit (défaut : l'utilisateur du système).")
+@as_option("Qui agit")
 @click.pass_obj
 def fire(
     context: Context,
@@ -144,7 +146,7 @@ def fire(
         if not sep or not key:
             raise click.BadParameter(f"{pair!r} : attendu CHAMP=VALEUR", param_hint="--data")
         data[key.strip()] = value
-    actor = Actor.person(login) if login else Actor.current_user()
+    actor = acting_person(context.app, login)
     done = context.app.engine.fire(case_id, trigger, actor, expected_version, **data)
     click.echo(f"Dossier {done.entity_id} : {done.source} → {done.dest} ({trigger}).")
     click.echo(f"Version du dossier : {done.version}.")
@@ -167,11 +169,22 @@ def history(context: Context, case_id: int, as_json: bool) -> None:
         what = "dossier" if e.entity == "case" else f"{e.entity} {e.entity_id}"
         step = f"{e.from_state} → {e.to_state}" if e.from_state else f"création → {e.to_state}"
         action = e.trigger or "création"
-        data = " ".join(f"{k}={v}" for k, v in e.data.items()) if e.data else ""
+        data = shown(" ".join(f"{k}={v}" for k, v in e.data.items())) if e.data else ""
         click.echo(
-            f"{format_local(e.at)}  {e.actor_kind}:{e.actor:14}  {what:12}  {action:22}  {step}"
-            + (f"  ({data})" if data else "")
+            f"{format_local(e.at)}  {e.actor_kind}:{shown(e.actor):14}  {what:12}  {action:22}  "
+            f"{step}" + (f"  ({data})" if data else "")
         )
+
+
+def _shown_row(row: Any) -> Any:
+    """A row whose texts may be printed (see `shown`)."""
+    values = row._asdict() if hasattr(row, "_asdict") else dict(row._mapping)
+    return SimpleNamespace(
+        **{
+            k: for_terminal(v, keep_newlines=False) if isinstance(v, str) else v
+            for k, v in values.items()
+        }
+    )
 
 
 def _d(day: date | None) -> str:

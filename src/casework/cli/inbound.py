@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from casework.actors import Actor
-from casework.cli.main import Context
+from casework.cli.main import Context, acting_person, as_option, shown
 from casework.clock import format_local
 from casework.models import InboundMail, InboundStatus
+from casework.text_hygiene import for_terminal
 
 INBOUND = InboundMail.__table__
 STATUS_LABELS = {
@@ -49,10 +49,10 @@ def list_inbound(context: Context, wanted: str, limit: int) -> None:
         click.echo(f"Aucun courriel {STATUS_LABELS[wanted]}.")
     for r in rows:
         sheet = f"  fiche n° {r.sheet_id}" if r.sheet_id else ""
-        click.echo(f"{r.id:>7}  {format_local(r.received_at)}  {r.sender or '?'}{sheet}")
-        click.echo(f"         « {r.subject or '(sans objet)'} »")
+        click.echo(f"{r.id:>7}  {format_local(r.received_at)}  {shown(r.sender or '?')}{sheet}")
+        click.echo(f"         « {shown(r.subject or '(sans objet)')} »")
         if r.reason:
-            click.echo(f"         {r.reason}")
+            click.echo(f"         {shown(r.reason)}")
 
 
 @inbound.command("show")
@@ -65,23 +65,23 @@ def show(context: Context, inbound_id: int) -> None:
     if r is None:
         raise click.ClickException(f"Courriel reçu n° {inbound_id} inconnu.")
     click.echo(f"Courriel reçu n° {r.id} ({r.source}), le {format_local(r.received_at)}")
-    click.echo(f"De : {r.sender or '?'}\nObjet : {r.subject or ''}")
+    click.echo(f"De : {shown(r.sender or '?')}\nObjet : {shown(r.subject)}")
     click.echo(f"État : {STATUS_LABELS[str(r.status)]} ({r.kind})")
     if r.reason:
-        click.echo(f"Raison : {r.reason}")
-    click.echo("\n" + (r.text or "(pas de texte)"))
+        click.echo(f"Raison : {shown(r.reason)}")
+    click.echo("\n" + (for_terminal(r.text) or "(pas de texte)"))
 
 
 @inbound.command("attach")
 @click.argument("inbound_id", type=int)
 @click.argument("sheet_id", type=int)
-@click.option("--as", "login", help="Qui décide (défaut : l'utilisateur du terminal).")
+@as_option("Qui décide")
 @click.pass_obj
 def attach(context: Context, inbound_id: int, sheet_id: int, login: str | None) -> None:
     """Rattache un courriel en quarantaine à une fiche : il vaut accusé de réception ou retour."""
     from casework.inbound.ingest import Ingestor
 
-    actor = Actor.person(login) if login else Actor.current_user()
+    actor = acting_person(context.app, login)
     trigger = Ingestor(context.app).attach(inbound_id, sheet_id, actor)
     done = "accusé de réception" if trigger == "acknowledge" else "retour"
     click.echo(f"Courriel n° {inbound_id} rattaché à la fiche n° {sheet_id} : {done} enregistré.")
@@ -90,13 +90,13 @@ def attach(context: Context, inbound_id: int, sheet_id: int, login: str | None) 
 @inbound.command("reject")
 @click.argument("inbound_id", type=int)
 @click.option("--reason", required=True, help="Pourquoi il est écarté.")
-@click.option("--as", "login", help="Qui décide (défaut : l'utilisateur du terminal).")
+@as_option("Qui décide")
 @click.pass_obj
 def reject(context: Context, inbound_id: int, reason: str, login: str | None) -> None:
     """Écarte un courriel en quarantaine (il reste conservé)."""
     from casework.inbound.ingest import Ingestor
 
-    actor = Actor.person(login) if login else Actor.current_user()
+    actor = acting_person(context.app, login)
     Ingestor(context.app).reject(inbound_id, actor, reason)
     click.echo(f"Courriel n° {inbound_id} écarté.")
 
@@ -104,13 +104,13 @@ def reject(context: Context, inbound_id: int, reason: str, login: str | None) ->
 @inbound.command("alert")
 @click.argument("inbound_id", type=int)
 @click.argument("case_id", type=int)
-@click.option("--as", "login", help="Qui décide (défaut : l'utilisateur du terminal).")
+@as_option("Qui décide")
 @click.pass_obj
 def alert(context: Context, inbound_id: int, case_id: int, login: str | None) -> None:
     """Fait d'un courriel en quarantaine une alerte sur un dossier suivi (son conseiller est
     prévenu)."""
     from casework.inbound.ingest import Ingestor
 
-    actor = Actor.person(login) if login else Actor.current_user()
+    actor = acting_person(context.app, login)
     alert_id = Ingestor(context.app).attach_alert(inbound_id, case_id, actor)
     click.echo(f"Courriel n° {inbound_id} : alerte n° {alert_id} sur le dossier n° {case_id}.")

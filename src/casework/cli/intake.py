@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from casework.actors import Actor
-from casework.cli.main import Context
+from casework.cli.main import Context, acting_person, as_option, shown
 from casework.clock import format_local
 
 SOURCES = {"cma": "contrats de la CMA", "ml": "jeunes suivis par la Mission Locale"}
@@ -30,10 +29,6 @@ def intake() -> None:
     """
 
 
-def _actor(login: str | None) -> Actor:
-    return Actor.person(login) if login else Actor.current_user()
-
-
 @intake.command("import")
 @click.argument("source", type=click.Choice(list(SOURCES)))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -51,7 +46,7 @@ def _actor(login: str | None) -> Actor:
     help="Où écrire les lignes écartées (défaut : <fichier>.rejets.csv).",
 )
 @click.option("--dry-run", is_flag=True, help="Montrer ce qui changerait, sans rien écrire.")
-@click.option("--as", "login", help="Qui importe (défaut : l'utilisateur du terminal).")
+@as_option("Qui importe")
 @click.pass_obj
 def import_file(
     context: Context,
@@ -84,7 +79,7 @@ def import_file(
                 path,
                 source,
                 chosen,
-                actor=_actor(login),
+                actor=acting_person(context.app, login),
                 skip_invalid=skip_invalid,
                 rejected_to=rejected,
                 dry_run=dry_run,
@@ -167,19 +162,20 @@ def _person(row: dict) -> str:
     born = row.get("birth_date")
     born = date.fromisoformat(born).strftime("%d/%m/%Y") if born else "?"
     place = " ".join(filter(None, (row.get("postcode"), row.get("commune"))))
-    return f"{row.get('birth_name', '?')} {row.get('first_names', '')}, né(e) le {born}, {place}"
+    person = f"{row.get('birth_name', '?')} {row.get('first_names', '')}, né(e) le {born}, {place}"
+    return shown(person)
 
 
 @intake.command("decide")
 @click.argument("contract")
 @click.argument("verdict", type=click.Choice(["oui", "non"]))
-@click.option("--as", "login", help="Qui décide (défaut : l'utilisateur du terminal).")
+@as_option("Qui décide")
 @click.pass_obj
 def decide(context: Context, contract: str, verdict: str, login: str | None) -> None:
     """Même personne (oui) ou non : la décision vaut pour tous les rapprochements suivants."""
     from casework.intake.matching import decide as take
 
-    take(context.app, contract, verdict == "oui", _actor(login))
+    take(context.app, contract, verdict == "oui", acting_person(context.app, login))
     click.echo(f"Contrat {contract} : {'même personne' if verdict == 'oui' else 'écarté'}.")
 
 
@@ -200,7 +196,7 @@ def decide(context: Context, contract: str, verdict: str, login: str | None) -> 
     help="Table d'allocation de l'évaluateur (N° contrat ; Groupe).",
 )
 @click.option("--referent", help="Identifiant du conseiller qui suivra les nouveaux dossiers.")
-@click.option("--as", "login", help="Qui attribue (défaut : l'utilisateur du terminal).")
+@as_option("Qui attribue")
 @click.pass_obj
 def assign(
     context: Context,
@@ -223,7 +219,7 @@ def assign(
         context.app,
         cohort,
         method,
-        actor=_actor(login),
+        actor=acting_person(context.app, login),
         seed=seed,
         strata=tuple(s.strip() for s in strata.split(",") if s.strip()),
         block_size=block_size,

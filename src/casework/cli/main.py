@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+import getpass
 import logging
 import sys
+from collections.abc import Callable
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import click
+from sqlalchemy import select
 
+from casework.actors import Actor
 from casework.app import App, build_app
 from casework.errors import CaseworkError
 from casework.settings import Settings, load_settings
+from casework.text_hygiene import for_terminal
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 EPILOG = """\b
 Exemples :
@@ -115,6 +122,47 @@ def init_db(context: Context) -> None:
         click.echo(f"Base déjà à jour ({where}, révision {after}).")
     else:
         click.echo(f"Base mise à jour : {before or 'vide'} → {after} ({where}).")
+
+
+def as_option(what: str) -> Callable[[F], F]:
+    """`--as LOGIN`: who a command acts as, for the audit log (see `acting_person`)."""
+    return click.option(
+        "--as",
+        "login",
+        envvar="CASEWORK_AS",
+        metavar="IDENTIFIANT",
+        help=f"{what} : un utilisateur actif (défaut : $CASEWORK_AS, sinon l'utilisateur du "
+        "terminal).",
+    )
+
+
+def acting_person(app: App, login: str | None) -> Actor:
+    """The person a command acts as: `--as LOGIN` (or $CASEWORK_AS), else the terminal's
+    login. Either way it must be an active user: the audit log names people, not any string
+    typed on a command line."""
+    from casework.models import User
+
+    given = login is not None
+    login = login if given else getpass.getuser()
+    users = User.__table__
+    with app.db.read() as conn:
+        found = conn.execute(select(users.c.active).where(users.c.login == login)).first()
+    who = f"« {shown(login)} »"
+    if found is None:
+        hint = "" if given else " (l'utilisateur du terminal ; précisez --as IDENTIFIANT)"
+        raise click.ClickException(
+            f"{who}{hint} n'est pas un utilisateur de casework : voir `casework mail add-user`."
+        )
+    if not found.active:
+        raise click.ClickException(f"{who} est un utilisateur désactivé : il ne peut plus agir.")
+    return Actor.person(login)
+
+
+def shown(value: object) -> str:
+    """A value from the database or from outside as it may be printed on one line: escape
+    sequences and control characters removed (a name or a mail subject could otherwise clear
+    the screen, or fake lines of output)."""
+    return for_terminal("" if value is None else str(value), keep_newlines=False)
 
 
 def _register() -> None:

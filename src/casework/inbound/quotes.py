@@ -57,8 +57,7 @@ def strip_quotes(text: str) -> str:
         if any(p.match(line) for p in _SIGNATURE_STARTS):
             break
         kept.append(line.rstrip())
-    while kept and not kept[-1].strip():
+    first = next((i for i, line in enumerate(kept) if line.strip()), len(kept))
+    while len(kept) > first and not kept[-1].strip():
         kept.pop()
-    while kept and not kept[0].strip():
-        kept.pop(0)
-    return "\n".join(kept)
+    return "\n".join(kept[first:])  # (popping from the front was quadratic in blank lines)
