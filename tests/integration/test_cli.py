@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import update
 
 from casework.actors import Actor
 from casework.app import App
@@ -16,8 +17,9 @@ from casework.cli.main import EPILOG
 from casework.database import Database
 from casework.demo.mailcatcher import MailCatcher
 from casework.migrate import head_revision
+from casework.models import User
 from casework.settings import DatabaseSettings
-from tests.factories import add_case, add_user
+from tests.factories import add_case, add_user, events
 
 
 def run(db_url: str, *args: str, env: dict[str, str] | None = None) -> Result:
@@ -264,3 +266,35 @@ def test_mail_commands(db_url: str, app: App, catcher: MailCatcher) -> None:
     no_keys = run(db_url, "mail", "send", env={"CASEWORK_MAIL_LINK_KEYS": ""})
     assert no_keys.exit_code == 1
     assert "link_keys" in no_keys.output
+
+
+def test_acting_as_someone_needs_an_active_user(app: App, db_url: str) -> None:
+    case_id = add_case(app, state="follow_up", cycle=1)
+    add_user(app, login="anne", email="anne@ml.example")
+    contact = ("case", "fire", str(case_id), "record_contact", "-d", "channel=phone")
+    contact += ("-d", "duration_min=5")
+    unknown = run(db_url, *contact, "--as", "personne")
+    assert unknown.exit_code == 1
+    assert "« personne » n'est pas un utilisateur de casework" in unknown.output
+    nobody = run(db_url, *contact)  # the terminal's login, which is no user here
+    assert "l'utilisateur du terminal ; précisez --as IDENTIFIANT" in nobody.output
+    assert run(db_url, *contact, env={"CASEWORK_AS": "anne"}).exit_code == 0
+    with app.db.transaction() as conn:
+        conn.execute(update(User).where(User.login == "anne").values(active=False))
+    left = run(db_url, *contact, "--as", "anne")
+    assert "« anne » est un utilisateur désactivé" in left.output
+    assert [e.actor for e in events(app, "case", case_id)[1:]] == ["anne"]
+
+
+def test_names_and_mail_text_are_printed_without_escape_sequences(app: App, db_url: str) -> None:
+    add_user(app)
+    fake = "Léa\x1b[2J\x1b]0;pwned\x07\rMARTIN\x1b[1A"
+    case_id = add_case(app, state="follow_up", cycle=1, first_names=fake)
+    # An actor's name as a mail header could carry it (the engine takes actors as given).
+    contact = {"channel": "phone", "duration_min": 5}
+    app.engine.fire(case_id, "record_contact", Actor.person("x\x1b[31m\x1b]8;;"), **contact)
+    for args in (("case", "list"), ("case", "show", str(case_id)), ("history", str(case_id))):
+        output = run(db_url, *args).output
+        assert "\x1b" not in output
+        assert "\r" not in output
+    assert "Léa" in run(db_url, "case", "show", str(case_id)).output
