@@ -17,7 +17,7 @@ from casework.database import Database
 from casework.demo.mailcatcher import MailCatcher
 from casework.migrate import head_revision
 from casework.settings import DatabaseSettings
-from tests.factories import add_case
+from tests.factories import NEW_KEY, add_case
 
 
 def run(db_url: str, *args: str, env: dict[str, str] | None = None) -> Result:
@@ -239,7 +239,7 @@ def test_mail_commands(db_url: str, app: App, catcher: MailCatcher) -> None:
     assert "1 en attente, 0 envoyés" in run(db_url, "mail", "status").output
     env = {
         "CASEWORK_MAIL_SMTP_PORT": str(catcher.port),
-        "CASEWORK_MAIL_LINK_KEYS": "cli-key",
+        "CASEWORK_MAIL_LINK_KEYS": NEW_KEY,
         "CASEWORK_MAIL_RATE_PER_SECOND": "0",
     }
     sent = run(db_url, "mail", "send", env=env)
@@ -252,3 +252,7 @@ def test_mail_commands(db_url: str, app: App, catcher: MailCatcher) -> None:
     no_keys = run(db_url, "mail", "send", env={"CASEWORK_MAIL_LINK_KEYS": ""})
     assert no_keys.exit_code == 1
     assert "link_keys" in no_keys.output
+    short = run(db_url, "mail", "send", env={"CASEWORK_MAIL_LINK_KEYS": "x"})
+    assert short.exit_code == 1
+    assert "mail.link_keys : la clé n° 1 est trop courte" in short.output
+    assert "Traceback" not in short.output

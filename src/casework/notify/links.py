@@ -30,7 +30,13 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Connection, insert, select, update
 
 from casework.models import ActionLink
-from casework.settings import MailSettings, SettingsError
+from casework.settings import (
+    NEW_KEY_COMMAND,
+    MailSettings,
+    SettingsError,
+    check_link_keys,
+    split_link_keys,
+)
 
 LINKS = ActionLink.__table__
 _SALT = "casework.action-link.v1"
@@ -109,16 +115,17 @@ class LinkSigner:
             raise SettingsError(
                 "configuration",
                 "mail.link_keys",
-                "aucune clé pour signer les liens (CASEWORK_MAIL_LINK_KEYS)",
+                "aucune clé pour signer les liens (CASEWORK_MAIL_LINK_KEYS) ; "
+                f"créez-en une avec {NEW_KEY_COMMAND}",
             )
+        check_link_keys(keys, "configuration")
         self.keys = [k.encode() for k in keys]
         self.max_age = max_age
         self.serializer = URLSafeSerializer(list(keys), salt=_SALT)
 
     @classmethod
     def from_settings(cls, settings: MailSettings) -> LinkSigner:
-        keys = [k.strip() for k in settings.link_keys.split(",") if k.strip()]
-        return cls(keys, timedelta(days=settings.link_max_age_days))
+        return cls(split_link_keys(settings.link_keys), timedelta(days=settings.link_max_age_days))
 
     # -- action links ----------------------------------------------------------------------------
 
