@@ -237,9 +237,14 @@ class LinkSigner:
     def check_reply_token(self, token: str) -> int | None:
         """The mail id a reply token stands for, or None if it is not one of ours."""
         number, _, mac = token.strip().lower().partition("-")
-        if not number.isdigit():
+        # A stranger writes this address. ASCII only: str.isdigit() takes "²" (which int()
+        # refuses) and other scripts' digits (which it reads), and compare_digest raises on a
+        # non-ASCII string. At most 19 digits (a 63-bit id): int() refuses thousands.
+        if not (number.isascii() and number.isdigit() and mac.isascii()) or len(number) > 19:
             return None
         mail_id = int(number)
+        if str(mail_id) != number:  # one spelling per mail: no leading zeros
+            return None
         for key in self.keys:
             if hmac.compare_digest(mac, self._reply_mac(key, mail_id)):
                 return mail_id
