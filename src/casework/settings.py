@@ -108,6 +108,8 @@ class ServiceSettings:
     # Where `casework serve` listens (the health endpoint; later the web pages).
     host: str = "127.0.0.1"
     port: int = 8000
+    # A POSTed form larger than this is refused (413) before it is read past the limit.
+    max_form_bytes: int = 65_536
 
 
 @dataclass(frozen=True)
