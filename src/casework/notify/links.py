@@ -77,6 +77,15 @@ class LinkExpired(LinkError):
     )
 
 
+class LinkRevoked(LinkError):
+    status = 410
+    title = "Lien révoqué"
+    message = (
+        "Ce lien a été désactivé et ne peut plus servir. Aucune modification n'a été faite. "
+        "Pour toute question, adressez-vous à la plateforme d'accompagnement."
+    )
+
+
 class LinkStale(LinkError):
     status = 409
     title = "La situation a changé"
@@ -175,7 +184,8 @@ class LinkSigner:
 
     def resolve(self, conn: Connection, token: str, now: datetime, lock: bool = False) -> Any:
         """The stored link a token stands for, checked: signature (any current key), known,
-        claims equal to the stored row, not expired. Raises a LinkError saying which."""
+        claims equal to the stored row, not revoked, not expired. Raises a LinkError saying
+        which. (Revoked comes first: a person decided it, the expiry only says time passed.)"""
         try:
             claims = self.serializer.loads(token)
         except BadSignature:
@@ -195,16 +205,19 @@ class LinkSigner:
         ]
         if not isinstance(claims, list) or claims[:5] != expected:
             raise LinkTampered("claims differ from the stored link")
+        if row.revoked_at is not None:
+            raise LinkRevoked(f"revoked at {row.revoked_at.isoformat()} by {row.revoked_by}")
         if row.expires_at <= now:
             raise LinkExpired(f"expired at {row.expires_at.isoformat()}")
         return row
 
     @staticmethod
     def use(conn: Connection, link_id: int, now: datetime) -> bool:
-        """Mark a link used; False if it already was. The WHERE makes it once, whoever races."""
+        """Mark a link used; False if it already was, or was revoked meanwhile. The WHERE makes
+        it once, whoever races (a revocation committed between `resolve` and here included)."""
         done = conn.execute(
             update(LINKS)
-            .where(LINKS.c.id == link_id, LINKS.c.used_at.is_(None))
+            .where(LINKS.c.id == link_id, LINKS.c.used_at.is_(None), LINKS.c.revoked_at.is_(None))
             .values(used_at=now)
         )
         return done.rowcount == 1

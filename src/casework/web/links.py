@@ -166,8 +166,12 @@ class LinkPages:
                 if entry != link.valid_for_entry:
                     self.signer.carry_siblings(conn, link, entry)
         except _Used:
-            with self.app.db.read() as conn:
-                link = self.signer.resolve(conn, token, now)
+            # Used by another click, or revoked since we read it: the link says which.
+            try:
+                with self.app.db.read() as conn:
+                    link = self.signer.resolve(conn, token, now)
+            except LinkError as error:
+                return self._refusal(request, error)
             return self._done(request, link, already=True)
         except LinkError as error:
             return self._refusal(request, error)
