@@ -109,8 +109,8 @@ def test_a_persons_links_are_revoked_on_every_case_and_only_theirs(app: App) -> 
     )
     assert last.data == {
         "links": sorted(link_id(app, p) for p in theirs[:2]),
+        "scope": "user",
         "reason": "départ",
-        "user": True,
     }
     assert events(app, "case", second)[-1].data["links"] == [link_id(app, theirs[2])]
     assert row(app, Case, first).version == row(app, Case, second).version == 2
@@ -135,7 +135,7 @@ def test_a_cases_links_are_revoked_and_no_other(app: App, clock: FixedClock) -> 
     assert client.get(expired).status_code == 410
     assert "Lien expiré" in html.unescape(client.get(expired).text)
     assert client.get(kept).status_code == 200
-    assert events(app, "case", case_id)[-1].data["case"] == case_id
+    assert events(app, "case", case_id)[-1].data["scope"] == "case"
     assert events(app, "case", other)[-1].trigger == "ask_consent"
 
 

@@ -45,16 +45,18 @@ def revoke_links(
     if len(reason) > MAX_REASON:
         raise ValueError(f"reason longer than {MAX_REASON} characters")
     where = [LINKS.c.revoked_at.is_(None), LINKS.c.used_at.is_(None), LINKS.c.expires_at > now]
-    scope: dict[str, Any] = {}
+    # What was revoked, for the events and the log: "user" (the address itself is on the links,
+    # not repeated in every event), "case", "link", or several joined by "+".
+    scope = []
     if user_email is not None:
         where.append(func.lower(LINKS.c.recipient) == user_email.strip().lower())
-        scope["user"] = True  # the address itself is on the links, not repeated in every event
+        scope.append("user")
     if case_id is not None:
         where.append(LINKS.c.case_id == case_id)
-        scope["case"] = case_id
+        scope.append("case")
     if link_id is not None:
         where.append(LINKS.c.id == link_id)
-        scope["link"] = link_id
+        scope.append("link")
     # One UPDATE whose WHERE re-checks "unused": a click racing the revocation either used the
     # link first (and it is not counted) or finds it revoked (`LinkSigner.use`).
     revoked = conn.execute(
@@ -81,7 +83,7 @@ def revoke_links(
                     "actor_kind": by.kind_value,
                     "actor": by.id,
                     "at": now,
-                    "data": {"links": sorted(ids), "reason": reason, **scope},
+                    "data": {"links": sorted(ids), "scope": "+".join(scope), "reason": reason},
                 }
                 for case, ids in sorted(per_case.items())
             ],
@@ -92,7 +94,7 @@ def revoke_links(
         len(revoked),
         len(per_case),
         by,
-        ", ".join(sorted(scope)),
+        "+".join(scope),
     )
     return len(revoked)
 
