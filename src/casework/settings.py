@@ -52,8 +52,8 @@ def check_link_keys(keys: Sequence[str], source: str) -> None:
             raise SettingsError(
                 source,
                 "mail.link_keys",
-                f"la clé n° {rank} est trop courte ({size} octet(s), il en faut au moins "
-                f"{MIN_LINK_KEY_BYTES}) ; créez-en une avec {NEW_KEY_COMMAND}",
+                f"la clé n° {rank} est trop courte ({size} octet{'s' if size > 1 else ''}, il "
+                f"en faut au moins {MIN_LINK_KEY_BYTES}) ; créez-en une avec {NEW_KEY_COMMAND}",
             )
 
 

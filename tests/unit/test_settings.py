@@ -77,7 +77,7 @@ def test_short_link_keys_are_refused_at_load_naming_where_they_come_from(tmp_pat
         load_settings(config, environ={})
     message = from_file.value.french()
     assert message.startswith(f"Configuration invalide ({config}) : mail.link_keys : ")
-    assert "la clé n° 1 est trop courte (1 octet(s), il en faut au moins 32)" in message
+    assert "la clé n° 1 est trop courte (1 octet, il en faut au moins 32)" in message
     assert "python -c 'import secrets; print(secrets.token_urlsafe(32))'" in message
     good = "k" * 32
     with pytest.raises(SettingsError) as from_environment:

@@ -22,9 +22,9 @@ from casework.errors import CaseworkError
 # "CWKD": read with `sqlite3 FILE 'PRAGMA application_id'` (1129794372).
 DEMO_APPLICATION_ID = 0x43574B44
 _NOT_OURS = (
-    "elle contient des données que la démonstration n'a pas créées. Choisissez un autre "
-    "fichier (sans --database, la démonstration prend var/demo.sqlite3), ou supprimez "
-    "celui-ci vous-même si c'est une ancienne démonstration."
+    "elle contient des données que la démonstration n'a pas créées. Donnez-lui un autre "
+    "fichier (--database sqlite:///chemin/nouveau.sqlite3), ou supprimez celui-ci vous-même "
+    "si c'est une ancienne démonstration."
 )
 
 
@@ -46,8 +46,8 @@ def prepare_demo_database(url: str, *, wipe: bool) -> None:
         if wipe:
             raise DemoDatabaseRefused(
                 where,
-                "la démonstration ne vide qu'une base SQLite qu'elle a créée elle-même "
-                "(sans --database, elle prend var/demo.sqlite3).",
+                "elle ne vide qu'une base SQLite qu'elle a créée elle-même (sans --database, "
+                "elle prend var/demo.sqlite3).",
             )
         engine = create_engine(parsed)
         try:
