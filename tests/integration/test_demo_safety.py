@@ -170,7 +170,7 @@ def test_the_reply_form_is_checked_before_its_body_is_read(
     client, taken = pages
     bare = client.post("/mails/0/reply", data={"text": "Bien reçu."})  # no cookie: no page seen
     assert bare.status_code == 403
-    assert "Rien n'a été envoyé" in html.unescape(bare.text)
+    assert "Rouvrez le courriel" in html.unescape(bare.text)
     page = client.get("/mails/0")
     csrf = re.search(r"name='csrf' value='([^']+)'", page.text)
     assert csrf is not None

@@ -52,6 +52,14 @@ def pages(app: App) -> Starlette:
     return Starlette(routes=LinkPages(app).routes())
 
 
+def opened(app: App) -> tuple[int, str, TestClient, str]:
+    """A decline link opened in a browser: (case, link, the browser, its CSRF value)."""
+    case_id, link = decline_link(app)
+    client = TestClient(pages(app), base_url=BASE)
+    client.get(link)
+    return case_id, link, client, client.cookies[CSRF_COOKIE]
+
+
 def call(
     asgi: Starlette, path: str, headers: dict[str, str], body: Iterator[bytes]
 ) -> tuple[int, str, int]:
@@ -140,10 +148,7 @@ def test_a_chunked_body_is_cut_at_the_limit(app: App) -> None:
 
 
 def test_only_url_encoded_forms_are_parsed(app: App) -> None:
-    case_id, link = decline_link(app)
-    client = TestClient(pages(app), base_url=BASE)
-    client.get(link)
-    csrf = client.cookies[CSRF_COOKIE]
+    case_id, link, client, csrf = opened(app)
     multipart = client.post(link, data={"csrf": csrf}, files={"f": ("a.txt", b"x" * 100)})
     assert multipart.status_code == 415
     assert "Formulaire non reconnu" in html.unescape(multipart.text)
@@ -160,10 +165,7 @@ def test_only_url_encoded_forms_are_parsed(app: App) -> None:
 
 
 def test_a_form_within_the_limit_acts_and_one_over_it_does_not(app: App) -> None:
-    case_id, link = decline_link(app)
-    client = TestClient(pages(app), base_url=BASE)
-    client.get(link)
-    csrf = client.cookies[CSRF_COOKIE]
+    case_id, link, client, csrf = opened(app)
     over = client.post(link, data={"csrf": csrf, "reason": "x" * LIMIT})
     assert over.status_code == 413
     assert row(app, Case, case_id).state == "consent_asked"

@@ -30,15 +30,7 @@ from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.routing import Route
 
 from casework.notify.mime import encode_header
-from casework.web.forms import (
-    PAGE_HEADERS,
-    FormRefused,
-    csrf_matches,
-    csrf_may_read,
-    csrf_value,
-    read_form,
-    set_csrf_cookie,
-)
+from casework.web import forms
 
 CSRF_COOKIE = "casework_demo_csrf"
 
@@ -162,14 +154,12 @@ class MailCatcher:
                 return _html("Introuvable", "<p>Pas de courriel ici.</p>", 404)
             mail = self.messages[n]
         here = (request.url.scheme, request.headers.get("host", ""))
-        if not csrf_may_read(request, CSRF_COOKIE, *here):  # before the body is read
-            return _forged()
         try:
-            form = await read_form(request, self.max_form_bytes)
-        except FormRefused as refused:
+            form = await forms.read_checked_form(
+                request, CSRF_COOKIE, here, self.max_form_bytes, reopen="le courriel"
+            )
+        except forms.FormRefused as refused:
             return _html(refused.title, f"<p>{html.escape(refused.message)}</p>", refused.status)
-        if not csrf_matches(request, CSRF_COOKIE, form):
-            return _forged()
         text = str(form.get("text", ""))
         m = mail.message
         raw = (
@@ -216,7 +206,7 @@ class MailCatcher:
                 return _html("Introuvable", "<p>Pas de courriel ici.</p>", 404)
             mail = self.messages[n]
         m = mail.message
-        csrf = csrf_value(request, CSRF_COOKIE)
+        csrf = forms.csrf_value(request, CSRF_COOKIE)
         headers = "".join(
             f"<tr><th align='left'>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
             for k, v in m.items()
@@ -229,7 +219,7 @@ class MailCatcher:
             f"<pre>{html.escape(mail.part('plain'))}</pre>"
         )
         response = _html(str(m["Subject"]), body)
-        set_csrf_cookie(response, CSRF_COOKIE, csrf, path="/mails/", secure=False)
+        forms.set_csrf_cookie(response, CSRF_COOKIE, csrf, path="/mails/", secure=False)
         return response
 
 
@@ -244,16 +234,7 @@ def _reply_form_html(n: int, recipient: str, csrf: str) -> str:
 
 
 def _html(title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(_page(title, body), status_code=status, headers=PAGE_HEADERS)
-
-
-def _forged() -> HTMLResponse:
-    return _html(
-        "Formulaire expiré",
-        "<p>Le formulaire n'a pas pu être vérifié. Rouvrez le courriel et envoyez la réponse à "
-        "nouveau. Rien n'a été envoyé.</p>",
-        403,
-    )
+    return HTMLResponse(_page(title, body), status_code=status, headers=forms.PAGE_HEADERS)
 
 
 def _page(title: str, body: str) -> str:

@@ -103,7 +103,32 @@ def set_csrf_cookie(response: Response, cookie: str, value: str, path: str, secu
     )
 
 
-def csrf_may_read(request: Request, cookie: str, scheme: str, netloc: str) -> bool:
+async def read_checked_form(
+    request: Request, cookie: str, origin: tuple[str, str], max_bytes: int, reopen: str
+) -> FormData:
+    """The form of a POST made from one of our pages: the CSRF cookie and the Origin (`scheme`,
+    `netloc`) checked before the body is read, the body bounded (`read_form`), then the form's
+    CSRF value compared with the cookie. FormRefused otherwise; `reopen` names, in French, what
+    to open again ("le lien reçu par courriel")."""
+    if not _csrf_may_read(request, cookie, *origin):
+        raise _forged(reopen, f"no CSRF cookie, or origin {request.headers.get('origin')!r}")
+    form = await read_form(request, max_bytes)
+    if not _csrf_matches(request, cookie, form):
+        raise _forged(reopen, "the form's CSRF value is not the cookie's")
+    return form
+
+
+def _forged(reopen: str, detail: str) -> FormRefused:
+    return FormRefused(
+        403,
+        "Formulaire expiré",
+        f"Le formulaire n'a pas pu être vérifié. Rouvrez {reopen} et validez à nouveau. "
+        "Rien n'a été enregistré.",
+        detail,
+    )
+
+
+def _csrf_may_read(request: Request, cookie: str, scheme: str, netloc: str) -> bool:
     """What can be checked before the body is read: the cookie is there, and the Origin (when the
     browser sends one) is ours."""
     origin = request.headers.get("origin")
@@ -114,7 +139,7 @@ def csrf_may_read(request: Request, cookie: str, scheme: str, netloc: str) -> bo
     return bool(request.cookies.get(cookie))
 
 
-def csrf_matches(request: Request, cookie: str, form: FormData) -> bool:
+def _csrf_matches(request: Request, cookie: str, form: FormData) -> bool:
     """After reading the (bounded) form: its value is the cookie's."""
     expected = request.cookies.get(cookie, "")
     sent = str(form.get("csrf", ""))

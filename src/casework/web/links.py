@@ -47,20 +47,12 @@ from casework.models.beneficiary import display_name
 from casework.notify.links import LinkError, LinkSigner, LinkStale
 from casework.notify.render import CASES, CONTRACTS, PEOPLE, SHEETS, case_facts, paris_date
 from casework.states.definition import FieldDef, TransitionDef
-from casework.web.forms import (
-    PAGE_HEADERS,
-    FormRefused,
-    csrf_matches,
-    csrf_may_read,
-    csrf_value,
-    read_form,
-    set_csrf_cookie,
-)
+from casework.web import forms
 
 log = logging.getLogger("casework.links")
 USERS, EVENTS = User.__table__, Event.__table__
 CSRF_COOKIE = "casework_csrf"
-HEADERS = PAGE_HEADERS
+HEADERS = forms.PAGE_HEADERS
 
 
 class _Used(Exception):
@@ -90,16 +82,19 @@ class LinkPages:
         token = request.path_params["token"]
         if request.method != "POST":
             return await run_in_threadpool(self._show, request, token)
-        # Before the body is read: a POST without our cookie, or from another site, costs nothing.
-        if not csrf_may_read(request, CSRF_COOKIE, self.base.scheme, self.base.netloc):
-            return self._csrf_refused(request)
+        # A POST without our cookie, or from another site, is refused before its body is read.
         try:
-            form = await read_form(request, self.max_form_bytes)
-        except FormRefused as refused:
+            form = await forms.read_checked_form(
+                request,
+                CSRF_COOKIE,
+                (self.base.scheme, self.base.netloc),
+                self.max_form_bytes,
+                reopen="le lien reçu par courriel",
+            )
+        except forms.FormRefused as refused:
+            # The detail may name the Origin: a site's address, not personal data.
             log.warning("link POST refused (%s): %s", refused.status, refused.detail)
             return self._message(request, refused.title, refused.message, refused.status)
-        if not csrf_matches(request, CSRF_COOKIE, form):
-            return self._csrf_refused(request)
         return await run_in_threadpool(self._post, request, token, form)
 
     def _show(
@@ -120,7 +115,7 @@ class LinkPages:
                 context = self._about(conn, link, row)
         except LinkError as error:
             return self._refusal(request, error)
-        csrf = csrf_value(request, CSRF_COOKIE)
+        csrf = forms.csrf_value(request, CSRF_COOKIE)
         labels = {f.name: f.label or f.name for f in transition.fields}
         html = self.env.get_template("link.html.j2").render(
             **context,
@@ -132,20 +127,8 @@ class LinkPages:
             expires=paris_date(link.expires_at),
         )
         response = HTMLResponse(html, status_code=status, headers=HEADERS)
-        set_csrf_cookie(response, CSRF_COOKIE, csrf, path="/l/", secure=self.secure)
+        forms.set_csrf_cookie(response, CSRF_COOKIE, csrf, path="/l/", secure=self.secure)
         return response
-
-    def _csrf_refused(self, request: Request) -> Response:
-        # The Origin is a site's address, not personal data; it says where a forgery came from.
-        origin = request.headers.get("origin")
-        log.warning("link POST refused: CSRF check failed (origin %r)", origin)
-        return self._message(
-            request,
-            "Formulaire expiré",
-            "Le formulaire n'a pas pu être vérifié. Rouvrez le lien reçu par courriel et "
-            "validez à nouveau. Rien n'a été enregistré.",
-            403,
-        )
 
     def _post(self, request: Request, token: str, form: Any) -> Response:
         now = self.app.clock.now()
