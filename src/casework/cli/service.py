@@ -146,7 +146,9 @@ def _serve_demo(
             smtp_security="none",
             smtp_user="",
             base_url=f"http://{host}:{port}",
-            link_keys=settings.mail.link_keys or secrets.token_urlsafe(32),
+            # Always a key of its own: signed with a real deployment's keys, the demo's reply
+            # addresses (an HMAC of a mail's number) would be valid there for that number.
+            link_keys=secrets.token_urlsafe(32),
             # Demo time runs days per second: links must outlive a few real minutes.
             link_max_age_days=max(settings.mail.link_max_age_days, 3650),
             send_interval_seconds=1.0,
