@@ -59,8 +59,15 @@ def _state(link: Any, now: Any) -> str:
 )
 @click.option("--case", "case_id", type=int, metavar="N", help="Tous les liens d'un dossier.")
 @click.option("--link", "link_id", type=int, metavar="N", help="Un lien (voir `links list`).")
-@click.option("--reason", default="", help="Pourquoi (gardé dans l'historique du dossier).")
-@click.option("--as", "actor_login", help="Qui révoque (défaut : l'utilisateur du terminal).")
+@click.option(
+    "--reason", default="", metavar="MOTIF", help="Pourquoi (gardé dans l'historique du dossier)."
+)
+@click.option(
+    "--as",
+    "actor_login",
+    metavar="IDENTIFIANT",
+    help="Qui révoque (défaut : l'utilisateur du terminal).",
+)
 @click.pass_obj
 def revoke(
     context: Context,
