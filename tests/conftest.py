@@ -27,6 +27,7 @@ from casework.demo.mailcatcher import MailCatcher
 from casework.migrate import upgrade
 from casework.settings import DatabaseSettings, MailSettings, Settings
 from tests.dovecot import Dovecot
+from tests.factories import NEW_KEY, OLD_KEY
 from tests.pg_cluster import Cluster
 
 BACKENDS = [
@@ -111,7 +112,7 @@ def clock() -> FixedClock:
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     # Mail is off unless a test turns it on with a relay to send to (see tests/mail.py).
-    mail = MailSettings(enabled=False, link_keys="test-key-old,test-key-new")
+    mail = MailSettings(enabled=False, link_keys=f"{OLD_KEY},{NEW_KEY}")
     return Settings(mail=mail).with_database(db_url)
 
 

@@ -23,6 +23,12 @@ from casework.models import (
 
 _cma_numbers = itertools.count(1)
 
+# Link keys for the tests, 32 bytes or more as casework requires; the old one signed before a
+# rotation, the new one signs now.
+OLD_KEY = "test-key-old-0123456789abcdefghijk"
+NEW_KEY = "test-key-new-0123456789abcdefghijk"
+OTHER_KEY = "someone-else-s-key-0123456789abcd"
+
 
 def add_person(
     app: App,

@@ -15,7 +15,7 @@ import os
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +30,31 @@ class SettingsError(CaseworkError):
 
     def french(self) -> str:
         return f"Configuration invalide ({self.source}) : {self.key} : {self.reason}"
+
+
+# Link keys sign every action link: a short key can be found offline from one link in one mail,
+# and then any link can be forged. 32 bytes is what `secrets.token_urlsafe(32)` gives (43 chars).
+MIN_LINK_KEY_BYTES = 32
+NEW_KEY_COMMAND = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def split_link_keys(raw: str) -> list[str]:
+    """The keys of `mail.link_keys`: comma-separated, the newest last."""
+    return [k.strip() for k in raw.split(",") if k.strip()]
+
+
+def check_link_keys(keys: Sequence[str], source: str) -> None:
+    """Refuse a key shorter than MIN_LINK_KEY_BYTES (UTF-8), naming it by its rank: a key's
+    value never goes into a message or a log."""
+    for rank, key in enumerate(keys, 1):
+        size = len(key.encode())
+        if size < MIN_LINK_KEY_BYTES:
+            raise SettingsError(
+                source,
+                "mail.link_keys",
+                f"la clé n° {rank} est trop courte ({size} octet{'s' if size > 1 else ''}, il "
+                f"en faut au moins {MIN_LINK_KEY_BYTES}) ; créez-en une avec {NEW_KEY_COMMAND}",
+            )
 
 
 @dataclass(frozen=True)
@@ -90,6 +115,8 @@ class ServiceSettings:
     health_token: str = ""
     # /health shows counts of timers and mail at most this old (the service refreshes them).
     health_refresh_seconds: float = 15.0
+    # A POSTed form larger than this is refused (413) before it is read past the limit.
+    max_form_bytes: int = 65_536
 
 
 @dataclass(frozen=True)
@@ -127,7 +154,8 @@ class MailSettings:
     # Where the links in mails point.
     base_url: str = "http://127.0.0.1:8000"
     # Keys that sign the links, comma-separated, the newest last: links signed with an older key
-    # keep working until it is removed (rotation). Required to send mail.
+    # keep working until it is removed (rotation). Required to send mail; each at least 32 bytes
+    # (checked when the settings are loaded, and again by LinkSigner).
     link_keys: str = ""
     link_max_age_days: int = 30
     # The counsellors' daily digest, on working days, at this Paris time.
@@ -225,6 +253,13 @@ def load_settings(
     return Settings(**sections)  # type: ignore[arg-type]
 
 
+# Values checked beyond their type when the settings are loaded, so that a bad one stops every
+# command at start with a French message instead of surfacing hours later.
+_CHECKS: dict[str, Callable[[object, str], None]] = {
+    "mail.link_keys": lambda value, source: check_link_keys(split_link_keys(str(value)), source),
+}
+
+
 def _build_section(
     cls: type, name: str, given: dict[str, object], environ: Mapping[str, str], source: str
 ) -> object:
@@ -237,9 +272,16 @@ def _build_section(
     for f in dataclasses.fields(cls):
         env_key = f"CASEWORK_{name}_{f.name}".upper()
         if env_key in environ:
+            where = env_key
             values[f.name] = _convert(hints[f.name], environ[env_key], env_key, env_key)
         elif f.name in given:
+            where = source
             values[f.name] = _convert(hints[f.name], given[f.name], source, f"{name}.{f.name}")
+        else:
+            continue
+        check = _CHECKS.get(f"{name}.{f.name}")
+        if check is not None:
+            check(values[f.name], where)
     return cls(**values)
 
 

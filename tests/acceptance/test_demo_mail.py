@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 
+from casework.demo.database import DEMO_APPLICATION_ID
 from casework.demo.mailcatcher import free_port
 
 
@@ -70,15 +72,27 @@ def test_the_demo_shows_its_mail_and_the_links_work(tmp_path: Path) -> None:
                 listing = client.get("/mails").text
                 for path, subject in re.findall(r"<a href='(/mails/\d+)'>([^<]+)</a>", listing):
                     if html.unescape(subject).startswith("Fiche de liaison"):
-                        page = client.get(path).text
+                        shown = client.get(path)
+                        page = shown.text
                         if "Répondre comme accueil@adlj53.example" in html.unescape(page):
-                            answer = client.post(f"{path}/reply", data={"text": "Bien reçu."})
+                            assert "default-src 'none'" in shown.headers["content-security-policy"]
+                            # Without the form's CSRF value (another site posting): refused.
+                            forged = client.post(f"{path}/reply", data={"text": "Faux."})
+                            assert forged.status_code == 403
+                            csrf = re.search(r"name='csrf' value='([^']+)'", page).group(1)  # type: ignore[union-attr]
+                            answer = client.post(
+                                f"{path}/reply", data={"csrf": csrf, "text": "Bien reçu."}
+                            )
                             replied = html.unescape(answer.text)
                             break
                 time.sleep(0.5)
             assert replied is not None, "no sheet sent to the housing partner in time"
             assert "recorded" in replied
             assert "acknowledge" in replied
+        # The database is marked as the demo's own: the next `serve --demo` may empty it.
+        with sqlite3.connect(tmp_path / "var" / "demo.sqlite3") as conn:
+            assert conn.execute("PRAGMA application_id").fetchone()[0] == DEMO_APPLICATION_ID
+        conn.close()
     finally:
         process.terminate()
         process.wait(timeout=30)

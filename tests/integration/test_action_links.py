@@ -21,7 +21,18 @@ from casework.models import ActionLink, Case, ContactLog, LiaisonSheet
 from casework.notify.links import LinkRequest, LinkSigner
 from casework.notify.sender import MailSender
 from casework.web.links import CSRF_COOKIE, LinkPages
-from tests.factories import add_case, add_contact, add_partner, add_sheet, add_user, events, row
+from tests.factories import (
+    NEW_KEY,
+    OLD_KEY,
+    OTHER_KEY,
+    add_case,
+    add_contact,
+    add_partner,
+    add_sheet,
+    add_user,
+    events,
+    row,
+)
 
 BASE = "https://casework.example"
 LINK = re.compile(r"https://casework\.example/l/[A-Za-z0-9_\-.]+")
@@ -288,7 +299,7 @@ def test_tampered_unknown_and_retired_key_tokens_are_refused(
     flipped = path[:-3] + ("A" if path[-3] != "A" else "B") + path[-2:]
     assert client.get(flipped).status_code == 400
     assert "Lien invalide" in text(client.get(flipped))
-    foreign = LinkSigner(["someone-else's-key"], timedelta(days=30))
+    foreign = LinkSigner([OTHER_KEY], timedelta(days=30))
     token = foreign.serializer.dumps(["case", case_id, "decline", 2, "x", "y"])
     assert client.get(f"/l/{token}").status_code == 400
     # Well signed, but never stored (or its row deleted): unknown.
@@ -305,15 +316,15 @@ def test_keys_rotate_without_breaking_links_already_sent(
     add_user(mail_app)
     case_id = add_case(mail_app)
     mail_app.engine.fire(case_id, "ask_consent", Actor.system())
-    old = LinkSigner(["test-key-old"], timedelta(days=30))  # what signed before the rotation
+    old = LinkSigner([OLD_KEY], timedelta(days=30))  # what signed before the rotation
     request = LinkRequest(
         "case", case_id, case_id, "decline", 2, "claire.martin@ml.example", "person"
     )
     with mail_app.db.transaction() as conn:
         (token,) = old.create(conn, [request], clock.now())
-    # Settings say "test-key-old,test-key-new": the old key still verifies.
+    # Settings say "OLD_KEY,NEW_KEY": the old key still verifies.
     assert client_for(mail_app).get(f"/l/{token}").status_code == 200
-    retired = LinkSigner(["test-key-new"], timedelta(days=30))
+    retired = LinkSigner([NEW_KEY], timedelta(days=30))
     with mail_app.db.read() as conn, pytest.raises(Exception, match="bad signature"):
         retired.resolve(conn, token, clock.now())
 

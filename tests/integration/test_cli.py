@@ -19,7 +19,7 @@ from casework.demo.mailcatcher import MailCatcher
 from casework.migrate import head_revision
 from casework.models import User
 from casework.settings import DatabaseSettings
-from tests.factories import add_case, add_user, events
+from tests.factories import NEW_KEY, add_case, add_user, events
 
 
 def run(db_url: str, *args: str, env: dict[str, str] | None = None) -> Result:
@@ -253,7 +253,7 @@ def test_mail_commands(db_url: str, app: App, catcher: MailCatcher) -> None:
     assert "1 en attente, 0 envoyés" in run(db_url, "mail", "status").output
     env = {
         "CASEWORK_MAIL_SMTP_PORT": str(catcher.port),
-        "CASEWORK_MAIL_LINK_KEYS": "cli-key",
+        "CASEWORK_MAIL_LINK_KEYS": NEW_KEY,
         "CASEWORK_MAIL_RATE_PER_SECOND": "0",
     }
     sent = run(db_url, "mail", "send", env=env)
@@ -298,3 +298,7 @@ def test_names_and_mail_text_are_printed_without_escape_sequences(app: App, db_u
         assert "\x1b" not in output
         assert "\r" not in output
     assert "Léa" in run(db_url, "case", "show", str(case_id)).output
+    short = run(db_url, "mail", "send", env={"CASEWORK_MAIL_LINK_KEYS": "x"})
+    assert short.exit_code == 1
+    assert "mail.link_keys : la clé n° 1 est trop courte" in short.output
+    assert "Traceback" not in short.output

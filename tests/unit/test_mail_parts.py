@@ -17,6 +17,8 @@ from casework.notify.render import paris_date
 from casework.notify.sender import MailSender, RateLimiter
 from casework.settings import MailSettings, SettingsError
 
+KEYS = ("old", "new", "newer", "other")
+
 
 def test_one_line_drops_every_control_character() -> None:
     assert one_line("Martin\r\nBcc: x@evil.example") == "Martin Bcc: x@evil.example"
@@ -32,7 +34,8 @@ def test_paris_dates() -> None:
 
 
 def test_reply_tokens_are_short_case_insensitive_and_signed() -> None:
-    signer = LinkSigner(["old", "new"], timedelta(days=30))
+    old, new, newer, other = (f"{name}-key-0123456789abcdefghijklmnop" for name in KEYS)
+    signer = LinkSigner([old, new], timedelta(days=30))
     token = signer.reply_token(123456)
     assert len(f"reply+{token}") <= 64  # the limit of a local part
     assert token == token.lower()
@@ -41,15 +44,28 @@ def test_reply_tokens_are_short_case_insensitive_and_signed() -> None:
     assert signer.check_reply_token("123457" + token[6:]) is None  # another mail's number
     assert signer.check_reply_token("garbage") is None
     # Signed with the newest key; still read after a rotation adds a newer one.
-    assert LinkSigner(["new", "newer"], timedelta(days=30)).check_reply_token(token) == 123456
-    assert LinkSigner(["other"], timedelta(days=30)).check_reply_token(token) is None
+    assert LinkSigner([new, newer], timedelta(days=30)).check_reply_token(token) == 123456
+    assert LinkSigner([other], timedelta(days=30)).check_reply_token(token) is None
 
 
 def test_links_need_a_key() -> None:
     with pytest.raises(SettingsError, match="link_keys"):
         LinkSigner.from_settings(MailSettings(link_keys=" , "))
-    signer = LinkSigner.from_settings(MailSettings(link_keys="a, b"))
-    assert signer.keys == [b"a", b"b"]
+    signer = LinkSigner.from_settings(MailSettings(link_keys=f"{'a' * 32}, {'b' * 40}"))
+    assert signer.keys == [b"a" * 32, b"b" * 40]
+
+
+def test_a_key_shorter_than_32_bytes_is_refused_without_being_shown() -> None:
+    for keys in (["s3cret!"], ["a" * 32, "b" * 31], ["é" * 15]):  # 15 × "é" is 30 bytes
+        with pytest.raises(SettingsError) as refused:
+            LinkSigner(keys, timedelta(days=30))
+        message = refused.value.french()
+        assert "mail.link_keys" in message
+        assert f"la clé n° {len(keys)} est trop courte" in message
+        assert "il en faut au moins 32" in message
+        assert "secrets.token_urlsafe(32)" in message
+        assert keys[-1] not in message
+    assert LinkSigner(["é" * 16], timedelta(days=30)).keys == ["é".encode() * 16]
 
 
 def test_the_recipient_is_bound_without_being_readable() -> None:
@@ -60,7 +76,7 @@ def test_the_recipient_is_bound_without_being_readable() -> None:
 
 
 def test_backoff_doubles_with_jitter_up_to_a_ceiling(monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = MailSettings(retry_base_seconds=60, retry_max_seconds=3600, link_keys="k")
+    settings = MailSettings(retry_base_seconds=60, retry_max_seconds=3600, link_keys="k" * 32)
     sender = MailSender.__new__(MailSender)
     sender.settings = settings
     monkeypatch.setattr(sender_module.random, "uniform", lambda low, high: high)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,30 @@ def test_a_bad_environment_value_names_the_variable() -> None:
     with pytest.raises(SettingsError) as error:
         load_settings(environ={"CASEWORK_DATABASE_BUSY_TIMEOUT_MS": "soon"})
     assert error.value.key == "CASEWORK_DATABASE_BUSY_TIMEOUT_MS"
+
+
+def test_short_link_keys_are_refused_at_load_naming_where_they_come_from(tmp_path: Path) -> None:
+    config = tmp_path / "casework.toml"
+    config.write_text('[mail]\nlink_keys = "x"\n', encoding="utf-8")
+    with pytest.raises(SettingsError) as from_file:
+        load_settings(config, environ={})
+    message = from_file.value.french()
+    assert message.startswith(f"Configuration invalide ({config}) : mail.link_keys : ")
+    assert "la clé n° 1 est trop courte (1 octet, il en faut au moins 32)" in message
+    assert "python -c 'import secrets; print(secrets.token_urlsafe(32))'" in message
+    good = "k" * 32
+    with pytest.raises(SettingsError) as from_environment:
+        load_settings(environ={"CASEWORK_MAIL_LINK_KEYS": f"{good},short-secret"})
+    message = from_environment.value.french()
+    assert "(CASEWORK_MAIL_LINK_KEYS) : mail.link_keys : la clé n° 2 est trop courte" in message
+    assert "short-secret" not in message  # a key is never shown
+    assert load_settings(environ={"CASEWORK_MAIL_LINK_KEYS": good}).mail.link_keys == good
+    assert load_settings(environ={}).mail.link_keys == ""  # none: mail refuses to start
+
+
+def test_the_readme_placeholder_for_link_keys_is_refused() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    placeholder = re.search(r'^link_keys = "([^"]*)"', readme, re.MULTILINE)
+    assert placeholder is not None
+    with pytest.raises(SettingsError, match="link_keys"):
+        load_settings(environ={"CASEWORK_MAIL_LINK_KEYS": placeholder.group(1)})

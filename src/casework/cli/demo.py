@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from casework.app import build_app
 from casework.cli.main import Context
 from casework.clock import FixedClock
-from casework.demo import run_story, wipe_sqlite
+from casework.demo import prepare_demo_database, run_story
 from casework.migrate import upgrade
 from casework.models import Case
 
@@ -31,25 +31,26 @@ DEMO_DATABASE = "sqlite:///var/demo.sqlite3"
     show_default=True,
     help="Graine du hasard (même graine, même histoire).",
 )
-@click.option("--fresh", is_flag=True, help="Repartir d'une base SQLite vide.")
+@click.option(
+    "--fresh", is_flag=True, help="Repartir d'une base vide (seulement une base de la démo)."
+)
 @click.pass_obj
 def demo(context: Context, n_cases: int, cohort: int, days: int, seed: int, fresh: bool) -> None:
     """Crée des apprentis fictifs et fait passer six mois de suivi en quelques secondes.
 
     Chaque jour simulé, des personnes fictives agissent (consentement, points mensuels, fiches
     de liaison, ruptures) et les minuteurs échus se déclenchent (relances, cycles, échéances),
-    comme dans le service. Sans --database, la démo a sa propre base (var/demo.sqlite3).
+    comme dans le service. Sans --database, la démo a sa propre base (var/demo.sqlite3) ;
+    elle refuse une base qu'elle n'a pas créée.
     """
     settings = (
         context.settings if context.database_url else context.settings.with_database(DEMO_DATABASE)
     )
+    # Before anything connects: a database the demo did not create is refused, untouched.
+    prepare_demo_database(settings.database.url, wipe=fresh)
     clock = FixedClock(datetime(cohort, 12, 15, tzinfo=UTC))
     app = build_app(settings, clock)
     try:
-        if fresh:
-            if not app.db.is_sqlite:
-                raise click.ClickException("--fresh n'efface qu'une base SQLite.")
-            wipe_sqlite(app)
         upgrade(app.db)
         with app.db.read() as conn:
             existing = conn.execute(select(func.count()).select_from(Case)).scalar_one()

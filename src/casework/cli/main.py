@@ -35,6 +35,7 @@ Exemples :
   casework simulate --days 180
   casework mail status
   casework mail list --status failed
+  casework links revoke --user referente --reason "départ"
   casework inbound list
   casework inbound attach 31 12
   casework intake import cma contrats.csv
@@ -166,13 +167,14 @@ def shown(value: object) -> str:
 
 
 def _register() -> None:
-    from casework.cli import alerts, cases, demo, inbound, intake, mail, service, workflows
+    from casework.cli import alerts, cases, demo, inbound, intake, links, mail, service, workflows
 
     main.add_command(workflows.workflows)
     main.add_command(cases.case)
     main.add_command(cases.history)
     main.add_command(demo.demo)
     main.add_command(mail.mail)
+    main.add_command(links.links)
     main.add_command(inbound.inbound)
     main.add_command(alerts.alerts)
     main.add_command(intake.intake)

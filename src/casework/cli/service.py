@@ -25,6 +25,7 @@ from casework.text_hygiene import for_terminal
 from casework.timers.service import STALE_AFTER, Service, heartbeats
 
 log = logging.getLogger("casework.cli")
+LOOPBACK = ("127.0.0.1", "localhost")
 
 
 def _ensure_schema(app: App) -> None:
@@ -59,7 +60,10 @@ def _paris_date(value: str | None) -> datetime | None:
 )
 @click.option("--start", metavar="AAAA-MM-JJ", help="Avec --fast-clock : date de départ.")
 @click.option(
-    "--demo", is_flag=True, help="Base de démonstration neuve, apprentis fictifs simulés."
+    "--demo",
+    is_flag=True,
+    help="Base de démonstration neuve, apprentis fictifs simulés, sur 127.0.0.1 seulement "
+    "(refuse une base qu'elle n'a pas créée).",
 )
 @click.option(
     "--cases",
@@ -111,19 +115,31 @@ def _serve_demo(
     fast_clock: float | None,
     n_cases: int,
 ) -> None:
-    from casework.demo import DemoPeople, cohort_start, seed_cohort, wipe_sqlite
+    from casework.demo import DemoPeople, cohort_start, prepare_demo_database, seed_cohort
     from casework.demo.mailcatcher import MailCatcher
 
+    # The demo's pages let anyone who reaches them act and write as the partners: this machine
+    # only, whatever the settings say.
+    if host not in (None, *LOOPBACK):
+        raise click.ClickException(
+            f"La démonstration n'écoute que sur cette machine (127.0.0.1) : --host {host} "
+            "n'est pas accepté avec --demo."
+        )
+    host = "127.0.0.1"
     settings = (
         context.settings if context.database_url else context.settings.with_database(DEMO_DATABASE)
     )
-    host = host or settings.service.host
     port = port or settings.service.port
+    # Before anything starts or connects: the demo empties only a database it created.
+    prepare_demo_database(settings.database.url, wipe=True)
     # Mail goes to a catcher in this process (on a free port), shown at /mails; the links point
     # at this server.
     catcher = MailCatcher("127.0.0.1").start()
     settings = dataclasses.replace(
         settings,
+        # Replies come in through the catcher's form: a demo must never read (and flag as seen)
+        # a real mailbox, or take mail for a real server, that a casework.toml nearby names.
+        inbound=dataclasses.replace(settings.inbound, imap_enabled=False, lmtp_enabled=False),
         mail=dataclasses.replace(
             settings.mail,
             enabled=True,
@@ -132,7 +148,9 @@ def _serve_demo(
             smtp_security="none",
             smtp_user="",
             base_url=f"http://{host}:{port}",
-            link_keys=settings.mail.link_keys or secrets.token_urlsafe(32),
+            # Always a key of its own: signed with a real deployment's keys, the demo's reply
+            # addresses (an HMAC of a mail's number) would be valid there for that number.
+            link_keys=secrets.token_urlsafe(32),
             # Demo time runs days per second: links must outlive a few real minutes.
             link_max_age_days=max(settings.mail.link_max_age_days, 3650),
             send_interval_seconds=1.0,
@@ -143,7 +161,6 @@ def _serve_demo(
     clock = FastClock(cohort_start(cohort), fast_clock or 3 * 86_400)
     app = build_app(settings, clock)
     try:
-        wipe_sqlite(app)
         upgrade(app.db)
         seed_cohort(app, n_cases, cohort, seed=53)
         yours, housing = _left_to_you(app)
@@ -162,7 +179,9 @@ def _serve_demo(
         from casework.inbound.ingest import Ingestor
 
         ingestor = Ingestor(app, service.mail.signer)
-        routes = catcher.routes(lambda raw: ingestor.ingest(raw, "demo"))
+        routes = catcher.routes(
+            lambda raw: ingestor.ingest(raw, "demo"), settings.service.max_form_bytes
+        )
         _run(app, service, settings, host, port, no_web, extra_routes=routes)
     finally:
         app.close()

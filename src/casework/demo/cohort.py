@@ -82,14 +82,3 @@ def seed_cohort(app: App, n_cases: int, cohort: int, seed: int) -> dict[int, str
                 ],
             )
     return {row.id: display_name(row.first_names, row.birth_name) for row in people}
-
-
-def wipe_sqlite(app: App) -> None:
-    """Start the demo from an empty SQLite file (never touches any other database)."""
-    if not app.db.is_sqlite:
-        raise ValueError("the demo only wipes SQLite databases")
-    app.db.dispose()
-    path = app.db.url.database
-    if path and path != ":memory:":
-        for suffix in ("", "-wal", "-shm"):
-            Path(path + suffix).unlink(missing_ok=True)

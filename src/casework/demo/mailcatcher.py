@@ -2,6 +2,11 @@
 
 The demo sends its mail here and shows it at http://127.0.0.1:8000/mails; the tests use it as
 the relay, and can make it answer a recipient with a temporary (451) or permanent (550) refusal.
+
+Its pages have the link pages' headers (a Content-Security-Policy with no script, no frame, no
+cache), and its reply form the same CSRF check (a SameSite=Strict cookie the form sends back,
+checked before the body is read, the body read within `service.max_form_bytes`): another site
+open in the same browser cannot post replies as a partner.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.routing import Route
 
 from casework.notify.mime import encode_header
+from casework.web import forms
+
+CSRF_COOKIE = "casework_demo_csrf"
 
 
 @dataclass
@@ -73,6 +81,7 @@ class MailCatcher:
         self.refusals: dict[str, list[str]] = {}
         self.running = False
         self.take_reply: Callable[[bytes], Any] | None = None
+        self.max_form_bytes = 65_536
         self.lock = threading.Lock()
         self.received = threading.Condition(self.lock)
         self.controller = Controller(
@@ -116,18 +125,21 @@ class MailCatcher:
             self.received.wait_for(lambda: len(self.messages) >= count, timeout)
             return list(self.messages)
 
-    def _reply_form(self, n: int, mail: Caught) -> str:
+    def _reply_form(self, n: int, mail: Caught, csrf: str) -> str:
         if self.take_reply is None or mail.message["Reply-To"] is None:
             return ""
-        return _reply_form_html(n, mail.recipients[0])
+        return _reply_form_html(n, mail.recipients[0], csrf)
 
     # -- web pages (the demo) ----------------------------------------------------------------------
 
-    def routes(self, take_reply: Callable[[bytes], Any] | None = None) -> list[Route]:
+    def routes(
+        self, take_reply: Callable[[bytes], Any] | None = None, max_form_bytes: int = 65_536
+    ) -> list[Route]:
         """/mails and /mails/<n>; and / leads there (the demo's front page). With `take_reply`,
         a mail that expects an answer gets a reply form: the reply, written as its recipient
         would, is handed to `take_reply` as a mail server would deliver it."""
         self.take_reply = take_reply
+        self.max_form_bytes = max_form_bytes
         return [
             Route("/", lambda _request: RedirectResponse("/mails")),
             Route("/mails", self.list_page),
@@ -139,9 +151,16 @@ class MailCatcher:
         n = request.path_params["n"]
         with self.lock:
             if self.take_reply is None or not 0 <= n < len(self.messages):
-                return HTMLResponse(_page("Introuvable", "<p>Pas de courriel ici.</p>"), 404)
+                return _html("Introuvable", "<p>Pas de courriel ici.</p>", 404)
             mail = self.messages[n]
-        text = str((await request.form()).get("text", ""))
+        here = (request.url.scheme, request.headers.get("host", ""))
+        try:
+            form = await forms.read_checked_form(
+                request, CSRF_COOKIE, here, self.max_form_bytes, reopen="le courriel"
+            )
+        except forms.FormRefused as refused:
+            return _html(refused.title, f"<p>{html.escape(refused.message)}</p>", refused.status)
+        text = str(form.get("text", ""))
         m = mail.message
         raw = (
             f"From: {mail.recipients[0]}\r\nTo: {m['Reply-To']}\r\n"
@@ -157,7 +176,7 @@ class MailCatcher:
             f"<p>État : <strong>{html.escape(str(result.status))}</strong> — "
             f"{html.escape(str(result.reason or ''))}</p>"
         )
-        return HTMLResponse(_page("Réponse reçue", body), headers={"Cache-Control": "no-store"})
+        return _html("Réponse reçue", body)
 
     async def list_page(self, _request: Request) -> HTMLResponse:
         rows = []
@@ -178,15 +197,16 @@ class MailCatcher:
             + "".join(rows)
             + "</table>"
         )
-        return HTMLResponse(_page("Courriels", body), headers={"Cache-Control": "no-store"})
+        return _html("Courriels", body)
 
     async def mail_page(self, request: Request) -> HTMLResponse:
         n = request.path_params["n"]
         with self.lock:
             if not 0 <= n < len(self.messages):
-                return HTMLResponse(_page("Introuvable", "<p>Pas de courriel ici.</p>"), 404)
+                return _html("Introuvable", "<p>Pas de courriel ici.</p>", 404)
             mail = self.messages[n]
         m = mail.message
+        csrf = forms.csrf_value(request, CSRF_COOKIE)
         headers = "".join(
             f"<tr><th align='left'>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
             for k, v in m.items()
@@ -195,19 +215,26 @@ class MailCatcher:
             "<p><a href='/mails'>← tous les courriels</a></p>"
             f"<table style='font-size: 12px'>{headers}</table><hr>"
             # Our own HTML part, as the recipient's mail client would show it.
-            f"{mail.part('html')}<hr>{self._reply_form(n, mail)}<h2>Partie texte</h2>"
+            f"{mail.part('html')}<hr>{self._reply_form(n, mail, csrf)}<h2>Partie texte</h2>"
             f"<pre>{html.escape(mail.part('plain'))}</pre>"
         )
-        return HTMLResponse(_page(str(m["Subject"]), body), headers={"Cache-Control": "no-store"})
+        response = _html(str(m["Subject"]), body)
+        forms.set_csrf_cookie(response, CSRF_COOKIE, csrf, path="/mails/", secure=False)
+        return response
 
 
-def _reply_form_html(n: int, recipient: str) -> str:
+def _reply_form_html(n: int, recipient: str, csrf: str) -> str:
     return (
         f"<form method='post' action='/mails/{n}/reply'><h2>Répondre comme {html.escape(recipient)}"
-        "</h2><textarea name='text' rows='4' cols='70'>Bien reçu, nous prenons contact avec le "
+        f"</h2><input type='hidden' name='csrf' value='{html.escape(csrf)}'>"
+        "<textarea name='text' rows='4' cols='70'>Bien reçu, nous prenons contact avec le "
         "jeune cette semaine.</textarea><br><button type='submit'>Envoyer la réponse</button>"
         "</form>"
     )
+
+
+def _html(title: str, body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(_page(title, body), status_code=status, headers=forms.PAGE_HEADERS)
 
 
 def _page(title: str, body: str) -> str:

@@ -31,4 +31,9 @@ class ActionLink(Base):
     actor_kind: Mapped[str] = mapped_column(String(20))  # person or partner
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Revoked by a person (someone left, a mail went to the wrong address): the link then
+    # answers 410 "Lien révoqué"; the case's timeline has an event saying who and why.
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(120))
+    revoke_reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

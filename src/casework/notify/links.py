@@ -30,7 +30,13 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Connection, insert, select, update
 
 from casework.models import ActionLink
-from casework.settings import MailSettings, SettingsError
+from casework.settings import (
+    NEW_KEY_COMMAND,
+    MailSettings,
+    SettingsError,
+    check_link_keys,
+    split_link_keys,
+)
 
 LINKS = ActionLink.__table__
 _SALT = "casework.action-link.v1"
@@ -68,6 +74,15 @@ class LinkExpired(LinkError):
     message = (
         "Ce lien a expiré. Si l'action est toujours nécessaire, elle figurera dans votre "
         "prochain récapitulatif, ou adressez-vous au conseiller."
+    )
+
+
+class LinkRevoked(LinkError):
+    status = 410
+    title = "Lien révoqué"
+    message = (
+        "Ce lien a été désactivé et ne peut plus servir. Aucune modification n'a été faite. "
+        "Pour toute question, adressez-vous à la plateforme d'accompagnement."
     )
 
 
@@ -109,16 +124,17 @@ class LinkSigner:
             raise SettingsError(
                 "configuration",
                 "mail.link_keys",
-                "aucune clé pour signer les liens (CASEWORK_MAIL_LINK_KEYS)",
+                "aucune clé pour signer les liens (CASEWORK_MAIL_LINK_KEYS) ; "
+                f"créez-en une avec {NEW_KEY_COMMAND}",
             )
+        check_link_keys(keys, "configuration")
         self.keys = [k.encode() for k in keys]
         self.max_age = max_age
         self.serializer = URLSafeSerializer(list(keys), salt=_SALT)
 
     @classmethod
     def from_settings(cls, settings: MailSettings) -> LinkSigner:
-        keys = [k.strip() for k in settings.link_keys.split(",") if k.strip()]
-        return cls(keys, timedelta(days=settings.link_max_age_days))
+        return cls(split_link_keys(settings.link_keys), timedelta(days=settings.link_max_age_days))
 
     # -- action links ----------------------------------------------------------------------------
 
@@ -168,7 +184,8 @@ class LinkSigner:
 
     def resolve(self, conn: Connection, token: str, now: datetime, lock: bool = False) -> Any:
         """The stored link a token stands for, checked: signature (any current key), known,
-        claims equal to the stored row, not expired. Raises a LinkError saying which."""
+        claims equal to the stored row, not revoked, not expired. Raises a LinkError saying
+        which. (Revoked comes first: a person decided it, the expiry only says time passed.)"""
         try:
             claims = self.serializer.loads(token)
         except BadSignature:
@@ -188,16 +205,19 @@ class LinkSigner:
         ]
         if not isinstance(claims, list) or claims[:5] != expected:
             raise LinkTampered("claims differ from the stored link")
+        if row.revoked_at is not None:
+            raise LinkRevoked(f"revoked at {row.revoked_at.isoformat()} by {row.revoked_by}")
         if row.expires_at <= now:
             raise LinkExpired(f"expired at {row.expires_at.isoformat()}")
         return row
 
     @staticmethod
     def use(conn: Connection, link_id: int, now: datetime) -> bool:
-        """Mark a link used; False if it already was. The WHERE makes it once, whoever races."""
+        """Mark a link used; False if it already was, or was revoked meanwhile. The WHERE makes
+        it once, whoever races (a revocation committed between `resolve` and here included)."""
         done = conn.execute(
             update(LINKS)
-            .where(LINKS.c.id == link_id, LINKS.c.used_at.is_(None))
+            .where(LINKS.c.id == link_id, LINKS.c.used_at.is_(None), LINKS.c.revoked_at.is_(None))
             .values(used_at=now)
         )
         return done.rowcount == 1
@@ -230,9 +250,14 @@ class LinkSigner:
     def check_reply_token(self, token: str) -> int | None:
         """The mail id a reply token stands for, or None if it is not one of ours."""
         number, _, mac = token.strip().lower().partition("-")
-        if not number.isdigit():
+        # A stranger writes this address. ASCII only: str.isdigit() takes "²" (which int()
+        # refuses) and other scripts' digits (which it reads), and compare_digest raises on a
+        # non-ASCII string. At most 19 digits (a 63-bit id): int() refuses thousands.
+        if not (number.isascii() and number.isdigit() and mac.isascii()) or len(number) > 19:
             return None
         mail_id = int(number)
+        if str(mail_id) != number:  # one spelling per mail: no leading zeros
+            return None
         for key in self.keys:
             if hmac.compare_digest(mac, self._reply_mac(key, mail_id)):
                 return mail_id

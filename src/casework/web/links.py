@@ -6,10 +6,12 @@ has no script and no auto-submit; it is not cached, not indexed, and sends no Re
 
 POST fires the transition, after a CSRF check (a random value in a SameSite=Strict cookie set
 by the GET, which the form must send back; and the Origin, when the browser gives one, must be
-ours). In one transaction: the link is marked used (an UPDATE that only matches an unused link,
-so a second POST, or a race, finds it used and fires nothing), the row is checked to be still in
-the situation the mail was about (locked on PostgreSQL), and the engine fires the trigger with
-the version just read. Any failure rolls the whole back, the "used" mark included.
+ours). The cookie and the Origin are checked before the body is read, and the body is read
+within `service.max_form_bytes` (casework/web/forms.py). In one transaction: the link is marked
+used (an UPDATE that only matches an unused link, so a second POST, or a race, finds it used and
+fires nothing), the row is checked to be still in the situation the mail was about (locked on
+PostgreSQL), and the engine fires the trigger with the version just read. Any failure rolls the
+whole back, the "used" mark included.
 
 Stale: a link is for the situation the row was in when the mail was written. It is stale when
 its trigger is no longer open where the row now is, or when the other side has moved the row to
@@ -23,9 +25,7 @@ Every refusal is a French page with a 4xx status and a log line; none changes an
 
 from __future__ import annotations
 
-import hmac
 import logging
-import secrets
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,19 +47,12 @@ from casework.models.beneficiary import display_name
 from casework.notify.links import LinkError, LinkSigner, LinkStale
 from casework.notify.render import CASES, CONTRACTS, PEOPLE, SHEETS, case_facts, paris_date
 from casework.states.definition import FieldDef, TransitionDef
+from casework.web import forms
 
 log = logging.getLogger("casework.links")
 USERS, EVENTS = User.__table__, Event.__table__
 CSRF_COOKIE = "casework_csrf"
-HEADERS = {
-    "Cache-Control": "no-store",
-    "Pragma": "no-cache",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex, nofollow",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-}
+HEADERS = forms.PAGE_HEADERS
 
 
 class _Used(Exception):
@@ -72,6 +65,7 @@ class LinkPages:
         self.signer = signer or LinkSigner.from_settings(app.settings.mail)
         self.base = urlsplit(app.settings.mail.base_url)
         self.secure = self.base.scheme == "https"
+        self.max_form_bytes = app.settings.service.max_form_bytes
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(Path(app.settings.paths.templates) / "web"),
             undefined=jinja2.StrictUndefined,
@@ -86,10 +80,22 @@ class LinkPages:
     async def page(self, request: Request) -> Response:
         """The database work runs in Starlette's thread pool, off the event loop."""
         token = request.path_params["token"]
-        if request.method == "POST":
-            form = await request.form()
-            return await run_in_threadpool(self._post, request, token, form)
-        return await run_in_threadpool(self._show, request, token)
+        if request.method != "POST":
+            return await run_in_threadpool(self._show, request, token)
+        # A POST without our cookie, or from another site, is refused before its body is read.
+        try:
+            form = await forms.read_checked_form(
+                request,
+                CSRF_COOKIE,
+                (self.base.scheme, self.base.netloc),
+                self.max_form_bytes,
+                reopen="le lien reçu par courriel",
+            )
+        except forms.FormRefused as refused:
+            # The detail may name the Origin: a site's address, not personal data.
+            log.warning("link POST refused (%s): %s", refused.status, refused.detail)
+            return self._message(request, refused.title, refused.message, refused.status)
+        return await run_in_threadpool(self._post, request, token, form)
 
     def _show(
         self,
@@ -109,7 +115,7 @@ class LinkPages:
                 context = self._about(conn, link, row)
         except LinkError as error:
             return self._refusal(request, error)
-        csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+        csrf = forms.csrf_value(request, CSRF_COOKIE)
         labels = {f.name: f.label or f.name for f in transition.fields}
         html = self.env.get_template("link.html.j2").render(
             **context,
@@ -121,30 +127,10 @@ class LinkPages:
             expires=paris_date(link.expires_at),
         )
         response = HTMLResponse(html, status_code=status, headers=HEADERS)
-        response.set_cookie(
-            CSRF_COOKIE,
-            csrf,
-            max_age=3600,
-            path="/l/",
-            secure=self.secure,
-            httponly=True,
-            samesite="strict",
-        )
+        forms.set_csrf_cookie(response, CSRF_COOKIE, csrf, path="/l/", secure=self.secure)
         return response
 
     def _post(self, request: Request, token: str, form: Any) -> Response:
-        cookie = request.cookies.get(CSRF_COOKIE, "")
-        sent = str(form.get("csrf", ""))
-        origin = request.headers.get("origin")
-        if not cookie or not hmac.compare_digest(cookie, sent) or not self._our_origin(origin):
-            log.warning("link POST refused: CSRF check failed (origin %r)", origin)
-            return self._message(
-                request,
-                "Formulaire expiré",
-                "Le formulaire n'a pas pu être vérifié. Rouvrez le lien reçu par courriel et "
-                "validez à nouveau. Rien n'a été enregistré.",
-                403,
-            )
         now = self.app.clock.now()
         try:
             with self.app.db.transaction() as conn:
@@ -163,8 +149,12 @@ class LinkPages:
                 if entry != link.valid_for_entry:
                     self.signer.carry_siblings(conn, link, entry)
         except _Used:
-            with self.app.db.read() as conn:
-                link = self.signer.resolve(conn, token, now)
+            # Used by another click, or revoked since we read it: the link says which.
+            try:
+                with self.app.db.read() as conn:
+                    link = self.signer.resolve(conn, token, now)
+            except LinkError as error:
+                return self._refusal(request, error)
             return self._done(request, link, already=True)
         except LinkError as error:
             return self._refusal(request, error)
@@ -228,12 +218,6 @@ class LinkPages:
             if found is None or not all(t.internal for t in found.transitions):
                 return f"{event.trigger} by {event.actor_kind}:{event.actor}"
         return None
-
-    def _our_origin(self, origin: str | None) -> bool:
-        if origin is None or origin == "null":
-            return origin is None
-        parts = urlsplit(origin)
-        return (parts.scheme, parts.netloc) == (self.base.scheme, self.base.netloc)
 
     @staticmethod
     def _actor(conn: Connection, link: Any) -> Actor:

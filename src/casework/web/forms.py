@@ -1,0 +1,150 @@
+"""Reading a POSTed form without trusting whoever sent it, and the headers of our pages.
+
+Starlette's `request.form()` reads the whole body into memory, whatever its size, and parses
+multipart too: an unauthenticated request could make the service parse 150 MB of fields. Here:
+
+- the caller first checks what needs no body (the CSRF cookie is there, the Origin is ours), so a
+  request without them is refused before a byte of its body is read;
+- only `application/x-www-form-urlencoded` is parsed (415 otherwise: no route takes files yet);
+- a Content-Length over `service.max_form_bytes` is refused at once (413), and a body sent
+  without one (chunked) is counted as it streams and refused the moment it would go over: no more
+  than the limit is ever held;
+- the bounded body is parsed with the standard library, then the caller compares the form's CSRF
+  value with the cookie.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from urllib.parse import parse_qsl, urlsplit
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+# Every page a link or the demo shows: not cached, not indexed, no Referer, no script, no frame.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+}
+
+
+class FormRefused(Exception):
+    """A form not read: `status`, and what the page says, in French."""
+
+    def __init__(self, status: int, title: str, message: str, detail: str):
+        super().__init__(detail)
+        self.status, self.title, self.message, self.detail = status, title, message, detail
+
+
+def _too_large(max_bytes: int, detail: str) -> FormRefused:
+    return FormRefused(
+        413,
+        "Formulaire trop volumineux",
+        f"Le formulaire envoyé dépasse la taille permise ({_size(max_bytes)}). Raccourcissez le "
+        "texte et envoyez-le à nouveau. Rien n'a été enregistré.",
+        detail,
+    )
+
+
+async def read_form(request: Request, max_bytes: int) -> FormData:
+    """The form of a POST, at most `max_bytes` of it read; FormRefused otherwise."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != FORM_TYPE:
+        raise FormRefused(
+            415,
+            "Formulaire non reconnu",
+            "Ce formulaire n'a pas été envoyé sous la forme attendue. Rouvrez la page et "
+            "validez à nouveau. Rien n'a été enregistré.",
+            f"content type {media_type[:60]!r}",
+        )
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        # At most 18 digits: int() on thousands of them is refused by Python itself.
+        if not (declared.isascii() and declared.isdigit() and len(declared) <= 18):
+            raise FormRefused(
+                400,
+                "Formulaire illisible",
+                "Le formulaire n'a pas pu être lu. Rouvrez la page et validez à nouveau. "
+                "Rien n'a été enregistré.",
+                "bad Content-Length",
+            )
+        if int(declared) > max_bytes:
+            raise _too_large(max_bytes, f"Content-Length {declared} over {max_bytes}")
+    body = bytearray()
+    async for chunk in request.stream():
+        if len(body) + len(chunk) > max_bytes:
+            raise _too_large(max_bytes, f"body over {max_bytes} bytes while streaming")
+        body += chunk
+    # A browser percent-encodes everything; raw UTF-8 is read too, and anything else replaced.
+    # NUL never belongs in a field, and PostgreSQL refuses it in text.
+    fields = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True, errors="replace")
+    return FormData([(k.replace("\0", ""), v.replace("\0", "")) for k, v in fields])
+
+
+# -- CSRF: a random value in a SameSite=Strict cookie, which the form must send back ------------
+
+
+def csrf_value(request: Request, cookie: str) -> str:
+    """The value the page's form carries: the browser's cookie if it has one, else a new one."""
+    return request.cookies.get(cookie) or secrets.token_urlsafe(24)
+
+
+def set_csrf_cookie(response: Response, cookie: str, value: str, path: str, secure: bool) -> None:
+    response.set_cookie(
+        cookie, value, max_age=3600, path=path, secure=secure, httponly=True, samesite="strict"
+    )
+
+
+async def read_checked_form(
+    request: Request, cookie: str, origin: tuple[str, str], max_bytes: int, reopen: str
+) -> FormData:
+    """The form of a POST made from one of our pages: the CSRF cookie and the Origin (`scheme`,
+    `netloc`) checked before the body is read, the body bounded (`read_form`), then the form's
+    CSRF value compared with the cookie. FormRefused otherwise; `reopen` names, in French, what
+    to open again ("le lien reçu par courriel")."""
+    if not _csrf_may_read(request, cookie, *origin):
+        raise _forged(reopen, f"no CSRF cookie, or origin {request.headers.get('origin')!r}")
+    form = await read_form(request, max_bytes)
+    if not _csrf_matches(request, cookie, form):
+        raise _forged(reopen, "the form's CSRF value is not the cookie's")
+    return form
+
+
+def _forged(reopen: str, detail: str) -> FormRefused:
+    return FormRefused(
+        403,
+        "Formulaire expiré",
+        f"Le formulaire n'a pas pu être vérifié. Rouvrez {reopen} et validez à nouveau. "
+        "Rien n'a été enregistré.",
+        detail,
+    )
+
+
+def _csrf_may_read(request: Request, cookie: str, scheme: str, netloc: str) -> bool:
+    """What can be checked before the body is read: the cookie is there, and the Origin (when the
+    browser sends one) is ours."""
+    origin = request.headers.get("origin")
+    if origin is not None:
+        parts = urlsplit(origin)
+        if origin == "null" or (parts.scheme, parts.netloc) != (scheme, netloc):
+            return False
+    return bool(request.cookies.get(cookie))
+
+
+def _csrf_matches(request: Request, cookie: str, form: FormData) -> bool:
+    """After reading the (bounded) form: its value is the cookie's."""
+    expected = request.cookies.get(cookie, "")
+    sent = str(form.get("csrf", ""))
+    return bool(expected) and hmac.compare_digest(expected.encode(), sent.encode())
+
+
+def _size(n: int) -> str:
+    return f"{n // 1024} Ko" if n >= 1024 else f"{n} octets"
