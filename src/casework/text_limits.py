@@ -55,9 +55,8 @@ class TextKind:
             raise TextRefused(_why(refused.group(), refused.start() + 1))
         kept = text.strip() if self.multiline else " ".join(text.split())
         if len(kept) > self.max_length:
-            raise TextRefused(
-                f"trop long ({_number(len(kept))} caractères ; au plus {_number(self.max_length)})"
-            )
+            length, most = french_number(len(kept)), french_number(self.max_length)
+            raise TextRefused(f"trop long ({length} caractères ; au plus {most})")
         return kept
 
 
@@ -87,7 +86,7 @@ def shown(value: object, limit: int = SHOWN_LENGTH) -> str:
     cut = text[:limit]
     cut = _ESCAPED.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), cut)
     if len(text) > limit:
-        cut += f"… ({_number(len(text))} caractères)"
+        cut += f"… ({french_number(len(text))} caractères)"
     return cut
 
 
@@ -98,9 +97,9 @@ def _why(character: str, position: int) -> str:
         what = "caractère de contrôle interdit"
     else:
         what = "caractère de mise en forme bidirectionnelle interdit"
-    return f"{what} (U+{ord(character):04X}, position {_number(position)})"
+    return f"{what} (U+{ord(character):04X}, position {french_number(position)})"
 
 
-def _number(n: int) -> str:
+def french_number(n: int) -> str:
     """A whole number as French writes it: 100 000 (a narrow no-break space for thousands)."""
     return f"{n:,}".replace(",", "\u202f")

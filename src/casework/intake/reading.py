@@ -7,15 +7,16 @@ an apprentice between 14 and 30 at the start).
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from casework.csv_export import SafeWriter
 from casework.intake.fields import KEYS, Invalid, Problem
-from casework.intake.files import read_table
+from casework.intake.files import Table, read_table
 from casework.intake.profile import Profile
+from casework.settings import IntakeSettings
 
 MIN_AGE, MAX_AGE = 14, 30
 MISSING = "valeur obligatoire manquante"
@@ -26,21 +27,29 @@ class Checked:
     source: str
     file: Path
     described: str  # how the file was read ("CSV cp1252, séparateur point-virgule")
-    sha256: str  # of the bytes read
+    sha256: str  # of the bytes read ("" when the file was refused before its rows)
     header: list[str]
     records: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (line, values)
     rejected: list[tuple[int, list[Any], list[Problem]]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)  # of the file, and of every row
 
 
-def check_file(path: Path, profile: Profile) -> Checked:
-    table = read_table(path)
-    name = path.name
-    checked = Checked(profile.source, path, table.described(), table.sha256, table.header)
-    where, missing = profile.locate(table.header, name)
-    if missing:
-        checked.problems.extend(missing)
-        return checked
+def check_file(path: Path, profile: Profile, limits: IntakeSettings | None = None) -> Checked:
+    """The file read once, row by row: the good rows' values kept, the bad rows as they were.
+    A file whose columns cannot be found is not read further (its `sha256` stays empty)."""
+    with read_table(path, limits) as table:
+        checked = Checked(profile.source, path, table.described(), "", table.header)
+        where, missing = profile.locate(table.header, path.name)
+        if missing:
+            checked.problems.extend(missing)
+            return checked
+        _check_rows(checked, table, where, profile)
+        checked.sha256 = table.sha256
+    return checked
+
+
+def _check_rows(checked: Checked, table: Table, where: dict[str, int], profile: Profile) -> None:
+    name = table.path.name
     key = KEYS[profile.source]
     first_line: dict[str, int] = {}
     for line, cells in table.rows:
@@ -72,7 +81,6 @@ def check_file(path: Path, profile: Profile) -> Checked:
         else:
             first_line[values[key]] = line
             checked.records.append((line, values))
-    return checked
 
 
 def _consistency(
@@ -107,7 +115,7 @@ def write_rejected(checked: Checked, path: Path) -> None:
     """The rejected rows as they were, with a last column saying why: UTF-8 with its byte-order
     mark and `;`, so that a spreadsheet opens it as it is."""
     with path.open("w", encoding="utf-8-sig", newline="") as out:
-        writer = csv.writer(out, delimiter=";")
+        writer = SafeWriter(out, delimiter=";")  # no cell of a partner's file runs as a formula
         writer.writerow(["Ligne", *checked.header, "Erreurs"])
         for line, cells, problems in checked.rejected:
             reasons = " ; ".join(
