@@ -79,12 +79,14 @@ def note_kind(max_length: int | None) -> TextKind:
     return TextKind(NOTE.label, max_length, multiline=True)
 
 
-def shown(value: object, limit: int = SHOWN_LENGTH) -> str:
+def shown(value: object, limit: int = SHOWN_LENGTH, one_line: bool = True) -> str:
     """A value as a message may show it: at most `limit` characters, control characters
-    written as escapes (\\x00), so that a message stays short, printable and on one line."""
+    written as escapes (\\x00), so that a message stays short, printable and on one line
+    (`one_line=False`: tab and line breaks kept, as a stored copy of a cell keeps them)."""
     text = value if isinstance(value, str) else str(value)
     cut = text[:limit]
-    cut = _ESCAPED.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), cut)
+    escape = _ESCAPED if one_line else _REFUSED
+    cut = escape.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), cut)
     if len(text) > limit:
         cut += f"… ({french_number(len(text))} caractères)"
     return cut

@@ -16,7 +16,7 @@ from casework.cli import main
 from casework.errors import InvalidTransitionData
 from casework.intake.importer import Importer, ImportRefused
 from casework.intake.synthetic import CMA_HEADER, contract_rows, generate, write_csv
-from casework.models import Case, Event, IntakeFile, IntakeRecord
+from casework.models import Case, Event, IntakeFile, IntakeRecord, IntakeReject
 from tests.factories import add_case
 
 ME = Actor.person("referente")
@@ -108,3 +108,52 @@ def test_case_fire_from_the_command_line_refuses_a_control_character(app: App, d
     assert out.exit_code == 1
     assert "champ « notes » = « appel\\x07 » : caractère de contrôle interdit" in out.output
     assert "Traceback" not in out.output
+
+
+def test_rejected_rows_are_kept_with_the_import_and_written_again_on_demand(
+    app: App, db_url: str, tmp_path: Path
+) -> None:
+    """The `.rejets.csv` could not be written (here: a folder that does not exist); the import
+    is committed with its rejected rows, which the command shows and writes again, and a
+    re-run that only says "déjà importé" still points to them."""
+    path = hostile_contracts(tmp_path)
+    lost = tmp_path / "absent" / "rejets.csv"
+    report = Importer(app).run(path, "cma", actor=ME, skip_invalid=True, rejected_to=lost)
+    assert report.rejected == 3
+    assert report.rejected_file is None
+    assert report.rejected_file_error == f"{lost} : No such file or directory"
+
+    def run(*args: str) -> str:
+        out = CliRunner().invoke(main, ["--database", db_url, "intake", *args])
+        assert out.exit_code == 0, out.output
+        return out.output
+
+    listed = run("rejects", str(report.file_id))
+    assert f"contrats.csv (import n° {report.file_id} du " in listed
+    assert "3 ligne(s) écartée(s)." in listed
+    assert "  ligne 3 : Nom : caractère de contrôle interdit (U+0000, position 4)" in listed
+    again = tmp_path / "again.csv"
+    assert "écrites dans" in run("rejects", "contrats.csv", "--csv", str(again))
+    # The same bytes as the file the import would have written.
+    from casework.intake.profile import default_profile
+    from casework.intake.reading import check_file, write_rejected
+
+    write_rejected(check_file(path, default_profile("cma")), tmp_path / "direct.csv")
+    assert again.read_bytes() == (tmp_path / "direct.csv").read_bytes()
+    rows = again.read_text(encoding="utf-8-sig").splitlines()
+    assert rows[2].startswith("3;CMA-2026-0000001;Mar\\x00tin;")
+    assert f"Laval… (100{NNBSP}000 caractères)" in rows[1]
+    # Importing the same file again says so, and where its rejected rows are.
+    rerun = run("import", "cma", str(path), "--skip-invalid")
+    assert "déjà importé" in rerun
+    assert f"3 ligne(s) écartée(s) alors : casework intake rejects {report.file_id}" in rerun
+    unknown = CliRunner().invoke(main, ["--database", db_url, "intake", "rejects", "autre.csv"])
+    assert unknown.exit_code == 1
+    assert "Aucun import « autre.csv »" in unknown.output
+
+
+def test_a_dry_run_keeps_no_rejected_rows(app: App, tmp_path: Path) -> None:
+    path = hostile_contracts(tmp_path)
+    Importer(app).run(path, "cma", actor=ME, skip_invalid=True, dry_run=True)
+    assert rows_of(app, IntakeReject) == []
+    assert rows_of(app, IntakeFile) == []

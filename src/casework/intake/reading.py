@@ -12,7 +12,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from casework.csv_export import SafeWriter
 from casework.intake.fields import KEYS, Invalid, Problem
 from casework.intake.files import Table, read_table
 from casework.intake.profile import Profile
@@ -51,25 +50,29 @@ def check_file(path: Path, profile: Profile, limits: IntakeSettings | None = Non
 def _check_rows(checked: Checked, table: Table, where: dict[str, int], profile: Profile) -> None:
     name = table.path.name
     key = KEYS[profile.source]
+    columns = [  # looked up once, not per cell
+        (field, index, table.header[index], profile.fields[field]) for field, index in where.items()
+    ]
+    # A national file repeats its trades, diplomas, training centres and communes thousands of
+    # times: one string each, not one per row (a third of the memory a large file's rows take).
+    same: dict[Any, Any] = {}
     first_line: dict[str, int] = {}
     for line, cells in table.rows:
         values: dict[str, Any] = {}
         problems = []
-        for field_name, index in where.items():
-            spec = profile.fields[field_name]
+        for field_name, index, column, spec in columns:
             raw = cells[index] if index < len(cells) else None
-            column = table.header[index]
             if raw is None or (isinstance(raw, str) and not raw.strip()):
                 if spec.required:
-                    problems.append(
-                        Problem(name, line, column, None, "valeur obligatoire manquante")
-                    )
+                    problems.append(Problem(name, line, column, None, MISSING))
                 values[field_name] = None
                 continue
             try:
-                values[field_name] = spec.parse(raw)
+                value = spec.parse(raw)
             except Invalid as error:
                 problems.append(Problem(name, line, column, _shown(raw), str(error)))
+                continue
+            values[field_name] = same.setdefault(value, value) if field_name != key else value
         problems += _consistency(name, line, values, table.header, where)
         if not problems and values[key] in first_line:
             column = table.header[where[key]]
@@ -112,13 +115,8 @@ def _shown(raw: Any) -> str:
 
 
 def write_rejected(checked: Checked, path: Path) -> None:
-    """The rejected rows as they were, with a last column saying why: UTF-8 with its byte-order
-    mark and `;`, so that a spreadsheet opens it as it is."""
-    with path.open("w", encoding="utf-8-sig", newline="") as out:
-        writer = SafeWriter(out, delimiter=";")  # no cell of a partner's file runs as a formula
-        writer.writerow(["Ligne", *checked.header, "Erreurs"])
-        for line, cells, problems in checked.rejected:
-            reasons = " ; ".join(
-                f"{p.column} : {p.reason}" if p.column else p.reason for p in problems
-            )
-            writer.writerow([line, *[_shown(c) if c is not None else "" for c in cells], reasons])
+    """The rejected rows as they were, with why: the same bytes `casework intake rejects`
+    writes again from the database."""
+    from casework.intake.rejects import as_text, rejected_rows, write_csv
+
+    write_csv(path, [as_text(h) for h in checked.header], rejected_rows(checked))
