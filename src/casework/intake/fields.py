@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from casework.text_limits import KEY, LABEL, NAME, PLACE, TextKind, TextRefused, shown
@@ -48,6 +48,8 @@ class Problem:
 
 def parse_date(value: Any) -> date:
     """dd/mm/yyyy (or with - or .), yyyy-mm-dd, a workbook date, or a spreadsheet serial."""
+    if isinstance(value, datetime):  # a date and time: its day (stored as a date)
+        return value.date()
     if isinstance(value, date):
         return value
     if isinstance(value, bool):
