@@ -53,17 +53,14 @@ def lying_about_its_size(path: Path, declared: int) -> Path:
     """The zip says the sheet unpacks to `declared` bytes; it unpacks to more."""
     data = bytearray(path.read_bytes())
     name = SHEET.encode()
-    local = data.find(b"PK\x03\x04")
-    while local != -1:
-        length = struct.unpack_from("<H", data, local + 26)[0]
-        if data[local + 30 : local + 30 + length] == name:
-            struct.pack_into("<I", data, local + 22, declared)
-        local = data.find(b"PK\x03\x04", local + 4)
-    central = data.find(b"PK\x01\x02")
-    while central != -1:
-        length = struct.unpack_from("<H", data, central + 28)[0]
-        if data[central + 46 : central + 46 + length] == name:
-            struct.pack_into("<I", data, central + 24, declared)
-        central = data.find(b"PK\x01\x02", central + 4)
+    # Where each kind of header keeps (its name's length, its name, its unpacked size).
+    for signature, length_at, name_at, size_at in ((b"PK\x03\x04", 26, 30, 22),
+                                                   (b"PK\x01\x02", 28, 46, 24)):  # fmt: skip
+        at = data.find(signature)
+        while at != -1:
+            length = struct.unpack_from("<H", data, at + length_at)[0]
+            if data[at + name_at : at + name_at + length] == name:
+                struct.pack_into("<I", data, at + size_at, declared)
+            at = data.find(signature, at + 4)
     path.write_bytes(bytes(data))
     return path

@@ -12,7 +12,7 @@ import pytest
 from casework.csv_export import neutralised
 from casework.intake.files import UnreadableFile, read_table
 from casework.intake.profile import default_profile
-from casework.intake.reading import check_file, write_rejected
+from casework.intake.reading import Checked, check_file, write_rejected
 from casework.intake.synthetic import ML_HEADER, caseload_rows, generate, write_csv
 from casework.settings import IntakeSettings
 from tests.hostile_files import (
@@ -25,6 +25,12 @@ from tests.hostile_files import (
 
 NNBSP = "\u202f"
 ML = default_profile("ml")
+
+
+def checked_csv(folder: Path, text: str) -> Checked:
+    path = folder / "ml.csv"
+    path.write_text(text, encoding="utf-8")
+    return check_file(path, ML)
 
 
 def rows_of(path: Path, limits: IntakeSettings | None = None) -> list[tuple[int, list]]:
@@ -103,12 +109,8 @@ def test_a_zip_lying_about_a_parts_size_never_unpacks_past_it(tmp_path: Path) ->
 
 
 def test_duplicate_headers_for_a_field_are_refused_not_the_first_taken(tmp_path: Path) -> None:
-    path = tmp_path / "ml.csv"
-    path.write_text(
-        "Identifiant;Nom;Prénom;Date de naissance;nom \nML-1;Dupont;Léa;01/02/2008;Durand\n",
-        encoding="utf-8",
-    )
-    checked = check_file(path, ML)
+    text = "Identifiant;Nom;Prénom;Date de naissance;nom \nML-1;Dupont;Léa;01/02/2008;Durand\n"
+    checked = checked_csv(tmp_path, text)
     assert checked.records == []
     assert [str(p) for p in checked.problems] == [
         "ml.csv, ligne 1 — colonnes en double pour nom de naissance : « Nom » (colonne B) et "
@@ -171,12 +173,8 @@ def test_a_cell_a_spreadsheet_would_run_is_written_as_text(cell: object, written
 
 
 def test_the_rejected_rows_file_runs_no_formula(tmp_path: Path) -> None:
-    path = tmp_path / "ml.csv"
-    path.write_text(
-        "Identifiant;Nom;Prénom;Date de naissance\nML-1;=1+1;@x;\"=cmd|' /C calc'!A0\"\n",
-        encoding="utf-8",
-    )
-    checked = check_file(path, ML)
+    text = "Identifiant;Nom;Prénom;Date de naissance\nML-1;=1+1;@x;\"=cmd|' /C calc'!A0\"\n"
+    checked = checked_csv(tmp_path, text)
     write_rejected(checked, tmp_path / "rejets.csv")
     with (tmp_path / "rejets.csv").open(encoding="utf-8-sig", newline="") as f:
         _header, row = list(csv.reader(f, delimiter=";"))
