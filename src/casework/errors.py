@@ -157,10 +157,14 @@ class InvalidTransitionData(CaseworkError):
 
     def __init__(self, trigger: str, field: str, value: object, reason: str):
         self.trigger, self.field, self.value, self.reason = trigger, field, value, reason
-        super().__init__(f"{trigger}: field {field!r}={value!r}: {reason}")
+        # Not the value: logs and tracebacks keep no personal data (a note about a young person).
+        super().__init__(f"{trigger}: field {field!r} refused: {reason}")
 
     def french(self) -> str:
-        return f"Action « {self.trigger} », champ « {self.field} » = {self.value!r} : {self.reason}"
+        from casework.text_limits import shown  # a value may be 100,000 characters, or hold NULs
+
+        value = f"« {shown(self.value)} »" if isinstance(self.value, str) else repr(self.value)
+        return f"Action « {self.trigger} », champ « {self.field} » = {value} : {self.reason}"
 
 
 def error_kind(error: BaseException) -> str:

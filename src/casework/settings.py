@@ -200,6 +200,15 @@ class IntakeSettings:
     # `review_threshold` a person decides; below, no match.
     match_threshold: float = 0.99
     review_threshold: float = 0.5
+    # What an imported file may be, checked before it is read (nothing in a file is trusted to
+    # size the work: an XLSX's own `dimension` tag can claim a million rows, or one). The
+    # defaults fit a national file: ~1,000,000 rows of ~200 bytes (a workbook holds at most
+    # 1,048,576 rows), a few dozen columns.
+    max_file_bytes: int = 500_000_000
+    max_rows: int = 2_000_000
+    max_columns: int = 200
+    # An XLSX is a zip: what its parts may unpack to, all together (a zip bomb stops there).
+    max_unpacked_bytes: int = 2_000_000_000
 
 
 @dataclass(frozen=True)

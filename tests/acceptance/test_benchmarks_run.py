@@ -68,3 +68,11 @@ def test_bench_match_runs_both_engines() -> None:
     assert "1,500 × 1,500  casework" in out
     assert "1,500 × 1,500  splink" in out
     assert "time casework/splink" in out
+
+
+def test_bench_intake_read_runs_every_reader() -> None:
+    out = run("intake_read.py", "--rows", "1500")
+    assert "1,500 rows: CSV" in out
+    assert out.count("1,504 rows") == 4  # the CSV's readers (the generator adds 4 bad rows)
+    assert out.count("1,500 rows ") == 3  # the workbook's
+    assert "calamine/openpyxl time" in out

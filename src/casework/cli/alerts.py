@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from casework.cli.main import Context, acting_person, as_option, shown
+from casework.cli.main import Context, acting_person, as_option, printable
 from casework.clock import format_local
 from casework.models.beneficiary import display_name
 
@@ -29,13 +29,15 @@ def list_alerts(context: Context, everything: bool, login: str | None, limit: in
         click.echo("Aucune alerte." if everything else "Aucune alerte non lue.")
     for r in rows:
         seen = f"  lue par {r.seen_by}" if r.seen_at else ""
-        who = shown(display_name(r.first_names, r.birth_name))
+        who = printable(display_name(r.first_names, r.birth_name))
         click.echo(
             f"{r.id:>6}  {format_local(r.created_at)}  dossier n° {r.case_id} ({who}), "
             f"conseiller {r.referent or '?'}{seen}"
         )
-        click.echo(f"        de {shown(r.sender)} : « {shown(r.subject or '(sans objet)')} »")
-        text = shown(r.text)
+        click.echo(
+            f"        de {printable(r.sender)} : « {printable(r.subject or '(sans objet)')} »"
+        )
+        text = printable(r.text)
         if text:
             click.echo(f"        {text[:200]}{'…' if len(text) > 200 else ''}")
 

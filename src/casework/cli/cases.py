@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from casework.cli.main import Context, acting_person, as_option, shown
+from casework.cli.main import Context, acting_person, as_option, printable
 from casework.clock import format_local, to_local
 from casework.models.beneficiary import age_on, display_name
 from casework.queries import case_detail, count_by_state, list_cases, timeline
@@ -53,10 +53,10 @@ def list_(
     )
     for r in rows:
         state_label = r.state + (f" {r.cycle}" if r.state == "follow_up" else "")
-        name = shown(display_name(r.first_names, r.birth_name))
+        name = printable(display_name(r.first_names, r.birth_name))
         click.echo(
             f"{r.id:>6}  {r.cohort:4}  {r.group:7}  {state_label:22}  "
-            f"{format_local(r.state_since):16}  {name} — {shown(r.employer_name)}"
+            f"{format_local(r.state_since):16}  {name} — {printable(r.employer_name)}"
         )
 
 
@@ -71,7 +71,7 @@ def show(context: Context, case_id: int) -> None:
     app = context.app
     with app.db.read() as conn:
         detail = case_detail(conn, case_id)
-    c, b, k = detail.case, _shown_row(detail.beneficiary), _shown_row(detail.contract)
+    c, b, k = detail.case, _printable_row(detail.beneficiary), _printable_row(detail.contract)
     definition = app.workflows.definition(c.workflow_name, c.workflow_version)
     machine = app.workflows.machine(c.workflow_name, c.workflow_version)
     today = to_local(app.clock.now()).date()
@@ -110,7 +110,7 @@ def show(context: Context, case_id: int) -> None:
             )
     for s in detail.sheets:
         click.echo(
-            f"  Fiche {s.id} : {s.need_category} → {shown(s.partner_name)}, {s.state} "
+            f"  Fiche {s.id} : {s.need_category} → {printable(s.partner_name)}, {s.state} "
             f"depuis le {format_local(s.state_since)}"
         )
 
@@ -169,15 +169,15 @@ def history(context: Context, case_id: int, as_json: bool) -> None:
         what = "dossier" if e.entity == "case" else f"{e.entity} {e.entity_id}"
         step = f"{e.from_state} → {e.to_state}" if e.from_state else f"création → {e.to_state}"
         action = e.trigger or "création"
-        data = shown(" ".join(f"{k}={v}" for k, v in e.data.items())) if e.data else ""
+        data = printable(" ".join(f"{k}={v}" for k, v in e.data.items())) if e.data else ""
         click.echo(
-            f"{format_local(e.at)}  {e.actor_kind}:{shown(e.actor):14}  {what:12}  {action:22}  "
-            f"{step}" + (f"  ({data})" if data else "")
+            f"{format_local(e.at)}  {e.actor_kind}:{printable(e.actor):14}  {what:12}  "
+            f"{action:22}  {step}" + (f"  ({data})" if data else "")
         )
 
 
-def _shown_row(row: Any) -> Any:
-    """A row whose texts may be printed (see `shown`)."""
+def _printable_row(row: Any) -> Any:
+    """A row whose texts may be printed (see `printable`)."""
     values = row._asdict() if hasattr(row, "_asdict") else dict(row._mapping)
     return SimpleNamespace(
         **{

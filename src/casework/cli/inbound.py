@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from casework.cli.main import Context, acting_person, as_option, shown
+from casework.cli.main import Context, acting_person, as_option, printable
 from casework.clock import format_local
 from casework.models import InboundMail, InboundStatus
 from casework.text_hygiene import for_terminal
@@ -49,10 +49,10 @@ def list_inbound(context: Context, wanted: str, limit: int) -> None:
         click.echo(f"Aucun courriel {STATUS_LABELS[wanted]}.")
     for r in rows:
         sheet = f"  fiche n° {r.sheet_id}" if r.sheet_id else ""
-        click.echo(f"{r.id:>7}  {format_local(r.received_at)}  {shown(r.sender or '?')}{sheet}")
-        click.echo(f"         « {shown(r.subject or '(sans objet)')} »")
+        click.echo(f"{r.id:>7}  {format_local(r.received_at)}  {printable(r.sender or '?')}{sheet}")
+        click.echo(f"         « {printable(r.subject or '(sans objet)')} »")
         if r.reason:
-            click.echo(f"         {shown(r.reason)}")
+            click.echo(f"         {printable(r.reason)}")
 
 
 @inbound.command("show")
@@ -65,10 +65,10 @@ def show(context: Context, inbound_id: int) -> None:
     if r is None:
         raise click.ClickException(f"Courriel reçu n° {inbound_id} inconnu.")
     click.echo(f"Courriel reçu n° {r.id} ({r.source}), le {format_local(r.received_at)}")
-    click.echo(f"De : {shown(r.sender or '?')}\nObjet : {shown(r.subject)}")
+    click.echo(f"De : {printable(r.sender or '?')}\nObjet : {printable(r.subject)}")
     click.echo(f"État : {STATUS_LABELS[str(r.status)]} ({r.kind})")
     if r.reason:
-        click.echo(f"Raison : {shown(r.reason)}")
+        click.echo(f"Raison : {printable(r.reason)}")
     click.echo("\n" + (for_terminal(r.text) or "(pas de texte)"))
 
 

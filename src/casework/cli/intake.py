@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from casework.cli.main import Context, acting_person, as_option, shown
+from casework.cli.main import Context, acting_person, as_option, printable
 from casework.clock import format_local
 
 SOURCES = {"cma": "contrats de la CMA", "ml": "jeunes suivis par la Mission Locale"}
@@ -71,7 +71,7 @@ def import_file(
     chosen = load_profile(profile) if profile else default_profile(source)
     if chosen.source != source:
         raise click.ClickException(f"le profil {profile} est pour la source {chosen.source}")
-    checked = check_file(path, chosen)
+    checked = check_file(path, chosen, context.app.settings.intake)
     try:
         label = f"Import de {path.name}"
         with click.progressbar(length=len(checked.records), label=label) as bar:
@@ -93,13 +93,18 @@ def import_file(
             click.echo(f"  … et {len(refused.problems) - 50} autre(s)", err=True)
         raise click.ClickException(str(refused)) from None
     if report.already is not None:
-        when = format_local(report.already.imported_at)
-        click.echo(f"{path.name} : déjà importé le {when} par {report.already.imported_by} ; "
-                   "rien ne change.")  # fmt: skip
+        earlier = report.already
+        when = format_local(earlier.imported_at)
+        click.echo(f"{path.name} : déjà importé le {when} par {earlier.imported_by} (import "
+                   f"n° {earlier.id}) ; rien ne change.")  # fmt: skip
+        if earlier.rejected:
+            click.echo(f"  {earlier.rejected} ligne(s) écartée(s) alors : casework intake "
+                       f"rejects {earlier.id}")  # fmt: skip
         return
     prefix = "Simulation — " if dry_run else ""
+    number = f", import n° {report.file_id}" if not dry_run else ""
     click.echo(
-        f"{prefix}{path.name} ({report.described}, {SOURCES[source]}) : "
+        f"{prefix}{path.name} ({report.described}, {SOURCES[source]}{number}) : "
         f"{len(report.created)} nouvelle(s) ligne(s), {len(report.updated)} mise(s) à jour, "
         f"{report.unchanged} inchangée(s)."
     )
@@ -111,8 +116,57 @@ def import_file(
         click.echo(f"  rupture du contrat {key} (dossier n° {case_id}) : {outcome}")
     if report.rejected and dry_run:
         click.echo(f"  {report.rejected} ligne(s) seraient écartée(s)")
-    elif report.rejected:
+    elif report.rejected_file is not None:
         click.echo(f"  {report.rejected} ligne(s) écartée(s), écrites dans {report.rejected_file}")
+    elif report.rejected:
+        click.echo(
+            f"  {report.rejected} ligne(s) écartée(s), gardées avec l'import mais pas écrites "
+            f"({report.rejected_file_error}) : casework intake rejects {report.file_id} --csv "
+            "FICHIER"
+        )
+
+
+@intake.command("rejects")
+@click.argument("ref", metavar="IMPORT")
+@click.option(
+    "--csv",
+    "to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Écrire les lignes écartées dans ce fichier CSV (comme <fichier>.rejets.csv).",
+)
+@click.pass_obj
+def show_rejects(context: Context, ref: str, to: Path | None) -> None:
+    """Les lignes qu'un import a écartées (--skip-invalid), et pourquoi.
+
+    IMPORT : le numéro de l'import (donné à l'import) ou le nom du fichier importé (son
+    dernier import). Elles sont gardées avec l'import : un fichier de rejets perdu s'écrit à
+    nouveau, même quand réimporter le fichier ne dit que « déjà importé ».
+
+    \b
+      casework intake rejects 3
+      casework intake rejects contrats_cma.csv --csv /tmp/rejets.csv
+    """
+    from casework.intake import rejects
+
+    with context.app.db.read() as conn:
+        found = rejects.find(conn, ref)
+        rows = rejects.load(conn, found.id)
+    when = format_local(found.imported_at)
+    click.echo(
+        f"{found.name} (import n° {found.id} du {when} par {found.imported_by}) : "
+        f"{len(rows)} ligne(s) écartée(s)."
+    )
+    if to is not None:
+        if found.header is None:
+            raise click.ClickException("import antérieur à la conservation des rejets")
+        try:
+            rejects.write_csv(to, found.header, rows)
+        except OSError as error:
+            raise click.ClickException(f"{to} : {error.strerror}") from None
+        click.echo(f"  écrites dans {to}")
+        return
+    for line, _cells, reasons in rows:
+        click.echo(f"  ligne {line} : {' ; '.join(reasons)}")
 
 
 @intake.command("match")
@@ -163,7 +217,7 @@ def _person(row: dict) -> str:
     born = date.fromisoformat(born).strftime("%d/%m/%Y") if born else "?"
     place = " ".join(filter(None, (row.get("postcode"), row.get("commune"))))
     person = f"{row.get('birth_name', '?')} {row.get('first_names', '')}, né(e) le {born}, {place}"
-    return shown(person)
+    return printable(person)
 
 
 @intake.command("decide")

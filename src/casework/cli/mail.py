@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import click
 from sqlalchemy import insert, select, update
 
-from casework.cli.main import Context, shown
+from casework.cli.main import Context, printable
 from casework.clock import format_local
 from casework.models import MailStatus, OutboxMail, Role, User
 
@@ -60,14 +60,16 @@ def list_mails(context: Context, wanted: str | None, case_id: int | None, limit:
     if not rows:
         click.echo("Aucun courriel.")
     for m in rows:
-        to = shown(", ".join(m.recipients or []) or m.recipient_role)
+        to = printable(", ".join(m.recipients or []) or m.recipient_role)
         click.echo(
             f"{m.id:>7}  {format_local(m.created_at)}  {m.status:<13} {m.template:<26} → {to}"
         )
         if m.subject:
-            click.echo(f"         « {shown(m.subject)} »")
+            click.echo(f"         « {printable(m.subject)} »")
         if m.last_error:
-            click.echo(f"         {m.attempts} essai(s), dernière erreur : {shown(m.last_error)}")
+            click.echo(
+                f"         {m.attempts} essai(s), dernière erreur : {printable(m.last_error)}"
+            )
 
 
 @mail.command("send")

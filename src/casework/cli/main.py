@@ -148,7 +148,7 @@ def acting_person(app: App, login: str | None) -> Actor:
     users = User.__table__
     with app.db.read() as conn:
         found = conn.execute(select(users.c.active).where(users.c.login == login)).first()
-    who = f"« {shown(login)} »"
+    who = f"« {printable(login)} »"
     if found is None:
         hint = "" if given else " (l'utilisateur du terminal ; précisez --as IDENTIFIANT)"
         raise click.ClickException(
@@ -159,7 +159,7 @@ def acting_person(app: App, login: str | None) -> Actor:
     return Actor.person(login)
 
 
-def shown(value: object) -> str:
+def printable(value: object) -> str:
     """A value from the database or from outside as it may be printed on one line: escape
     sequences and control characters removed (a name or a mail subject could otherwise clear
     the screen, or fake lines of output)."""

@@ -66,6 +66,7 @@ from casework.models import (
 )
 from casework.notify.links import LinkSigner
 from casework.notify.sender import queue_failure_notice
+from casework.text_limits import NOTE, fitted
 
 log = logging.getLogger("casework.inbound")
 INBOUND, OUTBOX = InboundMail.__table__, OutboxMail.__table__
@@ -447,7 +448,7 @@ class Ingestor:
         Names are looked for in the whole body (a forwarded mail is often the alert itself);
         people are shown the text without quotes, or the whole body when that is all there is."""
         body = _body_text(message)
-        shown = text.strip() or body.strip()
+        shown = text.strip() or fitted(NOTE, body)
         found = self.alerts.identify(conn, record["sender"], f"{record['subject'] or ''}\n{body}")
         record["case_id"] = found.case_id
         if found.case_id is None:
@@ -833,7 +834,9 @@ def _read(incoming: Incoming, max_attachment: int) -> _Read:
     try:
         read.attachments = _attachments(message, max_attachment)
         read.found = classify(message)
-        read.text = strip_quotes(_body_text(message))
+        # What people are shown and what a reply records: a free text as the transitions'
+        # fields take it (no control characters, a length), the raw message keeping the rest.
+        read.text = fitted(NOTE, strip_quotes(_body_text(message)))
         read.addresses = _addressed_to(message, incoming.recipients)
     except Exception as error:  # hostile or broken input must not stop the reader
         read.message, read.found, read.attachments = None, None, []

@@ -47,6 +47,7 @@ from casework.models import (
     MatchProposal,
 )
 from casework.names import fold
+from casework.text_limits import shown
 
 log = logging.getLogger("casework.intake")
 PROPOSALS, DRAWS = MatchProposal.__table__, AssignmentDraw.__table__
@@ -266,28 +267,30 @@ def _lottery(
 
 def _evaluator_table(path: Path, keys: list[str]) -> dict[str, str]:
     """The evaluator's allocation: a contract number and a group per row (test/témoin)."""
-    table = read_table(path)
-    header = [fold(h) for h in table.header]
-    try:
-        key_at = next(i for i, h in enumerate(header) if "contrat" in h)
-        group_at = next(i for i, h in enumerate(header) if "groupe" in h)
-    except StopIteration:
-        raise AssignmentError(
-            f"{path.name} : colonnes « N° contrat » et « Groupe » attendues"
-        ) from None
-    groups = {}
-    for line, cells in table.rows:
-        group = GROUPS.get(fold(str(cells[group_at])))
-        if group is None:
+    with read_table(path) as table:
+        header = [fold(h) for h in table.header]
+        try:
+            key_at = next(i for i, h in enumerate(header) if "contrat" in h)
+            group_at = next(i for i, h in enumerate(header) if "groupe" in h)
+        except StopIteration:
             raise AssignmentError(
-                f"{path.name}, ligne {line} : groupe « {cells[group_at]} » inconnu (test ou témoin)"
-            )
-        groups[str(cells[key_at]).strip()] = group
+                f"{path.name} : colonnes « N° contrat » et « Groupe » attendues"
+            ) from None
+        groups = {}
+        for line, cells in table.rows:
+            cells = [*cells, *[None] * (max(key_at, group_at) + 1 - len(cells))]  # a short row
+            group = GROUPS.get(fold(str(cells[group_at] or "")))
+            if group is None:
+                raise AssignmentError(
+                    f"{path.name}, ligne {line} : groupe « {shown(cells[group_at] or '')} » "
+                    "inconnu (test ou témoin)"
+                )
+            groups[str(cells[key_at]).strip()] = group
     missing = [k for k in keys if k not in groups]
     if missing:
-        shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
+        listed = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
         raise AssignmentError(
-            f"{path.name} : {len(missing)} contrat(s) sans groupe dans la table : {shown}"
+            f"{path.name} : {len(missing)} contrat(s) sans groupe dans la table : {listed}"
         )
     return {k: groups[k] for k in keys}
 

@@ -9,14 +9,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+
+from casework.text_limits import KEY, LABEL, NAME, PLACE, TextKind, TextRefused, shown
 
 # A spreadsheet's day 0 (serial numbers count days from it; 60 is the non-existent 29/02/1900).
 SPREADSHEET_EPOCH = date(1899, 12, 30)
-_DAY_FIRST = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
-_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2})?)?$")
-_SERIAL = re.compile(r"^\d{4,5}(?:[.,]0+)?$")
+# ASCII digits only: `\d` would also take other scripts' digits, and codes are stored as given.
+_DAY_FIRST = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$", re.ASCII)
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2})?)?$", re.ASCII)
+_SERIAL = re.compile(r"^\d{4,5}(?:[.,]0+)?$", re.ASCII)
 
 
 class Invalid(ValueError):
@@ -39,17 +42,23 @@ class Problem:
             where += f", ligne {self.line}"
         if self.column is not None:
             where += f", colonne « {self.column} »"
-        value = f" : « {self.value} »" if self.value not in (None, "") else ""
+        value = f" : « {shown(self.value)} »" if self.value not in (None, "") else ""
         return f"{where}{value} — {self.reason}"
 
 
 def parse_date(value: Any) -> date:
     """dd/mm/yyyy (or with - or .), yyyy-mm-dd, a workbook date, or a spreadsheet serial."""
+    if isinstance(value, datetime):  # a date and time: its day (stored as a date)
+        return value.date()
     if isinstance(value, date):
         return value
+    if isinstance(value, bool):
+        raise Invalid("date illisible (une case à cocher)")
     if isinstance(value, int | float):
         return _serial(float(value))
     text = str(value).strip()
+    if len(text) > 40:  # no date is this long: spare the patterns a 100,000-character cell
+        raise Invalid("date illisible (trop longue)")
     try:
         if found := _DAY_FIRST.match(text):
             day, month, year = (int(g) for g in found.groups())
@@ -72,19 +81,41 @@ def _serial(number: float) -> date:
     return SPREADSHEET_EPOCH + timedelta(days=int(number))
 
 
-def parse_text(value: Any) -> str:
-    text = " ".join(str(value).split())
-    if not text:
-        raise Invalid("valeur vide")
-    return text
+def text_of(kind: TextKind) -> Callable[[Any], str]:
+    """The parser of a kind of text (`casework.text_limits`): whitespace folded, its length and
+    characters checked."""
+
+    def parse(value: Any) -> str:
+        try:
+            text = kind.check(str(value))
+        except TextRefused as refused:
+            raise Invalid(str(refused)) from None
+        if not text:
+            raise Invalid("valeur vide")
+        return text
+
+    return parse
+
+
+parse_key, parse_name, parse_place, parse_label = (text_of(k) for k in (KEY, NAME, PLACE, LABEL))
+
+
+def _digits(value: Any) -> str:
+    """A code as text: a workbook's number as the digits it shows (a postcode or a SIRET typed
+    as a number), anything else as written."""
+    if isinstance(value, float):
+        if not value.is_integer():  # 1.5, and also infinity or not-a-number
+            raise Invalid("nombre entier attendu")
+        return str(int(value))
+    return str(value).strip()
 
 
 def parse_postcode(value: Any) -> str:
-    text = str(int(value)) if isinstance(value, int | float) else str(value).strip()
+    text = _digits(value)
     text = text.replace(" ", "")
-    if len(text) == 4 and text.isdigit():
+    if len(text) == 4 and text.isascii() and text.isdigit():
         text = "0" + text  # a spreadsheet dropped the leading zero of 01000…09999
-    if not re.fullmatch(r"\d{5}|2[AB]\d{3}", text, re.IGNORECASE):
+    if not re.fullmatch(r"\d{5}|2[AB]\d{3}", text, re.IGNORECASE | re.ASCII):
         raise Invalid("code postal invalide (5 chiffres)")
     return text.upper()
 
@@ -100,21 +131,21 @@ def parse_sex(value: Any) -> str:
 
 
 def parse_siret(value: Any) -> str:
-    text = str(int(value)) if isinstance(value, int | float) else re.sub(r"\s", "", str(value))
-    if not re.fullmatch(r"\d{14}", text):
+    text = re.sub(r"\s", "", _digits(value))
+    if not re.fullmatch(r"\d{14}", text, re.ASCII):
         raise Invalid("SIRET invalide (14 chiffres)")
     return text
 
 
 def parse_uai(value: Any) -> str:
     text = str(value).strip().upper()
-    if not re.fullmatch(r"\d{7}[A-Z]", text):
+    if not re.fullmatch(r"\d{7}[A-Z]", text, re.ASCII):
         raise Invalid("code UAI invalide (7 chiffres et une lettre)")
     return text
 
 
 def parse_level(value: Any) -> int:
-    text = str(int(value)) if isinstance(value, int | float) else str(value).strip()
+    text = _digits(value)
     if text not in {"3", "4", "5", "6", "7"}:
         raise Invalid("niveau de diplôme invalide (3 à 7)")
     return int(text)
@@ -134,34 +165,34 @@ def _fields(*fields: Field) -> dict[str, Field]:
 
 def _identity(sex_required: bool) -> tuple[Field, ...]:
     return (
-        Field("birth_name", "nom de naissance", parse_text, True),
-        Field("first_names", "prénoms", parse_text, True),
+        Field("birth_name", "nom de naissance", parse_name, True),
+        Field("first_names", "prénoms", parse_name, True),
         Field("birth_date", "date de naissance", parse_date, True),
         Field("sex", "sexe", parse_sex, sex_required),
         Field("postcode", "code postal", parse_postcode),
-        Field("commune", "commune", parse_text),
+        Field("commune", "commune", parse_place),
     )
 
 
 # What each source's file holds. The first field is the source's own key for a row.
 FIELDS = {
     "cma": _fields(
-        Field("contract_number", "numéro de contrat", parse_text, True),
+        Field("contract_number", "numéro de contrat", parse_key, True),
         # The contract form (CERFA FA13) always states the apprentice's sex: a case needs it.
         *_identity(sex_required=True),
-        Field("employer_name", "employeur", parse_text, True),
+        Field("employer_name", "employeur", parse_label, True),
         Field("employer_siret", "SIRET de l'employeur", parse_siret),
-        Field("employer_trade", "métier", parse_text),
-        Field("training_centre_name", "CFA", parse_text),
+        Field("employer_trade", "métier", parse_label),
+        Field("training_centre_name", "CFA", parse_label),
         Field("training_centre_uai", "UAI du CFA", parse_uai),
-        Field("diploma", "diplôme préparé", parse_text),
+        Field("diploma", "diplôme préparé", parse_label),
         Field("diploma_level", "niveau", parse_level),
         Field("start_date", "date de début du contrat", parse_date, True),
         Field("planned_end_date", "date de fin prévue", parse_date, True),
         Field("rupture_date", "date de rupture", parse_date),
     ),
     "ml": _fields(
-        Field("ml_id", "identifiant Mission Locale", parse_text, True),
+        Field("ml_id", "identifiant Mission Locale", parse_key, True),
         *_identity(sex_required=False),
         Field("registered_on", "date d'inscription", parse_date),
     ),

@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from casework.actors import Actor
 from casework.app import App
 from casework.errors import CaseworkError
+from casework.intake import rejects
 from casework.intake.fields import KEYS, Problem
 from casework.intake.profile import Profile, default_profile
 from casework.intake.reading import Checked, check_file, write_rejected
@@ -61,6 +63,17 @@ class ImportRefused(CaseworkError):
         )
 
 
+class ImportFailed(CaseworkError):
+    """The database refused the import: rolled back whole, said without the rows' values."""
+
+    def __init__(self, file: str, error: DBAPIError):
+        said = str(error.orig).splitlines()[0] if error.orig is not None else ""
+        super().__init__(
+            f"{file} : la base de données a refusé l'import, rien n'est importé "
+            f"({type(error.orig).__name__}: {said})"
+        )
+
+
 @dataclass
 class ImportReport:
     source: str
@@ -76,6 +89,7 @@ class ImportReport:
     ruptures: list[tuple[str, int, str]] = field(default_factory=list)  # key, case, outcome
     rejected: int = 0
     rejected_file: Path | None = None
+    rejected_file_error: str | None = None  # the copy could not be written (rows kept anyway)
     file_id: int | None = None
 
 
@@ -102,7 +116,7 @@ class Importer:
     ) -> ImportReport:
         """`checked`: the file already read and checked (to size a progress bar first)."""
         profile = profile or default_profile(source)
-        checked = checked or check_file(path, profile)
+        checked = checked or check_file(path, profile, self.app.settings.intake)
         if checked.problems and (not skip_invalid or not checked.records):
             raise ImportRefused(path.name, checked.problems)
         digest = checked.sha256
@@ -115,16 +129,25 @@ class Importer:
                 if already is not None:
                     report.already = already
                     return report
-                self._take(conn, checked.records, source, path.name, report, actor, progress)
+                self._take(conn, checked, source, path.name, report, actor, progress)
                 report.rejected = len(checked.rejected)
+                rejects.store(conn, report.file_id, checked)  # with the import, or not at all
                 self._record_counts(conn, report)
                 if dry_run:
                     raise _DryRun
         except _DryRun:
             pass
+        except DBAPIError as error:
+            # Said without the statement's parameters: they are the file's names and birth dates.
+            raise ImportFailed(path.name, error) from None
         if checked.rejected and not dry_run:
-            report.rejected_file = rejected_to or path.with_name(f"{path.stem}.rejets.csv")
-            write_rejected(checked, report.rejected_file)
+            # After the commit, and only a copy: the rows are kept with the import.
+            target = rejected_to or path.with_name(f"{path.stem}.rejets.csv")
+            try:
+                write_rejected(checked, target)
+                report.rejected_file = target
+            except OSError as error:
+                report.rejected_file_error = f"{target} : {error.strerror}"
         log.info(
             "import %s (%s)%s: %d new, %d updated, %d unchanged, %d rupture(s), %d rejected",
             path.name,
@@ -141,7 +164,7 @@ class Importer:
     def _take(
         self,
         conn: Connection,
-        records: list[tuple[int, dict[str, Any]]],
+        checked: Checked,
         source: str,
         name: str,
         report: ImportReport,
@@ -149,6 +172,7 @@ class Importer:
         progress: Callable[[int], None] | None,
     ) -> None:
         now = self.app.clock.now()
+        records = checked.records
         file_id = conn.execute(
             insert(FILES).returning(FILES.c.id),
             {
@@ -162,6 +186,7 @@ class Importer:
                 "updated": 0,
                 "imported_at": now,
                 "imported_by": str(actor)[:120],
+                "header": [rejects.as_text(h) for h in checked.header],
             },
         ).scalar_one()
         report.file_id = file_id

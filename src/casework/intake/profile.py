@@ -37,9 +37,18 @@ class Profile:
         problems = []
         for name, field in self.fields.items():
             names = [fold(n) for n in self.columns.get(name, ())]
-            index = next((i for i, h in enumerate(folded) if h and h in names), None)
-            if index is not None:
-                found[name] = index
+            indexes = [i for i, h in enumerate(folded) if h and h in names]
+            if len(indexes) > 1:  # which one holds the value? Not the first by chance.
+                columns = " et ".join(
+                    f"« {header[i]} » (colonne {column_letters(i)})" for i in indexes
+                )
+                problems.append(
+                    Problem(
+                        file, 1, None, None, f"colonnes en double pour {field.label} : {columns}"
+                    )
+                )
+            elif indexes:
+                found[name] = indexes[0]
             elif field.required:
                 accepted = ", ".join(f"« {n} »" for n in self.columns.get(name, ()))
                 problems.append(
@@ -53,6 +62,16 @@ class Profile:
                     )
                 )
         return found, problems
+
+
+def column_letters(index: int) -> str:
+    """A column as a spreadsheet names it: 0 is A, 25 is Z, 26 is AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 def default_profile(source: str) -> Profile:

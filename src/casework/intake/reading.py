@@ -7,15 +7,15 @@ an apprentice between 14 and 30 at the start).
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from casework.intake.fields import KEYS, Invalid, Problem
-from casework.intake.files import read_table
+from casework.intake.files import Table, read_table
 from casework.intake.profile import Profile
+from casework.settings import IntakeSettings
 
 MIN_AGE, MAX_AGE = 14, 30
 MISSING = "valeur obligatoire manquante"
@@ -26,41 +26,53 @@ class Checked:
     source: str
     file: Path
     described: str  # how the file was read ("CSV cp1252, séparateur point-virgule")
-    sha256: str  # of the bytes read
+    sha256: str  # of the bytes read ("" when the file was refused before its rows)
     header: list[str]
     records: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (line, values)
     rejected: list[tuple[int, list[Any], list[Problem]]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)  # of the file, and of every row
 
 
-def check_file(path: Path, profile: Profile) -> Checked:
-    table = read_table(path)
-    name = path.name
-    checked = Checked(profile.source, path, table.described(), table.sha256, table.header)
-    where, missing = profile.locate(table.header, name)
-    if missing:
-        checked.problems.extend(missing)
-        return checked
+def check_file(path: Path, profile: Profile, limits: IntakeSettings | None = None) -> Checked:
+    """The file read once, row by row: the good rows' values kept, the bad rows as they were.
+    A file whose columns cannot be found is not read further (its `sha256` stays empty)."""
+    with read_table(path, limits) as table:
+        checked = Checked(profile.source, path, table.described(), "", table.header)
+        where, missing = profile.locate(table.header, path.name)
+        if missing:
+            checked.problems.extend(missing)
+            return checked
+        _check_rows(checked, table, where, profile)
+        checked.sha256 = table.sha256
+    return checked
+
+
+def _check_rows(checked: Checked, table: Table, where: dict[str, int], profile: Profile) -> None:
+    name = table.path.name
     key = KEYS[profile.source]
+    columns = [  # looked up once, not per cell
+        (field, index, table.header[index], profile.fields[field]) for field, index in where.items()
+    ]
+    # A national file repeats its trades, diplomas, training centres and communes thousands of
+    # times: one string each, not one per row (a third of the memory a large file's rows take).
+    same: dict[Any, Any] = {}
     first_line: dict[str, int] = {}
     for line, cells in table.rows:
         values: dict[str, Any] = {}
         problems = []
-        for field_name, index in where.items():
-            spec = profile.fields[field_name]
+        for field_name, index, column, spec in columns:
             raw = cells[index] if index < len(cells) else None
-            column = table.header[index]
             if raw is None or (isinstance(raw, str) and not raw.strip()):
                 if spec.required:
-                    problems.append(
-                        Problem(name, line, column, None, "valeur obligatoire manquante")
-                    )
+                    problems.append(Problem(name, line, column, None, MISSING))
                 values[field_name] = None
                 continue
             try:
-                values[field_name] = spec.parse(raw)
+                value = spec.parse(raw)
             except Invalid as error:
                 problems.append(Problem(name, line, column, _shown(raw), str(error)))
+                continue
+            values[field_name] = same.setdefault(value, value) if field_name != key else value
         problems += _consistency(name, line, values, table.header, where)
         if not problems and values[key] in first_line:
             column = table.header[where[key]]
@@ -72,7 +84,6 @@ def check_file(path: Path, profile: Profile) -> Checked:
         else:
             first_line[values[key]] = line
             checked.records.append((line, values))
-    return checked
 
 
 def _consistency(
@@ -104,13 +115,8 @@ def _shown(raw: Any) -> str:
 
 
 def write_rejected(checked: Checked, path: Path) -> None:
-    """The rejected rows as they were, with a last column saying why: UTF-8 with its byte-order
-    mark and `;`, so that a spreadsheet opens it as it is."""
-    with path.open("w", encoding="utf-8-sig", newline="") as out:
-        writer = csv.writer(out, delimiter=";")
-        writer.writerow(["Ligne", *checked.header, "Erreurs"])
-        for line, cells, problems in checked.rejected:
-            reasons = " ; ".join(
-                f"{p.column} : {p.reason}" if p.column else p.reason for p in problems
-            )
-            writer.writerow([line, *[_shown(c) if c is not None else "" for c in cells], reasons])
+    """The rejected rows as they were, with why: the same bytes `casework intake rejects`
+    writes again from the database."""
+    from casework.intake.rejects import as_text, rejected_rows, write_csv
+
+    write_csv(path, [as_text(h) for h in checked.header], rejected_rows(checked))

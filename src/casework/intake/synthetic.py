@@ -17,7 +17,6 @@ the birth date, another postcode (moved), no postcode, a different birth name al
 
 from __future__ import annotations
 
-import csv
 import random
 import unicodedata
 from dataclasses import dataclass, replace
@@ -28,6 +27,7 @@ from pathlib import Path
 from faker.providers.address.fr_FR import Provider as FrenchAddresses
 from faker.providers.person.fr_FR import Provider as FrenchNames
 
+from casework.csv_export import SafeWriter
 from casework.intake.records import Person
 
 # How often each difference appears on the Mission Locale's side for someone on both lists.
@@ -340,9 +340,9 @@ def caseload_rows(data: Synthetic, seed: int, cohort: int) -> list[dict]:
 
 def write_csv(rows: list[dict], header: list[str], path: Path, encoding: str, sep: str) -> None:
     with path.open("w", encoding=encoding, newline="", errors="replace") as out:
-        writer = csv.DictWriter(out, fieldnames=header, delimiter=sep)
-        writer.writeheader()
-        writer.writerows(rows)
+        writer = SafeWriter(out, delimiter=sep)
+        writer.writerow(header)
+        writer.writerows([row.get(name, "") for name in header] for row in rows)
 
 
 def write_xlsx(rows: list[dict], header: list[str], path: Path) -> None:

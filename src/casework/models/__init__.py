@@ -26,6 +26,7 @@ from casework.models.intake import (
     AssignmentDraw,
     IntakeFile,
     IntakeRecord,
+    IntakeReject,
     MatchDecision,
     MatchProposal,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "InboundStatus",
     "IntakeFile",
     "IntakeRecord",
+    "IntakeReject",
     "LiaisonSheet",
     "MailStatus",
     "MatchDecision",

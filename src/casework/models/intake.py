@@ -29,6 +29,22 @@ class IntakeFile(Base):
     updated: Mapped[int] = mapped_column(Integer)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
     imported_by: Mapped[str] = mapped_column(String(120))
+    # The file's header, to write its rejected rows again (None: imported before 0007).
+    header: Mapped[list[str] | None] = mapped_column(JSONDoc, nullable=True)
+
+
+class IntakeReject(Base):
+    """A row a file imported with --skip-invalid left out, as it was, and why: kept with the
+    import in its transaction, so that neither a lost `.rejets.csv` nor a re-run that says
+    "déjà importé" loses them (`casework intake rejects`)."""
+
+    __tablename__ = "intake_rejects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("intake_files.id"), index=True)
+    line: Mapped[int] = mapped_column(Integer)
+    cells: Mapped[list[str]] = mapped_column(JSONDoc)  # as written, control characters escaped
+    reasons: Mapped[list[str]] = mapped_column(JSONDoc)  # « colonne : raison », in French
 
 
 class IntakeRecord(Base):

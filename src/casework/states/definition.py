@@ -77,6 +77,7 @@ class FieldDef:
     choices: tuple[str, ...] = ()
     minimum: int | None = None
     maximum: int | None = None
+    max_length: int | None = None  # a text's own limit (else `text_limits.NOTE`'s)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 from casework.errors import InvalidTransitionData
 from casework.states.definition import FieldDef
+from casework.text_limits import TextRefused, note_kind
 
 _TRUE = {"true", "1", "oui", "yes", "on", "o", "y"}
 _FALSE = {"false", "0", "non", "no", "off", "n"}
@@ -45,7 +46,10 @@ def _convert(trigger: str, f: FieldDef, value: Any) -> Any:
     if f.type == "text":
         if not isinstance(value, str):
             raise bad("texte attendu")
-        return value.strip()
+        try:  # free text: its length (the field's own `max_length`, or the default) and
+            return note_kind(f.max_length).check(value)  # characters (no NUL, no control)
+        except TextRefused as refused:
+            raise bad(str(refused)) from None
     if f.type == "int":
         if isinstance(value, bool):
             raise bad("nombre entier attendu")

@@ -26,6 +26,9 @@ from casework.states.definition import (
     WorkflowDef,
 )
 from casework.states.yaml_lines import LDict, LList, YamlSyntaxError, load_with_lines
+from casework.text_limits import NOTE
+
+NOTE_MAX = NOTE.max_length  # a text field's `max_length` may tighten free text's, not loosen it
 
 ENTITIES = ("case", "liaison")
 _TOP_KEYS = {
@@ -56,7 +59,7 @@ _TRANSITION_KEYS = {
     "by",
 }
 _MAIL_KEYS = {"template", "to", "links", "reply"}
-_FIELD_KEYS = {"type", "label", "required", "choices", "vocabulary", "min", "max"}
+_FIELD_KEYS = {"type", "label", "required", "choices", "vocabulary", "min", "max", "max_length"}
 
 
 class _Reader:
@@ -325,6 +328,13 @@ class _Reader:
                 self.problem(spec.line, f"{where}: a {ftype} needs 'choices' or 'vocabulary'")
             if ftype is None:
                 continue
+            max_length = self.integer(spec, "max_length", where)
+            if max_length is not None and (ftype != "text" or not 1 <= max_length <= NOTE_MAX):
+                self.problem(
+                    spec.line_of("max_length"),
+                    f"{where}: 'max_length' is for a text, from 1 to {NOTE_MAX}",
+                )
+                max_length = None
             fields.append(
                 FieldDef(
                     name=name,
@@ -335,6 +345,7 @@ class _Reader:
                     choices=choices,
                     minimum=self.integer(spec, "min", where),
                     maximum=self.integer(spec, "max", where),
+                    max_length=max_length,
                 )
             )
         return tuple(fields)

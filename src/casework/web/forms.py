@@ -84,9 +84,10 @@ async def read_form(request: Request, max_bytes: int) -> FormData:
             raise _too_large(max_bytes, f"body over {max_bytes} bytes while streaming")
         body += chunk
     # A browser percent-encodes everything; raw UTF-8 is read too, and anything else replaced.
-    # NUL never belongs in a field, and PostgreSQL refuses it in text.
+    # A NUL or another control character in a field is refused, in French, by the field's
+    # check (`casework.text_limits`); the database layer would drop it anyway.
     fields = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True, errors="replace")
-    return FormData([(k.replace("\0", ""), v.replace("\0", "")) for k, v in fields])
+    return FormData(fields)
 
 
 # -- CSRF: a random value in a SameSite=Strict cookie, which the form must send back ------------
