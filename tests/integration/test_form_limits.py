@@ -169,8 +169,12 @@ def test_a_form_within_the_limit_acts_and_one_over_it_does_not(app: App) -> None
     over = client.post(link, data={"csrf": csrf, "reason": "x" * LIMIT})
     assert over.status_code == 413
     assert row(app, Case, case_id).state == "consent_asked"
-    # NUL has no place in a field (and PostgreSQL refuses it): dropped, not a crash.
-    done = client.post(link, data={"csrf": csrf, "reason": "non\x00 merci", "pad": "y" * 60_000})
+    # NUL has no place in a field (and PostgreSQL refuses it): said in French, nothing written.
+    nul = client.post(link, data={"csrf": csrf, "reason": "non\x00 merci"})
+    assert nul.status_code == 422
+    assert "« Motif » : caractère de contrôle interdit (U+0000, position 4)" in nul.text
+    assert row(app, Case, case_id).state == "consent_asked"
+    done = client.post(link, data={"csrf": csrf, "reason": "non merci", "pad": "y" * 60_000})
     assert done.status_code == 200, done.text
     assert row(app, Case, case_id).state == "declined"
     assert events(app, "case", case_id)[-1].data["reason"] == "non merci"

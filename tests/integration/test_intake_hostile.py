@@ -17,7 +17,9 @@ from casework.errors import InvalidTransitionData
 from casework.intake.importer import Importer, ImportRefused
 from casework.intake.synthetic import CMA_HEADER, contract_rows, generate, write_csv
 from casework.models import Case, Event, IntakeFile, IntakeRecord, IntakeReject
-from tests.factories import add_case
+from tests.factories import add_case, add_user
+
+AS_REFERENTE = {"CASEWORK_AS": "referente"}  # who acts on the command line
 
 ME = Actor.person("referente")
 NNBSP = "\u202f"
@@ -63,10 +65,13 @@ def test_a_nul_or_a_huge_commune_refuses_the_file_with_where_and_nothing_written
 
 
 def test_the_command_line_says_it_in_french_without_a_traceback(
-    db_url: str, tmp_path: Path
+    app: App, db_url: str, tmp_path: Path
 ) -> None:
+    add_user(app)
     path = hostile_contracts(tmp_path)
-    out = CliRunner().invoke(main, ["--database", db_url, "intake", "import", "cma", str(path)])
+    out = CliRunner().invoke(
+        main, ["--database", db_url, "intake", "import", "cma", str(path)], env=AS_REFERENTE
+    )
     assert out.exit_code == 1
     assert "colonne « Nom » : « Mar\\x00tin » — caractère de contrôle interdit" in out.output
     assert "refusé, rien n'est importé (3 problème(s)" in out.output
@@ -99,11 +104,13 @@ def test_a_form_value_with_a_nul_or_too_long_is_refused_before_anything_is_writt
 
 
 def test_case_fire_from_the_command_line_refuses_a_control_character(app: App, db_url: str) -> None:
+    add_user(app)
     case_id = add_case(app, state="follow_up", cycle=1)
     out = CliRunner().invoke(
         main,
         ["--database", db_url, "case", "fire", str(case_id), "record_contact",
          "-d", "channel=phone", "-d", "duration_min=5", "-d", "notes=appel\x07"],
+        env=AS_REFERENTE,
     )  # fmt: skip
     assert out.exit_code == 1
     assert "champ « notes » = « appel\\x07 » : caractère de contrôle interdit" in out.output
@@ -123,8 +130,10 @@ def test_rejected_rows_are_kept_with_the_import_and_written_again_on_demand(
     assert report.rejected_file is None
     assert report.rejected_file_error == f"{lost} : No such file or directory"
 
+    add_user(app)
+
     def run(*args: str) -> str:
-        out = CliRunner().invoke(main, ["--database", db_url, "intake", *args])
+        out = CliRunner().invoke(main, ["--database", db_url, "intake", *args], env=AS_REFERENTE)
         assert out.exit_code == 0, out.output
         return out.output
 

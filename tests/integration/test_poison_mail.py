@@ -86,3 +86,18 @@ def test_a_reply_with_a_nul_acknowledges_its_sheet_without_the_nul(
     assert events(mail_app, "liaison", sheet_id)[-1].data["message"] == (
         "Bien reçu, nous recevons Léa jeudi."
     )
+
+
+def test_a_reply_with_control_characters_and_pages_of_text_still_acknowledges(
+    mail_app: App, catcher: MailCatcher
+) -> None:
+    """What a partner wrote is taken as the transitions' free text takes it: control characters
+    out, cut to its length; the raw message keeps everything."""
+    ((sheet_id, original),) = sent_sheets(mail_app, catcher, 1)
+    body = "Bien\x0c reçu\x1b[2J.\r\n" + "Détails. " * 4000
+    result = Ingestor(mail_app).ingest(reply(original, body), "test")
+    assert result.status == InboundStatus.RECORDED, result.reason
+    message = events(mail_app, "liaison", sheet_id)[-1].data["message"]
+    assert message.startswith("Bien reçu[2J.\nDétails.")
+    assert len(message) == 20_000
+    assert message.endswith("…")
