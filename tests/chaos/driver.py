@@ -109,7 +109,7 @@ def run_chaos(
     """Run the season on the migrated, empty PostgreSQL database at `url`."""
     echo(
         f"chaos: seed {config.seed}, {config.kills} kills of {config.processes} processes, "
-        f"~{config.cases} cases, {config.season_days} days at {config.speed:g} days/s"
+        f"~{config.cases} cases, {config.season_days} days at least, at {config.speed:g} days/s"
     )
     began = time.monotonic()
     start = cohort_start(config.cohort)
