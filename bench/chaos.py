@@ -102,8 +102,9 @@ def report(result: ChaosResult) -> None:
     print(
         f"  mails: {f['mails']:,} in the outbox ({listing(f['mails_by_status'])}), "
         f"{f['messages_received']:,} messages received: {f['mails_received_twice_or_more']:,} "
-        f"mails received more than once ({f['extra_copies']:,} extra copies, each byte for "
-        "byte the first, same Message-ID)"
+        f"mails received more than once ({f['extra_copies']:,} extra copies, "
+        f"{f['extra_copies_first_sender_killed']:,} of them after their first sender was "
+        "SIGKILLed; each byte for byte the first, same Message-ID)"
     )
     cycles = ", ".join(f"{n} cycle(s) {cases:,}" for n, cases in f["cases_by_cycles"].items())
     print(f"  cases that started the monthly follow-up, by cycles done: {cycles}")

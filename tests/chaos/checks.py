@@ -24,51 +24,19 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from casework.app import App
-from casework.models import Case, Event, LiaisonSheet, OutboxMail, ServiceHeartbeat, Timer
-from casework.states.definition import TransitionDef, WorkflowDef
+from casework.states.definition import TransitionDef
+from tests.chaos.record import SHOWN, Findings, Season, Transitions, load
 from tests.chaos.world import Ledger
 
-SHOWN = 5  # examples quoted per violation
 _CONNECTIONS = text(
     "SELECT application_name, state FROM pg_stat_activity WHERE application_name LIKE :p"
 )
-
-
-@dataclass
-class Findings:
-    figures: dict[str, Any] = field(default_factory=dict)
-    violations: list[str] = field(default_factory=list)
-
-    def expect(self, what: str, bad: list[Any]) -> None:
-        """`bad` lists the offending items; none is the expected outcome."""
-        if bad:
-            examples = ", ".join(map(str, bad[:SHOWN]))
-            self.violations.append(f"{what}: {len(bad)} (e.g. {examples})")
-
-
-@dataclass
-class _Season:
-    """What the checks read, loaded once."""
-
-    rows: dict[tuple[str, int], Any]  # (entity, id) -> the case or sheet row
-    groups: dict[int, str]  # case id -> test | control
-    events: dict[tuple[str, int], list[Any]]  # versioned events of each row, in version order
-    discards: list[Any]  # events of discarded timers
-    timers: list[Any]
-    outbox: list[Any]
-    beats: list[Any]
-    # Rows whose history is broken (reported once): the checks that read histories skip them.
-    set_aside: set[tuple[str, int]] = field(default_factory=set)
-
-    def histories(self) -> list[tuple[tuple[str, int], list[Any]]]:
-        return [(k, c) for k, c in self.events.items() if k not in self.set_aside]
 
 
 def check(
@@ -81,80 +49,27 @@ def check(
 ) -> Findings:
     """`killed`: pids SIGKILLed; `stopped`: pids stopped with SIGTERM at the end."""
     found = Findings()
-    season = _load(app)
+    season = load(app)
     entries = _check_transitions(app, season, found)
     _check_timers(app, season, entries, now, found)
     _check_cycles(season, found)
-    _check_mail(app, season, ledger, found)
+    _check_mail(app, season, ledger, killed, found)
     _check_leftovers(app, season, killed, stopped, application_prefix, found)
     return found
 
 
-def _load(app: App) -> _Season:
-    with app.db.read() as conn:
-        rows: dict[tuple[str, int], Any] = {}
-        for name, table in (("case", Case.__table__), ("liaison", LiaisonSheet.__table__)):
-            rows.update(((name, r.id), r) for r in conn.execute(select(table)))
-        groups = dict(conn.execute(select(Case.id, Case.group)).all())
-        events: dict[tuple[str, int], list[Any]] = defaultdict(list)
-        discards = []
-        for e in conn.execute(
-            select(Event.__table__)
-            .where(Event.entity.in_(["case", "liaison"]))
-            .order_by(Event.entity, Event.entity_id, Event.version, Event.id)
-        ):
-            if e.version is None:
-                discards.append(e)
-            else:
-                events[(e.entity, e.entity_id)].append(e)
-        timers = list(conn.execute(select(Timer.__table__)))
-        columns = [c for c in OutboxMail.__table__.c if c.name not in ("message", "context")]
-        outbox = list(conn.execute(select(*columns)))
-        beats = list(conn.execute(select(ServiceHeartbeat.__table__)))
-    return _Season(rows, groups, events, discards, timers, outbox, beats)
-
-
-class _Transitions:
-    """Which declared transition an event is: its trigger, from its state, to its state."""
-
-    def __init__(self, app: App):
-        self.app = app
-        self.cache: dict[tuple[Any, ...], TransitionDef | None] = {}
-
-    def definition(self, row: Any) -> WorkflowDef:
-        return self.app.workflows.definition(row.workflow_name, row.workflow_version)
-
-    def of(self, row: Any, event: Any) -> TransitionDef | None:
-        key = (
-            row.workflow_name,
-            row.workflow_version,
-            event.trigger,
-            event.from_state,
-            event.to_state,
-        )
-        if key not in self.cache:
-            found = [
-                t
-                for t in self.definition(row).transitions_from(event.from_state)
-                if t.trigger == event.trigger
-                and t.destination_from(event.from_state) == event.to_state
-            ]
-            self.cache[key] = found[0] if len(found) == 1 else None
-        return self.cache[key]
-
-
 def _check_transitions(
-    app: App, season: _Season, found: Findings
+    app: App, season: Season, found: Findings
 ) -> dict[tuple[str, int, int], tuple[int, TransitionDef | None]]:
     """Checks every row's history; returns, for each event (entity, id, version), the state
     entry the row was in when it happened and the transition it was."""
-    kinds = _Transitions(app)
+    kinds = Transitions(app)
     entries: dict[tuple[str, int, int], tuple[int, TransitionDef | None]] = {}
     gaps, broken, unexplained, wrong_end = [], [], [], []
     for key, row in season.rows.items():
         chain = season.events.get(key, [])
         versions = [e.version for e in chain]
-        if versions != list(range(1, len(chain) + 1)):
+        if not chain or versions != list(range(1, len(chain) + 1)):
             gaps.append((*key, versions))
             season.set_aside.add(key)
             continue
@@ -185,13 +100,13 @@ def _check_transitions(
 
 def _check_timers(
     app: App,
-    season: _Season,
+    season: Season,
     entries: dict[tuple[str, int, int], tuple[int, TransitionDef | None]],
     now: datetime,
     found: Findings,
 ) -> None:
     calendar = app.engine.timers.calendar
-    kinds = _Transitions(app)
+    kinds = Transitions(app)
     by_entry: dict[tuple[str, int, int], list[Any]] = defaultdict(list)
     for t in season.timers:
         by_entry[(t.entity, t.entity_id, t.set_version)].append(t)
@@ -299,7 +214,7 @@ def _check_timers(
     }
 
 
-def _check_cycles(season: _Season, found: Findings) -> None:
+def _check_cycles(season: Season, found: Findings) -> None:
     wrong, cycles = [], Counter()
     for (entity, entity_id), row in season.rows.items():
         if entity != "case" or (entity, entity_id) in season.set_aside:
@@ -317,8 +232,10 @@ def _check_cycles(season: _Season, found: Findings) -> None:
     found.figures["cases_by_cycles"] = dict(sorted(cycles.items()))
 
 
-def _check_mail(app: App, season: _Season, ledger: Ledger, found: Findings) -> None:
-    kinds = _Transitions(app)
+def _check_mail(
+    app: App, season: Season, ledger: Ledger, killed: set[int], found: Findings
+) -> None:
+    kinds = Transitions(app)
     queued: dict[tuple[str, int, int], Counter[tuple[str, str]]] = defaultdict(Counter)
     addresses: dict[tuple[Any, ...], list[str]] = defaultdict(list)
     for m in season.outbox:
@@ -358,7 +275,6 @@ def _check_mail(app: App, season: _Season, ledger: Ledger, found: Findings) -> N
     sent = {m.message_id: m for m in season.outbox if m.status == "sent"}
     with ledger.lock:
         copies = {k: list(v) for k, v in ledger.copies.items()}
-        recipients = dict(ledger.recipients)
         unnamed = ledger.unnamed
     found.expect(
         "mails marked sent that the relay never received (lost)",
@@ -369,26 +285,35 @@ def _check_mail(app: App, season: _Season, ledger: Ledger, found: Findings) -> N
         sorted(set(copies) - set(sent))[:SHOWN],
     )
     found.expect(
-        "messages resent with different bytes", [i for i, c in copies.items() if len(set(c)) > 1]
+        "messages resent with different bytes",
+        [i for i, c in copies.items() if len({copy.sha256 for copy in c}) > 1],
     )
     found.expect(
         "messages received for other recipients than the outbox says",
-        [i for i, m in sent.items() if i in recipients and recipients[i] != list(m.recipients)],
+        [
+            i
+            for i, m in sent.items()
+            if {copy.recipients for copy in copies.get(i, [])} - {tuple(m.recipients)}
+        ],
     )
     found.expect("messages received without a Message-ID", ["?"] * unnamed)
-    twice = [len(c) for c in copies.values() if len(c) > 1]
+    # At least once: a message comes again when its first sender died before marking it sent
+    # (its lease ran out, another process sent it again), or when a round outlived its lease.
+    again = [c for c in copies.values() if len(c) > 1]
     found.figures |= {
         "mails": len(season.outbox),
         "mails_by_status": dict(statuses.most_common()),
         "mails_by_template": dict(Counter(m.template for m in season.outbox).most_common()),
         "messages_received": sum(len(c) for c in copies.values()),
-        "mails_received_twice_or_more": len(twice),
-        "extra_copies": sum(twice) - len(twice),
+        "mails_received_twice_or_more": len(again),
+        "extra_copies": sum(len(c) - 1 for c in again),
+        "extra_copies_first_sender_killed": sum(len(c) - 1 for c in again if c[0].sender in killed),
+        "copies_sender_unknown": sum(copy.sender is None for c in copies.values() for copy in c),
     }
 
 
 def _check_leftovers(
-    app: App, season: _Season, killed: set[int], stopped: set[int], prefix: str, found: Findings
+    app: App, season: Season, killed: set[int], stopped: set[int], prefix: str, found: Findings
 ) -> None:
     open_beats = {b.pid for b in season.beats if b.stopped_at is None}
     found.expect(

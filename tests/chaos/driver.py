@@ -115,10 +115,11 @@ def run_chaos(
     start = cohort_start(config.cohort)
     clock = SeasonClock(start, config.speed * 86_400, workdir)
     settings = Settings(mail=MailSettings(enabled=False, link_keys=LINK_KEYS)).with_database(url)
-    ledger = Ledger().start()
+    slots: list[Slot] = []
+    ledger = Ledger(lambda: [slot.pid for slot in slots if slot.process is not None]).start()
     app = build_app(settings, clock)
     env = service_env(config, clock, ledger.port)
-    slots = [Slot(i, url, env, workdir, config.sweep_interval) for i in range(config.processes)]
+    slots += [Slot(i, url, env, workdir, config.sweep_interval) for i in range(config.processes)]
     people: People | None = None
     try:
         # The services start on the empty database, their clock waiting at the season's start,

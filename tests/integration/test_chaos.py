@@ -31,7 +31,7 @@ SEED = 11
 def test_a_season_with_twenty_kills_loses_and_doubles_nothing(
     db_url: str, backend: str, tmp_path: Path
 ) -> None:
-    config = ChaosConfig(cases=200, kills=20, seed=SEED)
+    config = ChaosConfig(cases=200, kills=20, seed=SEED, season_days=180, gaps=(0.2, 1.0))
     result = run_chaos(db_url, config, tmp_path)
     numbers = figures(result)
     print(json.dumps(numbers, indent=1, default=str))  # shown with -s, or when it fails
