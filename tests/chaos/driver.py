@@ -152,8 +152,8 @@ def run_chaos(
         seconds["drain"] = drained if drained is not None else float("nan")
         stopped = {slot.pid for slot in slots}
         codes = [slot.stop() for slot in slots]
-        checked_at = clock.now()
-        findings = check(app, ledger, checked_at, {k.pid for k in kills}, stopped, PREFIX)
+        checked_at, killed = clock.now(), {k.pid for k in kills}
+        findings = check(app, ledger, checked_at, killed, stopped, PREFIX)
         if drained is None:
             findings.violations.append(
                 f"work still due {config.drain_timeout:g} s after the season"
@@ -175,7 +175,6 @@ def run_chaos(
     errors = [line for slot in slots for line in slot.errors_logged()]
     findings.expect("errors logged by the services", errors)
     actions = dict(people.actions) if people is not None else {}
-    killed = {k.pid for k in kills}
     return ChaosResult(
         config,
         groups,
