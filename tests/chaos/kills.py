@@ -72,25 +72,14 @@ class Slot:
         url = make_url(self.url).update_query_dict({"application_name": self.name})
         log = self.workdir / f"{self.name}.log"
         self.logs.append(log)
+        database = url.render_as_string(hide_password=False)
+        command = [sys.executable, "-m", "tests.chaos.serve", "--database", database, "serve"]
+        # --fast-clock makes the command build a fast clock, which serve.py swaps for the season's.
+        command += ["--no-web", "--fast-clock", "1", "--sweep-interval", str(self.interval)]
         with log.open("wb") as out:
+            # cwd: no casework.toml from the developer's folder.
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "tests.chaos.serve",
-                    "--database",
-                    url.render_as_string(hide_password=False),
-                    "serve",
-                    "--no-web",
-                    "--fast-clock",
-                    "1",  # replaced by the season's clock (serve.py)
-                    "--sweep-interval",
-                    str(self.interval),
-                ],
-                env=self.env,
-                cwd=self.workdir,  # no casework.toml from the developer's folder
-                stdout=subprocess.DEVNULL,
-                stderr=out,
+                command, env=self.env, cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=out
             )
         return self.process.pid
 
