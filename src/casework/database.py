@@ -7,7 +7,8 @@ transaction reads cannot change before it writes, and two writers never deadlock
 Read-only work (`Database.read`) uses a plain deferred BEGIN and runs beside the writer.
 
 PostgreSQL: READ COMMITTED; the engine guards each row with its version counter, and batch
-paths lock the rows they are about to change (`SELECT … FOR UPDATE`).
+paths lock the rows they are about to change (`SELECT … FOR NO KEY UPDATE`: other writers
+of the row wait, rows that merely reference it do not).
 """
 
 from __future__ import annotations

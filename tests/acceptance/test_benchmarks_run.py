@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
@@ -76,3 +78,15 @@ def test_bench_intake_read_runs_every_reader() -> None:
     assert out.count("1,504 rows") == 4  # the CSV's readers (the generator adds 4 bad rows)
     assert out.count("1,500 rows ") == 3  # the workbook's
     assert "calamine/openpyxl time" in out
+
+
+@pytest.mark.postgres_only
+def test_bench_chaos_runs(backend: str, postgres_server: str) -> None:
+    out = run(
+        "chaos.py",
+        *("--kills", "2", "--cases", "60", "--days", "20", "--speed", "10"),
+        *("--gaps", "0.2", "0.5", "--seed", "5", "--database", postgres_server),
+    )
+    assert "chaos: seed 5, 2 kills of 3 processes" in out
+    assert "kills: 2 SIGKILLs of 3 processes" in out
+    assert "invariants: all hold" in out

@@ -12,8 +12,8 @@ matches and `VersionConflict` is raised (the other change stands; ours is not wr
 that showed the row to a person passes `expected_version` so that a change made while the
 person was reading is refused as well. On SQLite every write transaction holds the write lock
 from its start (`BEGIN IMMEDIATE`), so only `expected_version` can conflict; on PostgreSQL the
-version check catches true interleavings. `fire_many` locks its rows (`FOR UPDATE`, in id order
-so that two batches cannot deadlock) and writes them back with a few set-based statements
+version check catches true interleavings. `fire_many` locks its rows (`FOR NO KEY UPDATE`, in id
+order so that two batches cannot deadlock) and writes them back with a few set-based statements
 (`fastsql.py`); the version check stays in them.
 """
 

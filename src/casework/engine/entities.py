@@ -105,7 +105,11 @@ class RowReader:
                 for rel in entity.related
             ]
         own = own.where(table.c.id.in_(_ids())).order_by(table.c.id)
-        self.own = own.with_for_update(of=table) if lock else own
+        # FOR NO KEY UPDATE, not FOR UPDATE: the batch changes no key, and a FOR UPDATE lock
+        # also blocks the FOR KEY SHARE that PostgreSQL takes on a case for every row inserted
+        # that references it (events, timers, mails, links, sheets), so a sheet's transition
+        # waited for a batch holding its case, and deadlocked when the batch wanted the sheet.
+        self.own = own.with_for_update(of=table, key_share=True) if lock else own
 
     def read(self, conn: Connection, ids: Sequence[int]) -> list[Any]:
         own = conn.execute(self.own, {"ids": list(ids)}).all()

@@ -183,7 +183,9 @@ class LinkPages:
             table.c.workflow_version,
         ).where(table.c.id == link.entity_id)
         if lock and self.app.db.is_postgresql:
-            query = query.with_for_update()
+            # NO KEY UPDATE, as the engine's batches: a plain FOR UPDATE would also block the
+            # key-share lock every row inserted that references this one takes (its events).
+            query = query.with_for_update(key_share=True)
         row = conn.execute(query).one()
         machine = self.app.workflows.machine(row.workflow_name, row.workflow_version)
         if row.entered_version != link.valid_for_entry:
