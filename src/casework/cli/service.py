@@ -250,7 +250,8 @@ def _run(
 @click.command("status")
 @click.pass_obj
 def status(context: Context) -> None:
-    """Minuteurs en attente, échus, en retard, en échec ; derniers balayages des services."""
+    """Minuteurs en attente, échus, en retard, en échec ; chaque service (en marche ou arrêté,
+    dernier balayage) et ses lecteurs de courriels."""
     app = context.app
     _ensure_schema(app)
     settings = app.settings.timers
