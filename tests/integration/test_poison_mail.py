@@ -101,3 +101,26 @@ def test_a_reply_with_control_characters_and_pages_of_text_still_acknowledges(
     assert message.startswith("Bien reçu[2J.\nDétails.")
     assert len(message) == 20_000
     assert message.endswith("…")
+
+
+def test_a_message_id_the_database_would_clean_is_recognised_the_second_time(
+    mail_app: App, catcher: MailCatcher
+) -> None:
+    """Sent to two of our addresses, a message comes twice (two copies in the box, two LMTP
+    deliveries): the second must be known, whatever its Message-ID holds."""
+    (_a, to_a), (b, to_b) = sent_sheets(mail_app, catcher, 2)
+    encoded = reply(to_a, "Bien reçu.").replace(
+        b"Message-ID: <", b"Message-ID: =?utf-8?q?<a=00b@x>?= <old-", 1
+    )
+    poisons = [nul_message_id(to_a), encoded]
+    ingestor = Ingestor(mail_app)
+    for raw in poisons:
+        first = ingestor.ingest(raw, "test")
+        again = ingestor.ingest(raw, "test")  # a second batch
+        assert again.duplicate
+        assert again.id == first.id
+        both = ingestor.ingest_many([Incoming(raw, "test"), Incoming(raw, "test")])  # one batch
+        assert [r.duplicate for r in both] == [True, True]
+    good = ingestor.ingest(reply(to_b, "Vu."), "test")
+    assert good.status == InboundStatus.RECORDED
+    assert row(mail_app, LiaisonSheet, b).state == "acknowledged"

@@ -66,7 +66,7 @@ from casework.models import (
 )
 from casework.notify.links import LinkSigner
 from casework.notify.sender import queue_failure_notice
-from casework.text_limits import NOTE, fitted
+from casework.text_limits import NOTE, fitted, shown
 
 log = logging.getLogger("casework.inbound")
 INBOUND, OUTBOX = InboundMail.__table__, OutboxMail.__table__
@@ -74,6 +74,8 @@ ATTACHMENTS = InboundAttachment.__table__
 SHEETS, CASES = LiaisonSheet.__table__, Case.__table__
 CONTACTS, USERS = PartnerContact.__table__, User.__table__
 _MESSAGE_IDS = re.compile(r"<[^<>\s]+>")
+# A Message-ID kept as it is: no control character, no surrogate (RFC 5322 and 6532 allow none).
+_PLAIN_ID = re.compile(r"[^\x00-\x20\x7f-\x9f\ud800-\udfff]+")
 # What a reply does to a sheet, by the sheet's state.
 REPLY_TRIGGERS = {"sent": "acknowledge", "overdue": "acknowledge", "acknowledged": "give_feedback"}
 MAIL_COLUMNS = (OUTBOX.c.id, OUTBOX.c.case_id, OUTBOX.c.entity, OUTBOX.c.entity_id)
@@ -229,15 +231,20 @@ class Ingestor:
         """What was made of this message could not be written: keep the message itself, raw,
         in the quarantine, with only the kind of error as its reason (the error's text may
         quote what the message holds). If even that cannot be written, the database is
-        failing: the error goes up and the reader tries again later."""
+        failing: the error goes up and the reader tries again later. Its keys (Message-ID,
+        IMAP UID) are what a second copy is recognised by; should they be what the database
+        still refuses, the last attempt stores the message without them rather than lose it or
+        stop its reader."""
         log.error(
             "inbound %s: could not be written (%s); kept raw in quarantine",
-            read.message_id,
+            shown(read.message_id),
             error_kind(error),
         )
         reason = f"la base de données a refusé ce message ({error_kind(error)}) : à examiner"
         record = {**read.record(self.app.clock.now()), "_attachments": []}
         for attempt in range(1, ATTEMPTS + 1):
+            if attempt == ATTEMPTS:
+                record.update(message_id=None, imap_uidvalidity=None, imap_uid=None)
             try:
                 with self.app.db.transaction() as conn:
                     seen = _known_many(conn, [read])
@@ -309,7 +316,7 @@ class Ingestor:
             row = rows[at]
             results[at] = Ingested(inbound_id, row["status"], row["reason"])
             if row["status"] == InboundStatus.QUARANTINED:
-                log.warning("inbound %s quarantined: %s", inbound_id, row["reason"])
+                log.warning("inbound %s quarantined: %s", inbound_id, shown(row["reason"], 200))
         for at, copy_of in later:
             taken = results[copy_of]
             assert taken is not None
@@ -435,7 +442,7 @@ class Ingestor:
             raise
         except Exception as error:
             nested.rollback()
-            log.exception("inbound %s: could not be handled", read.message_id)
+            log.exception("inbound %s: could not be handled", shown(read.message_id))
             reason = f"erreur en le traitant : {type(error).__name__}: {error}"
             return self._quarantine(conn, read.record(now), read.text, reason)
         nested.commit()
@@ -502,7 +509,7 @@ class Ingestor:
         record.update(outbox_id=mail.id, case_id=mail.case_id)
         if mail.entity == "liaison":
             record["sheet_id"] = mail.entity_id
-        log.warning("bounce for mail %s: %s unreachable", mail.id, failed)
+        log.warning("bounce for mail %s: %s unreachable", mail.id, shown(failed, 200))
         return self._store(conn, record, InboundKind.BOUNCE, None, InboundStatus.RECORDED, failed)
 
     # -- the quarantine, reviewed by a person ----------------------------------------------------
@@ -581,7 +588,7 @@ class Ingestor:
                 .where(INBOUND.c.id == inbound_id)
                 .values(status=InboundStatus.REJECTED, reason=f"écarté par {actor} : {reason}")
             )
-        log.info("inbound %s rejected by %s: %s", inbound_id, actor, reason)
+        log.info("inbound %s rejected by %s: %s", inbound_id, actor, shown(reason, 200))
 
     @staticmethod
     def _quarantined(conn: Connection, inbound_id: int) -> Any:
@@ -674,7 +681,7 @@ class Ingestor:
         """One record, now (the rare paths; the batch inserts its records together)."""
         (inbound_id,) = _insert(conn, [_row(record, kind, text, status, reason)])
         if status == InboundStatus.QUARANTINED:
-            log.warning("inbound %s quarantined: %s", inbound_id, reason)
+            log.warning("inbound %s quarantined: %s", inbound_id, shown(reason, 200))
         return Ingested(inbound_id, status, reason)
 
 
@@ -885,8 +892,12 @@ def _header(message: Message | None, name: str) -> str:
 
 
 def _message_id(message: Message | None, raw: bytes) -> str:
+    """The message's Message-ID as stored, or a hash of its bytes when it has none that can be
+    stored as it is: a control character or an undecodable byte in it would be cleaned on the
+    way to the database, and then the key this batch compares (a second copy, a reader's
+    retry) would no longer be the stored one."""
     found = _MESSAGE_IDS.search(_header(message, "Message-ID"))
-    if found:
+    if found and _PLAIN_ID.fullmatch(found.group(0)):
         return found.group(0)[:250]
     return f"<sha256.{hashlib.sha256(raw).hexdigest()}@casework.no-message-id>"
 
