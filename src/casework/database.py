@@ -81,8 +81,37 @@ def _create_engine(settings: DatabaseSettings) -> Engine:
         _configure_sqlite(engine, settings.busy_timeout_ms)
     else:
         engine = create_engine(url, pool_pre_ping=True, **kwargs)
+        _redact_postgresql_errors(engine)
     text_hygiene.install(engine)
     return engine
+
+
+def _redact_postgresql_errors(engine: Engine) -> None:
+    """PostgreSQL quotes the values it refuses in its errors ("DETAIL: Key (name)=(Léa
+    MARTIN) already exists", "invalid input syntax for type integer: "Dupont""). An error's
+    text reaches logs, tracebacks, /health and a failed timer's stored reason: keep what says
+    where (the error's kind, SQLSTATE, table, column, constraint) and the message only where it
+    names no value; never the DETAIL. (SQLite's messages name columns, not values.)"""
+
+    @event.listens_for(engine, "handle_error")
+    def _redact(context: Any) -> None:
+        original = context.original_exception
+        diag = getattr(original, "diag", None)
+        sqlstate = getattr(original, "sqlstate", None)
+        if diag is None or sqlstate is None:
+            return
+        primary = diag.message_primary or ""
+        if sqlstate.startswith("22"):  # data exceptions: the message quotes the value
+            primary = "value refused"
+        where = ".".join(filter(None, (diag.table_name, diag.column_name)))
+        said = f"{primary} [SQLSTATE {sqlstate}"
+        said += f", {where}" if where else ""
+        said += f", constraint {diag.constraint_name}]" if diag.constraint_name else "]"
+        original.args = (said,)
+        wrapped = context.sqlalchemy_exception
+        if wrapped is not None and wrapped.args:
+            kind = f"{type(original).__module__}.{type(original).__name__}"
+            wrapped.args = (f"({kind}) {said}", *wrapped.args[1:])
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

@@ -349,3 +349,22 @@ def test_an_unknown_case_is_reported(app: App) -> None:
     with pytest.raises(EntityNotFound) as missing:
         app.engine.fire(424242, "ask_consent", PERSON)
     assert missing.value.french() == "Dossier 424242 introuvable."
+
+
+def test_a_refused_write_names_no_value_in_its_error(app: App) -> None:
+    """Errors reach logs, tracebacks, /health and failed timers: PostgreSQL's own messages
+    quote the values it refuses ("Key (login)=(...) already exists"); they are kept out."""
+    from tests.factories import add_user
+
+    add_user(app, login="Léa MARTIN 2008-03-14")
+    with pytest.raises(DBAPIError) as twice:
+        add_user(app, login="Léa MARTIN 2008-03-14")
+    errors = [twice.value]
+    if app.db.is_postgresql:  # SQLite casts 'Dupont' to 0
+        with pytest.raises(DBAPIError) as typed, app.db.transaction() as conn:
+            conn.execute(update(Case).values(cycle=text("CAST(:v AS INTEGER)")), {"v": "Dupont"})
+        errors.append(typed.value)
+    for error in errors:
+        assert "Léa" not in str(error)
+        assert "Dupont" not in str(error)
+        assert "Léa" not in str(error.orig)
