@@ -68,6 +68,12 @@ NAME = TextKind("nom", 120, names=True)
 PLACE = TextKind("commune", 120, names=True)
 # An employer, a trade, a training centre, a diploma (columns of 120 to 200).
 LABEL = TextKind("libellé", 120)
+# A person's login, as cases and the audit log name them (column of 120).
+LOGIN = TextKind("identifiant", 120)
+# An e-mail address (254: the longest a mail system takes).
+ADDRESS = TextKind("adresse", 254)
+# A short reason typed on a command line (why a link is revoked, a mail set aside).
+REASON = TextKind("motif", 500)
 # Free text: a note, a reason, a partner's reply (kept in JSON; a few printed pages).
 NOTE = TextKind("texte libre", 20_000, multiline=True)
 

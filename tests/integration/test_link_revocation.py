@@ -170,6 +170,7 @@ def test_links_list_and_revoke_from_the_command_line(
 ) -> None:
     clock.advance(datetime.now(UTC) - clock.now())  # the command line runs on the real clock
     add_user(app)
+    add_user(app, login="anne", email="anne@ml.example")
     case_id = asked(app)
     paths = [link(app, case_id), link(app, case_id, "give_consent")]
     ids = [link_id(app, p) for p in paths]
@@ -185,15 +186,25 @@ def test_links_list_and_revoke_from_the_command_line(
     )
     assert one.exit_code == 0, one.output
     assert f"1 lien révoqué (lien n° {ids[0]}, dossier n° {case_id})." in one.output
-    again = run(db_url, "links", "revoke", "--link", str(ids[0]))
+    again = run(db_url, "links", "revoke", "--link", str(ids[0]), "--as", "anne")
     assert "Rien à révoquer : lien n° " in again.output
     assert "révoqué le " in again.output
     assert "par person:anne" in again.output
-    everyone = run(db_url, "links", "revoke", "--user", "referente", "--reason", "départ")
+    bad = run(
+        db_url, "links", "revoke", "--case", str(case_id), "--reason", "a\x00b", "--as", "anne"
+    )
+    assert bad.exit_code == 2
+    assert "caractère de contrôle interdit (U+0000, position 2)" in bad.output
+    stranger = run(db_url, "links", "revoke", "--case", str(case_id), "--as", "x\x1b[2J")
+    assert "n'est pas un utilisateur de casework" in stranger.output
+    assert "\x1b" not in stranger.output
+    everyone = run(
+        db_url, "links", "revoke", "--user", "referente", "--reason", "départ", "--as", "anne"
+    )
     assert "1 lien révoqué (utilisateur « referente »)." in everyone.output
     assert (
         "Aucun lien encore valable à révoquer"
-        in run(db_url, "links", "revoke", "--case", str(case_id)).output
+        in run(db_url, "links", "revoke", "--case", str(case_id), "--as", "anne").output
     )
     assert "révoqué le" in run(db_url, "links", "list", "--case", str(case_id)).output
     history = run(db_url, "history", str(case_id)).output
@@ -204,11 +215,14 @@ def test_links_list_and_revoke_from_the_command_line(
 def test_the_command_line_refuses_unknown_or_several_targets(app: App, db_url: str) -> None:
     add_user(app)
     case_id = asked(app)
-    unknown = run(db_url, "links", "revoke", "--user", "personne")
+    me = ("--as", "referente")
+    unknown = run(db_url, "links", "revoke", "--user", "personne", *me)
     assert unknown.exit_code == 1
     assert "Utilisateur « personne » inconnu." in unknown.output
-    assert "Lien n° 999 inconnu." in run(db_url, "links", "revoke", "--link", "999").output
-    assert "Dossier n° 999 introuvable." in run(db_url, "links", "revoke", "--case", "999").output
+    assert "Lien n° 999 inconnu." in run(db_url, "links", "revoke", "--link", "999", *me).output
+    assert (
+        "Dossier n° 999 introuvable." in run(db_url, "links", "revoke", "--case", "999", *me).output
+    )
     both = run(db_url, "links", "revoke", "--case", str(case_id), "--user", "referente")
     assert both.exit_code == 2
     assert "Indiquez une seule cible" in both.output

@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from casework.cli.main import Context, acting_person, as_option, printable
+from casework.cli.main import CheckedText, Context, acting_person, as_option, printable
 from casework.clock import format_local
 from casework.models import InboundMail, InboundStatus
 from casework.text_hygiene import for_terminal
+from casework.text_limits import REASON
 
 INBOUND = InboundMail.__table__
 STATUS_LABELS = {
@@ -89,7 +90,7 @@ def attach(context: Context, inbound_id: int, sheet_id: int, login: str | None) 
 
 @inbound.command("reject")
 @click.argument("inbound_id", type=int)
-@click.option("--reason", required=True, help="Pourquoi il est écarté.")
+@click.option("--reason", required=True, type=CheckedText(REASON), help="Pourquoi il est écarté.")
 @as_option("Qui décide")
 @click.pass_obj
 def reject(context: Context, inbound_id: int, reason: str, login: str | None) -> None:

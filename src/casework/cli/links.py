@@ -7,11 +7,11 @@ from typing import Any
 import click
 from sqlalchemy import func, select
 
-from casework.actors import Actor
-from casework.cli.main import Context
+from casework.cli.main import CheckedText, Context, acting_person, as_option, printable
 from casework.clock import format_local
 from casework.models import ActionLink, Case, User
-from casework.notify.revocation import MAX_REASON, links_of_case, revoke_links
+from casework.notify.revocation import links_of_case, revoke_links
+from casework.text_limits import REASON
 
 LINKS, USERS = ActionLink.__table__, User.__table__
 
@@ -37,14 +37,15 @@ def list_links(context: Context, case_id: int) -> None:
     for r in rows:
         what = "dossier" if r.entity == "case" else f"fiche n° {r.entity_id}"
         click.echo(
-            f"{r.id:>8}  {format_local(r.created_at)}  {what:14} {r.trigger:22} {r.recipient}"
+            f"{r.id:>8}  {format_local(r.created_at)}  {what:14} {r.trigger:22} "
+            f"{printable(r.recipient)}"
         )
         click.echo(f"          {_state(r, now)}")
 
 
 def _state(link: Any, now: Any) -> str:
     if link.revoked_at is not None:
-        return f"révoqué le {format_local(link.revoked_at)} par {link.revoked_by}"
+        return f"révoqué le {format_local(link.revoked_at)} par {printable(link.revoked_by)}"
     if link.used_at is not None:
         return f"utilisé le {format_local(link.used_at)}"
     if link.expires_at <= now:
@@ -60,14 +61,13 @@ def _state(link: Any, now: Any) -> str:
 @click.option("--case", "case_id", type=int, metavar="N", help="Tous les liens d'un dossier.")
 @click.option("--link", "link_id", type=int, metavar="N", help="Un lien (voir `links list`).")
 @click.option(
-    "--reason", default="", metavar="MOTIF", help="Pourquoi (gardé dans l'historique du dossier)."
+    "--reason",
+    default="",
+    type=CheckedText(REASON),
+    metavar="MOTIF",
+    help="Pourquoi (gardé dans l'historique du dossier).",
 )
-@click.option(
-    "--as",
-    "actor_login",
-    metavar="IDENTIFIANT",
-    help="Qui révoque (défaut : l'utilisateur du terminal).",
-)
+@as_option("Qui révoque", dest="actor_login")
 @click.pass_obj
 def revoke(
     context: Context,
@@ -90,10 +90,8 @@ def revoke(
     targets = (login, address, case_id, link_id)
     if sum(t is not None for t in targets) != 1:
         raise click.UsageError("Indiquez une seule cible : --user, --address, --case ou --link.")
-    if len(reason) > MAX_REASON:
-        raise click.BadParameter(f"{MAX_REASON} caractères au plus.", param_hint="--reason")
-    actor = Actor.person(actor_login) if actor_login else Actor.current_user()
     app = context.app
+    actor = acting_person(app, actor_login)
     now = app.clock.now()
     with app.db.transaction() as conn:
         email, target, link = _target(conn, login, address, case_id, link_id)

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 import click
 from sqlalchemy import insert, select, update
 
-from casework.cli.main import Context, printable
+from casework.cli.main import CheckedText, Context, printable
 from casework.clock import format_local
 from casework.models import MailStatus, OutboxMail, Role, User
+from casework.text_limits import ADDRESS, LOGIN, NAME
 
 OUTBOX = OutboxMail.__table__
 USERS = User.__table__
@@ -89,9 +90,13 @@ def send(context: Context) -> None:
 
 
 @mail.command("add-user")
-@click.argument("login")
-@click.option("--name", required=True, help="Nom affiché (« Claire Martin »).")
-@click.option("--email", required=True, help="Adresse où envoyer ses courriels.")
+@click.argument("login", type=CheckedText(LOGIN))
+@click.option(
+    "--name", required=True, type=CheckedText(NAME), help="Nom affiché (« Claire Martin »)."
+)
+@click.option(
+    "--email", required=True, type=CheckedText(ADDRESS), help="Adresse où envoyer ses courriels."
+)
 @click.option(
     "--role",
     type=click.Choice([r.value for r in Role]),

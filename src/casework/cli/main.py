@@ -18,6 +18,7 @@ from casework.app import App, build_app
 from casework.errors import CaseworkError
 from casework.settings import Settings, load_settings
 from casework.text_hygiene import for_terminal
+from casework.text_limits import TextKind, TextRefused, shown
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -125,11 +126,11 @@ def init_db(context: Context) -> None:
         click.echo(f"Base mise à jour : {before or 'vide'} → {after} ({where}).")
 
 
-def as_option(what: str) -> Callable[[F], F]:
+def as_option(what: str, dest: str = "login") -> Callable[[F], F]:
     """`--as LOGIN`: who a command acts as, for the audit log (see `acting_person`)."""
     return click.option(
         "--as",
-        "login",
+        dest,
         envvar="CASEWORK_AS",
         metavar="IDENTIFIANT",
         help=f"{what} : un utilisateur actif (défaut : $CASEWORK_AS, sinon l'utilisateur du "
@@ -157,6 +158,23 @@ def acting_person(app: App, login: str | None) -> Actor:
     if not found.active:
         raise click.ClickException(f"{who} est un utilisateur désactivé : il ne peut plus agir.")
     return Actor.person(login)
+
+
+class CheckedText(click.ParamType):
+    """A text typed on the command line, checked as its kind of text is everywhere
+    (`casework.text_limits`): a control character or an overlong value is refused, in
+    French, before anything is written."""
+
+    name = "texte"
+
+    def __init__(self, kind: TextKind):
+        self.kind = kind
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        try:
+            return self.kind.check(str(value))
+        except TextRefused as refused:
+            self.fail(f"« {shown(value)} » : {refused}", param, ctx)
 
 
 def printable(value: object) -> str:
