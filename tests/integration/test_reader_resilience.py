@@ -212,3 +212,27 @@ def test_status_shows_each_mail_reader(app: App, db_url: str) -> None:
     ) in output
     assert "Réception LMTP : arrêtée depuis le 30/11/2026 10:15 (3 courriel(s) reçu(s)" in output
     assert "\x1b" not in output
+
+
+def test_a_message_over_the_size_limit_is_quarantined_by_its_headers_and_left_in_the_box(
+    mail_app: App,
+    catcher: MailCatcher,
+    dovecot: Dovecot,
+    mailbox: IMAPClient,  # noqa: F811
+) -> None:
+    ((sheet_id, original),) = sent_sheets(mail_app, catcher, 1)
+    huge = reply(original, "Pièce jointe énorme.\r\n" + "x" * 200_000)
+    mailbox.append("INBOX", huge)
+    mailbox.append("INBOX", reply(original, "Bien reçu."))
+    reader = ImapReader(Ingestor(mail_app), settings_for(dovecot, max_message_bytes=50_000))
+    assert reader.poll_once() == 2
+    small, big = inbound(mail_app)  # the ones within the limit are taken first
+    assert big.status == "quarantined"
+    assert "message trop volumineux" in (big.reason or "")
+    assert len(big.raw) < 5_000  # its headers only
+    assert big.imap_uid is not None
+    assert small.status == "recorded"
+    assert row(mail_app, LiaisonSheet, sheet_id).state == "acknowledged"
+    mailbox.noop()
+    assert mailbox.search(["UNSEEN"]) == []
+    assert len(mailbox.search(["ALL"])) == 2  # the big one is still there for a person

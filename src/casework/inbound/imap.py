@@ -30,6 +30,7 @@ from casework.settings import InboundSettings, SettingsError
 
 log = logging.getLogger("casework.inbound")
 FETCH_AT_ONCE = 50
+FETCH_BYTES = 50_000_000  # at most this much mail in memory at once (besides one larger message)
 SECURITY = ("tls", "starttls", "none")
 MAX_PAUSE = 900.0  # seconds between two attempts, at most, after failures in a row
 NETWORK_ERRORS = (IMAPClientError, OSError, ssl.SSLError)
@@ -146,25 +147,65 @@ class ImapReader:
             client.idle_done()
 
     def _take_unseen(self, client: IMAPClient) -> int:
+        """Sizes first, so that memory stays bounded whatever is in the box: a fetch takes at
+        most FETCH_AT_ONCE messages and FETCH_BYTES of them, and a message over
+        `max_message_bytes` (which LMTP refuses at the door) is taken as its headers only, to
+        the quarantine, the message itself left in the mailbox."""
         folder = self.settings.imap_folder
         validity = int(client.folder_status(folder, ["UIDVALIDITY"])[b"UIDVALIDITY"])
         uids = sorted(client.search(["UNSEEN"]))
         taken = 0
         for start in range(0, len(uids), FETCH_AT_ONCE):
             part = uids[start : start + FETCH_AT_ONCE]
-            fetched = client.fetch(part, ["BODY.PEEK[]"])
-            # Expunged meanwhile: not fetched, nothing to take.
-            present = [uid for uid in part if fetched.get(uid, {}).get(b"BODY[]") is not None]
-            batch = [
-                Incoming(fetched[uid][b"BODY[]"], f"imap:{folder}", imap=(validity, uid))
-                for uid in present
-            ]
-            results = self.ingestor.ingest_many(batch)
-            # Committed: now, and only now, the messages are marked read.
-            if present:
-                client.add_flags(present, [b"\\Seen"])
-            taken += sum(0 if result.duplicate else 1 for result in results)
+            sizes = {
+                uid: int(data.get(b"RFC822.SIZE", 0))
+                for uid, data in client.fetch(part, ["RFC822.SIZE"]).items()
+            }
+            limit = self.settings.max_message_bytes
+            wanted = [uid for uid in part if uid in sizes]  # not expunged meanwhile
+            for group in _by_size([u for u in wanted if sizes[u] <= limit], sizes):
+                taken += self._take(client, group, validity, "", None)
+            for uid in (u for u in wanted if sizes[u] > limit):
+                taken += self._take(client, [uid], validity, "HEADER", sizes[uid])
         if taken:
             log.info("imap: %s message(s) taken in from %s", taken, folder)
         self.state.worked(taken)
         return taken
+
+    def _take(
+        self,
+        client: IMAPClient,
+        uids: list[int],
+        validity: int,
+        section: str,
+        oversize: int | None,
+    ) -> int:
+        """Fetch these messages (section "") or their headers ("HEADER"), take them in
+        together, then flag them."""
+        fetched = client.fetch(uids, [f"BODY.PEEK[{section}]"])
+        key = f"BODY[{section}]".encode()
+        # Expunged meanwhile: not fetched, nothing to take.
+        present = [uid for uid in uids if fetched.get(uid, {}).get(key) is not None]
+        source = f"imap:{self.settings.imap_folder}"
+        batch = [
+            Incoming(fetched[uid][key], source, imap=(validity, uid), oversize=oversize)
+            for uid in present
+        ]
+        results = self.ingestor.ingest_many(batch)
+        # Committed: now, and only now, the messages are marked read.
+        if present:
+            client.add_flags(present, [b"\\Seen"])
+        return sum(0 if result.duplicate else 1 for result in results)
+
+
+def _by_size(uids: list[int], sizes: dict[int, int]) -> list[list[int]]:
+    """`uids` in groups of at most FETCH_BYTES (a message larger than that alone)."""
+    groups: list[list[int]] = []
+    total = 0
+    for uid in uids:
+        if not groups or total + sizes[uid] > FETCH_BYTES:
+            groups.append([])
+            total = 0
+        groups[-1].append(uid)
+        total += sizes[uid]
+    return groups

@@ -66,7 +66,7 @@ from casework.models import (
 )
 from casework.notify.links import LinkSigner
 from casework.notify.sender import queue_failure_notice
-from casework.text_limits import NOTE, fitted, shown
+from casework.text_limits import NOTE, fitted, french_number, shown
 
 log = logging.getLogger("casework.inbound")
 INBOUND, OUTBOX = InboundMail.__table__, OutboxMail.__table__
@@ -103,6 +103,9 @@ class Incoming:
     source: str
     recipients: tuple[str, ...] = ()
     imap: tuple[int, int] | None = None
+    # A message over `inbound.max_message_bytes`, handed over as its headers only (`raw`): its
+    # size. It is recorded in the quarantine, the whole message left in the mailbox.
+    oversize: int | None = None
 
 
 @dataclass(frozen=True)
@@ -837,6 +840,13 @@ def _read(incoming: Incoming, max_attachment: int) -> _Read:
         problem,
     )
     if message is None:
+        return read
+    if incoming.oversize is not None:
+        read.message = None
+        read.problem = (
+            f"message trop volumineux ({french_number(incoming.oversize)} octets) : seul son "
+            "en-tête est gardé ici, le message entier est resté dans la boîte aux lettres"
+        )
         return read
     try:
         read.attachments = _attachments(message, max_attachment)
