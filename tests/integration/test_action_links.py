@@ -9,7 +9,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -17,7 +17,7 @@ from casework.actors import Actor
 from casework.app import App
 from casework.clock import FixedClock
 from casework.demo.mailcatcher import Caught, MailCatcher
-from casework.models import ActionLink, Case, ContactLog, LiaisonSheet
+from casework.models import ActionLink, Case, ContactLog, LiaisonSheet, User
 from casework.notify.links import LinkRequest, LinkSigner
 from casework.notify.sender import MailSender
 from casework.web.links import CSRF_COOKIE, LinkPages
@@ -408,3 +408,17 @@ def test_two_simultaneous_posts_fire_once(mail_app: App, catcher: MailCatcher) -
     assert sum("Déjà enregistré" in t for t in texts) == 1
     assert sum("Merci, c'est enregistré" in t for t in texts) == 1
     assert [e.trigger for e in events(mail_app, "case", case_id)].count("decline") == 1
+
+
+def test_a_counsellor_who_left_can_no_longer_act_through_a_link(
+    mail_app: App, catcher: MailCatcher
+) -> None:
+    case_id, links = consent_links(mail_app, catcher)
+    with mail_app.db.transaction() as conn:
+        conn.execute(update(User).where(User.login == "referente").values(active=False))
+    client = client_for(mail_app)
+    refused = post(client, links["give_consent"], given_by="apprentice", data_checked="oui")
+    assert refused.status_code == 410
+    assert "Lien révoqué" in text(refused)
+    assert row(mail_app, Case, case_id).state == "consent_asked"
+    assert used(mail_app) == []  # rolled back with the rest: nothing recorded

@@ -264,3 +264,25 @@ def test_attachments_are_kept_up_to_the_size_limit(mail_app: App, catcher: MailC
     ]
     assert files[0].data == small
     assert files[1].data is None  # over the limit: its name and size only
+
+
+def test_the_counsellor_may_answer_for_a_partner_while_still_active(
+    mail_app: App, catcher: MailCatcher
+) -> None:
+    from sqlalchemy import update
+
+    from casework.models import User
+
+    sheet_id, original = sent_sheet(mail_app, catcher)
+    counsellor = "claire.martin@ml.example"  # add_user's address
+    with mail_app.db.transaction() as conn:
+        conn.execute(update(User).where(User.login == "referente").values(active=False))
+    left = Ingestor(mail_app).ingest(reply(original, "Vu avec eux.", sender=counsellor), "test")
+    assert left.status == InboundStatus.QUARANTINED
+    assert row(mail_app, LiaisonSheet, sheet_id).state == "sent"
+    with mail_app.db.transaction() as conn:
+        conn.execute(update(User).where(User.login == "referente").values(active=True))
+    back = Ingestor(mail_app).ingest(reply(original, "Vu avec eux.", sender=counsellor), "test")
+    assert back.status == InboundStatus.RECORDED, back.reason
+    last = events(mail_app, "liaison", sheet_id)[-1]
+    assert (last.actor_kind, last.actor) == ("person", "referente")

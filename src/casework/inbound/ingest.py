@@ -727,7 +727,11 @@ _CONTACTS_OF_SHEETS = (
 _COUNSELLORS = (
     select(CASES.c.id, USERS.c.login, USERS.c.email)
     .join(USERS, USERS.c.login == CASES.c.referent)
-    .where(CASES.c.id.in_(_keys()), USERS.c.email.in_(bindparam("senders", expanding=True)))
+    .where(
+        CASES.c.id.in_(_keys()),
+        USERS.c.email.in_(bindparam("senders", expanding=True)),
+        USERS.c.active.is_(True),  # a counsellor who left no longer answers for the case
+    )
 )
 
 

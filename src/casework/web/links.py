@@ -44,7 +44,7 @@ from casework.errors import InvalidTransitionData, TransitionRefused, VersionCon
 from casework.labels import BY_VOCABULARY, GIVEN_BY, NEED_CATEGORY
 from casework.models import Event, User
 from casework.models.beneficiary import display_name
-from casework.notify.links import LinkError, LinkSigner, LinkStale
+from casework.notify.links import LinkError, LinkRevoked, LinkSigner, LinkStale
 from casework.notify.render import CASES, CONTRACTS, PEOPLE, SHEETS, case_facts, paris_date
 from casework.states.definition import FieldDef, TransitionDef
 from casework.web import forms
@@ -226,9 +226,13 @@ class LinkPages:
         if link.actor_kind == "partner":
             return Actor.partner(link.recipient)
         login = conn.execute(
-            select(USERS.c.login).where(USERS.c.email == link.recipient).limit(1)
+            select(USERS.c.login)
+            .where(USERS.c.email == link.recipient, USERS.c.active.is_(True))
+            .limit(1)
         ).scalar()
-        return Actor.person(login or link.recipient)
+        if login is None:  # the person left (or their address changed): the link acts no more
+            raise LinkRevoked("recipient is no longer an active user")
+        return Actor.person(login)
 
     # -- what the page shows -----------------------------------------------------------------------
 
