@@ -118,16 +118,41 @@ def install(engine: Engine) -> None:
 
 # -- the terminal --------------------------------------------------------------------------------
 
-# ESC sequences (CSI … final byte, OSC … BEL/ST, and two-character escapes), then any other C0
-# control but tab and line feed, DEL, C1 controls, and the bidirectional overrides that can
-# reorder what is shown.
+# ESC sequences in their 7-bit and 8-bit forms (CSI … final byte; OSC, DCS, SOS, PM, APC up
+# to BEL or ST, or to the next escape — an unterminated one eats only up to there, and at most
+# 512 characters, not the rest of the text; two-character escapes), then any other C0 control
+# but tab and line feed, DEL, C1 controls, the line and paragraph separators, and the
+# bidirectional marks and overrides that can reorder what is shown.
 _ESCAPES = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC, ended by BEL or ST
-    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS, SOS, PM, APC
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]{0,512}(?:\x07|\x1b\\|\x9c)?"
     r"|\x1b.?"  # any other escape
 )
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROLS = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+
+
+# What JSON printed for a terminal escapes beyond json.dumps' own (C0, quote, backslash).
+_JSON_ESCAPES = {
+    c: f"\\u{c:04x}"
+    for c in (
+        *range(0x7F, 0xA0),
+        0x061C,
+        0x200E,
+        0x200F,
+        0x2028,
+        0x2029,
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    )
+}
+
+
+def json_for_terminal(value: Any) -> str:
+    """One JSON document on one line, readable (accents kept) and inert in a terminal: DEL, C1
+    controls (an 8-bit CSI) and bidirectional controls escaped as \\uXXXX, still valid JSON."""
+    return json.dumps(value, ensure_ascii=False, default=str).translate(_JSON_ESCAPES)
 
 
 def for_terminal(text: str | None, keep_newlines: bool = True) -> str:

@@ -288,15 +288,18 @@ def test_acting_as_someone_needs_an_active_user(app: App, db_url: str) -> None:
 
 def test_names_and_mail_text_are_printed_without_escape_sequences(app: App, db_url: str) -> None:
     add_user(app)
-    fake = "Léa\x1b[2J\x1b]0;pwned\x07\rMARTIN\x1b[1A"
+    fake = "Léa\x1b[2J\x1b]0;pwned\x07\rMARTIN\x1b[1A\x9b2J\u202e"
     case_id = add_case(app, state="follow_up", cycle=1, first_names=fake)
     # An actor's name as a mail header could carry it (the engine takes actors as given).
     contact = {"channel": "phone", "duration_min": 5}
     app.engine.fire(case_id, "record_contact", Actor.person("x\x1b[31m\x1b]8;;"), **contact)
-    for args in (("case", "list"), ("case", "show", str(case_id)), ("history", str(case_id))):
-        output = run(db_url, *args).output
-        assert "\x1b" not in output
-        assert "\r" not in output
+    commands = [("case", "list"), ("case", "show", str(case_id)), ("history", str(case_id))]
+    commands += [("history", str(case_id), "--json"), ("links", "list", "--case", str(case_id))]
+    for args in commands:
+        # color=True: as on a terminal, where click would not strip escape sequences itself.
+        output = CliRunner().invoke(main, ["--database", db_url, *args], color=True).output
+        for bad in ("\x1b", "\r", "\x9b", "\u202e"):
+            assert bad not in output, (args, output)
     assert "Léa" in run(db_url, "case", "show", str(case_id)).output
     short = run(db_url, "mail", "send", env={"CASEWORK_MAIL_LINK_KEYS": "x"})
     assert short.exit_code == 1

@@ -286,3 +286,22 @@ def test_the_counsellor_may_answer_for_a_partner_while_still_active(
     assert back.status == InboundStatus.RECORDED, back.reason
     last = events(mail_app, "liaison", sheet_id)[-1]
     assert (last.actor_kind, last.actor) == ("person", "referente")
+
+
+def test_the_quarantine_is_printed_without_escape_sequences(
+    mail_app: App, catcher: MailCatcher, db_url: str
+) -> None:
+    from click.testing import CliRunner
+
+    from casework.cli import main
+
+    _sheet_id, original = sent_sheet(mail_app, catcher)
+    hostile = reply(original, "Vu.", sender="x@ailleurs.example").replace(
+        b"Subject: ", b"Subject: =?utf-8?q?=1B]0;pwned=07=1B[2J=C2=9B1A?= ", 1
+    )
+    kept = Ingestor(mail_app).ingest(hostile, "test")
+    assert "\x1b]0;pwned" in inbound(mail_app)[-1].subject  # stored as it came
+    for args in (("inbound", "list"), ("inbound", "show", str(kept.id)), ("mail", "list")):
+        output = CliRunner().invoke(main, ["--database", db_url, *args], color=True).output
+        for bad in ("\x1b", "\x9b", "\x07"):
+            assert bad not in output, (args, output)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from types import SimpleNamespace
 from typing import Any
@@ -13,7 +12,7 @@ from casework.cli.main import Context, acting_person, as_option, printable
 from casework.clock import format_local, to_local
 from casework.models.beneficiary import age_on, display_name
 from casework.queries import case_detail, count_by_state, list_cases, timeline
-from casework.text_hygiene import for_terminal
+from casework.text_hygiene import for_terminal, json_for_terminal
 
 
 @click.group()
@@ -162,9 +161,7 @@ def history(context: Context, case_id: int, as_json: bool) -> None:
         events = timeline(conn, case_id)
     for e in events:
         if as_json:
-            click.echo(
-                json.dumps({**e._asdict(), "at": e.at.isoformat()}, ensure_ascii=False, default=str)
-            )
+            click.echo(json_for_terminal({**e._asdict(), "at": e.at.isoformat()}))
             continue
         what = "dossier" if e.entity == "case" else f"{e.entity} {e.entity_id}"
         step = f"{e.from_state} → {e.to_state}" if e.from_state else f"création → {e.to_state}"
