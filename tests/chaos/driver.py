@@ -36,7 +36,7 @@ from tests.chaos.kills import PREFIX, Kill, Killer, Slot
 from tests.chaos.world import Ledger, People, prepare_cohort
 
 ROOT = Path(__file__).resolve().parents[2]
-LINK_KEYS = "chaos-key"
+LINK_KEYS = "chaos-link-key-0123456789abcdefghijkl"  # 32 bytes at least
 
 
 @dataclass(frozen=True)

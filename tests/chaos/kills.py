@@ -125,7 +125,13 @@ class Killer:
         deadline = time.monotonic() + timeout
         while len(self.up) < len(self.slots):
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the services did not start in {timeout:g} s")
+                said = "".join(
+                    f"\n--- {log.name}:\n" + log.read_text(errors="replace")[-1500:]
+                    for slot in self.slots
+                    for log in slot.logs[-1:]
+                    if log.exists()
+                )
+                raise RuntimeError(f"the services did not start in {timeout:g} s{said}")
             self.poll()
             time.sleep(0.1)
 

@@ -90,8 +90,10 @@ def test_health_answers_loopback_or_a_token_only(app: App) -> None:
         assert outside.get("/health", headers={"Authorization": "Bearer nope"}).status_code == 403
         token = {"Authorization": "Bearer s3cret-for-supervisors"}
         assert outside.get("/health", headers=token).status_code == 200
-    with TestClient(create_web_app(Service(app, interval=3600)), client=LOCAL) as local:
-        assert local.get("/health").status_code in (200, 503)  # answered, whatever it says
+    # This machine, whatever the address family (listening on "::", IPv4 comes mapped).
+    for here in (LOCAL, ("::1", 4000), ("::ffff:127.0.0.1", 4000)):
+        with TestClient(create_web_app(Service(app, interval=3600)), client=here) as local:
+            assert local.get("/health").status_code in (200, 503)  # answered, whatever it says
 
 
 def test_health_reads_no_database(app: App) -> None:

@@ -764,12 +764,23 @@ def _sheet_states(conn: Connection, sheet_ids: set[int]) -> dict[int, str]:
     return {row.id: row.state for row in _rows_in(conn, _SHEET_STATES, sheet_ids)}
 
 
+# PostgreSQL's "operational" errors that one message's content can cause (a value over a
+# program limit, a statement cancelled for taking too long): a refusal, not an outage.
+_REFUSALS_AMONG_OPERATIONAL = ("54", "57014")
+
+
 def _outage(error: Exception) -> bool:
-    """The database is failing (lost connection, locked), as opposed to refusing what it was
-    given: retrying message by message would only fail again."""
-    if isinstance(error, DBAPIError):
-        return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
-    return False
+    """The database is failing (lost connection, locked, out of resources, shutting down), as
+    opposed to refusing what it was given: retrying message by message would only fail
+    again, and a message that cannot be written must not be set aside for it."""
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated or isinstance(error, InterfaceError):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    sqlstate = getattr(error.orig, "sqlstate", None) or ""
+    return not sqlstate.startswith(_REFUSALS_AMONG_OPERATIONAL)
 
 
 def _row(

@@ -224,10 +224,9 @@ class Service:
     def beat(self) -> None:
         """The heartbeat row (real time, the readers' state), and the counts /health shows when
         they are older than `service.health_refresh_seconds`. Runs beside the sweep."""
+        # The heartbeat first, and apart: counts that fail must not make a live process look
+        # stopped.
         try:
-            refresh = self.app.settings.service.health_refresh_seconds
-            if self.counts_at is None or time.monotonic() - self.counts_at >= refresh:
-                self.refresh_counts()
             with self.app.db.transaction() as conn:
                 conn.execute(
                     update(HEARTBEATS)
@@ -236,6 +235,12 @@ class Service:
                 )
         except Exception as error:
             log.error("heartbeat failed: %s", describe_error(error))
+        try:
+            refresh = self.app.settings.service.health_refresh_seconds
+            if self.counts_at is None or time.monotonic() - self.counts_at >= refresh:
+                self.refresh_counts()
+        except Exception as error:
+            log.error("counting for /health failed: %s", describe_error(error))
 
     def refresh_counts(self) -> None:
         """Timers and mail waiting, counted through the partial indexes of what is pending."""

@@ -64,8 +64,11 @@ def _health_access(settings: ServiceSettings) -> Callable[[Request], bool]:
             return True
         host = request.client.host if request.client else ""
         try:
-            return ipaddress.ip_address(host).is_loopback
+            address = ipaddress.ip_address(host)
         except ValueError:
             return False
+        # Listening on "::", a local IPv4 probe arrives as ::ffff:127.0.0.1.
+        mapped = getattr(address, "ipv4_mapped", None)
+        return (mapped or address).is_loopback
 
     return allowed
