@@ -164,7 +164,12 @@ def history(context: Context, case_id: int, as_json: bool) -> None:
             click.echo(json_for_terminal({**e._asdict(), "at": e.at.isoformat()}))
             continue
         what = "dossier" if e.entity == "case" else f"{e.entity} {e.entity_id}"
-        step = f"{e.from_state} → {e.to_state}" if e.from_state else f"création → {e.to_state}"
+        if e.from_state:
+            step = f"{e.from_state} → {e.to_state}"
+        elif e.to_state:
+            step = f"création → {e.to_state}"
+        else:  # a fact recorded beside the transitions (an alert, links revoked)
+            step = "—"
         action = e.trigger or "création"
         data = printable(" ".join(f"{k}={v}" for k, v in e.data.items())) if e.data else ""
         click.echo(
