@@ -168,7 +168,8 @@ class InboundSettings:
     lmtp_enabled: bool = False
     lmtp_host: str = "127.0.0.1"
     lmtp_port: int = 2424
-    # Larger messages are refused at the door (the sending server keeps them and says so).
+    # Larger messages are refused at the door over LMTP (the sending server keeps them and
+    # says so); over IMAP, taken as their headers only, to the quarantine, left in the box.
     max_message_bytes: int = 25_000_000
     # Attachments up to this size are kept apart (the raw message always has them all).
     max_attachment_bytes: int = 10_000_000
