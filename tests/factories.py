@@ -105,7 +105,9 @@ def add_partner(
     name: str | None = None,
     kind: str = "housing",
     uai: str | None = None,
+    **more: Any,
 ) -> int:
+    """A partner; `more` sets other columns (departements, postcodes, ack_days, active…)."""
     with app.db.transaction() as conn:
         return conn.execute(
             insert(Partner).returning(Partner.id),
@@ -115,6 +117,7 @@ def add_partner(
                 "uai": uai,
                 "need_categories": list(needs),
                 "created_at": app.clock.now(),
+                **more,
             },
         ).scalar_one()
 
