@@ -412,7 +412,7 @@ class Engine:
             return
         self.timers.cancel_pending(conn, entity.name, (ctx.row.id for ctx in entered), now)
         planned: list[tuple[Any, ...]] = []
-        due_cache: dict[tuple[int, Any], datetime] = {}
+        due_cache: dict[tuple[int, int, Any], datetime] = {}
         for ctx in entered:
             state = ctx.machine.definition.states[ctx.dest]  # type: ignore[index]
             if state.timers:
@@ -500,7 +500,7 @@ class Engine:
         if initial.timers:  # entering the initial state sets its timers, like any other state
             reader = self._readers[entity.name]
             planned: list[tuple[Any, ...]] = []
-            due_cache: dict[tuple[int, Any], datetime] = {}
+            due_cache: dict[tuple[int, int, Any], datetime] = {}
             for row in reader.read(conn, ids):
                 facts = lambda name, row=row: getattr(row, name.replace(".", "_"), None)  # noqa: E731
                 planned += self.timers.plan(
