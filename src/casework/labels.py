@@ -34,6 +34,14 @@ POSITIVE_EXIT = {
     "job": "emploi",
 }
 GIVEN_BY = {"apprentice": "l'apprenti(e)", "guardian": "le représentant légal", "both": "les deux"}
+PARTNER_KIND = {
+    "mission_locale": "Mission Locale",
+    "housing": "logement des jeunes",
+    "training_centre": "CFA",
+    "social_services": "service social",
+    "other": "autre",
+}
+CONTACT_ROLE = {"contact": "contact", "manager": "responsable"}
 BY_VOCABULARY = {
     "need_category": NEED_CATEGORY,
     "contact_channel": CONTACT_CHANNEL,

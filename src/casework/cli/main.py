@@ -41,6 +41,8 @@ Exemples :
   casework inbound attach 31 12
   casework intake import cma contrats.csv
   casework intake match 2026
+  casework partners import partenaires.csv
+  casework case propose 12 --need logement
   casework demo --cases 30
 """
 
@@ -185,7 +187,18 @@ def printable(value: object) -> str:
 
 
 def _register() -> None:
-    from casework.cli import alerts, cases, demo, inbound, intake, links, mail, service, workflows
+    from casework.cli import (
+        alerts,
+        cases,
+        demo,
+        inbound,
+        intake,
+        links,
+        mail,
+        partners,
+        service,
+        workflows,
+    )
 
     main.add_command(workflows.workflows)
     main.add_command(cases.case)
@@ -196,6 +209,8 @@ def _register() -> None:
     main.add_command(inbound.inbound)
     main.add_command(alerts.alerts)
     main.add_command(intake.intake)
+    main.add_command(partners.partners)
+    cases.case.add_command(partners.propose)
     for command in (service.serve, service.status, service.timers, service.simulate):
         main.add_command(command)
 
