@@ -38,6 +38,7 @@ def add_person(
     birth_name: str = "Martin",
     first_names: str = "Léa Marie",
     training_centre_uai: str | None = None,
+    postcode: str | None = None,
 ) -> tuple[int, int]:
     """A beneficiary and a contract; returns (beneficiary_id, contract_id)."""
     now = app.clock.now()
@@ -50,6 +51,7 @@ def add_person(
                 "birth_date": birth_date,
                 "sex": "F",
                 "phone": "0600000000",
+                "postcode": postcode,
                 "created_at": now,
                 "updated_at": now,
             },
@@ -81,7 +83,7 @@ def add_case(
     **person: Any,
 ) -> int:
     """A case created through the engine; `state`/`cycle` then set directly (test set-up only).
-    `person` goes to `add_person` (names, training centre)."""
+    `person` goes to `add_person` (names, training centre, postcode)."""
     beneficiary_id, contract_id = add_person(app, birth_date=birth_date, **person)
     with app.db.transaction() as conn:
         case_id = app.engine.create_case(

@@ -9,6 +9,10 @@ from casework.engine.context import TransitionContext
 from casework.handlers.registry import registry
 from casework.models import ContactLog, Contract, ExitKind, Group, Partner
 from casework.models.beneficiary import MAJORITY_AGE, age_on
+from casework.partners.proposals import propose_partners
+
+# How many of the partners proposed for a referral its event keeps, best first.
+PROPOSALS_KEPT = 10
 
 # -- guards -------------------------------------------------------------------------------------
 
@@ -49,6 +53,35 @@ def partner_handles_need(ctx: TransitionContext) -> bool:
         return ctx.refuse(f"partenaire {ctx.data['partner_id']} inconnu")
     return ctx.data["need_category"] in categories or ctx.refuse(
         "ce partenaire ne traite pas ce besoin selon la charte"
+    )
+
+
+@registry.guard
+def partner_takes_sheets(ctx: TransitionContext) -> bool:
+    """A deactivated partner gets no new sheet (the sheets it has go on)."""
+    active = ctx.conn.execute(
+        select(Partner.active).where(Partner.id == ctx.data["partner_id"])
+    ).scalar_one_or_none()
+    return active is not False or ctx.refuse(
+        "ce partenaire est désactivé : il ne reçoit plus de nouvelles fiches"
+    )
+
+
+@registry.guard
+def choice_explained(ctx: TransitionContext) -> bool:
+    """The counsellor takes the partner proposed first for the need (`propose_partners`), or
+    says why not (`reason`). The proposals and the rank of the one chosen go with the event."""
+    proposals = propose_partners(ctx.conn, ctx.row.id, ctx.data["need_category"])
+    ids = [p.partner_id for p in proposals]
+    chosen = ctx.data["partner_id"]
+    rank = ids.index(chosen) + 1 if chosen in ids else None
+    ctx.note(proposed=ids[:PROPOSALS_KEPT], rank=rank)
+    if rank == 1 or (ctx.data.get("reason") or "").strip():
+        return True
+    first = proposals[0]
+    return ctx.refuse(
+        f"le partenaire proposé en premier pour ce besoin est « {first.name} » ({first.why}) : "
+        "indiquez le motif de votre choix"
     )
 
 

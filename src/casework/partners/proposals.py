@@ -113,7 +113,9 @@ def propose_partners(conn: Connection, case_id: int, need: str) -> list[Proposal
         )
         for p in partners
     ]
-    return sorted(proposals, key=lambda p: (not p.reachable, p.nearness, fold(p.name), p.id))
+    return sorted(
+        proposals, key=lambda p: (not p.reachable, p.nearness, fold(p.name), p.partner_id)
+    )
 
 
 def nearness(partner: Any, where: Territory) -> int:
