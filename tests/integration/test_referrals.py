@@ -122,7 +122,7 @@ def test_refer_records_the_proposals_and_the_reason_for_another_choice(app: App)
         app.engine.fire(case_id, "refer", PERSON, partner_id=ids["departement"], **REFER)
     said = refused.value.french()
     assert "le partenaire proposé en premier pour ce besoin est « CFA de la CMA » (son CFA)" in said
-    assert "indiquez le motif de votre choix" in said
+    assert "; pour en choisir un autre, indiquez le motif de votre choix" in said
     reason = "Suivi déjà engagé par l'ADLJ avec la famille."
     app.engine.fire(case_id, "refer", PERSON, partner_id=ids["departement"], reason=reason, **REFER)
     chosen = events(app, "case", case_id)[-1]

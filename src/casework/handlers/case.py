@@ -80,8 +80,8 @@ def choice_explained(ctx: TransitionContext) -> bool:
         return True
     first = proposals[0]
     return ctx.refuse(
-        f"le partenaire proposé en premier pour ce besoin est « {first.name} » ({first.why}) : "
-        "indiquez le motif de votre choix"
+        f"le partenaire proposé en premier pour ce besoin est « {first.name} » ({first.why}) ; "
+        "pour en choisir un autre, indiquez le motif de votre choix"
     )
 
 
