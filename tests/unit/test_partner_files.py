@@ -9,6 +9,7 @@ import openpyxl
 import pytest
 
 from casework.intake.fields import Invalid
+from casework.intake.files import UnreadableFile
 from casework.partners.reading import PartnerEntry, read_partners
 from casework.partners.vocabulary import (
     departement_of,
@@ -17,6 +18,7 @@ from casework.partners.vocabulary import (
     parse_needs,
     parse_territory,
 )
+from casework.settings import IntakeSettings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 HEADER = "Nom;Type;Besoins;Territoire;Délai AR;Contact;Courriel;Rôle\n"
@@ -198,3 +200,12 @@ def test_needs_kinds_and_territories_as_people_write_them() -> None:
 )  # fmt: skip
 def test_the_departement_of_a_postcode(postcode: str | None, departement: str | None) -> None:
     assert departement_of(postcode) == departement
+
+
+def test_a_toml_file_too_large_or_not_utf8_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "partenaires.toml"
+    path.write_bytes('[[partner]]\nname = "Société"\n'.encode("cp1252"))
+    with pytest.raises(UnreadableFile, match="un fichier TOML s'écrit en UTF-8"):
+        read_partners(path)
+    with pytest.raises(UnreadableFile, match="fichier trop gros"):
+        read_partners(path, IntakeSettings(max_file_bytes=10))

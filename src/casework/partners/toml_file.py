@@ -28,7 +28,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from casework.intake.files import UnreadableFile
+from casework.intake.files import UnreadableFile, too_large
 from casework.partners.reading import (
     CONTACT_COLUMNS,
     PARTNER_COLUMNS,
@@ -38,7 +38,6 @@ from casework.partners.reading import (
     PartnerFile,
 )
 from casework.settings import IntakeSettings
-from casework.text_limits import french_number
 
 _PARTNER_TABLE = re.compile(r"^\s*\[\[\s*partner\s*\]\]")
 _CONTACT_TABLE = re.compile(r"^\s*\[\[\s*partner\s*\.\s*contact\s*\]\]")
@@ -52,10 +51,7 @@ def read_toml(path: Path, limits: IntakeSettings) -> PartnerFile:
     try:
         size = path.stat().st_size
         if size > limits.max_file_bytes:
-            raise UnreadableFile(
-                f"{path} : fichier trop gros ({french_number(size)} octets ; au plus "
-                f"{french_number(limits.max_file_bytes)}, réglage [intake] max_file_bytes)"
-            )
+            raise too_large(path, size, limits)
         text = path.read_bytes().decode("utf-8-sig")
     except OSError as error:
         raise UnreadableFile(f"{path} : impossible de lire le fichier ({error.strerror})") from None
