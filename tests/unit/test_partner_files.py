@@ -209,3 +209,22 @@ def test_a_toml_file_too_large_or_not_utf8_is_refused(tmp_path: Path) -> None:
         read_partners(path)
     with pytest.raises(UnreadableFile, match="fichier trop gros"):
         read_partners(path, IntakeSettings(max_file_bytes=10))
+
+
+def test_hostile_text_is_refused_without_being_echoed_whole(tmp_path: Path) -> None:
+    long = "A" * 100_000
+    path = write(
+        tmp_path,
+        HEADER
+        + "ADLJ\x00 53;logement;logement;53;;Sophie;accueil@adlj53.example;contact\n"
+        + f"{long};logement;logement;53;;Sophie\u202e;a@b.example;contact\n",
+    )
+    said = [str(p) for p in read_partners(path).problems]
+    assert said[0] == (
+        "partenaires.csv, ligne 2, colonne « Nom » : « ADLJ\\x00 53 » — caractère de contrôle "
+        "interdit (U+0000, position 5)"
+    )
+    assert said[1].startswith("partenaires.csv, ligne 3, colonne « Nom » : « AAAA")
+    assert said[1].endswith("— trop long (100\u202f000 caractères ; au plus 120)")
+    assert len(said[1]) < 250
+    assert "caractère de mise en forme bidirectionnelle interdit" in said[2]

@@ -216,10 +216,11 @@ def contacts_of(conn: Connection, partner_ids: list[int]) -> dict[int, list[Any]
 
 
 def list_partners(conn: Connection, need: str | None, include_inactive: bool) -> list[Any]:
-    query = select(PARTNERS).order_by(PARTNERS.c.name)
+    query = select(PARTNERS)
     if not include_inactive:
         query = query.where(PARTNERS.c.active.is_(True))
     partners = conn.execute(query).all()
     if need is not None:  # a small table: filtered here, the same on both databases
         partners = [p for p in partners if need in p.need_categories]
-    return partners
+    # In the order people read names (not by the database's collation, which differs).
+    return sorted(partners, key=lambda p: (fold(p.name), p.id))
