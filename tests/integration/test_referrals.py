@@ -14,9 +14,9 @@ from casework.cli import main
 from casework.demo.mailcatcher import MailCatcher
 from casework.errors import TransitionRefused
 from casework.inbound.ingest import Ingestor
-from casework.models import InboundStatus, LiaisonSheet, PartnerContact
+from casework.models import InboundStatus, LiaisonSheet, OutboxMail, PartnerContact
 from casework.partners.proposals import propose_partners
-from tests.factories import add_case, add_contact, add_partner, events
+from tests.factories import add_case, add_contact, add_partner, add_user, events
 from tests.integration.test_ingest import PARTNER, reply, sent_sheet
 
 PERSON = Actor.person("referente")
@@ -176,3 +176,27 @@ def test_a_genuine_reply_makes_an_unreachable_contact_reachable_again(
     assert result.status == InboundStatus.RECORDED, result.reason
     assert not flag()
     assert events(mail_app, "liaison", sheet_id)[-1].trigger == "acknowledge"
+
+
+def test_the_sheet_refer_opened_is_sent_from_the_command_line(app: App, db_url: str) -> None:
+    add_user(app)
+    ids = the_directory(app)
+    case_id = add_case(app, state="follow_up", cycle=1, postcode="53000")
+    app.engine.fire(case_id, "refer", PERSON, partner_id=ids["commune"], **REFER)
+    with app.db.read() as conn:
+        sheet_id = conn.execute(select(LiaisonSheet.id)).scalar_one()
+
+    def sheet(*args: str) -> str:
+        result = CliRunner().invoke(
+            main, ["--database", db_url, "sheet", "fire", str(sheet_id), *args, "--as", "referente"]
+        )
+        return result.output
+
+    assert sheet("send") == f"Fiche {sheet_id} : envoyée, accusé de réception attendu.\n"
+    with app.db.read() as conn:
+        mails = conn.execute(select(OutboxMail.template, OutboxMail.recipient_role)).all()
+    assert [tuple(m) for m in mails] == [("liaison/sheet", "partner")]
+    assert "n'est pas possible depuis cet état" in sheet("close")
+    assert sheet("cancel", "-d", "reason=Le jeune a trouvé seul") == (
+        f"Fiche {sheet_id} : annulée.\n"
+    )

@@ -139,12 +139,7 @@ def fire(
     login: str | None,
 ) -> None:
     """Applique l'action TRIGGER au dossier CASE_ID, en une transaction."""
-    data = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{pair!r} : attendu CHAMP=VALEUR", param_hint="--data")
-        data[key.strip()] = value
+    data = data_pairs(pairs)
     actor = acting_person(context.app, login)
     done = context.app.engine.fire(case_id, trigger, actor, expected_version, **data)
     click.echo(f"Dossier {done.entity_id} : {done.source} → {done.dest} ({trigger}).")
@@ -176,6 +171,17 @@ def history(context: Context, case_id: int, as_json: bool) -> None:
             f"{format_local(e.at)}  {e.actor_kind}:{printable(e.actor):14}  {what:12}  "
             f"{action:22}  {step}" + (f"  ({data})" if data else "")
         )
+
+
+def data_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
+    """`-d CHAMP=VALEUR` options as the fields of an action."""
+    data = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} : attendu CHAMP=VALEUR", param_hint="--data")
+        data[key.strip()] = value
+    return data
 
 
 def _printable_row(row: Any) -> Any:

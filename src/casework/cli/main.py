@@ -197,6 +197,7 @@ def _register() -> None:
         mail,
         partners,
         service,
+        sheets,
         workflows,
     )
 
@@ -211,6 +212,7 @@ def _register() -> None:
     main.add_command(intake.intake)
     main.add_command(partners.partners)
     cases.case.add_command(partners.propose)
+    main.add_command(sheets.sheet)
     for command in (service.serve, service.status, service.timers, service.simulate):
         main.add_command(command)
 
