@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
 import click
 
-from casework.cli.main import Context, acting_person, as_option, printable
+from casework.cli.main import Context, F, acting_person, as_option, printable
 from casework.clock import format_local, to_local
 from casework.models.beneficiary import age_on, display_name
 from casework.queries import case_detail, count_by_state, list_cases, timeline
@@ -114,21 +115,40 @@ def show(context: Context, case_id: int) -> None:
         )
 
 
+def action_options(what: str) -> Callable[[F], F]:
+    """What a command that fires an action takes: `-d CHAMP=VALEUR` (see `data_pairs`),
+    `--expected-version`, `--as`."""
+
+    def decorate(command: F) -> F:
+        for option in reversed(
+            (
+                click.option(
+                    "-d",
+                    "--data",
+                    "pairs",
+                    multiple=True,
+                    metavar="CHAMP=VALEUR",
+                    help="Valeur d'un champ de l'action (répétable). Listes séparées par des "
+                    "virgules.",
+                ),
+                click.option(
+                    "--expected-version",
+                    type=int,
+                    help=f"Refuser si {what} a changé depuis cette version.",
+                ),
+                as_option("Qui agit"),
+            )
+        ):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 @case.command("fire")
 @click.argument("case_id", type=int)
 @click.argument("trigger")
-@click.option(
-    "-d",
-    "--data",
-    "pairs",
-    multiple=True,
-    metavar="CHAMP=VALEUR",
-    help="Valeur d'un champ de l'action (répétable). Listes séparées par des virgules.",
-)
-@click.option(
-    "--expected-version", type=int, help="Refuser si le dossier a changé depuis cette version."
-)
-@as_option("Qui agit")
+@action_options("le dossier")
 @click.pass_obj
 def fire(
     context: Context,

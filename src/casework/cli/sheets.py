@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import click
 
-from casework.cli.cases import data_pairs
-from casework.cli.main import Context, acting_person, as_option
+from casework.cli.cases import action_options, data_pairs
+from casework.cli.main import Context, acting_person
 
 
 @click.group("sheet")
@@ -25,18 +25,7 @@ Exemples :
 )
 @click.argument("sheet_id", type=int)
 @click.argument("trigger")
-@click.option(
-    "-d",
-    "--data",
-    "pairs",
-    multiple=True,
-    metavar="CHAMP=VALEUR",
-    help="Valeur d'un champ de l'action (répétable).",
-)
-@click.option(
-    "--expected-version", type=int, help="Refuser si la fiche a changé depuis cette version."
-)
-@as_option("Qui agit")
+@action_options("la fiche")
 @click.pass_obj
 def fire(
     context: Context,
