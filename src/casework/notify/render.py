@@ -61,6 +61,12 @@ TIMERS = Timer.__table__
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+$")
 
 
+def is_usable_address(address: str) -> bool:
+    """Whether mail can be sent to `address` (the test the renderer applies): people's addresses
+    are checked with it when they are typed, not when a mail finds it unusable."""
+    return _ADDRESS.match(address.strip()) is not None
+
+
 def case_facts(*columns: Any) -> Select[Any]:
     """`columns` of cases with their young person (`PEOPLE`) and contract (`CONTRACTS`)."""
     return (
