@@ -6,6 +6,7 @@ links for the case answer 410."""
 from __future__ import annotations
 
 import html
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -14,10 +15,13 @@ from starlette.testclient import TestClient
 
 from casework.actors import Actor
 from casework.app import App
+from casework.clock import FixedClock
 from casework.demo.mailcatcher import MailCatcher
 from casework.errors import TransitionRefused, VersionConflict
 from casework.handover import HandoverRefused, hand_over, reassign
-from casework.models import Case, OutboxMail, User
+from casework.models import ActionLink, Case, OutboxMail, User
+from casework.notify.digest import DigestMaker
+from casework.notify.links import LinkRequest, LinkSigner
 from casework.notify.sender import MailSender
 from casework.staff import StaffRefused, deactivate
 from casework.web.links import LinkPages
@@ -43,6 +47,16 @@ def client_for(app: App) -> TestClient:
 def status_of(client: TestClient, path: str) -> tuple[int, str]:
     page = client.get(path)
     return page.status_code, html.unescape(page.text)
+
+
+def link(app: App, case_id: int, to: str = CLAIRE) -> str:
+    """A working link to `record_contact` on a case, sent to `to`."""
+    signer = LinkSigner.from_settings(app.settings.mail)
+    entry = row(app, Case, case_id).entered_version
+    request = LinkRequest("case", case_id, case_id, "record_contact", entry, to, "person")
+    with app.db.transaction() as conn:
+        (token,) = signer.create(conn, [request], app.clock.now())
+    return f"/l/{token}"
 
 
 def outbox(app: App) -> list:
@@ -160,8 +174,18 @@ def test_a_handover_moves_every_open_case_in_one_batch(app: App) -> None:
     control = add_case(app, group="control", state="outcome_tracking")
     closed = add_case(app, state="positive_exit")
     pauls = add_case(app, referent="paul", state="follow_up", cycle=1)
+    client = client_for(app)
+    # Links she holds: on a case that moves (revoked), on the closed one (hers still), and a
+    # partner's on the moving case (not hers: untouched).
+    moving, _staying = link(app, open_ids[1]), link(app, closed)
+    partners = link(app, open_ids[1], to="accueil@foyer.example")
     with app.db.transaction() as conn:
         done = hand_over(app, conn, "referente", "paul", ADMIN, "départ")
+    assert status_of(client, moving)[0] == 410
+    assert status_of(client, partners)[0] == 200
+    with app.db.read() as conn:
+        revoked = conn.execute(select(ActionLink.revoked_at).order_by(ActionLink.id)).scalars()
+        assert [when is not None for when in revoked] == [True, False, False]
     assert done.moved == sorted([*open_ids, control])
     assert done.ended == []
     for case_id in [*open_ids, control]:
@@ -235,3 +259,19 @@ def test_deactivating_without_a_successor_is_refused_while_cases_are_open(app: A
     with app.db.transaction() as conn:
         hand_over(app, conn, "referente", "paul", ADMIN)
         deactivate(app, conn, "referente", successor=None, reason="départ", by=ADMIN)
+
+
+def test_the_new_referent_gets_the_cases_waiting_actions_in_their_digest(
+    app: App, clock: FixedClock
+) -> None:
+    staff(app)
+    add_user(app, login="cheffe", email="cheffe@ml.example", role="manager")
+    case_id = add_case(app)
+    app.engine.fire(case_id, "ask_consent", Actor.system())
+    with app.db.transaction() as conn:
+        hand_over(app, conn, "referente", "cheffe", ADMIN, "réorganisation")
+    clock.set(datetime(2026, 9, 3, 7, 30, tzinfo=UTC))  # a Thursday, 09:30 in Paris
+    assert DigestMaker(app).run(clock.now()) == 1
+    (digest,) = [m for m in outbox(app) if m.template == "digest/daily"]
+    assert digest.context["login"] == "cheffe"  # a manager who follows cases gets one too
+    assert [i["case_id"] for i in digest.context["items"]] == [case_id]
