@@ -205,16 +205,35 @@ def fire(
     click.echo(f"Version du dossier : {done.version}.")
 
 
+def successor_option(what: str, dest: str = "to", required: bool = True) -> Any:
+    """`--to LOGIN`: who takes cases over (the workflow's guard says who may)."""
+    return click.option(
+        "--to",
+        dest,
+        required=required,
+        type=CheckedText(LOGIN),
+        metavar="IDENTIFIANT",
+        help=f"{what} (un conseiller ou un responsable actif).",
+    )
+
+
+def reason_option(what: str = "Pourquoi.", required: bool = False) -> Any:
+    # No default at all when required: click takes an explicit default=None as given.
+    default = {} if required else {"default": ""}
+    return click.option(
+        "--reason",
+        required=required,
+        type=CheckedText(REASON),
+        metavar="MOTIF",
+        help=what,
+        **default,
+    )
+
+
 @case.command("reassign")
 @click.argument("case_id", type=int)
-@click.option(
-    "--to",
-    required=True,
-    type=CheckedText(LOGIN),
-    metavar="IDENTIFIANT",
-    help="Le nouveau référent (un conseiller ou un responsable actif).",
-)
-@click.option("--reason", default="", type=CheckedText(REASON), metavar="MOTIF", help="Pourquoi.")
+@successor_option("Le nouveau référent")
+@reason_option()
 @click.option(
     "--expected-version", type=int, help="Refuser si le dossier a changé depuis cette version."
 )
@@ -265,14 +284,8 @@ def cases() -> None:
     metavar="IDENTIFIANT",
     help="Le référent dont les dossiers en cours changent de mains.",
 )
-@click.option(
-    "--to",
-    required=True,
-    type=CheckedText(LOGIN),
-    metavar="IDENTIFIANT",
-    help="Qui les reprend (un conseiller ou un responsable actif).",
-)
-@click.option("--reason", default="", type=CheckedText(REASON), metavar="MOTIF", help="Pourquoi.")
+@successor_option("Qui les reprend")
+@reason_option()
 @as_option("Qui transfère")
 @click.pass_obj
 def handover_command(

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from casework.actors import Actor
+from casework.cli.cases import reason_option, successor_option
 from casework.cli.main import CheckedText, Context, acting_person, as_option, printable
 from casework.clock import format_local
 from casework.labels import ROLE
@@ -24,7 +25,7 @@ from casework.staff import (
     users_with_caseload,
 )
 from casework.territory import TerritoryRefused, departements, shown_territory
-from casework.text_limits import ADDRESS, LOGIN, NAME, REASON
+from casework.text_limits import ADDRESS, LOGIN, NAME
 
 # The command line's names for roles; "admin" is stored as "administrator" (the value the
 # first release stored: existing rows and the CHECK constraint keep it).
@@ -224,20 +225,8 @@ def show(context: Context, login: str) -> None:
 
 @users.command("deactivate")
 @click.argument("login", type=CheckedText(LOGIN))
-@click.option(
-    "--to",
-    "successor",
-    type=CheckedText(LOGIN),
-    metavar="IDENTIFIANT",
-    help="Qui reprend ses dossiers en cours (un conseiller ou un responsable actif).",
-)
-@click.option(
-    "--reason",
-    required=True,
-    type=CheckedText(REASON),
-    metavar="MOTIF",
-    help="Pourquoi (gardé dans l'historique).",
-)
+@successor_option("Qui reprend ses dossiers en cours", dest="successor", required=False)
+@reason_option("Pourquoi (gardé dans l'historique).", required=True)
 @as_option("Qui désactive", dest="actor_login")
 @click.pass_obj
 def deactivate_command(
@@ -263,7 +252,7 @@ def deactivate_command(
 
 @users.command("reactivate")
 @click.argument("login", type=CheckedText(LOGIN))
-@click.option("--reason", default="", type=CheckedText(REASON), metavar="MOTIF", help="Pourquoi.")
+@reason_option()
 @as_option("Qui réactive", dest="actor_login")
 @click.pass_obj
 def reactivate_command(context: Context, login: str, reason: str, actor_login: str | None) -> None:
