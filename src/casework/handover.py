@@ -150,5 +150,5 @@ def reassign_refused(error: TransitionRefused) -> str:
     if error.reason == "guards" and error.detail:
         return f"Dossier {error.entity_id} : {error.detail}."
     if error.reason == "state":
-        return f"Dossier {error.entity_id} : il est clos, il n'a plus de référent à changer."
+        return f"Dossier {error.entity_id} : il est clos ; son référent ne change plus."
     return error.french()

@@ -66,7 +66,8 @@ def add_user(
 ) -> int:
     if conn.execute(select(USERS.c.active).where(USERS.c.login == login)).first() is not None:
         raise StaffRefused(
-            f"« {login} » existe déjà : pour le modifier, `casework users update {login}`."
+            f"« {login} » existe déjà : pour modifier ses informations, "
+            f"`casework users update {login}`."
         )
     _check_address(email)
     user_id = conn.execute(

@@ -59,8 +59,9 @@ def test_what_users_add_refuses(app: App, db_url: str) -> None:
     assert run(db_url, "users", "add", *CLAIRE).exit_code == 0
     again = run(db_url, "users", "add", *CLAIRE, "--as", "claire")
     assert again.exit_code == 1
-    assert "« claire » existe déjà : pour le modifier, `casework users update claire`." in (
-        again.output
+    assert (
+        "« claire » existe déjà : pour modifier ses informations, `casework users update claire`."
+        in again.output
     )
     as_claire = ("--as", "claire")
     corsica = run(db_url, "users", "add", *PAUL, "--territory", "53,20", *as_claire)
@@ -185,7 +186,7 @@ def test_deactivating_from_the_command_line(app: App, db_url: str) -> None:
     assert "État : désactivé(e)" in shown
     assert (
         "désactivé(e) : départ ; 2 dossiers confiés à « paul » ; aucun lien encore valable à "
-        "révoquer, par admin" in shown
+        "révoquer (par admin)" in shown
     )
     assert "désactivé(e)" in run(db_url, "users", "list").output
     again = run(db_url, *leave)
@@ -194,7 +195,7 @@ def test_deactivating_from_the_command_line(app: App, db_url: str) -> None:
     assert back.output == "« referente » est réactivé(e).\n"
     assert user(app, "referente").active  # type: ignore[attr-defined]
     assert row(app, Case, ids[0]).referent == "paul"  # her cases do not come back by themselves
-    assert "réactivé(e) : retour, par admin" in run(db_url, "users", "show", "referente").output
+    assert "réactivé(e) : retour (par admin)" in run(db_url, "users", "show", "referente").output
 
 
 def test_case_reassign_and_cases_handover(app: App, db_url: str) -> None:
@@ -216,7 +217,7 @@ def test_case_reassign_and_cases_handover(app: App, db_url: str) -> None:
     assert same.exit_code == 1
     assert f"Dossier {first} : « paul » en est déjà le référent." in same.output
     closed = run(db_url, "case", "reassign", str(first + 3), "--to", "paul", "--as", "anne")
-    assert "il est clos, il n'a plus de référent à changer" in closed.output
+    assert f"Dossier {first + 3} : il est clos ; son référent ne change plus." in closed.output
     late = ("case", "reassign", str(second), "--to", "paul", "--expected-version", "9")
     assert "a été modifié entre-temps" in run(db_url, *late, "--as", "anne").output
     history = run(db_url, "history", str(first)).output

@@ -219,7 +219,7 @@ def show(context: Context, login: str) -> None:
     if history:
         click.echo("  Historique :")
     for event in history:
-        by = f", par {printable(event.actor)}" if event.actor_kind == "person" else ""
+        by = f" (par {printable(event.actor)})" if event.actor_kind == "person" else ""
         click.echo(f"    {format_local(event.at)}  {_happened(event)}{by}")
 
 
@@ -285,7 +285,7 @@ def _happened(event: Any) -> str:
     data = event.data or {}
     if event.trigger == "add":
         role = ROLE.get(data.get("role", ""), data.get("role", ""))
-        return f"ajouté(e) ({role}, territoire {shown_territory(data.get('territory', []))})"
+        return f"ajouté(e) : {role}, territoire {shown_territory(data.get('territory', []))}"
     if event.trigger == "update":
         return "modifié(e) : " + ", ".join(_FIELDS.get(f, f) for f in data.get("fields", []))
     if event.trigger == "deactivate":
