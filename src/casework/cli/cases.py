@@ -12,10 +12,11 @@ from sqlalchemy import Connection, select
 from casework.cli.main import CheckedText, Context, acting_person, as_option, printable
 from casework.clock import format_local, to_local
 from casework.errors import TransitionRefused
-from casework.handover import HandoverRefused, hand_over, reassign, reassign_refused
-from casework.models import Case, User
+from casework.handover import hand_over, reassign, reassign_refused
+from casework.models import Case
 from casework.models.beneficiary import age_on, display_name
 from casework.queries import CaseFilter, case_detail, count_by_state, list_cases, timeline
+from casework.staff import user_row
 from casework.text_hygiene import for_terminal, json_for_terminal
 from casework.text_limits import LOGIN, REASON
 
@@ -89,7 +90,7 @@ def list_(
     )
     with app.db.read() as conn:
         if referent is not None:
-            known_user(conn, referent)
+            user_row(conn, referent)  # a typo is an error, not an empty list
         if summary:
             counts = count_by_state(conn, where)
             for row in counts:
@@ -305,20 +306,13 @@ def handover_command(
     with app.db.transaction() as conn:
         done = hand_over(app, conn, source, to, actor, reason)
         if not done.moved and not done.ended:
-            known_user(conn, source)
+            user_row(conn, source)
     if not done.moved:
         click.echo(f"« {source} » ne suit aucun dossier en cours : rien à transférer.")
         return
     moved = len(done.moved)
     cases_moved = "dossiers confiés" if moved > 1 else "dossier confié"
     click.echo(f"{moved} {cases_moved} à « {to} » (référent précédent : « {source} »).")
-
-
-def known_user(conn: Connection, login: str) -> None:
-    """Refuse, in French, a login that names nobody (a typo would otherwise list nothing)."""
-    users = User.__table__
-    if conn.execute(select(users.c.id).where(users.c.login == login)).first() is None:
-        raise HandoverRefused(f"Utilisateur « {login} » inconnu : voir `casework users list`.")
 
 
 def _referent(conn: Connection, case_id: int) -> str | None:
