@@ -96,7 +96,6 @@ def list_cases(
             Case.state,
             Case.cycle,
             Case.state_since,
-            Case.referent,
             Beneficiary.first_names,
             Beneficiary.birth_name,
             Contract.employer_name,
