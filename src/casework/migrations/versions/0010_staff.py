@@ -1,6 +1,6 @@
 """Staff: the manager role, a territory (départements) per user, and an index of users' events.
 
-Revision ID: 0010_staff
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-01
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0010_staff"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
