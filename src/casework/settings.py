@@ -201,6 +201,10 @@ class IntakeSettings:
     # `review_threshold` a person decides; below, no match.
     match_threshold: float = 0.99
     review_threshold: float = 0.5
+    # The ages, in completed years at the contract's start (or the Mission Locale's
+    # registration), a row may give: outside, the row is refused as a likely mistyped date.
+    min_age: int = 14
+    max_age: int = 30
     # What an imported file may be, checked before it is read (nothing in a file is trusted to
     # size the work: an XLSX's own `dimension` tag can claim a million rows, or one). The
     # defaults fit a national file: ~1,000,000 rows of ~200 bytes (a workbook holds at most

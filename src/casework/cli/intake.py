@@ -108,6 +108,13 @@ def import_file(
         f"{len(report.created)} nouvelle(s) ligne(s), {len(report.updated)} mise(s) à jour, "
         f"{report.unchanged} inchangée(s)."
     )
+    if report.incomplete:
+        click.echo(
+            f"  dont {report.incomplete} incomplète(s) (sans nom, prénom ou date de naissance) : "
+            "rapprochée(s) sur ce qu'elles donnent"
+        )
+    if report.ignored:
+        click.echo(f"  colonnes ignorées : {printable(', '.join(report.ignored))}")
     for key, fields in report.updated[:20]:
         click.echo(f"  {key} : {', '.join(fields)}")
     if report.contracts_updated:

@@ -272,11 +272,12 @@ TRADES = [
     ("Esthétique", "BTS Métiers de l'esthétique", 5),
 ]
 CENTRES = [("CFA de la CMA de la Mayenne", "0530914B"), ("CFA du Bâtiment de Laval", "0530078K")]
-# Rows a real export has: a date nobody can read, a name left out, a contract ending before it
-# starts, a postcode typed as a word.
+# Rows a real export has: a date nobody can read, a contract number left out (a row without a
+# name is only incomplete: it is kept), a contract ending before it starts, a postcode typed as
+# a word.
 BAD_CMA_ROWS = [
     {"Date de naissance": "31/02/2008"},
-    {"Nom": ""},
+    {"N° contrat": ""},
     {"Date de fin prévue": "01/01/2020"},
     {"Code postal": "Laval"},
 ]
