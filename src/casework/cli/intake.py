@@ -184,6 +184,13 @@ def match(context: Context, cohort: int) -> None:
     from casework.intake.matching import match as run
 
     report = run(context.app, cohort)
+    if not report.needed:
+        click.echo(
+            f"Cohorte {cohort} : sa règle d'éligibilité ne retient que le fichier de la CMA, "
+            f"il n'y a rien à rapprocher (casework intake assign {cohort} --dry-run : qui est "
+            "retenu)."
+        )
+        return
     click.echo(
         f"Cohorte {cohort} : {report.contracts} contrat(s) de la saison, {report.young_people} "
         f"jeune(s) de la Mission Locale, {report.compared} paire(s) comparée(s).\n"
@@ -220,11 +227,20 @@ def _percent(probability: float) -> str:
 
 
 def _person(row: dict) -> str:
+    """ "MARTIN Léa, née le 04/05/2008, 53000 Laval": what the row gives, what it lacks said
+    once, and no separator left dangling."""
+    name = " ".join(
+        (row.get("birth_name") or "(nom inconnu)", row.get("first_names") or "(prénom inconnu)")
+    )
     born = row.get("birth_date")
-    born = date.fromisoformat(born).strftime("%d/%m/%Y") if born else "?"
+    said = {"F": "née", "M": "né"}.get(row.get("sex") or "", "né(e)")
+    birth = (
+        f"{said} le {date.fromisoformat(born).strftime('%d/%m/%Y')}"
+        if born
+        else "date de naissance inconnue"
+    )
     place = " ".join(filter(None, (row.get("postcode"), row.get("commune"))))
-    person = f"{row.get('birth_name', '?')} {row.get('first_names', '')}, né(e) le {born}, {place}"
-    return printable(person)
+    return printable(", ".join(filter(None, (name, birth, place))))
 
 
 @intake.command("decide")
@@ -242,7 +258,7 @@ def decide(context: Context, contract: str, verdict: str, login: str | None) -> 
 
 @intake.command("assign")
 @click.argument("cohort", type=int)
-@click.option("--method", type=click.Choice(["parity", "lottery", "evaluator"]), required=True)
+@click.option("--method", type=click.Choice(["parity", "lottery", "evaluator"]))
 @click.option("--seed", type=int, help="Graine du tirage au sort (lottery) : il se refait.")
 @click.option(
     "--strata",
@@ -257,24 +273,53 @@ def decide(context: Context, contract: str, verdict: str, login: str | None) -> 
     help="Table d'allocation de l'évaluateur (N° contrat ; Groupe).",
 )
 @click.option("--referent", help="Identifiant du conseiller qui suivra les nouveaux dossiers.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Montrer qui est retenu et qui ne l'est pas, et pourquoi, sans rien enregistrer.",
+)
+@click.option(
+    "--limit",
+    type=int,
+    default=50,
+    show_default=True,
+    help="Avec --dry-run : personnes montrées par liste (0 : toutes).",
+)
 @as_option("Qui attribue")
 @click.pass_obj
 def assign(
     context: Context,
     cohort: int,
-    method: str,
+    method: str | None,
     seed: int | None,
     strata: str,
     block_size: int,
     table: Path | None,
     referent: str | None,
+    dry_run: bool,
+    limit: int,
     login: str | None,
 ) -> None:
-    """Crée les dossiers des jeunes rapprochés, chacun dans le groupe test ou témoin.
+    """Crée les dossiers des jeunes retenus, chacun dans le groupe test ou témoin.
 
-    Le groupe est écrit une fois ; le tirage (méthode, graine, strates) est enregistré.
+    Retenus : les contrats que la règle d'éligibilité de la cohorte prend ([intake.eligibility]
+    de la configuration) et, si elle demande les deux fichiers, rapprochés d'un jeune de la
+    Mission Locale. Le groupe est écrit une fois ; le tirage (méthode, graine, strates) est
+    enregistré.
+
+    \b
+      casework intake assign 2026 --dry-run       # qui est retenu, qui ne l'est pas et pourquoi
+      casework intake assign 2026 --method parity
     """
     from casework.intake.assignment import assign as run
+
+    if dry_run:
+        from casework.cli.intake_roll import show_roll
+
+        show_roll(context.app, cohort, limit)
+        return
+    if method is None:
+        raise click.UsageError("--method est obligatoire (sauf avec --dry-run)")
 
     report = run(
         context.app,
@@ -288,7 +333,9 @@ def assign(
         referent=referent,
     )
     if not report.cases:
-        click.echo("Aucun jeune rapproché sans dossier : rien à attribuer.")
+        click.echo("Aucun jeune retenu sans dossier : rien à attribuer.")
+        if report.not_eligible:
+            click.echo(f"  {_not_eligible(report.not_eligible, cohort)}")
         return
     click.echo(
         f"Cohorte {cohort}, tirage n° {report.draw_id} ({method}) : "
@@ -299,6 +346,15 @@ def assign(
             else ""
         )
         + "."
+    )
+    if report.not_eligible:
+        click.echo(f"  {_not_eligible(report.not_eligible, cohort)}")
+
+
+def _not_eligible(count: int, cohort: int) -> str:
+    return (
+        f"{count} contrat(s) sans dossier non retenu(s) : casework intake assign {cohort} "
+        "--dry-run dit pourquoi."
     )
 
 

@@ -173,7 +173,8 @@ def parse_status(value: Any) -> str:
 def parse_training_year(value: Any) -> int:
     found = levels.training_year(_digits(value))
     if found is None:
-        raise Invalid(f"année de formation illisible (1 à {levels.MAX_TRAINING_YEAR}, « 1re année »)")
+        most = levels.MAX_TRAINING_YEAR
+        raise Invalid(f"année de formation illisible (1 à {most}, « 1re année »)")
     return found
 
 

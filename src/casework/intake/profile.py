@@ -57,7 +57,7 @@ class Profile:
         folded = [fold(h) for h in header]
         found: dict[str, int] = {}
         problems = []
-        for name, field in self.fields.items():
+        for name, spec in self.fields.items():
             if name in self.constants:
                 continue
             names = [fold(n) for n in self.columns.get(name, ())]
@@ -72,19 +72,19 @@ class Profile:
                         1,
                         None,
                         None,
-                        f"colonnes en double pour {field.label} : {columns}",
-                        f"deux colonnes pour {field.label}",
+                        f"colonnes en double pour {spec.label} : {columns}",
+                        f"deux colonnes pour {spec.label}",
                     )
                 )
             elif indexes:
                 found[name] = indexes[0]
             elif name not in self.defaults and (
-                field.required or (field.identity and name not in self.optional)
+                spec.required or (spec.identity and name not in self.optional)
             ):
                 accepted = ", ".join(f"« {n} »" for n in self.columns.get(name, ()))
                 remedy = (
                     "si le fichier n'en a pas, le profil peut la déclarer dans « optional »"
-                    if field.identity
+                    if spec.identity
                     else "si le fichier n'en a pas, le profil peut lui donner une valeur dans "
                     "[defaults]"
                     if name != KEYS[self.source]
@@ -96,9 +96,9 @@ class Profile:
                         1,
                         None,
                         None,
-                        f"colonne obligatoire absente : {field.label} (en-têtes acceptés : "
+                        f"colonne obligatoire absente : {spec.label} (en-têtes acceptés : "
                         f"{accepted} ; {remedy})",
-                        f"il manque la colonne {field.label}",
+                        f"il manque la colonne {spec.label}",
                     )
                 )
         return found, problems
