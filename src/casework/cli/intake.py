@@ -110,8 +110,8 @@ def import_file(
     )
     if report.incomplete:
         click.echo(
-            f"  dont {report.incomplete} incomplète(s) (sans nom, prénom ou date de naissance) : "
-            "rapprochée(s) sur ce qu'elles donnent"
+            f"  dont {report.incomplete} incomplète(s) (sans nom, prénom ou date de naissance), "
+            "gardée(s) et rapprochée(s) sur ce qu'elles donnent"
         )
     if report.ignored:
         click.echo(f"  colonnes ignorées : {printable(', '.join(report.ignored))}")
@@ -363,12 +363,20 @@ def _not_eligible(count: int, cohort: int) -> str:
 @click.option("--size", type=int, default=200, show_default=True, help="Jeunes par fichier.")
 @click.option("--seed", type=int, default=53, show_default=True)
 @click.option("--cohort", type=int, default=2026, show_default=True)
-def sample_files(folder: Path, size: int, seed: int, cohort: int) -> None:
+@click.option(
+    "--as-sent",
+    is_flag=True,
+    help="Tels que les organisations les envoient souvent : le fichier de la CMA sans colonnes "
+    "sexe, employeur ni SIRET, niveaux anciens (V, IV, III), colonnes statut et année de "
+    "formation, colonnes inutiles ; des deux côtés, des lignes sans prénom, nom ou date de "
+    "naissance.",
+)
+def sample_files(folder: Path, size: int, seed: int, cohort: int, as_sent: bool) -> None:
     """Écrit une saison fictive réaliste : le CSV de la CMA (cp1252, « ; », quelques lignes
     fautives) et le classeur de la Mission Locale, avec les écarts des vrais fichiers."""
     from casework.intake.synthetic import write_sample_files
 
-    data = write_sample_files(folder, size, seed=seed, cohort=cohort)
+    data = write_sample_files(folder, size, seed=seed, cohort=cohort, as_sent=as_sent)
     click.echo(
         f"{folder / 'contrats_cma.csv'} et {folder / 'jeunes_ml.xlsx'} : {size} jeune(s) par "
         f"fichier, dont {len(data.pairs)} sur les deux."

@@ -9,6 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from casework.models.base import Base, LearnerStatus, RuptureInitiative, UTCDateTime, str_enum
 
+# What people read where a contract's file did not give the employer.
+UNKNOWN_EMPLOYER = "employeur non renseigné"
+
 
 class Contract(Base):
     __tablename__ = "contracts"
