@@ -186,9 +186,8 @@ def match(context: Context, cohort: int) -> None:
     report = run(context.app, cohort)
     if not report.needed:
         click.echo(
-            f"Cohorte {cohort} : sa règle d'éligibilité ne retient que le fichier de la CMA, "
-            f"il n'y a rien à rapprocher (casework intake assign {cohort} --dry-run : qui est "
-            "retenu)."
+            f"Cohorte {cohort} : sa règle d'éligibilité ne demande que le fichier de la CMA ; "
+            f"rien à rapprocher. Qui est retenu : casework intake assign {cohort} --dry-run"
         )
         return
     click.echo(
