@@ -254,3 +254,13 @@ def test_a_profile_default_date_is_checked_as_a_file_date_would_be(tmp_path: Pat
     checked = check_file(path, layout)
     assert checked.problems == []
     assert checked.records[0][1]["planned_end_date"] == date(2028, 8, 31)
+
+
+def test_the_example_profiles_can_be_used() -> None:
+    folder = Path(__file__).resolve().parents[2] / "examples" / "profiles"
+    for path in sorted(folder.glob("*.toml")):
+        load_profile(path)
+    cfa = load_profile(folder / "cma-export-cfa.toml")
+    assert cfa.optional == {"birth_date"}
+    assert cfa.constants == {"training_year": 1}
+    assert cfa.status_of_centre(None, "UNIVERSITE DU MANS") == "student"
