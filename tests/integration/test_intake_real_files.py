@@ -227,6 +227,8 @@ def test_the_dry_run_says_why_each_contract_is_not_taken(
     )
     with app.db.read() as conn:
         assert conn.execute(select(Case.id)).first() is None
+    said = cli(db_url, "intake", "assign", str(COHORT), code=2, config=config)
+    assert "--method est obligatoire (sauf avec --dry-run)" in said
 
 
 def test_a_file_refused_whole_says_why_and_skip_invalid_is_suggested_only_where_it_helps(

@@ -25,7 +25,11 @@ def intake() -> None:
       casework intake match 2026
       casework intake review                  # les paires à examiner
       casework intake decide CMA-2026-0042 oui
+      casework intake assign 2026 --dry-run   # qui est retenu, et pourquoi pas les autres
       casework intake assign 2026 --method parity
+
+    Qui est retenu : la règle d'éligibilité de la cohorte ([intake.eligibility] de la
+    configuration) ; une cohorte sur le seul fichier de la CMA n'a rien à rapprocher.
     """
 
 
@@ -257,7 +261,12 @@ def decide(context: Context, contract: str, verdict: str, login: str | None) -> 
 
 @intake.command("assign")
 @click.argument("cohort", type=int)
-@click.option("--method", type=click.Choice(["parity", "lottery", "evaluator"]))
+@click.option(
+    "--method",
+    type=click.Choice(["parity", "lottery", "evaluator"]),
+    help="parity (jour de naissance pair : test), lottery (tirage au sort), evaluator (table "
+    "de l'évaluateur) ; obligatoire, sauf avec --dry-run.",
+)
 @click.option("--seed", type=int, help="Graine du tirage au sort (lottery) : il se refait.")
 @click.option(
     "--strata",
