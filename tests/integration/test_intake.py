@@ -62,6 +62,18 @@ def groups_by_contract(app: App) -> dict[str, str]:
         )
 
 
+def sex_by_contract(app: App) -> dict[str, str | None]:
+    """The sex of each case's young person, by contract number (None: unknown)."""
+    with app.db.read() as conn:
+        return dict(
+            conn.execute(
+                select(Contract.cma_number, Beneficiary.sex).join(
+                    Beneficiary, Beneficiary.id == Contract.beneficiary_id
+                )
+            ).all()
+        )
+
+
 def season(tmp_path: Path, n: int = 80, seed: int = 9) -> tuple[Path, Path]:
     write_sample_files(tmp_path, n, seed=seed, cohort=COHORT)
     return tmp_path / "contrats_cma.csv", tmp_path / "jeunes_ml.xlsx"
@@ -344,14 +356,7 @@ def test_a_sex_no_file_gives_stays_unknown_and_is_a_stratum_of_its_own(
         pairs = _matched_not_yet_cases(conn, app, COHORT)
     planned = _lottery(pairs, 5, ("sex",), 2)
     assign(app, COHORT, "lottery", seed=5, strata=("sex",), block_size=2, actor=ME)
-    with app.db.read() as conn:
-        sexes = dict(
-            conn.execute(
-                select(Contract.cma_number, Beneficiary.sex).join(
-                    Beneficiary, Beneficiary.id == Contract.beneficiary_id
-                )
-            ).all()
-        )
+    sexes = sex_by_contract(app)
     assert {k for k, sex in sexes.items() if sex is None} == unknown
     # Blocks of two within the unknown stratum: three test, three control.
     drawn = [planned[k] for k in sorted(unknown)]

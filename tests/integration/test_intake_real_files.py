@@ -27,9 +27,12 @@ from casework.models import Beneficiary, Case, Contract
 from casework.notify.sender import MailSender
 from casework.settings import Settings
 from tests.factories import add_case, add_user
+from tests.integration.test_intake import sex_by_contract
 
 ME = Actor.person("referente")
 COHORT = 2026
+HEADER = "N° contrat;Nom;Prénoms;Date de naissance;Date de début;Date de fin prévue"
+ROW = "C-1;Lefèvre;Élodie;04/05/2008;01/09/2026;31/08/2028"
 
 
 def cli(db_url: str, *args: str, code: int = 0, config: Path | None = None) -> str:
@@ -157,14 +160,8 @@ def test_a_season_on_the_chambers_file_alone(pilot_app: App, tmp_path: Path) -> 
     done = assign(app, COHORT, "lottery", seed=9, strata=("sex",), actor=ME)
     assert sum(done.cases.values()) == len(expected)
     assert done.not_eligible == len(rows) - len(expected)
+    made = sex_by_contract(app)
     with app.db.read() as conn:
-        made = dict(
-            conn.execute(
-                select(Contract.cma_number, Beneficiary.sex).join(
-                    Beneficiary, Beneficiary.id == Contract.beneficiary_id
-                )
-            ).all()
-        )
         ml_ids = set(conn.execute(select(Beneficiary.ml_id)).scalars())
     assert set(made) == expected
     assert set(made.values()) == {None}  # the chamber's file gives no sex: unknown, not guessed
@@ -236,11 +233,8 @@ def test_a_file_refused_whole_says_why_and_skip_invalid_is_suggested_only_where_
 ) -> None:
     add_user(app)
     no_start = tmp_path / "sans_debut.csv"
-    no_start.write_text(
-        "N° contrat;Nom;Prénoms;Date de naissance;Date de fin prévue\nC-1;A;B;04/05/2008;"
-        "31/08/2028\n",
-        encoding="utf-8",
-    )
+    lines = (HEADER.replace(";Date de début", ""), ROW.replace(";01/09/2026", ""))
+    no_start.write_text("\n".join(lines) + "\n", encoding="utf-8")
     said = cli(db_url, "intake", "import", "cma", str(no_start), "--skip-invalid", code=1)
     assert (
         "sans_debut.csv : refusé, rien n'est importé : il manque la colonne date de début du "
@@ -248,11 +242,7 @@ def test_a_file_refused_whole_says_why_and_skip_invalid_is_suggested_only_where_
     )
     assert "importe les bonnes lignes" not in said
     all_bad = tmp_path / "tout_faux.csv"
-    all_bad.write_text(
-        "N° contrat;Nom;Prénoms;Date de naissance;Date de début;Date de fin prévue\n"
-        "C-1;A;B;31/02/2008;01/09/2026;31/08/2028\n",
-        encoding="utf-8",
-    )
+    all_bad.write_text(f"{HEADER}\n{ROW.replace('04/05', '31/02')}\n", encoding="utf-8")
     said = cli(db_url, "intake", "import", "cma", str(all_bad), "--skip-invalid", code=1)
     assert "refusé, rien n'est importé : aucune ligne n'est valable (1 problème(s))" in said
     assert "importe les bonnes lignes" not in said
