@@ -264,3 +264,23 @@ def test_the_example_profiles_can_be_used() -> None:
     assert cfa.optional == {"birth_date"}
     assert cfa.constants == {"training_year": 1}
     assert cfa.status_of_centre(None, "UNIVERSITE DU MANS") == "student"
+
+
+@pytest.mark.parametrize(
+    ("row", "said"),
+    [
+        (
+            {"birth_name": "Martin", "first_names": "Léa", "birth_date": "2008-05-04",
+             "sex": "F", "postcode": "53000", "commune": "Laval"},
+            "Martin Léa, née le 04/05/2008, 53000 Laval",
+        ),
+        ({"birth_name": "Martin", "birth_date": "2008-05-04", "sex": "M"},
+         "Martin (prénom inconnu), né le 04/05/2008"),
+        ({"first_names": "Léa", "commune": "Laval"},
+         "(nom inconnu) Léa, date de naissance inconnue, Laval"),
+    ],
+)  # fmt: skip
+def test_a_review_row_says_what_it_lacks_without_stray_separators(row: dict, said: str) -> None:
+    from casework.cli.intake import _person
+
+    assert _person(row) == said
