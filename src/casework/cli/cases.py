@@ -15,6 +15,7 @@ from casework.errors import TransitionRefused
 from casework.handover import hand_over, reassign, reassign_refused
 from casework.models import Case
 from casework.models.beneficiary import age_on, display_name
+from casework.models.contract import UNKNOWN_EMPLOYER
 from casework.queries import CaseFilter, case_detail, count_by_state, list_cases, timeline
 from casework.staff import user_row
 from casework.text_hygiene import for_terminal, json_for_terminal
@@ -108,9 +109,10 @@ def list_(
     for r in rows:
         state_label = r.state + (f" {r.cycle}" if r.state == "follow_up" else "")
         name = printable(display_name(r.first_names, r.birth_name))
+        employer = printable(r.employer_name or UNKNOWN_EMPLOYER)
         click.echo(
             f"{r.id:>6}  {r.cohort:4}  {r.group:7}  {state_label:22}  "
-            f"{format_local(r.state_since):16}  {name} — {printable(r.employer_name)}"
+            f"{format_local(r.state_since):16}  {name} — {employer}"
         )
 
 
@@ -139,7 +141,8 @@ def show(context: Context, case_id: int) -> None:
         click.echo(f"  Représentant légal : {b.guardian_name}, tél. {b.guardian_phone or '—'}")
     click.echo(f"  Adresse : {b.address_line or '—'}, {b.postcode or ''} {b.commune or ''}")
     click.echo(
-        f"  Contrat {k.cma_number} : {k.employer_name} ({k.employer_trade or 'métier ?'}), "
+        f"  Contrat {k.cma_number} : {k.employer_name or UNKNOWN_EMPLOYER} "
+        f"({k.employer_trade or 'métier ?'}), "
         f"du {_d(k.start_date)} au {_d(k.planned_end_date)}"
     )
     click.echo(f"  CFA : {k.training_centre_name or '—'} ; diplôme : {k.diploma or '—'}")

@@ -42,6 +42,7 @@ from casework.models import (
 )
 from casework.models.base import ContactRole
 from casework.models.beneficiary import MAJORITY_AGE, age_on, display_name
+from casework.models.contract import UNKNOWN_EMPLOYER
 from casework.notify import mime
 from casework.notify.links import LinkRequest, LinkSigner
 from casework.notify.mime import one_line
@@ -349,7 +350,8 @@ class Renderer:
                 phone=case.phone,
                 guardian_name=case.guardian_name,
                 guardian_phone=case.guardian_phone,
-                employer_name=case.employer_name,
+                employer_name=case.employer_name or UNKNOWN_EMPLOYER,
+                employer_known=case.employer_name is not None,
                 training_centre_name=case.training_centre_name,
                 contract_start=paris_date(case.start_date),
                 contract_end=paris_date(case.planned_end_date),
