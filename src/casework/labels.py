@@ -56,3 +56,13 @@ def choice_label(value: str) -> str:
         if value in labels:
             return labels[value]
     return value
+
+
+# What a user does (`casework users …`); the command line names them counsellor, manager,
+# evaluator and admin.
+ROLE = {
+    "counsellor": "conseiller(ère)",
+    "manager": "responsable d'équipe",
+    "evaluator": "évaluateur(trice)",
+    "administrator": "administrateur(trice)",
+}

@@ -17,7 +17,7 @@ def test_the_old_territory_becomes_departements_and_postcodes(db_url: str) -> No
         config = alembic_config(db)
         with db.engine.begin() as conn:
             config.attributes["connection"] = conn
-            command.downgrade(config, "0009")
+            command.downgrade(config, "0011")
         with db.engine.begin() as conn:
             conn.execute(
                 text(

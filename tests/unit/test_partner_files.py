@@ -118,7 +118,8 @@ def test_every_bad_value_is_said_with_its_line_column_and_reason(tmp_path: Path)
         "inconnu : juridique (attendu : logement, argent, santé, mobilité, situation familiale, "
         "relations avec l'employeur, motivation, difficultés en formation, autre)",
         "partenaires.csv, ligne 3, colonne « Territoire » : « Laval » — code inconnu : Laval "
-        "(attendu : des départements comme 53, 2A ou 974, et des codes postaux à 5 chiffres)",
+        "(attendu : des départements, de 01 à 95, 2A, 2B, 971 à 974 ou 976, et des codes postaux "
+        "à 5 chiffres)",
         "partenaires.csv, ligne 3, colonne « Délai AR » : « 90 » — délai invalide (un nombre de "
         "jours ouvrés, de 1 à 60)",
         "partenaires.csv, ligne 3, colonne « Courriel » : « claire@ml » — adresse électronique "
@@ -168,7 +169,8 @@ def test_toml_problems_are_placed_on_their_lines(tmp_path: Path) -> None:
         "partenaires.toml, ligne 6 — clé inconnue « colour » (attendu : ack_days, contact, "
         "feedback_days, kind, name, needs, siret, territory, uai)",
         "partenaires.toml, ligne 5, clé « territory » : « 53, Laval » — code inconnu : Laval "
-        "(attendu : des départements comme 53, 2A ou 974, et des codes postaux à 5 chiffres)",
+        "(attendu : des départements, de 01 à 95, 2A, 2B, 971 à 974 ou 976, et des codes postaux "
+        "à 5 chiffres)",
         "partenaires.toml, ligne 10, clé « role » : « chef » — rôle inconnu (attendu : contact "
         "ou responsable)",
     ]
@@ -186,7 +188,7 @@ def test_needs_kinds_and_territories_as_people_write_them() -> None:
     assert parse_territory("53 72000, 2a; 974 1") == (["53", "2A", "974", "01"], ["72000"])
     assert parse_territory([53, 1000.0]) == (["53"], ["01000"])  # a workbook's numbers
     assert parse_deadline("3 jours ouvrés") == parse_deadline(3.0) == 3
-    for bad in ("20", "96", "977", "530000"):
+    for bad in ("20", "96", "975", "977", "530000"):
         with pytest.raises(Invalid):
             parse_territory(bad)
     with pytest.raises(Invalid, match="aucun besoin"):

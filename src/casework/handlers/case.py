@@ -7,6 +7,7 @@ from sqlalchemy import Connection, insert, select, update
 from casework.clock import to_local
 from casework.engine.context import TransitionContext
 from casework.handlers.registry import registry
+from casework.handover import revoke_previous_links, successor_refusal
 from casework.models import ContactLog, Contract, ExitKind, Group, Partner
 from casework.models.beneficiary import MAJORITY_AGE, age_on
 from casework.partners.proposals import propose_partners
@@ -83,6 +84,16 @@ def choice_explained(ctx: TransitionContext) -> bool:
         f"le partenaire proposé en premier pour ce besoin est « {first.name} » ({first.why}) ; "
         "pour en choisir un autre, indiquez le motif de votre choix"
     )
+
+
+@registry.guard
+def referent_can_take_over(ctx: TransitionContext) -> bool:
+    """A case goes to an active counsellor or manager other than its referent."""
+    to = ctx.data["to"]
+    if ctx.row.referent == to:
+        return ctx.refuse(f"« {to} » en est déjà le référent")
+    refusal = successor_refusal(ctx.conn, to)
+    return refusal is None or ctx.refuse(refusal)
 
 
 # -- handlers -----------------------------------------------------------------------------------
@@ -170,3 +181,19 @@ def open_liaison_sheet(ctx: TransitionContext) -> None:
         engine.create_sheet(conn, actor, **values)
 
     ctx.defer(create)
+
+
+@registry.handler
+def change_referent(ctx: TransitionContext) -> None:
+    """The case gets its new referent; the previous one's working links for it are revoked."""
+    previous = ctx.row.referent
+    ctx.set(referent=ctx.data["to"])
+    ctx.note(**{"from": previous})
+    if previous is None:
+        return
+    case_id, actor, now = ctx.row.id, ctx.actor, ctx.now
+
+    def revoke(conn: Connection) -> None:
+        revoke_previous_links(conn, previous, case_id, actor, now)
+
+    ctx.defer(revoke)

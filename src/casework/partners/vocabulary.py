@@ -18,6 +18,7 @@ from casework.intake.fields import Invalid
 from casework.labels import CONTACT_ROLE, NEED_CATEGORY, PARTNER_KIND
 from casework.models.base import NeedCategory, PartnerKind
 from casework.names import fold
+from casework.territory import DEPARTEMENTS, EXPECTED
 from casework.text_limits import ADDRESS, TextRefused, shown
 
 # Words people use for each kind and need, besides the codes and the labels casework prints;
@@ -78,8 +79,6 @@ assert set(NEEDS.values()) == {n.value for n in NeedCategory}
 # A list in one cell: "santé ; mobilité, transport / argent".
 _LIST_SEPARATORS = re.compile(r"[;,/+\n]+")
 _TERRITORY_SEPARATORS = re.compile(r"[\s;,/+]+")
-# Départements: 01–95 but 20 (Corsica is 2A and 2B), and the overseas 971–976.
-_DEPARTEMENT = re.compile(r"0[1-9]|1\d|2[1-9AB]|[3-8]\d|9[0-5]|97[1-6]", re.ASCII)
 _POSTCODE = re.compile(r"\d{5}", re.ASCII)
 # Something an address book can hold: one @, no spaces, a dot in the domain.
 _EMAIL = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+")
@@ -117,8 +116,8 @@ def parse_needs(value: Any) -> list[str]:
 
 
 def parse_territory(value: Any) -> tuple[list[str], list[str]]:
-    """Département codes and postcodes, in any order: ("53 72", "53000, 2A") → départements
-    and postcodes, each once, in the order given."""
+    """Département codes (as `casework.territory` knows them) and postcodes, in any order:
+    ("53 72", "53000, 2A") → départements and postcodes, each once, in the order given."""
     items = value if isinstance(value, list) else _TERRITORY_SEPARATORS.split(_code(value))
     departements: list[str] = []
     postcodes: list[str] = []
@@ -132,7 +131,7 @@ def parse_territory(value: Any) -> tuple[list[str], list[str]]:
             code = "0" + code  # a workbook's 1 for the Ain, 1000 for 01000
         if _POSTCODE.fullmatch(code):
             target = postcodes
-        elif _DEPARTEMENT.fullmatch(code):
+        elif code in DEPARTEMENTS:
             target = departements
         else:
             wrong.append(shown(written, 20))
@@ -141,8 +140,8 @@ def parse_territory(value: Any) -> tuple[list[str], list[str]]:
             target.append(code)
     if wrong:
         raise Invalid(
-            f"code inconnu : {', '.join(wrong)} (attendu : des départements comme 53, 2A ou "
-            "974, et des codes postaux à 5 chiffres)"
+            f"code inconnu : {', '.join(wrong)} (attendu : des départements, {EXPECTED}, et "
+            "des codes postaux à 5 chiffres)"
         )
     return departements, postcodes
 

@@ -5,8 +5,8 @@ The old free-text `territory` is split into codes (five digits: a postcode; else
 département) and dropped. SQLite drops the column in place (3.35+): copying `partners`, as
 batch mode would, means dropping a table that sheets, contacts and alerts refer to.
 
-Revision ID: 0010_partners
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-01
 """
 
@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0010_partners"
-down_revision = "0009"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
