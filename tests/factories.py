@@ -198,3 +198,19 @@ def events(app: App, entity: str | None = None, entity_id: int | None = None) ->
         stmt = stmt.where(Event.entity == entity, Event.entity_id == entity_id)
     with app.db.read() as conn:
         return list(conn.execute(stmt).all())
+
+
+def assign(app: App, cohort: int, method: str, **options: Any) -> Any:
+    """An assignment as a season runs it: the test group followed by "referente" (the user is
+    added when missing), unless the test says otherwise."""
+    from sqlalchemy import select
+
+    from casework.intake.assignment import assign as run
+    from casework.intake.launch import Referents
+
+    with app.db.read() as conn:
+        known = conn.execute(select(User.id).where(User.login == "referente")).first()
+    if known is None:
+        add_user(app)
+    options.setdefault("referents", Referents("referente"))
+    return run(app, cohort, method, **options)

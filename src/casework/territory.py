@@ -18,6 +18,7 @@ _OVERSEAS = {"971", "972", "973", "974", "976"}
 DEPARTEMENTS = frozenset(_MAINLAND | _OVERSEAS)
 EXPECTED = "de 01 à 95, 2A, 2B, 971 à 974 ou 976"
 _SEPARATORS = re.compile(r"[\s,;]+")
+_POSTCODE = re.compile(r"\d{5}", re.ASCII)
 
 
 class TerritoryRefused(CaseworkError):
@@ -53,6 +54,18 @@ def departements(values: Iterable[str]) -> list[str]:
                 if code not in found:
                     found.append(code)
     return found
+
+
+def departement_of(postcode: str | None) -> str | None:
+    """The département a postcode is in: its first two digits, three overseas (974…), 2A or 2B
+    in Corsica (20000–20199: Corse-du-Sud); None for what is not a postcode."""
+    if not postcode or not _POSTCODE.fullmatch(postcode):
+        return None
+    if postcode.startswith("97"):
+        return postcode[:3]
+    if postcode.startswith("20"):
+        return "2A" if postcode < "20200" else "2B"
+    return postcode[:2]
 
 
 def shown_territory(codes: Iterable[str]) -> str:

@@ -20,7 +20,6 @@ from casework.intake.assignment import (
     AssignmentError,
     _lottery,
     _matched_not_yet_cases,
-    assign,
 )
 from casework.intake.importer import Importer, ImportRefused
 from casework.intake.linkage import Band
@@ -42,7 +41,7 @@ from casework.models import (
     MatchProposal,
     OutboxMail,
 )
-from tests.factories import add_user, events
+from tests.factories import add_user, assign, events
 
 ME = Actor.person("referente")
 COHORT = 2026
@@ -457,8 +456,18 @@ def test_a_season_from_the_command_line(app: App, db_url: str, tmp_path: Path) -
     assert shown
     assert all(50 <= float(p.replace(",", ".")) < 99 for p in shown)
     assert run("intake", "decide", first, "oui") == f"Contrat {first} : même personne.\n"
-    assigned = run("intake", "assign", str(COHORT), "--method", "lottery", "--seed", "3")
+    assigned = run(
+        "intake",
+        "assign",
+        str(COHORT),
+        "--method",
+        "lottery",
+        "--seed",
+        "3",
+        "--referent",
+        "referente",
+    )
     assert f"Cohorte {COHORT}, tirage n° 1 (lottery) : " in assigned
-    again = run("intake", "assign", str(COHORT), "--method", "parity")
+    again = run("intake", "assign", str(COHORT), "--method", "parity", "--allocate", "balanced")
     assert again.startswith("Aucun jeune retenu sans dossier : rien à attribuer.\n")
     assert "Une saison, dans l'ordre" in run("intake", "--help")

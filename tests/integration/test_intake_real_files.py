@@ -19,14 +19,13 @@ from casework.app import App, build_app
 from casework.clock import FixedClock
 from casework.demo.mailcatcher import MailCatcher
 from casework.intake import matching
-from casework.intake.assignment import assign
 from casework.intake.eligibility import Eligibility, Rule
 from casework.intake.importer import Importer
 from casework.intake.synthetic import write_sample_files
 from casework.models import Beneficiary, Case, Contract
 from casework.notify.sender import MailSender
 from casework.settings import Settings
-from tests.factories import add_case, add_user
+from tests.factories import add_case, add_user, assign
 from tests.integration.test_intake import sex_by_contract
 
 ME = Actor.person("referente")
@@ -92,7 +91,9 @@ def test_a_season_with_files_as_they_are_sent(app: App, db_url: str, tmp_path: P
     assert "rapprochement à examiner (casework intake review)" in dry
     with app.db.read() as conn:
         assert conn.execute(select(Case.id)).first() is None  # a dry run writes nothing
-    assigned = cli(db_url, "intake", "assign", str(COHORT), "--method", "parity")
+    assigned = cli(
+        db_url, "intake", "assign", str(COHORT), "--method", "parity", "--allocate", "balanced"
+    )
     counts = re.search(r"(\d+) test, (\d+) témoin", assigned)
     assert counts is not None
     assert sum(map(int, counts.groups())) == eligible

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from casework.cli.launch import referent_options, referents, started_line
 from casework.cli.main import Context, acting_person, as_option, printable
 from casework.clock import format_local
 
@@ -280,7 +281,12 @@ def decide(context: Context, contract: str, verdict: str, login: str | None) -> 
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Table d'allocation de l'évaluateur (N° contrat ; Groupe).",
 )
-@click.option("--referent", help="Identifiant du conseiller qui suivra les nouveaux dossiers.")
+@referent_options
+@click.option(
+    "--no-start",
+    is_flag=True,
+    help="Créer les dossiers sans les démarrer (casework cases start les démarrera).",
+)
 @click.option(
     "--dry-run",
     is_flag=True,
@@ -304,6 +310,8 @@ def assign(
     block_size: int,
     table: Path | None,
     referent: str | None,
+    allocate_how: str | None,
+    no_start: bool,
     dry_run: bool,
     limit: int,
     login: str | None,
@@ -313,11 +321,16 @@ def assign(
     Retenus : les contrats que la règle d'éligibilité de la cohorte prend ([intake.eligibility]
     de la configuration) et, si elle demande les deux fichiers, rapprochés d'un jeune de la
     Mission Locale. Le groupe est écrit une fois ; le tirage (méthode, graine, strates) est
-    enregistré.
+    enregistré. Chaque dossier du groupe test reçoit son référent (--referent ou --allocate :
+    sinon rien n'est attribué), puis les dossiers démarrent dans la même transaction :
+    consentement demandé pour le groupe test (le courriel part au référent), suivi des
+    résultats seulement pour le groupe témoin (--no-start : plus tard, par casework cases
+    start).
 
     \b
       casework intake assign 2026 --dry-run       # qui est retenu, qui ne l'est pas et pourquoi
-      casework intake assign 2026 --method parity
+      casework intake assign 2026 --method parity --allocate balanced
+      casework intake assign 2026 --method lottery --seed 7 --referent claire --no-start
     """
     from casework.intake.assignment import assign as run
 
@@ -338,7 +351,8 @@ def assign(
         strata=tuple(s.strip() for s in strata.split(",") if s.strip()),
         block_size=block_size,
         table=table,
-        referent=referent,
+        referents=referents(referent, allocate_how),
+        start=not no_start,
     )
     if not report.cases:
         click.echo("Aucun jeune retenu sans dossier : rien à attribuer.")
@@ -355,6 +369,10 @@ def assign(
         )
         + "."
     )
+    if no_start:
+        click.echo(f"  Dossiers créés sans démarrer : casework cases start --cohort {cohort}.")
+    else:
+        click.echo(f"  {started_line(report.started)}")
     if report.not_eligible:
         click.echo(f"  {_not_eligible(report.not_eligible, cohort)}")
 

@@ -198,6 +198,7 @@ def _register() -> None:
         demo,
         inbound,
         intake,
+        launch,  # noqa: F401  (`cases start`, on the `cases` group)
         links,
         mail,
         partners,

@@ -232,7 +232,7 @@ class Engine:
     ) -> list[int]:
         """Insert many cases (imports, benchmarks): one multi-row INSERT and their events.
         `note` joins each creation event's data (an assignment says which draw it came from)."""
-        audit = ("cohort", "group", "assignment_method")
+        audit = ("cohort", "group", "assignment_method", "referent")
         return self._create(conn, CASE, actor, rows, audit=audit, note=note)
 
     def create_sheet(self, conn: Connection, actor: Actor, **values: Any) -> int:
@@ -490,7 +490,10 @@ class Engine:
                     "actor": actor.id,
                     "at": now,
                     "data": to_json(
-                        {**{k: values[k] for k in audit if k in values}, **(note or {})}
+                        {
+                            **{k: values[k] for k in audit if values.get(k) is not None},
+                            **(note or {}),
+                        }
                     ),
                 }
                 for entity_id, case_id, values in zip(ids, case_ids, rows, strict=True)

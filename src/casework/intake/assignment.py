@@ -24,8 +24,8 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,8 @@ from casework.app import App
 from casework.errors import CaseworkError
 from casework.intake.candidates import Matched, roll
 from casework.intake.files import read_table
+from casework.intake.launch import NO_REFERENTS, Referents, Started, allocate
+from casework.intake.launch import start as launch
 from casework.intake.matching import contracts_in_cases, young_people_in_cases
 from casework.models import (
     AssignmentDraw,
@@ -47,6 +49,7 @@ from casework.models import (
     MatchProposal,
 )
 from casework.names import fold
+from casework.territory import departement_of
 from casework.text_limits import shown
 
 log = logging.getLogger("casework.intake")
@@ -70,6 +73,7 @@ class AssignReport:
     cases: dict[str, int]  # group → how many
     ruptures: int
     not_eligible: int = 0  # contracts not yet cases that the cohort does not take (--dry-run)
+    started: dict[str, int] = field(default_factory=dict)  # group → cases started
 
 
 def assign(
@@ -82,9 +86,12 @@ def assign(
     strata: Sequence[str] = (),
     block_size: int = 4,
     table: Path | None = None,
-    referent: str | None = None,
+    referents: Referents = NO_REFERENTS,
+    start: bool = True,
 ) -> AssignReport:
-    """`referent`: the counsellor who follows the new cases (none: assigned later)."""
+    """Draw the groups of the cohort's eligible young people and make their cases, each test
+    case with its referent (`referents`: one login or an allocation; refused if one would be
+    left without), then start them (`start`): all in one transaction."""
     if method not in METHODS:
         raise AssignmentError(f"méthode inconnue : {method} (attendu : {', '.join(METHODS)})")
     unknown = [s for s in strata if s not in STRATA]
@@ -118,15 +125,22 @@ def assign(
                     "drawn_by": str(actor)[:120],
                 },
             ).scalar_one()
-            ruptures = _create_cases(
-                conn, app, cohort, method, pairs, groups, actor, draw_id, referent
+            tests = [
+                (key, _departement(cma, ml)) for key, cma, ml in pairs if groups[key] == "test"
+            ]
+            chosen = allocate(conn, app, tests, referents)
+            case_ids, ruptures = _create_cases(
+                conn, app, cohort, method, pairs, groups, actor, draw_id, chosen
             )
+            started = launch(conn, app, case_ids, actor) if start else Started()
     except IntegrityError as error:  # rolled back whole: nothing of this draw is written
         raise _taken_meanwhile(app, pairs, error) from None
     counts: dict[str, int] = defaultdict(int)
     for group in groups.values():
         counts[group] += 1
-    report = AssignReport(cohort, method, draw_id, dict(counts), ruptures, len(found.refused))
+    report = AssignReport(
+        cohort, method, draw_id, dict(counts), ruptures, len(found.refused), started.started
+    )
     log.info("assignment %s: %s", cohort, report)
     return report
 
@@ -258,8 +272,9 @@ def _create_cases(
     groups: dict[str, str],
     actor: Actor,
     draw_id: int,
-    referent: str | None,
-) -> int:
+    referents: Mapping[str, str],
+) -> tuple[dict[int, str], int]:
+    """The cases (case id → group) and how many ruptures the file already told."""
     now = app.clock.now()
     people = (
         conn.execute(
@@ -272,7 +287,7 @@ def _create_cases(
                     "sex": cma.get("sex") or ml.get("sex"),
                     "postcode": cma.get("postcode") or ml.get("postcode"),
                     "commune": cma.get("commune") or ml.get("commune"),
-                    "departement": (cma.get("postcode") or ml.get("postcode") or "")[:2] or None,
+                    "departement": _departement(cma, ml),
                     "ml_id": ml.get("ml_id"),
                     "created_at": now,
                     "updated_at": now,
@@ -320,7 +335,7 @@ def _create_cases(
                 "cohort": cohort,
                 "group": groups[key],
                 "assignment_method": method,
-                "referent": referent,
+                "referent": referents.get(key),  # control cases: nobody follows them
             }
             for person_id, contract_id, (key, _c, _m) in zip(people, contracts, pairs, strict=True)
         ],
@@ -339,4 +354,10 @@ def _create_cases(
                 rupture_date=date.fromisoformat(cma["rupture_date"]),
             )
             ruptures += 1
-    return ruptures
+    return {
+        case_id: groups[key] for case_id, (key, _c, _m) in zip(case_ids, pairs, strict=True)
+    }, ruptures
+
+
+def _departement(cma: dict[str, Any], ml: dict[str, Any]) -> str | None:
+    return departement_of(cma.get("postcode") or ml.get("postcode"))

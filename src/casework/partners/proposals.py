@@ -11,7 +11,7 @@ Only active partners that handle the need are proposed. They are ranked by:
    normal: a contract signed elsewhere, a regional service);
 3. the name.
 
-The young person's territory is their postcode and its département (`vocabulary.departement_of`,
+The young person's territory is their postcode and its département (`territory.departement_of`,
 else the département recorded with them).
 """
 
@@ -25,7 +25,7 @@ from sqlalchemy import Connection, select
 from casework.errors import EntityNotFound
 from casework.models import Beneficiary, Case, ContactRole, Contract, Partner, PartnerContact
 from casework.names import fold
-from casework.partners.vocabulary import departement_of
+from casework.territory import departement_of
 
 # How near a partner is, best first.
 TRAINING_CENTRE, POSTCODE, DEPARTEMENT, UNSAID, OUTSIDE = range(5)

@@ -181,18 +181,6 @@ def parse_deadline(value: Any) -> int:
     return int(text)
 
 
-def departement_of(postcode: str | None) -> str | None:
-    """The département a postcode is in: its first two digits, three overseas (974…), 2A or 2B
-    in Corsica (20000–20199: Corse-du-Sud)."""
-    if not postcode or not _POSTCODE.fullmatch(postcode):
-        return None
-    if postcode.startswith("97"):
-        return postcode[:3]
-    if postcode.startswith("20"):
-        return "2A" if postcode < "20200" else "2B"
-    return postcode[:2]
-
-
 def _code(value: Any) -> str:
     """A cell as text; a workbook's number as the digits it shows (3.0 → "3")."""
     if isinstance(value, float) and value.is_integer():
