@@ -12,13 +12,13 @@ from casework.intake.fields import Invalid
 from casework.intake.files import UnreadableFile
 from casework.partners.reading import PartnerEntry, read_partners
 from casework.partners.vocabulary import (
-    departement_of,
     parse_deadline,
     parse_kind,
     parse_needs,
     parse_territory,
 )
 from casework.settings import IntakeSettings
+from casework.territory import departement_of
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 HEADER = "Nom;Type;Besoins;Territoire;Délai AR;Contact;Courriel;Rôle\n"
