@@ -195,6 +195,7 @@ def _register() -> None:
     from casework.cli import (
         alerts,
         cases,
+        catcher,  # noqa: F401  (`mail catcher`, on the `mail` group)
         demo,
         inbound,
         intake,

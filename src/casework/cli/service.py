@@ -355,11 +355,21 @@ def timers(context: Context, failed: bool, limit: int) -> None:
     "--from", "start", metavar="AAAA-MM-JJ", help="Date de départ (défaut : aujourd'hui)."
 )
 @click.option("--step-hours", type=float, default=24.0, show_default=True, help="Pas de l'horloge.")
+@click.option(
+    "--mail",
+    "send_mail",
+    is_flag=True,
+    help="Envoyer aussi, à chaque pas, les courriels échus à l'heure simulée (au relais).",
+)
 @click.pass_obj
-def simulate(context: Context, days: int, start: str | None, step_hours: float) -> None:
+def simulate(
+    context: Context, days: int, start: str | None, step_hours: float, send_mail: bool
+) -> None:
     """Fait avancer une horloge simulée et déclenche les minuteurs échus à chaque pas.
 
-    Six mois de suivi passent en quelques secondes ; tout est enregistré comme en vrai.
+    Six mois de suivi passent en quelques secondes ; tout est enregistré comme en vrai. Les
+    courriels que ces étapes demandent sont datés du jour simulé : --mail les envoie au fil du
+    temps simulé (sans lui, ils partent quand leur date arrive vraiment).
     """
     clock = FixedClock(_paris_date(start) or datetime.now(UTC))
     app = build_app(context.settings, clock)
@@ -367,7 +377,12 @@ def simulate(context: Context, days: int, start: str | None, step_hours: float) 
         _ensure_schema(app)
         end = clock.now() + timedelta(days=days)
         step = timedelta(hours=step_hours)
-        total = 0
+        total = sent = 0
+        sender = None
+        if send_mail:
+            from casework.notify.sender import MailSender
+
+            sender = MailSender(app)
         while clock.now() < end:
             clock.advance(min(step, end - clock.now()))
             report = app.sweeper.drain(clock.now())
@@ -375,6 +390,10 @@ def simulate(context: Context, days: int, start: str | None, step_hours: float) 
             total += fired
             if report.claimed:
                 click.echo(f"{to_local(clock.now()):%d/%m/%Y} : {report}")
+            if sender is not None:
+                sent += sender.drain_sync().sent
         click.echo(f"{days} jour(s) simulé(s) : {total} minuteur(s) déclenché(s).")
+        if sender is not None:
+            click.echo(f"{sent} courriel(s) envoyé(s).")
     finally:
         app.close()

@@ -1,0 +1,76 @@
+"""`casework mail catcher`: a local mailbox to try casework with, no relay needed.
+
+The demo's catcher (`demo/mailcatcher.py`) on its own: an SMTP server on the relay's default
+address (127.0.0.1:8025), keeping what it receives in memory, with its pages on
+http://127.0.0.1:8026/mails. Replies written there as their recipient are taken in like real
+mail when link keys are set (replies are matched by signed addresses). Loopback only.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import click
+
+from casework.cli.mail import mail
+from casework.cli.main import Context, printable
+
+HOST = "127.0.0.1"  # a test mailbox that anyone on the network could read is not one
+
+
+@mail.command("catcher")
+@click.option("--smtp-port", type=int, default=8025, show_default=True, help="Port SMTP.")
+@click.option("--port", type=int, default=8026, show_default=True, help="Port des pages.")
+@click.pass_obj
+def catcher(context: Context, smtp_port: int, port: int) -> None:
+    """Boîte aux lettres locale pour essayer casework sans relais : un serveur SMTP sur
+    127.0.0.1 (le relais par défaut, port 8025) qui garde les courriels reçus, et leurs pages
+    sur http://127.0.0.1:8026/mails, où répondre comme le destinataire. Chaque courriel reçu
+    est annoncé ici. Ctrl-C l'arrête ; rien n'est gardé.
+
+    \b
+    Exemple (dans un autre terminal) :
+      casework mail catcher
+    """
+    import uvicorn
+    from starlette.applications import Starlette
+
+    from casework.demo.mailcatcher import MailCatcher
+
+    box = MailCatcher(HOST, smtp_port).start()
+    take_reply = None
+    if context.settings.mail.link_keys:
+        from casework.inbound.ingest import Ingestor
+
+        ingestor = Ingestor(context.app)
+
+        def take_reply(raw: bytes) -> Any:
+            return ingestor.ingest(raw, "catcher")
+
+    stop = threading.Event()
+    threading.Thread(target=_announce, args=(box, stop), daemon=True).start()
+    click.echo(
+        f"Boîte locale : SMTP {HOST}:{smtp_port}, courriels sur http://{HOST}:{port}/mails "
+        "(Ctrl-C pour arrêter)."
+    )
+    try:
+        web = Starlette(routes=box.routes(take_reply))
+        uvicorn.run(web, host=HOST, port=port, log_level="warning", access_log=False)
+    finally:
+        stop.set()
+        box.stop()
+
+
+def _announce(box: Any, stop: threading.Event) -> None:
+    """One line per mail as it arrives: to whom, about what."""
+    seen = 0
+    while not stop.is_set():
+        with box.received:
+            box.received.wait(timeout=0.5)
+            arrived = list(box.messages)[seen:]
+        seen += len(arrived)
+        for caught in arrived:
+            to = ", ".join(caught.recipients)
+            subject = caught.message["Subject"] or "(sans objet)"
+            click.echo(f"  → {printable(to)} : « {printable(subject)} »")
