@@ -20,6 +20,10 @@ for a counsellor's). Deadlines (a reminder, an overdue mark) and the link's own 
 at the same partner acknowledged the sheet) leave it valid: the person holding it still has the
 same thing to do.
 
+Refused by a guard (a minor's consent without the guardian's agreement): not stale. The form
+is shown again (422) with what was typed and the guard's French reason; nothing was written and
+the link is still good. Values that do not fit a field are shown again the same way.
+
 Every refusal is a French page with a 4xx status and a log line; none changes anything.
 """
 
@@ -104,6 +108,7 @@ class LinkPages:
         errors: dict[str, str] | None = None,
         values: dict[str, Any] | None = None,
         status: int = 200,
+        refusal: str | None = None,
     ) -> Response:
         now = self.app.clock.now()
         try:
@@ -123,6 +128,7 @@ class LinkPages:
             fields=[_field_view(f) for f in transition.fields],
             errors={labels.get(name, name): reason for name, reason in (errors or {}).items()},
             values=values or {},
+            refusal=refusal[:1].upper() + refusal[1:] if refusal else None,
             csrf=csrf,
             expires=paris_date(link.expires_at),
         )
@@ -159,9 +165,16 @@ class LinkPages:
         except LinkError as error:
             return self._refusal(request, error)
         except InvalidTransitionData as error:
-            values = {k: form.getlist(k) if len(form.getlist(k)) > 1 else form.get(k) for k in form}
-            return self._show(request, token, {error.field: error.reason}, values, status=422)
-        except (TransitionRefused, VersionConflict) as error:
+            return self._show(request, token, {error.field: error.reason}, _typed(form), 422)
+        except TransitionRefused as error:
+            if error.reason != "guards":  # no longer open from where the row is
+                return self._refusal(request, LinkStale(str(error)))
+            # A guard said no to what was given (a minor without the guardian's agreement):
+            # the form again with its reason; nothing was written and the link is still good.
+            log.info("link %s %s %s: a guard said no", link.entity, link.entity_id, link.trigger)
+            why = error.detail or "les conditions de cette action ne sont pas remplies"
+            return self._show(request, token, None, _typed(form), 422, refusal=why)
+        except VersionConflict as error:
             return self._refusal(request, LinkStale(str(error)))
         log.info("link used: %s %s %s by %s", link.entity, link.entity_id, link.trigger, actor)
         return self._done(request, link, already=False)
@@ -301,6 +314,11 @@ def _field_view(f: FieldDef) -> dict[str, Any]:
         "min": f.minimum,
         "max": f.maximum,
     }
+
+
+def _typed(form: Any) -> dict[str, Any]:
+    """What the person typed, to fill the form again (a multichoice as its list)."""
+    return {k: form.getlist(k) if len(form.getlist(k)) > 1 else form.get(k) for k in form}
 
 
 def _form_data(fields: tuple[FieldDef, ...], form: Any) -> dict[str, Any]:
