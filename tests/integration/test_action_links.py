@@ -178,6 +178,28 @@ def test_invalid_form_values_are_shown_again_in_french_and_nothing_changes(
     assert post(client, links["give_consent"], given_by="both").status_code == 200
 
 
+def test_a_field_that_does_not_apply_is_not_shown_nor_read(
+    mail_app: App, catcher: MailCatcher
+) -> None:
+    adult, adult_links = consent_links(mail_app, catcher)
+    minor = add_case(mail_app, birth_date=date(2010, 5, 4))
+    mail_app.engine.fire(minor, "ask_consent", Actor.system())
+    MailSender(mail_app).drain_sync()
+    minor_mail = next(c for c in catcher.wait_for(2) if c is not catcher.messages[0])
+    client = client_for(mail_app)
+    assert 'name="guardian_agreed"' in text(
+        client.get(links_of(minor_mail, mail_app)["give_consent"])
+    )
+    page = text(client.get(adult_links["give_consent"]))
+    assert 'name="given_by"' in page
+    assert 'name="guardian_agreed"' not in page
+    assert "Accord du représentant légal" not in page
+    # A box ticked anyway (an old page, a hand-made form) is not read: the adult consents.
+    done = post(client, adult_links["give_consent"], given_by="apprentice", guardian_agreed="oui")
+    assert done.status_code == 200
+    assert "guardian_agreed" not in events(mail_app, "case", adult)[-1].data
+
+
 def test_a_guard_refusal_shows_its_reason_and_the_link_stays_good(
     mail_app: App, catcher: MailCatcher, caplog: pytest.LogCaptureFixture
 ) -> None:

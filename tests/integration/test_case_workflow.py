@@ -220,6 +220,20 @@ def test_an_adult_consents_alone(app: App) -> None:
     assert row(app, Case, case_id).state == "consented"
 
 
+def test_a_value_for_a_field_that_does_not_apply_is_refused(app: App) -> None:
+    """The guardian's agreement is asked for a minor only (`when: beneficiary.minor`): given for
+    an adult, it is refused, naming the field and when it applies; nothing is written."""
+    case_id = add_case(app, state="consent_asked", birth_date=date(2006, 1, 1))
+    with pytest.raises(InvalidTransitionData) as refused:
+        app.engine.fire(case_id, "give_consent", PERSON, given_by="both", guardian_agreed="oui")
+    assert refused.value.field == "guardian_agreed"
+    assert refused.value.reason == "ce champ ne s'applique que si l'apprenti(e) est mineur(e)"
+    assert (row(app, Case, case_id).state, events(app, "case", case_id)[-1].trigger) == (
+        "consent_asked",
+        None,
+    )
+
+
 def test_referral_goes_only_to_a_partner_handling_the_need(app: App) -> None:
     case_id = add_case(app, state="follow_up", cycle=2)
     housing = add_partner(app, ("housing",))

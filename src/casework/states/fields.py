@@ -6,7 +6,7 @@ is typed: int, bool, date, str, or a list of str. Messages are French: people re
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -21,6 +21,8 @@ _FALSE = {"false", "0", "non", "no", "off", "n"}
 def clean_fields(
     trigger: str, fields: tuple[FieldDef, ...], data: Mapping[str, Any]
 ) -> dict[str, Any]:
+    """Typed values for the declared fields. A field with a condition (`when:`) is required
+    only where it applies: `check_applying` says so, row by row."""
     declared = {f.name: f for f in fields}
     unknown = sorted(set(data) - set(declared))
     if unknown:
@@ -32,11 +34,36 @@ def clean_fields(
     for f in fields:
         value = data.get(f.name)
         if value is None or (isinstance(value, str) and not value.strip()):
-            if f.required:
+            if f.required and f.when is None:
                 raise InvalidTransitionData(trigger, f.name, value, "valeur obligatoire")
             continue
         cleaned[f.name] = _convert(trigger, f, value)
     return cleaned
+
+
+def check_applying(
+    trigger: str,
+    fields: tuple[FieldDef, ...],
+    cleaned: Mapping[str, Any],
+    applies: Callable[[FieldDef], bool],
+    says: Callable[[str], str],
+) -> None:
+    """Refuse a value given for a field that does not apply to this row (`says(when)` tells
+    when it would, in French), and require a required one that does.
+
+    Refused rather than dropped: a guardian's agreement given for an adult means the person
+    acting sees the case otherwise than it is recorded, and dropping it would keep silent about
+    what they typed. The link page never sends it: it does not show the field."""
+    for f in fields:
+        if f.when is None:
+            continue
+        given = f.name in cleaned
+        if applies(f):
+            if f.required and not given:
+                raise InvalidTransitionData(trigger, f.name, None, "valeur obligatoire")
+        elif given:
+            reason = f"ce champ ne s'applique que si {says(f.when)}"
+            raise InvalidTransitionData(trigger, f.name, cleaned[f.name], reason)
 
 
 def _convert(trigger: str, f: FieldDef, value: Any) -> Any:

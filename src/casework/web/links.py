@@ -43,7 +43,7 @@ from starlette.routing import Route
 
 from casework.actors import Actor
 from casework.app import App
-from casework.engine.entities import KINDS
+from casework.engine.entities import KINDS, RowReader
 from casework.errors import InvalidTransitionData, TransitionRefused, VersionConflict
 from casework.labels import BY_VOCABULARY, GIVEN_BY, NEED_CATEGORY
 from casework.models import Event, User
@@ -70,6 +70,12 @@ class LinkPages:
         self.base = urlsplit(app.settings.mail.base_url)
         self.secure = self.base.scheme == "https"
         self.max_form_bytes = app.settings.service.max_form_bytes
+        # Rows as guards see them (with the facts fields' conditions read), plain or locked:
+        # locked on PostgreSQL FOR NO KEY UPDATE, as the engine's batches (a plain FOR UPDATE
+        # would also block the key-share lock every row referencing this one takes: its events).
+        pg = app.db.is_postgresql
+        self.rows = {name: RowReader(kind, lock=False, join=not pg) for name, kind in KINDS.items()}
+        self.locked = {name: RowReader(kind, lock=pg, join=not pg) for name, kind in KINDS.items()}
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(Path(app.settings.paths.templates) / "web"),
             undefined=jinja2.StrictUndefined,
@@ -122,10 +128,12 @@ class LinkPages:
             return self._refusal(request, error)
         csrf = forms.csrf_value(request, CSRF_COOKIE)
         labels = {f.name: f.label or f.name for f in transition.fields}
+        machine = self.app.workflows.machine(row.workflow_name, row.workflow_version)
+        shown = [f for f in transition.fields if machine.applies(f, row, now)]
         html = self.env.get_template("link.html.j2").render(
             **context,
             action=transition.label or link.trigger,
-            fields=[_field_view(f) for f in transition.fields],
+            fields=[_field_view(f) for f in shown],
             errors={labels.get(name, name): reason for name, reason in (errors or {}).items()},
             values=values or {},
             refusal=refusal[:1].upper() + refusal[1:] if refusal else None,
@@ -144,7 +152,10 @@ class LinkPages:
                 if not self.signer.use(conn, link.id, now):
                     raise _Used()
                 row, transition = self._still_valid(conn, link, lock=True)
-                data = _form_data(transition.fields, form)
+                machine = self.app.workflows.machine(row.workflow_name, row.workflow_version)
+                # Only the fields that apply now: one the page did not show is not read.
+                applying = tuple(f for f in transition.fields if machine.applies(f, row, now))
+                data = _form_data(applying, form)
                 actor = self._actor(conn, link)
                 fire = self.app.engine.fire if link.entity == "case" else self.app.engine.fire_sheet
                 fire(link.entity_id, link.trigger, actor, row.version, conn=conn, **data)
@@ -186,20 +197,7 @@ class LinkPages:
     ) -> tuple[Any, TransitionDef]:
         """The row, if it is still in the state entry the mail was about and the trigger is
         still open to this kind of actor there; else LinkStale."""
-        table = KINDS[link.entity].table
-        query = select(
-            table.c.id,
-            table.c.state,
-            table.c.version,
-            table.c.entered_version,
-            table.c.workflow_name,
-            table.c.workflow_version,
-        ).where(table.c.id == link.entity_id)
-        if lock and self.app.db.is_postgresql:
-            # NO KEY UPDATE, as the engine's batches: a plain FOR UPDATE would also block the
-            # key-share lock every row inserted that references this one takes (its events).
-            query = query.with_for_update(key_share=True)
-        row = conn.execute(query).one()
+        (row,) = (self.locked if lock else self.rows)[link.entity].read(conn, [link.entity_id])
         machine = self.app.workflows.machine(row.workflow_name, row.workflow_version)
         if row.entered_version != link.valid_for_entry:
             mover = self._moved_by_someone(conn, link, machine)
