@@ -320,18 +320,37 @@ def test_exits_record_their_kind(
 # -- data given with a transition -------------------------------------------------------------
 
 
+def test_a_value_not_among_the_choices_is_refused_with_their_labels(app: App) -> None:
+    """What a form shows is the labels: the reason names them, never a Python list."""
+    case_id = add_case(app, state="follow_up", cycle=1)
+    with pytest.raises(InvalidTransitionData) as bad:
+        app.engine.fire(
+            case_id, "record_contact", PERSON, channel="phone", duration_min=5, difficulties="x"
+        )
+    assert bad.value.reason == (
+        "« x » inconnu ; valeurs possibles : logement, argent et budget, santé, mobilité et "
+        "transport, situation familiale, relations avec l'employeur, motivation, "
+        "difficultés en formation, autre"
+    )
+
+
 @pytest.mark.parametrize(
     ("data", "field", "reason"),
     [
         ({"duration_min": 10}, "channel", "obligatoire"),
-        ({"channel": "fax", "duration_min": 10}, "channel", "valeurs possibles"),
+        # The command line types codes: the message gives them with their labels.
+        (
+            {"channel": "fax", "duration_min": 10},
+            "channel",
+            "valeurs possibles : phone (téléphone), sms (SMS), email (courriel)",
+        ),
         ({"channel": "phone", "duration_min": "dix"}, "duration_min", "entier"),
         ({"channel": "phone", "duration_min": 900}, "duration_min", "au plus 600"),
         ({"channel": "phone", "duration_min": 5, "mood": "bon"}, "mood", "champ inconnu"),
         (
             {"channel": "phone", "duration_min": 5, "difficulties": "housing,dragons"},
             "difficulties",
-            "'dragons' inconnu",
+            "« dragons » inconnu ; valeurs possibles : housing (logement)",
         ),
     ],
 )

@@ -332,6 +332,7 @@ class Engine:
             reason=reason,
             detail=detail,
             actor_kind=actor.kind_value if actor else None,
+            state_label=machine.definition.states[row.state].label,
         )
 
     def _write(

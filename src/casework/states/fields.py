@@ -11,8 +11,9 @@ from datetime import date, datetime
 from typing import Any
 
 from casework.errors import InvalidTransitionData
+from casework.labels import labels_for
 from casework.states.definition import FieldDef
-from casework.text_limits import TextRefused, note_kind
+from casework.text_limits import TextRefused, note_kind, shown
 
 _TRUE = {"true", "1", "oui", "yes", "on", "o", "y"}
 _FALSE = {"false", "0", "non", "no", "off", "n"}
@@ -70,6 +71,13 @@ def _convert(trigger: str, f: FieldDef, value: Any) -> Any:
     def bad(reason: str) -> InvalidTransitionData:
         return InvalidTransitionData(trigger, f.name, value, reason)
 
+    def not_a_choice(reason: str) -> InvalidTransitionData:
+        # A form shows labels ("téléphone"); the command line types codes ("phone"): the
+        # error keeps both, and each edge says what its reader knows.
+        labels = labels_for(f.choices)
+        possible = f"{reason}valeurs possibles : {', '.join(labels.values())}"
+        return InvalidTransitionData(trigger, f.name, value, possible, tuple(labels.items()))
+
     if f.type == "text":
         if not isinstance(value, str):
             raise bad("texte attendu")
@@ -102,14 +110,14 @@ def _convert(trigger: str, f: FieldDef, value: Any) -> Any:
         return _date(value, bad)
     if f.type == "choice":
         if value not in f.choices:
-            raise bad(f"valeurs possibles : {', '.join(f.choices)}")
+            raise not_a_choice("")
         return value
     if f.type == "multichoice":
         items = value.split(",") if isinstance(value, str) else list(value)
         items = [str(i).strip() for i in items if str(i).strip()]
         wrong = [i for i in items if i not in f.choices]
         if wrong:
-            raise bad(f"{wrong[0]!r} inconnu ; valeurs possibles : {', '.join(f.choices)}")
+            raise not_a_choice(f"« {shown(wrong[0])} » inconnu ; ")
         return list(dict.fromkeys(items))
     raise bad(f"type {f.type!r} non géré")
 

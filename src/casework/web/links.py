@@ -45,7 +45,7 @@ from casework.actors import Actor
 from casework.app import App
 from casework.engine.entities import KINDS, RowReader
 from casework.errors import InvalidTransitionData, TransitionRefused, VersionConflict
-from casework.labels import BY_VOCABULARY, GIVEN_BY, NEED_CATEGORY
+from casework.labels import NEED_CATEGORY, labels_for
 from casework.models import Event, User
 from casework.models.beneficiary import display_name
 from casework.notify.links import LinkError, LinkRevoked, LinkSigner, LinkStale
@@ -273,7 +273,7 @@ class LinkPages:
                 "id": sheet.id,
                 "need": NEED_CATEGORY.get(sheet.need_category, sheet.need_category),
                 "description": sheet.description,
-                "sent": paris_date(sheet.sent_at),
+                "sent": paris_date(sheet.sent_at) if sheet.sent_at else None,
             }
         return about
 
@@ -298,17 +298,13 @@ class LinkPages:
 
 
 def _field_view(f: FieldDef) -> dict[str, Any]:
-    labels: dict[str, str] = {}
-    for vocabulary in (*BY_VOCABULARY.values(), GIVEN_BY):
-        if set(f.choices) <= set(vocabulary):
-            labels = vocabulary
-            break
+    labels = labels_for(f.choices)
     return {
         "name": f.name,
         "type": f.type,
         "label": f.label or f.name,
         "required": f.required,
-        "choices": [(c, labels.get(c, c)) for c in f.choices],
+        "choices": list(labels.items()),
         "min": f.minimum,
         "max": f.maximum,
     }
