@@ -93,10 +93,14 @@ def test_case_list_show_fire_and_history(app: App, db_url: str) -> None:
         "anne",
     )
     assert fired.exit_code == 0, fired.output
-    assert f"Dossier {case_id} : follow_up → follow_up (record_contact)." in fired.output
+    assert f"Dossier {case_id} : Enregistrer un contact (Suivi mensuel)." in fired.output
     history = run(db_url, "history", str(case_id))
-    assert "person:anne" in history.output
-    assert "difficulties=['housing', 'money']" in history.output
+    # Labels, not codes nor a Python list (`--json` keeps the codes).
+    assert "anne" in history.output
+    assert (
+        "Enregistrer un contact (Suivi mensuel)  (Canal : téléphone ; Durée (minutes) : 25 ; "
+        "Difficultés repérées : logement, argent et budget)"
+    ) in history.output
     as_json = run(db_url, "history", str(case_id), "--json")
     assert '"trigger": "record_contact"' in as_json.output
 
@@ -203,9 +207,10 @@ def test_status_and_timers(app: App, db_url: str) -> None:
     app.engine.fire(case_id, "ask_consent", Actor.system())
     status = run(db_url, "status")
     assert "Minuteurs : 1 en attente" in status.output
-    assert "remind_consent" in status.output
+    assert f"dossier {case_id} : Relancer pour le consentement" in status.output
     assert "Aucun service n'a encore tourné" in status.output
-    assert "remind_consent" in run(db_url, "timers").output
+    timers = run(db_url, "timers").output
+    assert "Relancer pour le consentement (état : Consentement à recueillir)" in timers
     assert "Aucun minuteur en échec." in run(db_url, "timers", "--failed").output
     with app.db.transaction() as conn:
         conn.execute(
@@ -259,8 +264,7 @@ def test_mail_commands(db_url: str, app: App, catcher: MailCatcher) -> None:
     sent = run(db_url, "mail", "send", env=env)
     assert "1 envoyé(s), 0 à réessayer, 0 en échec" in sent.output, sent.output
     listed = run(db_url, "mail", "list", "--case", str(case_id))
-    assert "case/consent_request" in listed.output
-    assert "claire@ml.example" in listed.output
+    assert "envoyé             → claire@ml.example" in listed.output
     assert "« Consentement à recueillir : Léa MARTIN »" in listed.output
     assert "Aucun courriel." in run(db_url, "mail", "list", "--status", "failed").output
     no_keys = run(db_url, "mail", "send", env={"CASEWORK_MAIL_LINK_KEYS": ""})

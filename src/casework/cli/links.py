@@ -7,6 +7,7 @@ from typing import Any
 import click
 from sqlalchemy import func, select
 
+from casework.cli import wording
 from casework.cli.main import CheckedText, Context, acting_person, as_option, printable
 from casework.clock import format_local
 from casework.models import ActionLink, Case, User
@@ -36,8 +37,9 @@ def list_links(context: Context, case_id: int) -> None:
     now = app.clock.now()
     for r in rows:
         what = "dossier" if r.entity == "case" else f"fiche n° {r.entity_id}"
+        action = wording.action(app.workflows.latest(r.entity).definition, r.trigger)
         click.echo(
-            f"{r.id:>8}  {format_local(r.created_at)}  {what:14} {r.trigger:22} "
+            f"{r.id:>8}  {format_local(r.created_at)}  {what:14} {action:28} "
             f"{printable(r.recipient)}"
         )
         click.echo(f"          {_state(r, now)}")

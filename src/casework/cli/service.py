@@ -16,6 +16,7 @@ import click
 from starlette.routing import BaseRoute
 
 from casework.app import App, build_app
+from casework.cli import wording
 from casework.cli.demo import DEMO_DATABASE
 from casework.cli.main import Context
 from casework.clock import PARIS, FastClock, FixedClock, SystemClock, format_local, to_local
@@ -266,7 +267,7 @@ def status(context: Context) -> None:
         f"{counts['failed']} en échec."
     )
     for t in upcoming:
-        click.echo(f"  prochain : {format_local(t.due_at)}  {t.entity} {t.entity_id}  {t.trigger}")
+        click.echo(f"  prochain : {format_local(t.due_at)}  {_timer_text(app, t)}")
     beats = heartbeats(app)
     if not beats:
         click.echo("Aucun service n'a encore tourné sur cette base.")
@@ -281,6 +282,13 @@ def status(context: Context) -> None:
         if b.stopped_at is None and wall - b.last_seen_at <= STALE_AFTER:
             for name, reader in sorted((b.readers or {}).items()):
                 click.echo(f"  {_reader_line(name, reader)}")
+
+
+def _timer_text(app: App, timer: Any) -> str:
+    """ "dossier 12 : Relancer pour le consentement" — what a timer will do, to which row."""
+    what = "dossier" if timer.entity == "case" else "fiche"
+    definition = app.workflows.latest(timer.entity).definition
+    return f"{what} {timer.entity_id} : {wording.action(definition, timer.trigger)}"
 
 
 def _process_state(beat: Any, wall: datetime) -> str:
@@ -340,11 +348,11 @@ def timers(context: Context, failed: bool, limit: int) -> None:
         click.echo("Aucun minuteur en échec." if failed else "Aucun minuteur en attente.")
         return
     for t in rows:
-        line = (
-            f"{t.id:>8}  {format_local(t.due_at)}  {t.entity} {t.entity_id:<7} "
-            f"{t.trigger:24} ({t.state}), {t.attempts} tentative(s)"
+        state = wording.state(app.workflows.latest(t.entity).definition, t.state)
+        click.echo(
+            f"{t.id:>8}  {format_local(t.due_at)}  {_timer_text(app, t)} (état : {state}), "
+            f"{t.attempts} tentative(s)"
         )
-        click.echo(line)
         if failed:
             click.echo(f"          raison : {t.last_error}")
 

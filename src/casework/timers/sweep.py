@@ -290,10 +290,14 @@ class Sweeper:
 
 
 def _reason(refusal: TransitionRefused) -> str:
+    """Why a timer was set aside, in French: `casework history` shows it."""
+    what, moved = ("la fiche", "passée") if refusal.kind == "liaison" else ("le dossier", "passé")
     if refusal.reason == "stale":
-        return f"the {refusal.kind} has entered a state again since the timer was set"
+        return f"{what} a changé d'état depuis que le minuteur a été posé"
     if refusal.reason == "state":
-        return f"the {refusal.kind} has moved on (now {refusal.state!r})"
+        return f"{what} est {moved} à l'état « {refusal.state_label} »"
     if refusal.reason == "guards":
-        return "its guards said no" + (f": {refusal.detail}" if refusal.detail else "")
-    return f"refused: {refusal}"
+        return "ses conditions ne sont pas remplies" + (
+            f" : {refusal.detail}" if refusal.detail else ""
+        )
+    return f"refusé : {refusal.french()}"
