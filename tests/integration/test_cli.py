@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from casework.cli import main
 from casework.cli.main import EPILOG
 from casework.database import Database
 from casework.demo.mailcatcher import MailCatcher
+from casework.french import faults
 from casework.migrate import head_revision
 from casework.models import User
 from casework.settings import DatabaseSettings
@@ -143,9 +145,22 @@ def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[st
 
 @pytest.mark.parametrize("path", [(), *_commands(main)], ids=lambda p: " ".join(p) or "casework")
 def test_every_command_has_help(path: tuple[str, ...]) -> None:
-    result = CliRunner().invoke(main, [*path, "--help"])
+    """In French, Click's own words included (usage, options, value types), proofread."""
+    result = CliRunner().invoke(main, [*path, "--help"], prog_name="casework")
     assert result.exit_code == 0
-    assert "Usage:" in result.output
+    assert "Utilisation : casework" in result.output
+    assert "Affiche cette aide et quitte." in result.output
+    assert not re.search(r"Usage:|Options:|\b(?:TEXT|INTEGER|FLOAT|BOOLEAN)\b", result.output)
+    assert faults(result.output) == []
+
+
+def test_click_says_its_errors_in_french() -> None:
+    missing = CliRunner().invoke(main, ["case", "show"])
+    assert "Erreur : Argument manquant 'CASE_ID'." in missing.output
+    wrong = CliRunner().invoke(main, ["case", "list", "--group", "x"])
+    assert "« x » n'est pas une des valeurs possibles : 'test', 'control'." in wrong.output
+    unknown = CliRunner().invoke(main, ["cas"])
+    assert "Commande inconnue : « cas ». Vouliez-vous dire 'case' ?" in unknown.output
 
 
 def _examples(text: str, fenced: bool = False) -> list[str]:

@@ -154,7 +154,8 @@ def show(context: Context, case_id: int) -> None:
     "pairs",
     multiple=True,
     metavar="CHAMP=VALEUR",
-    help="Valeur d'un champ de l'action (répétable). Listes séparées par des virgules.",
+    help="Ce que l'action enregistre, un champ à la fois (répétable) ; une liste se donne "
+    "séparée par des virgules.",
 )
 @click.option(
     "--expected-version", type=int, help="Refuser si le dossier a changé depuis cette version."
