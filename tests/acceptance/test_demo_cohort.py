@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 from casework.app import App
 from casework.clock import FixedClock
 from casework.demo import run_story
+from casework.french import faults
 from casework.models import Case, ContactLog, Event, LiaisonSheet, OutboxMail
 
 FINAL = {"closed", "positive_exit", "exit_without_solution", "lost_contact", "rupture_recorded"}
@@ -22,6 +24,10 @@ def test_a_cohort_runs_through_and_the_record_is_consistent(app: App, clock: Fix
     output = "\n".join(lines)
     assert "Cohorte 2025 : 60 apprentis identifiés" in output
     assert "Bilan :" in output
+    # Told in French, with labels: no state or trigger codes.
+    assert faults(output) == []
+    assert not re.search(r"\b(?:identified|consent_asked|follow_up|ask_consent)\b", output)
+    assert "Demander le consentement (Identifié → Consentement à recueillir), par système" in output
 
     with app.db.read() as conn:
         cases = conn.execute(select(Case.id, Case.group, Case.state, Case.version)).all()

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from casework.cli import wording
+from casework import wording
 from casework.cli.main import Context, acting_person, as_option, printable
 from casework.clock import format_local, to_local
 from casework.engine.entities import CASE, RowReader

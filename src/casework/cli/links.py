@@ -7,7 +7,7 @@ from typing import Any
 import click
 from sqlalchemy import func, select
 
-from casework.cli import wording
+from casework import wording
 from casework.cli.main import CheckedText, Context, acting_person, as_option, printable
 from casework.clock import format_local
 from casework.models import ActionLink, Case, User

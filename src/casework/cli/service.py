@@ -15,8 +15,8 @@ from typing import Any
 import click
 from starlette.routing import BaseRoute
 
+from casework import wording
 from casework.app import App, build_app
-from casework.cli import wording
 from casework.cli.demo import DEMO_DATABASE
 from casework.cli.main import Context
 from casework.clock import PARIS, FastClock, FixedClock, SystemClock, format_local, to_local

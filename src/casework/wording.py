@@ -1,4 +1,5 @@
-"""How the command line says what the workflows hold, in French: states and actions by their
+"""How casework says what the workflows hold (the command line, the demo's story), in French:
+states and actions by their
 labels (`label:` in workflows/*.yaml), who acted as people say it, and what a transition
 recorded by its fields' labels and its values' labels — never a state code, an ISO date or a
 Python list where a person reads. Codes stay only where a person types them: the ACTION and
