@@ -83,7 +83,7 @@ def recorded(definition: WorkflowDef | None, trigger: str | None, data: Mapping[
     fields = fields_of(definition, trigger)
     # In the order the workflow declares its fields, then the facts': the same on both
     # databases (PostgreSQL's JSONB keeps its keys in an order of its own).
-    known = [*fields, *FACTS]
+    known = list(dict.fromkeys([*fields, *FACTS]))
     order = [k for k in known if k in data] + sorted(k for k in data if k not in known)
     parts = []
     for key in order:

@@ -16,10 +16,11 @@ import click
 from starlette.routing import BaseRoute
 
 from casework import wording
-from casework.app import App, build_app
+from casework.app import App, build_app, build_calendar
 from casework.cli.demo import DEMO_DATABASE
 from casework.cli.main import Context
 from casework.clock import PARIS, FastClock, FixedClock, SystemClock, format_local, to_local
+from casework.demo.clock import WorkingHoursClock, beat_seconds
 from casework.migrate import current_revision, head_revision, upgrade
 from casework.settings import Settings
 from casework.text_hygiene import for_terminal
@@ -72,7 +73,8 @@ def _paris_date(value: str | None) -> datetime | None:
     type=int,
     default=40,
     show_default=True,
-    help="Avec --demo : nombre d'apprentis.",
+    help="Avec --demo : combien d'apprentis environ (ceux que les deux fichiers générés ont "
+    "en commun : quelques lignes écartées ou à examiner en font un peu moins).",
 )
 @click.pass_obj
 def serve(
@@ -116,7 +118,13 @@ def _serve_demo(
     fast_clock: float | None,
     n_cases: int,
 ) -> None:
-    from casework.demo import DemoPeople, cohort_start, prepare_demo_database, seed_cohort
+    from casework.demo import (
+        DemoPeople,
+        cohort_start,
+        demo_cases,
+        prepare_demo_database,
+        seed_cohort,
+    )
     from casework.demo.mailcatcher import MailCatcher
 
     # The demo's pages let anyone who reaches them act and write as the partners: this machine
@@ -131,6 +139,8 @@ def _serve_demo(
         context.settings if context.database_url else context.settings.with_database(DEMO_DATABASE)
     )
     port = port or settings.service.port
+    speed = fast_clock or 3 * 86_400
+    beat = beat_seconds(speed)
     # Before anything starts or connects: the demo empties only a database it created.
     prepare_demo_database(settings.database.url, wipe=True)
     # Mail goes to a catcher in this process (on a free port), shown at /mails; the links point
@@ -154,28 +164,37 @@ def _serve_demo(
             link_keys=secrets.token_urlsafe(32),
             # Demo time runs days per second: links must outlive a few real minutes.
             link_max_age_days=max(settings.mail.link_max_age_days, 3650),
-            send_interval_seconds=1.0,
+            send_interval_seconds=beat,
             rate_per_second=0,
         ),
     )
     cohort = 2025
-    clock = FastClock(cohort_start(cohort), fast_clock or 3 * 86_400)
+    # Fast, and in working hours only: the digest's 08:00 is crossed every working day, and
+    # the simulated people act and mail is sent in office hours (casework/demo/clock.py).
+    clock = WorkingHoursClock(
+        FastClock(cohort_start(cohort), speed), build_calendar(settings.calendar)
+    )
     app = build_app(settings, clock)
     try:
         upgrade(app.db)
         seed_cohort(app, n_cases, cohort, seed=53)
-        yours, housing = _left_to_you(app)
+        yours, example, housing = demo_cases(app)
         people = DemoPeople(app, seed=53, spared_cases=yours, spared_partner=housing)
-        click.echo(
-            f"Démonstration : {n_cases} apprentis, horloge x{clock.speed:,.0f} "
-            f"(1 seconde = {clock.speed / 86_400:.1f} jour(s)), base {app.db.url}."
-        )
+        click.echo(_banner(app, speed))
         click.echo(
             f"Courriels reçus : http://{host}:{port}/mails (boîte locale, SMTP {catcher.port}). "
             f"Les dossiers n° {', '.join(map(str, sorted(yours)))} et les fiches du partenaire "
             "logement vous sont laissés : agissez par les liens des courriels."
         )
-        service = Service(app, sweep_interval, before_sweep=people.act)
+        database = app.db.url.render_as_string(hide_password=True)
+        click.echo(
+            f"Un dossier du groupe test que la simulation fait vivre : casework --database "
+            f"{database} history {example}"
+        )
+        service = Service(app, sweep_interval or beat, before_sweep=people.act)
+        # Beats this quick often find the previous round still going and are skipped, by
+        # design (one round at a time): APScheduler would warn of each one.
+        logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
         # Replies written on the catcher's pages are delivered as a mail server would.
         from casework.inbound.ingest import Ingestor
 
@@ -189,21 +208,23 @@ def _serve_demo(
         catcher.stop()
 
 
-def _left_to_you(app: App) -> tuple[frozenset[int], int | None]:
-    """The demo's first three test-group cases, and the housing partner: the simulation leaves
-    them to the person trying the demo."""
-    from sqlalchemy import select
+def _banner(app: App, speed: float) -> str:
+    """What the demo made: the cases the files had in common (about `--cases`: rows set aside
+    and pairs left for review make it a few less), its clock, its database."""
+    from sqlalchemy import func, select
 
-    from casework.models import Case, Partner
+    from casework.models import Case
 
     with app.db.read() as conn:
-        cases = conn.execute(
-            select(Case.id).where(Case.group == "test").order_by(Case.id).limit(3)
-        ).scalars()
-        housing = conn.execute(
-            select(Partner.id).where(Partner.kind == "housing").limit(1)
-        ).scalar()
-        return frozenset(cases), housing
+        groups = dict(conn.execute(select(Case.group, func.count()).group_by(Case.group)).all())
+    days = f"{speed / 86_400:g}".replace(".", ",")
+    times = f"{speed:,.0f}".replace(",", " ")  # 259 200
+    return (
+        f"Démonstration : {sum(groups.values())} apprentis sur les deux fichiers générés "
+        f"({groups.get('test', 0)} en groupe test, {groups.get('control', 0)} en groupe témoin), "
+        f"horloge x{times} (1 seconde = {days} jour{'s' if speed >= 2 * 86_400 else ''}, "
+        f"en heures ouvrées), base {app.db.url.render_as_string(hide_password=True)}."
+    )
 
 
 def _run(
