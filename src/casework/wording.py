@@ -9,7 +9,7 @@ CHAMP=VALEUR of `casework case fire`, which `case show` lists beside their label
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -70,6 +70,13 @@ def action(definition: WorkflowDef | None, trigger: str | None) -> str:
         if t.trigger == trigger and t.label and t.label != trigger:
             return t.label
     return EVENTS.get(trigger, trigger)
+
+
+def any_action(definitions: Iterable[WorkflowDef], trigger: str) -> str:
+    """A trigger's label in the first workflow that has it (a sweep counts triggers of every
+    workflow together)."""
+    found = [d for d in definitions if trigger in d.triggers]
+    return action(found[0] if found else None, trigger)
 
 
 def fields_of(definition: WorkflowDef | None, trigger: str | None) -> dict[str, FieldDef]:

@@ -207,7 +207,8 @@ def test_simulate_runs_months_of_timers_in_seconds(app: App, db_url: str) -> Non
     assert result.exit_code == 0, result.output
     # Five more cycles, then monitoring: six timers each.
     assert "200 jour(s) simulé(s) : 18 minuteur(s) déclenché(s)." in result.output
-    assert "next_cycle ×3" in result.output
+    assert "3 déclenché(s) (Passer au point mensuel suivant ×3)" in result.output
+    assert faults(result.output) == []
     listed = run(db_url, "case", "list", "--summary")
     assert "monitoring" in listed.output
 

@@ -312,6 +312,24 @@ def _timer_text(app: App, timer: Any) -> str:
     return f"{what} {timer.entity_id} : {wording.action(definition, timer.trigger)}"
 
 
+def _swept(app: App, report: Any) -> str:
+    """A sweep as `simulate` tells it: "3 déclenché(s) (Relancer pour le consentement ×2, …)"."""
+
+    def by(counts: Any) -> str:
+        return ", ".join(
+            f"{wording.any_action(app.workflows, t)} ×{n}" for t, n in counts.most_common()
+        )
+
+    parts = [f"{sum(report.fired.values())} déclenché(s) ({by(report.fired)})"]
+    if report.discarded:
+        parts.append(f"{sum(report.discarded.values())} écarté(s) ({by(report.discarded)})")
+    if report.retried:
+        parts.append(f"{report.retried} à réessayer")
+    if report.failed:
+        parts.append(f"{report.failed} mis de côté en échec")
+    return ", ".join(parts)
+
+
 def _process_state(beat: Any, wall: datetime) -> str:
     if beat.stopped_at is not None:
         return f"arrêté le {format_local(beat.stopped_at)}"
@@ -403,7 +421,7 @@ def simulate(context: Context, days: int, start: str | None, step_hours: float) 
             fired = sum(report.fired.values())
             total += fired
             if report.claimed:
-                click.echo(f"{to_local(clock.now()):%d/%m/%Y} : {report}")
+                click.echo(f"{to_local(clock.now()):%d/%m/%Y} : {_swept(app, report)}")
         click.echo(f"{days} jour(s) simulé(s) : {total} minuteur(s) déclenché(s).")
     finally:
         app.close()

@@ -136,12 +136,7 @@ def _summary(app: App, echo: Callable[[str], None], groups: dict[int, str], exam
     )
     echo(
         "  fait par les minuteurs : "
-        + counted(
-            reminders,
-            lambda t: (
-                wording.action(cases, t) if t in cases.triggers else wording.action(liaison, t)
-            ),
-        )
+        + counted(reminders, lambda t: wording.any_action((cases, liaison), t))
     )
     database = app.db.url.render_as_string(hide_password=True)
     echo("Pour voir l'historique d'un dossier :")
