@@ -25,7 +25,7 @@ FACTS = {
     "cohort": "cohorte",
     "group": "groupe",
     "assignment_method": "méthode",
-    "draw": "tirage n°",
+    "draw": "répartition n°",
     "partner_id": "partenaire n°",
     "need_category": "besoin",
     "cycle": "cycle",

@@ -436,7 +436,7 @@ def test_a_season_from_the_command_line(app: App, db_url: str, tmp_path: Path) -
     assert all(50 <= float(p.replace(",", ".")) < 99 for p in shown)
     assert run("intake", "decide", first, "oui") == f"Contrat {first} : même personne.\n"
     assigned = run("intake", "assign", str(COHORT), "--method", "lottery", "--seed", "3")
-    assert f"Cohorte {COHORT}, tirage n° 1 (lottery) : " in assigned
+    assert f"Cohorte {COHORT}, répartition n° 1 (tirage au sort) : " in assigned
     again = run("intake", "assign", str(COHORT), "--method", "parity")
     assert again == "Aucun jeune rapproché sans dossier : rien à attribuer.\n"
     assert "Une saison, dans l'ordre" in run("intake", "--help")

@@ -25,7 +25,7 @@ def test_values_by_their_labels_dates_in_french_lists_joined() -> None:
     )
     created = {"group": "control", "cohort": 2026, "assignment_method": "lottery", "draw": 2}
     assert wording.recorded(CASE.definition, None, created) == (
-        "cohorte : 2026 ; groupe : témoin ; méthode : tirage au sort ; tirage n° 2"
+        "cohorte : 2026 ; groupe : témoin ; méthode : tirage au sort ; répartition n° 2"
     )
     rupture = {"rupture_date": "2026-10-03", "initiative": "mutual"}
     assert wording.recorded(CASE.definition, "rupture", rupture) == (

@@ -10,6 +10,7 @@ import click
 
 from casework.cli.main import Context, acting_person, as_option, printable
 from casework.clock import format_local
+from casework.labels import ASSIGNMENT_METHOD
 
 SOURCES = {"cma": "contrats de la CMA", "ml": "jeunes suivis par la Mission Locale"}
 
@@ -284,7 +285,8 @@ def assign(
         click.echo("Aucun jeune rapproché sans dossier : rien à attribuer.")
         return
     click.echo(
-        f"Cohorte {cohort}, tirage n° {report.draw_id} ({method}) : "
+        f"Cohorte {cohort}, répartition n° {report.draw_id} "
+        f"({ASSIGNMENT_METHOD.get(method, method)}) : "
         f"{report.cases.get('test', 0)} test, {report.cases.get('control', 0)} témoin"
         + (
             f" ; {report.ruptures} rupture(s) déjà connue(s) enregistrée(s)"
