@@ -47,7 +47,9 @@ def list_links(context: Context, case_id: int) -> None:
 
 def _state(link: Any, now: Any) -> str:
     if link.revoked_at is not None:
-        return f"révoqué le {format_local(link.revoked_at)} par {printable(link.revoked_by)}"
+        kind, _, who = str(link.revoked_by).partition(":")  # as recorded: "person:anne"
+        by = wording.actor(kind, who) if who else link.revoked_by
+        return f"révoqué le {format_local(link.revoked_at)} par {printable(by)}"
     if link.used_at is not None:
         return f"utilisé le {format_local(link.used_at)}"
     if link.expires_at <= now:
