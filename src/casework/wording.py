@@ -42,6 +42,8 @@ FACT_VALUES: Mapping[str, Mapping[str, str]] = {
     "group": GROUP,
     "assignment_method": ASSIGNMENT_METHOD,
     "need_category": NEED_CATEGORY,
+    # Links revoked: whose ("user+case" when several were named).
+    "scope": {"user": "utilisateur", "address": "adresse", "case": "dossier", "link": "lien"},
 }
 # Events that record a fact rather than fire a transition, by their `trigger`.
 EVENTS = {"revoke_links": "Liens révoqués", "partner_alert": "Alerte d'un partenaire"}
@@ -114,7 +116,7 @@ def value_text(value: Any, f: FieldDef | None = None, key: str = "") -> str:
     if f is not None and f.choices:
         return labels_for(f.choices).get(str(value), str(value))
     if key in FACT_VALUES:
-        return FACT_VALUES[key].get(str(value), str(value))
+        return " et ".join(FACT_VALUES[key].get(part, part) for part in str(value).split("+"))
     if isinstance(value, str) and _ISO_DATE.match(value):
         return paris_date(value)
     if isinstance(value, str) and "T" in value[10:11]:

@@ -208,8 +208,9 @@ def test_links_list_and_revoke_from_the_command_line(
     )
     assert "révoqué le" in run(db_url, "links", "list", "--case", str(case_id)).output
     history = run(db_url, "history", str(case_id)).output
-    assert "revoke_links" in history
-    assert "reason=erreur" in history
+    assert "anne                  dossier   Liens révoqués  (liens n° " in history
+    assert "portée : utilisateur ; motif : départ)" in history
+    assert "portée : lien ; motif : erreur)" in history
 
 
 def test_the_command_line_refuses_unknown_or_several_targets(app: App, db_url: str) -> None:
