@@ -38,6 +38,7 @@ def add_person(
     birth_name: str = "Martin",
     first_names: str = "Léa Marie",
     training_centre_uai: str | None = None,
+    postcode: str | None = None,
 ) -> tuple[int, int]:
     """A beneficiary and a contract; returns (beneficiary_id, contract_id)."""
     now = app.clock.now()
@@ -50,6 +51,7 @@ def add_person(
                 "birth_date": birth_date,
                 "sex": "F",
                 "phone": "0600000000",
+                "postcode": postcode,
                 "created_at": now,
                 "updated_at": now,
             },
@@ -81,7 +83,7 @@ def add_case(
     **person: Any,
 ) -> int:
     """A case created through the engine; `state`/`cycle` then set directly (test set-up only).
-    `person` goes to `add_person` (names, training centre)."""
+    `person` goes to `add_person` (names, training centre, postcode)."""
     beneficiary_id, contract_id = add_person(app, birth_date=birth_date, **person)
     with app.db.transaction() as conn:
         case_id = app.engine.create_case(
@@ -105,7 +107,9 @@ def add_partner(
     name: str | None = None,
     kind: str = "housing",
     uai: str | None = None,
+    **more: Any,
 ) -> int:
+    """A partner; `more` sets other columns (departements, postcodes, ack_days, active…)."""
     with app.db.transaction() as conn:
         return conn.execute(
             insert(Partner).returning(Partner.id),
@@ -115,6 +119,7 @@ def add_partner(
                 "uai": uai,
                 "need_categories": list(needs),
                 "created_at": app.clock.now(),
+                **more,
             },
         ).scalar_one()
 
@@ -193,3 +198,19 @@ def events(app: App, entity: str | None = None, entity_id: int | None = None) ->
         stmt = stmt.where(Event.entity == entity, Event.entity_id == entity_id)
     with app.db.read() as conn:
         return list(conn.execute(stmt).all())
+
+
+def assign(app: App, cohort: int, method: str, **options: Any) -> Any:
+    """An assignment as a season runs it: the test group followed by "referente" (the user is
+    added when missing), unless the test says otherwise."""
+    from sqlalchemy import select
+
+    from casework.intake.assignment import assign as run
+    from casework.intake.launch import Referents
+
+    with app.db.read() as conn:
+        known = conn.execute(select(User.id).where(User.login == "referente")).first()
+    if known is None:
+        add_user(app)
+    options.setdefault("referents", Referents("referente"))
+    return run(app, cohort, method, **options)

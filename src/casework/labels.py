@@ -66,6 +66,14 @@ REPLY_RECORDED = {
     "acknowledge": "accusé de réception enregistré",
     "give_feedback": "retour enregistré",
 }
+PARTNER_KIND = {
+    "mission_locale": "Mission Locale",
+    "housing": "logement des jeunes",
+    "training_centre": "CFA",
+    "social_services": "service social",
+    "other": "autre",
+}
+CONTACT_ROLE = {"contact": "contact", "manager": "responsable"}
 BY_VOCABULARY = {
     "need_category": NEED_CATEGORY,
     "contact_channel": CONTACT_CHANNEL,
@@ -89,3 +97,13 @@ def choice_label(value: str) -> str:
         if value in labels:
             return labels[value]
     return value
+
+
+# What a user does (`casework users …`); the command line names them counsellor, manager,
+# evaluator and admin.
+ROLE = {
+    "counsellor": "conseiller(ère)",
+    "manager": "responsable d'équipe",
+    "evaluator": "évaluateur(trice)",
+    "administrator": "administrateur(trice)",
+}

@@ -3,12 +3,77 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select
+from sqlalchemy import ColumnElement, Connection, Row, and_, exists, func, or_, select
 
 from casework.errors import EntityNotFound
-from casework.models import Beneficiary, Case, Contract, Event, LiaisonSheet, Partner
+from casework.models import (
+    Beneficiary,
+    Case,
+    Contract,
+    Event,
+    LiaisonSheet,
+    Partner,
+    Timer,
+    TimerStatus,
+)
+from casework.notify.digest import case_is_due
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """Which cases a list or a count is about; every criterion given must hold."""
+
+    state: str | None = None
+    group: str | None = None
+    cohort: int | None = None
+    referent: str | None = None  # a login
+    due: bool = False  # something waits for the referent now (their digest's list)
+    # A deadline passed with nothing done: timers late by this time (see `overdue`) count.
+    overdue_before: datetime | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        found = []
+        if self.state:
+            found.append(Case.state == self.state)
+        if self.group:
+            found.append(Case.group == self.group)
+        if self.cohort:
+            found.append(Case.cohort == self.cohort)
+        if self.referent:
+            found.append(Case.referent == self.referent)
+        if self.due:
+            found.append(case_is_due())
+        if self.overdue_before is not None:
+            found.append(overdue(self.overdue_before))
+        return found
+
+
+# Where a deadline has passed: the consent still not obtained after its reminder, and a liaison
+# sheet the partner let go past its deadline (what `workflows/*.yaml` call these states).
+OVERDUE_CASE_STATES = ("consent_reminded",)
+OVERDUE_SHEET_STATES = ("overdue",)
+
+
+def overdue(late_before: datetime) -> ColumnElement[bool]:
+    """A case past a deadline: in an overdue state, with an overdue sheet, or with a timer that
+    was due before `late_before` and has not fired (the service is behind, or the timer
+    failed: `casework timers --failed`). Timers are read through their partial indexes."""
+    timers = Timer.__table__
+    late = select(timers.c.case_id).where(
+        or_(
+            and_(timers.c.status == TimerStatus.PENDING.value, timers.c.run_after <= late_before),
+            timers.c.status == TimerStatus.FAILED.value,
+        )
+    )
+    sheets = LiaisonSheet.__table__
+    return or_(
+        Case.state.in_(OVERDUE_CASE_STATES),
+        exists().where(sheets.c.case_id == Case.id, sheets.c.state.in_(OVERDUE_SHEET_STATES)),
+        Case.id.in_(late),
+    )
 
 
 def list_cases(
@@ -19,7 +84,10 @@ def list_cases(
     cohort: int | None = None,
     limit: int = 50,
     offset: int = 0,
+    where: CaseFilter | None = None,
 ) -> list[Row[Any]]:
+    """Cases in number order; `where` adds to (and may replace) `state`, `group`, `cohort`."""
+    where = where or CaseFilter(state=state, group=group, cohort=cohort)
     stmt = (
         select(
             Case.id,
@@ -34,22 +102,18 @@ def list_cases(
         )
         .join(Beneficiary, Beneficiary.id == Case.beneficiary_id)
         .join(Contract, Contract.id == Case.contract_id)
+        .where(*where.conditions())
         .order_by(Case.id)
         .limit(limit)
         .offset(offset)
     )
-    if state:
-        stmt = stmt.where(Case.state == state)
-    if group:
-        stmt = stmt.where(Case.group == group)
-    if cohort:
-        stmt = stmt.where(Case.cohort == cohort)
     return list(conn.execute(stmt).all())
 
 
-def count_by_state(conn: Connection) -> list[Row[Any]]:
+def count_by_state(conn: Connection, where: CaseFilter | None = None) -> list[Row[Any]]:
     stmt = (
         select(Case.group, Case.state, func.count())
+        .where(*(where or CaseFilter()).conditions())
         .group_by(Case.group, Case.state)
         .order_by(Case.group, Case.state)
     )

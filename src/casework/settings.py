@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from casework.errors import CaseworkError
+from casework.intake.eligibility import Eligibility, RuleError
 from casework.resources import default_templates_dir, default_workflows_dir
 
 
@@ -201,6 +202,13 @@ class IntakeSettings:
     # `review_threshold` a person decides; below, no match.
     match_threshold: float = 0.99
     review_threshold: float = 0.5
+    # The ages, in completed years at the contract's start (or the Mission Locale's
+    # registration), a row may give: outside, the row is refused as a likely mistyped date.
+    min_age: int = 14
+    max_age: int = 30
+    # Who of a cohort becomes a case, per cohort: a table ([intake.eligibility], and
+    # [intake.eligibility.<cohort>]), see `casework.intake.eligibility`.
+    eligibility: Eligibility = field(default_factory=Eligibility)
     # What an imported file may be, checked before it is read (nothing in a file is trusted to
     # size the work: an XLSX's own `dimension` tag can claim a million rows, or one). The
     # defaults fit a national file: ~1,000,000 rows of ~200 bytes (a workbook holds at most
@@ -281,6 +289,15 @@ def _build_section(
             raise SettingsError(source, f"{name}.{key}", "clé inconnue")
     for f in dataclasses.fields(cls):
         env_key = f"CASEWORK_{name}_{f.name}".upper()
+        if hasattr(hints[f.name], "from_toml"):  # a table: from the file only
+            if env_key in environ:
+                raise SettingsError(env_key, env_key, "se règle dans le fichier, pas ici")
+            if f.name in given:
+                try:
+                    values[f.name] = hints[f.name].from_toml(given[f.name], f"{name}.{f.name}")
+                except RuleError as error:
+                    raise SettingsError(source, error.key, error.reason) from None
+            continue
         if env_key in environ:
             where = env_key
             values[f.name] = _convert(hints[f.name], environ[env_key], env_key, env_key)
@@ -292,7 +309,10 @@ def _build_section(
         check = _CHECKS.get(f"{name}.{f.name}")
         if check is not None:
             check(values[f.name], where)
-    return cls(**values)
+    built = cls(**values)
+    if isinstance(built, IntakeSettings) and built.min_age > built.max_age:
+        raise SettingsError(source, "intake.min_age", "plus grand que intake.max_age")
+    return built
 
 
 def _convert(hint: object, raw: object, source: str, key: str) -> object:

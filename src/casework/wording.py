@@ -26,6 +26,10 @@ FACTS = {
     "group": "groupe",
     "assignment_method": "méthode",
     "draw": "répartition n°",
+    "referent": "référent",
+    "from": "ancien référent",  # a handover's
+    "proposed": "partenaires proposés n°",  # a referral's, nearest first
+    "rank": "rang du partenaire choisi",
     "partner_id": "partenaire n°",
     "need_category": "besoin",
     "cycle": "cycle",

@@ -24,6 +24,7 @@ def shell_block(markdown: Path, after: str) -> list[str]:
 
 WALKTHROUGHS = {
     "README, intake": shell_block(ROOT / "README.md", "## Intake"),
+    "README, partners": shell_block(ROOT / "README.md", "## Partners and referrals"),
     "examples/README": shell_block(ROOT / "examples" / "README.md", "# Sample files"),
 }
 

@@ -15,7 +15,7 @@ from casework.actors import Actor
 from casework.app import App
 from casework.errors import InvalidTransitionData, TransitionRefused
 from casework.models import Case, ContactLog, Contract, LiaisonSheet
-from tests.factories import add_case, add_partner, events, row
+from tests.factories import add_case, add_partner, add_user, events, row
 
 PERSON, TIMER, IMPORT, SYSTEM = (
     Actor.person("referente"),
@@ -32,6 +32,7 @@ REFER = {
     "consent": True,
 }
 EXIT = {"exit_kind": "training"}
+REASSIGN = {"to": "SUCCESSOR", "reason": "congé"}
 
 # (state, group, cycle, trigger, actor, data, expected state)
 ALLOWED: list[tuple[str, str, int, str, Actor, dict[str, Any], str]] = [
@@ -79,12 +80,26 @@ ALLOWED: list[tuple[str, str, int, str, Actor, dict[str, Any], str]] = [
     ("reorientation", "test", 2, "lose_contact", PERSON, {}, "lost_contact"),
     ("outcome_tracking", "control", 0, "rupture", IMPORT, RUPTURE, "rupture_recorded"),
     ("outcome_tracking", "control", 0, "contract_ended", TIMER, {}, "closed"),
+    # A handover, from every state but the final ones.
+    ("identified", "test", 0, "reassign", PERSON, REASSIGN, "identified"),
+    ("consent_asked", "test", 0, "reassign", PERSON, REASSIGN, "consent_asked"),
+    ("consent_reminded", "test", 0, "reassign", PERSON, REASSIGN, "consent_reminded"),
+    ("consented", "test", 0, "reassign", PERSON, REASSIGN, "consented"),
+    ("declined", "test", 0, "reassign", PERSON, REASSIGN, "declined"),
+    ("follow_up", "test", 3, "reassign", PERSON, REASSIGN, "follow_up"),
+    ("monitoring", "test", 6, "reassign", PERSON, REASSIGN, "monitoring"),
+    ("rupture", "test", 2, "reassign", PERSON, REASSIGN, "rupture"),
+    ("reorientation", "test", 2, "reassign", PERSON, REASSIGN, "reorientation"),
+    ("outcome_tracking", "control", 0, "reassign", PERSON, REASSIGN, "outcome_tracking"),
 ]
 
 
 def _data(app: App, data: dict[str, Any]) -> dict[str, Any]:
     if data.get("partner_id") == "PARTNER":
         return {**data, "partner_id": add_partner(app, ("housing",))}
+    if data.get("to") == "SUCCESSOR":
+        add_user(app, login="paul", email="paul@ml.example")
+        return {**data, "to": "paul"}
     return data
 
 
@@ -165,10 +180,9 @@ def test_unknown_trigger_is_refused_with_the_allowed_ones(app: App) -> None:
     case_id = add_case(app)
     with pytest.raises(TransitionRefused) as refused:
         app.engine.fire(case_id, "teleport", PERSON)
-    assert refused.value.allowed == ("ask_consent", "close", "rupture", "track_outcomes")
-    assert (
-        "Actions possibles : ask_consent, close, rupture, track_outcomes" in refused.value.french()
-    )
+    allowed = ("ask_consent", "close", "reassign", "rupture", "track_outcomes")
+    assert refused.value.allowed == allowed
+    assert f"Actions possibles : {', '.join(allowed)}." in refused.value.french()
 
 
 # -- guards -----------------------------------------------------------------------------------

@@ -339,7 +339,12 @@ def test_creation_is_an_event_too(app: App) -> None:
     case_id = add_case(app, group="control")
     (created,) = events(app, "case", case_id)
     assert (created.trigger, created.from_state, created.to_state) == (None, None, "identified")
-    assert created.data == {"cohort": 2026, "group": "control", "assignment_method": "parity"}
+    assert created.data == {
+        "cohort": 2026,
+        "group": "control",
+        "assignment_method": "parity",
+        "referent": "referente",  # who follows it, from the start (absent when nobody does)
+    }
     assert (created.actor_kind, created.actor) == ("import", "tests")
 
 

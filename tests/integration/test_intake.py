@@ -20,7 +20,6 @@ from casework.intake.assignment import (
     AssignmentError,
     _lottery,
     _matched_not_yet_cases,
-    assign,
 )
 from casework.intake.importer import Importer, ImportRefused
 from casework.intake.linkage import Band
@@ -34,6 +33,7 @@ from casework.intake.synthetic import (
 )
 from casework.models import (
     AssignmentDraw,
+    Beneficiary,
     Case,
     Contract,
     IntakeFile,
@@ -41,7 +41,7 @@ from casework.models import (
     MatchProposal,
     OutboxMail,
 )
-from tests.factories import add_user, events
+from tests.factories import add_user, assign, events
 
 ME = Actor.person("referente")
 COHORT = 2026
@@ -57,6 +57,18 @@ def groups_by_contract(app: App) -> dict[str, str]:
         return dict(
             conn.execute(
                 select(Contract.cma_number, Case.group).join(Case, Case.contract_id == Contract.id)
+            ).all()
+        )
+
+
+def sex_by_contract(app: App) -> dict[str, str | None]:
+    """The sex of each case's young person, by contract number (None: unknown)."""
+    with app.db.read() as conn:
+        return dict(
+            conn.execute(
+                select(Contract.cma_number, Beneficiary.sex).join(
+                    Beneficiary, Beneficiary.id == Contract.beneficiary_id
+                )
             ).all()
         )
 
@@ -320,26 +332,35 @@ def test_an_assignment_made_meanwhile_is_named_and_nothing_is_half_written(
     assert len(rows_of(app, AssignmentDraw)) == 1
 
 
-def test_a_case_needs_the_sex_from_one_file_or_the_other(app: App, tmp_path: Path) -> None:
-    """Rows imported before the chamber's file had to give the sex: refused by name."""
-    cma, ml = season(tmp_path, n=40)
+def test_a_sex_no_file_gives_stays_unknown_and_is_a_stratum_of_its_own(
+    app: App, tmp_path: Path
+) -> None:
+    """Neither file gives the sex of some young people: their cases are made all the same, sex
+    unknown (never guessed), and a lottery stratified by sex draws them as their own stratum."""
+    cma, ml = season(tmp_path, n=60)
     import_both(app, cma, ml)
     matching.match(app, COHORT)
-    first = min(
-        (p for p in rows_of(app, MatchProposal) if p.band == "match"), key=lambda p: p.cma_key
-    )
+    matched = sorted(p for p in rows_of(app, MatchProposal) if p.band == "match")
+    unknown = {p.cma_key for p in matched[:6]}
     records = IntakeRecord.__table__
     with app.db.transaction() as conn:
-        for source, key in (("cma", first.cma_key), ("ml", first.ml_key)):
-            row = conn.execute(
-                select(records).where(records.c.source == source, records.c.key == key)
-            ).one()
-            data = {k: v for k, v in row.data.items() if k != "sex"}
-            conn.execute(update(records).where(records.c.id == row.id).values(data=data))
-    with pytest.raises(AssignmentError, match=f"sexe inconnu .* pour : .*contrat {first.cma_key}"):
-        assign(app, COHORT, "parity", actor=ME)
-    assert rows_of(app, Case) == []
-    assert rows_of(app, AssignmentDraw) == []
+        for proposal in matched[:6]:
+            for source, key in (("cma", proposal.cma_key), ("ml", proposal.ml_key)):
+                row = conn.execute(
+                    select(records).where(records.c.source == source, records.c.key == key)
+                ).one()
+                data = {k: v for k, v in row.data.items() if k != "sex"}
+                conn.execute(update(records).where(records.c.id == row.id).values(data=data))
+    with app.db.read() as conn:
+        pairs = _matched_not_yet_cases(conn, app, COHORT)
+    planned = _lottery(pairs, 5, ("sex",), 2)
+    assign(app, COHORT, "lottery", seed=5, strata=("sex",), block_size=2, actor=ME)
+    sexes = sex_by_contract(app)
+    assert {k for k, sex in sexes.items() if sex is None} == unknown
+    # Blocks of two within the unknown stratum: three test, three control.
+    drawn = [planned[k] for k in sorted(unknown)]
+    assert sorted(drawn) == ["control"] * 3 + ["test"] * 3
+    assert groups_by_contract(app) == planned
 
 
 def test_a_later_file_updates_contracts_and_brings_ruptures_for_both_groups(
@@ -435,8 +456,18 @@ def test_a_season_from_the_command_line(app: App, db_url: str, tmp_path: Path) -
     assert shown
     assert all(50 <= float(p.replace(",", ".")) < 99 for p in shown)
     assert run("intake", "decide", first, "oui") == f"Contrat {first} : même personne.\n"
-    assigned = run("intake", "assign", str(COHORT), "--method", "lottery", "--seed", "3")
+    assigned = run(
+        "intake",
+        "assign",
+        str(COHORT),
+        "--method",
+        "lottery",
+        "--seed",
+        "3",
+        "--referent",
+        "referente",
+    )
     assert f"Cohorte {COHORT}, répartition n° 1 (tirage au sort) : " in assigned
-    again = run("intake", "assign", str(COHORT), "--method", "parity")
-    assert again == "Aucun jeune rapproché sans dossier : rien à attribuer.\n"
+    again = run("intake", "assign", str(COHORT), "--method", "parity", "--allocate", "balanced")
+    assert again.startswith("Aucun jeune retenu sans dossier : rien à attribuer.\n")
     assert "Une saison, dans l'ordre" in run("intake", "--help")

@@ -4,6 +4,7 @@ cases: each kind of difference between the two files, namesakes, people's decisi
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -134,7 +135,9 @@ def test_thresholds_make_the_bands(lists_and_result) -> None:  # type: ignore[no
     strict = link(data.cma, data.ml, Thresholds(match=0.999999, review=0.5))
     loose = link(data.cma, data.ml, Thresholds(match=0.9, review=0.5))
     assert len(strict.band(Band.MATCH)) < len(loose.band(Band.MATCH))
-    assert all(p.probability >= 0.999999 for p in strict.band(Band.MATCH))
+    # Above the threshold, or identical on name, first name and birth date (see below).
+    assert all(p.probability >= 0.999999 or p.exact for p in strict.band(Band.MATCH))
+    assert any(p.probability < 0.999999 for p in strict.band(Band.MATCH))
     assert all(0.5 <= p.probability < 0.999999 for p in strict.band(Band.REVIEW))
 
 
@@ -170,3 +173,73 @@ def test_one_to_one_in_rounds_keeps_what_one_row_at_a_time_would() -> None:
     size = len(chain)
     kept = _greedy(i, j, np.zeros(size, dtype=bool), np.zeros(size, dtype=bool))
     assert kept.tolist() == list(range(0, len(chain), 2))
+
+
+def frequent(prefix: str, n: int) -> list[Person]:
+    """`n` people named Martin (with common first names): a surname far more frequent than any
+    in the crowd, as the most common surnames are in a national file."""
+    import random
+    from datetime import timedelta
+
+    rng = random.Random(1)
+    firsts = ["Thomas", "Lucas", "Emma", "Léa", "Louis", "Chloé", "Jules", "Inès"]
+    return [
+        person(
+            f"{prefix}{n}",
+            "Martin",
+            rng.choice(firsts),
+            date(2005, 1, 1) + timedelta(days=rng.randrange(2000)),
+            rng.choice(["53000", "72000", "35000"]),
+        )
+        for n in range(n)
+    ]
+
+
+def test_exact_agreement_on_identity_is_a_match_however_frequent_the_surname() -> None:
+    """Name, first name and birth date identical: the frequency adjustment of "Martin" would
+    send the pair to review (the young person moved); it is a match."""
+    cma = person("C1", "Martin", "Thomas", date(2007, 3, 14), "53000")
+    ml = person("M1", "MARTIN", "THOMAS", date(2007, 3, 14), "72000")
+    result = link([cma, *frequent("CM", 300), *CROWD.cma], [ml, *frequent("MM", 300), *CROWD.ml])
+    (pair,) = [p for p in result.pairs if p.cma == "C1"]
+    assert (pair.ml, pair.band, pair.exact) == ("M1", Band.MATCH, True)
+    assert pair.probability < 0.99  # what the frequency made of it: not what decides
+    assert (
+        pair.explain()[-1]
+        == "nom, prénom et date de naissance identiques, sans homonyme né le même jour"
+    )
+
+
+def test_namesakes_born_the_same_day_are_for_a_person_to_tell() -> None:
+    cma = person("C1", "Kerbrat", "Mathis", date(2007, 3, 14), "53000")
+    twins = [
+        person("M1", "Kerbrat", "Mathis", date(2007, 3, 14), "72000"),
+        person("M2", "Kerbrat", "Mathis", date(2007, 3, 14), "35000"),
+    ]
+    result = link([cma, *CROWD.cma], [*twins, *CROWD.ml])
+    (pair,) = [p for p in result.pairs if p.cma == "C1"]
+    assert not pair.exact  # banded by its probability, as any other pair
+
+
+FULL = ("Kerbrat", "Mathis", date(2007, 3, 14), "53000")
+
+
+@pytest.mark.parametrize(
+    ("cma", "ml"),
+    [
+        (("Kerbrat", "Mathis", None, "53000"), FULL),
+        (("Kerbrat", "", date(2007, 3, 14), "53000"), FULL),
+        (("", "Mathis", date(2007, 3, 14), "53000"), FULL),
+        (FULL, ("Kerbrat", "", None, "53000")),  # blocked on the name and the postcode
+        (FULL, ("", "Mathis", None, "53000")),  # on the first name and the postcode
+        (FULL, ("Kerbrta", "Mathis", None, "53000")),
+    ],
+)
+def test_incomplete_records_are_found_and_only_ever_to_review(
+    cma: tuple[Any, ...], ml: tuple[Any, ...]
+) -> None:
+    (pair,) = linked(person("C1", *cma), person("M1", *ml))
+    assert (pair.ml, pair.band) == ("M1", Band.REVIEW)
+    assert pair.explain()[-1] == (
+        "nom, prénom ou date de naissance absent d'un côté : une personne vérifie"
+    )

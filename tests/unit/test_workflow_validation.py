@@ -165,6 +165,30 @@ def test_the_bundled_workflows_are_valid() -> None:
             "a delay must be a whole number",
         ),
         (
+            "        after: {days: 3}\n",
+            "        after: {days: 3, or: partner.ack_days}\n",
+            "fire: finish",
+            "unknown count 'partner.ack_days' for 'or' (none)",  # cases have no partner
+        ),
+        (
+            "        after: {days: 3}\n",
+            "        after: {days: 3, plus: 2}\n",
+            "plus: 2",
+            "'plus' adds to an 'or' count: give 'or'",
+        ),
+        (
+            "        after: {days: 3}\n",
+            "        after: {days: 3, or: partner.ack_days, plus: many}\n",
+            "plus: many",
+            "'plus' must be a whole number",
+        ),
+        (
+            "        after: {days: 3}\n",
+            "        after: {days: 3, hours: 2}\n",
+            "after:",
+            "'after' takes exactly one of",
+        ),
+        (
             "initial: a\n",
             "initial: start\n",
             "workflow: mini",
@@ -189,6 +213,26 @@ def test_each_problem_is_reported_where_it_is(
     problem = next(p for p in problems if message in p.message)
     assert problem.file.endswith("mini.yaml")
     assert problem.line == line_of(text, marker)
+
+
+def test_a_timer_may_take_a_partners_own_deadline_in_its_unit(tmp_path: Path) -> None:
+    """`or:` names a count the workflow's rows carry (a sheet's partner's deadlines, in
+    working days): known names in the right unit load; the others are reported."""
+    sheet = BASE.replace("entity: case\n", "entity: liaison\n")
+    good = sheet.replace(
+        "after: {days: 3}", "after: {working_days: 6, or: partner.ack_days, plus: 3}"
+    )
+    assert check(tmp_path, good) == []
+    other_unit = sheet.replace("after: {days: 3}", "after: {days: 3, or: partner.ack_days}")
+    problem = only(check(tmp_path, other_unit))
+    assert problem.message == (
+        "timer of state 'b': 'partner.ack_days' counts working_days, not days"
+    )
+    assert problem.line == line_of(other_unit, "fire: finish")
+    unknown = sheet.replace("after: {days: 3}", "after: {days: 3, or: partner.mood}")
+    assert "unknown count 'partner.mood' for 'or' (partner.ack_days, partner.feedback_days)" in (
+        only(check(tmp_path, unknown)).message
+    )
 
 
 def test_unreachable_state(tmp_path: Path) -> None:

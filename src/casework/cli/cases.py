@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import date, timedelta
 from types import SimpleNamespace
 from typing import Any
 
 import click
+from sqlalchemy import Connection, select
 
 from casework import wording
-from casework.cli.main import Context, acting_person, as_option, printable
+from casework.cli.main import CheckedText, Context, F, acting_person, as_option, printable
 from casework.clock import format_local, to_local
 from casework.engine.entities import CASE, RowReader
-from casework.errors import CaseworkError
+from casework.errors import CaseworkError, TransitionRefused
+from casework.handover import hand_over, reassign, reassign_refused
 from casework.labels import ASSIGNMENT_METHOD, GROUP, NEED_CATEGORY, RUPTURE_INITIATIVE
+from casework.models import Case
 from casework.models.beneficiary import age_on, display_name
-from casework.queries import case_detail, count_by_state, list_cases, timeline
+from casework.models.contract import UNKNOWN_EMPLOYER
+from casework.queries import CaseFilter, case_detail, count_by_state, list_cases, timeline
+from casework.staff import user_row
 from casework.text_hygiene import for_terminal, json_for_terminal
+from casework.text_limits import LOGIN, REASON
 
 
 @click.group()
@@ -28,26 +35,75 @@ def case() -> None:
 @click.option("--state", help="Seulement les dossiers dans cet état (ex. follow_up).")
 @click.option("--group", type=click.Choice(["test", "control"]), help="Groupe test ou témoin.")
 @click.option("--cohort", type=int, help="Année de campagne.")
+@click.option(
+    "--for",
+    "referent",
+    metavar="IDENTIFIANT",
+    help="Seulement les dossiers dont cette personne est référente.",
+)
+@click.option(
+    "--due",
+    is_flag=True,
+    help="Seulement ceux où une action attend le référent : consentement à recueillir, point "
+    "mensuel pas encore fait ce mois-ci, rupture à traiter, retour d'un partenaire à clore, "
+    "fiche en retard (ce que liste son récapitulatif quotidien).",
+)
+@click.option(
+    "--overdue",
+    is_flag=True,
+    help="Seulement ceux où une échéance est passée sans suite : consentement toujours pas "
+    "recueilli après la relance, fiche de liaison en retard chez un partenaire, minuteur échu "
+    "qui n'a pas encore agi ou en échec.",
+)
 @click.option("--limit", type=int, default=50, show_default=True, help="Nombre de lignes au plus.")
 @click.option("--offset", type=int, default=0, help="Lignes à sauter (pagination).")
-@click.option("--summary", is_flag=True, help="Seulement le nombre de dossiers par groupe et état.")
+@click.option(
+    "--summary",
+    is_flag=True,
+    help="Seulement le nombre de dossiers par groupe et état (avec les mêmes filtres).",
+)
 @click.pass_obj
 def list_(
     context: Context,
     state: str | None,
     group: str | None,
     cohort: int | None,
+    referent: str | None,
+    due: bool,
+    overdue: bool,
     limit: int,
     offset: int,
     summary: bool,
 ) -> None:
-    """Liste les dossiers (numéro, cohorte, groupe, état, depuis quand, apprenti, employeur)."""
-    with context.app.db.read() as conn:
+    """Liste les dossiers (numéro, cohorte, groupe, état, depuis quand, apprenti, employeur).
+
+    \b
+    Exemples :
+      casework case list --for claire --due
+      casework case list --overdue --cohort 2026
+      casework case list --summary --cohort 2026 --group test
+    """
+    app = context.app
+    late = timedelta(seconds=app.settings.timers.overdue_after_seconds)
+    where = CaseFilter(
+        state=state,
+        group=group,
+        cohort=cohort,
+        referent=referent,
+        due=due,
+        overdue_before=app.clock.now() - late if overdue else None,
+    )
+    with app.db.read() as conn:
+        if referent is not None:
+            user_row(conn, referent)  # a typo is an error, not an empty list
         if summary:
-            for row in count_by_state(conn):
+            counts = count_by_state(conn, where)
+            for row in counts:
                 click.echo(f"{row.group:8} {row.state:24} {row[2]:>8}")
+            if not counts:
+                click.echo("Aucun dossier.")
             return
-        rows = list_cases(conn, state=state, group=group, cohort=cohort, limit=limit, offset=offset)
+        rows = list_cases(conn, where=where, limit=limit, offset=offset)
     if not rows:
         click.echo("Aucun dossier.")
         return
@@ -59,9 +115,10 @@ def list_(
     )
     for r, state_label in zip(rows, states, strict=True):
         name = printable(display_name(r.first_names, r.birth_name))
+        employer = printable(r.employer_name or UNKNOWN_EMPLOYER)
         click.echo(
             f"{r.id:>6}  {r.cohort:4}  {GROUP.get(r.group, r.group):7}  {state_label:{width}}  "
-            f"{format_local(r.state_since):16}  {name} — {printable(r.employer_name)}"
+            f"{format_local(r.state_since):16}  {name} — {employer}"
         )
 
 
@@ -104,7 +161,7 @@ def show(context: Context, case_id: int) -> None:
     address = " ".join(p for p in (b.postcode, b.commune) if p)
     click.echo(f"  Adresse : {', '.join(p for p in (b.address_line, address) if p) or '—'}")
     click.echo(
-        f"  Contrat {k.cma_number} : {k.employer_name} "
+        f"  Contrat {k.cma_number} : {k.employer_name or UNKNOWN_EMPLOYER} "
         f"({k.employer_trade or 'métier non renseigné'}), "
         f"du {_d(k.start_date)} au {_d(k.planned_end_date)}"
     )
@@ -145,22 +202,40 @@ def show(context: Context, case_id: int) -> None:
         )
 
 
+def action_options(what: str) -> Callable[[F], F]:
+    """What a command that fires an action takes: `-d CHAMP=VALEUR` (see `data_pairs`),
+    `--expected-version`, `--as`."""
+
+    def decorate(command: F) -> F:
+        for option in reversed(
+            (
+                click.option(
+                    "-d",
+                    "--data",
+                    "pairs",
+                    multiple=True,
+                    metavar="CHAMP=VALEUR",
+                    help="Ce que l'action enregistre, un champ à la fois (répétable) ; une "
+                    "liste se donne séparée par des virgules.",
+                ),
+                click.option(
+                    "--expected-version",
+                    type=int,
+                    help=f"Refuser si {what} a changé depuis cette version.",
+                ),
+                as_option("Qui agit"),
+            )
+        ):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 @case.command("fire")
 @click.argument("case_id", type=int)
 @click.argument("trigger")
-@click.option(
-    "-d",
-    "--data",
-    "pairs",
-    multiple=True,
-    metavar="CHAMP=VALEUR",
-    help="Ce que l'action enregistre, un champ à la fois (répétable) ; une liste se donne "
-    "séparée par des virgules.",
-)
-@click.option(
-    "--expected-version", type=int, help="Refuser si le dossier a changé depuis cette version."
-)
-@as_option("Qui agit")
+@action_options("le dossier")
 @click.pass_obj
 def fire(
     context: Context,
@@ -171,12 +246,7 @@ def fire(
     login: str | None,
 ) -> None:
     """Applique l'action TRIGGER au dossier CASE_ID, en une transaction."""
-    data = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{pair!r} : attendu CHAMP=VALEUR", param_hint="--data")
-        data[key.strip()] = value
+    data = data_pairs(pairs)
     actor = acting_person(context.app, login)
     done = context.app.engine.fire(case_id, trigger, actor, expected_version, **data)
     definition = context.app.workflows.latest("case").definition
@@ -185,6 +255,119 @@ def fire(
         step += f" → {wording.state(definition, done.dest)}"
     click.echo(f"Dossier {done.entity_id} : {wording.action(definition, trigger)} ({step}).")
     click.echo(f"Version du dossier : {done.version}.")
+
+
+def successor_option(what: str, dest: str = "to", required: bool = True) -> Any:
+    """`--to LOGIN`: who takes cases over (the workflow's guard says who may)."""
+    return click.option(
+        "--to",
+        dest,
+        required=required,
+        type=CheckedText(LOGIN),
+        metavar="IDENTIFIANT",
+        help=f"{what} (un conseiller ou un responsable actif).",
+    )
+
+
+def reason_option(what: str = "Pourquoi.", required: bool = False) -> Any:
+    # No default at all when required: click takes an explicit default=None as given.
+    default = {} if required else {"default": ""}
+    return click.option(
+        "--reason",
+        required=required,
+        type=CheckedText(REASON),
+        metavar="MOTIF",
+        help=what,
+        **default,
+    )
+
+
+@case.command("reassign")
+@click.argument("case_id", type=int)
+@successor_option("Le nouveau référent")
+@reason_option()
+@click.option(
+    "--expected-version", type=int, help="Refuser si le dossier a changé depuis cette version."
+)
+@as_option("Qui transfère")
+@click.pass_obj
+def reassign_command(
+    context: Context,
+    case_id: int,
+    to: str,
+    reason: str,
+    expected_version: int | None,
+    login: str | None,
+) -> None:
+    """Confie le dossier CASE_ID à un autre référent : les courriels du dossier lui sont
+    adressés dès maintenant (y compris ceux en attente d'envoi), et les liens encore valables
+    de l'ancien référent pour ce dossier sont révoqués. Enregistré dans l'historique.
+
+    \b
+    Exemple :
+      casework case reassign 12 --to paul --reason "congé maternité" --as claire
+    """
+    app = context.app
+    actor = acting_person(app, login)
+    with app.db.read() as conn:
+        previous = _referent(conn, case_id)
+    try:
+        done = reassign(app, case_id, to, actor, reason, expected_version)
+    except TransitionRefused as refused:
+        raise click.ClickException(reassign_refused(refused)) from refused
+    before = f" (auparavant : « {printable(previous)} »)" if previous else ""
+    click.echo(f"Dossier {case_id} confié à « {to} »{before}.")
+    if previous:
+        click.echo(f"Les liens envoyés à « {printable(previous)} » pour ce dossier sont révoqués.")
+    click.echo(f"Version du dossier : {done.version}.")
+
+
+@click.group("cases")
+def cases() -> None:
+    """Agir sur plusieurs dossiers à la fois."""
+
+
+@cases.command("handover")
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    type=CheckedText(LOGIN),
+    metavar="IDENTIFIANT",
+    help="Le référent dont les dossiers en cours changent de mains.",
+)
+@successor_option("Qui les reprend")
+@reason_option()
+@as_option("Qui transfère")
+@click.pass_obj
+def handover_command(
+    context: Context, source: str, to: str, reason: str, login: str | None
+) -> None:
+    """Confie tous les dossiers en cours d'un référent à un autre, en une transaction : un
+    événement par dossier dans l'historique, les courriels adressés au nouveau référent dès
+    maintenant, les liens encore valables de l'ancien pour ces dossiers révoqués. Les dossiers
+    clos restent à leur référent.
+
+    \b
+    Exemple :
+      casework cases handover --from claire --to paul --reason "départ" --as admin
+    """
+    app = context.app
+    actor = acting_person(app, login)
+    with app.db.transaction() as conn:
+        done = hand_over(app, conn, source, to, actor, reason)
+        if not done.moved and not done.ended:
+            user_row(conn, source)
+    if not done.moved:
+        click.echo(f"« {source} » ne suit aucun dossier en cours : rien à transférer.")
+        return
+    moved = len(done.moved)
+    cases_moved = "dossiers confiés" if moved > 1 else "dossier confié"
+    click.echo(f"{moved} {cases_moved} à « {to} » (référent précédent : « {source} »).")
+
+
+def _referent(conn: Connection, case_id: int) -> str | None:
+    return conn.execute(select(Case.referent).where(Case.id == case_id)).scalar()
 
 
 @click.command("history")
@@ -227,6 +410,17 @@ def _event_line(context: Context, e: Any) -> str:
     return f"{format_local(e.at)}  {who:20}  {what:8}  {action}{step}" + (
         f"  ({data})" if data else ""
     )
+
+
+def data_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
+    """`-d CHAMP=VALEUR` options as the fields of an action."""
+    data = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} : attendu CHAMP=VALEUR", param_hint="--data")
+        data[key.strip()] = value
+    return data
 
 
 def _printable_row(row: Any) -> Any:

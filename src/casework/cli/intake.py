@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from casework.cli.launch import referent_options, referents, started_line
 from casework.cli.main import Context, acting_person, as_option, printable
 from casework.clock import format_local
 from casework.labels import ASSIGNMENT_METHOD
@@ -26,7 +27,11 @@ def intake() -> None:
       casework intake match 2026
       casework intake review                  # les paires à examiner
       casework intake decide CMA-2026-0042 oui
+      casework intake assign 2026 --dry-run   # qui est retenu, et pourquoi pas les autres
       casework intake assign 2026 --method parity
+
+    Qui est retenu : la règle d'éligibilité de la cohorte ([intake.eligibility] de la
+    configuration) ; une cohorte sur le seul fichier de la CMA n'a rien à rapprocher.
     """
 
 
@@ -109,6 +114,13 @@ def import_file(
         f"{len(report.created)} nouvelle(s) ligne(s), {len(report.updated)} mise(s) à jour, "
         f"{report.unchanged} inchangée(s)."
     )
+    if report.incomplete:
+        click.echo(
+            f"  dont {report.incomplete} incomplète(s) (sans nom, prénom ou date de naissance), "
+            "gardée(s) et rapprochée(s) sur ce qu'elles donnent"
+        )
+    if report.ignored:
+        click.echo(f"  colonnes ignorées : {printable(', '.join(report.ignored))}")
     for key, fields in report.updated[:20]:
         click.echo(f"  {key} : {', '.join(fields)}")
     if report.contracts_updated:
@@ -178,6 +190,12 @@ def match(context: Context, cohort: int) -> None:
     from casework.intake.matching import match as run
 
     report = run(context.app, cohort)
+    if not report.needed:
+        click.echo(
+            f"Cohorte {cohort} : sa règle d'éligibilité ne demande que le fichier de la CMA ; "
+            f"rien à rapprocher. Qui est retenu : casework intake assign {cohort} --dry-run"
+        )
+        return
     click.echo(
         f"Cohorte {cohort} : {report.contracts} contrat(s) de la saison, {report.young_people} "
         f"jeune(s) de la Mission Locale, {report.compared} paire(s) comparée(s).\n"
@@ -214,11 +232,20 @@ def _percent(probability: float) -> str:
 
 
 def _person(row: dict) -> str:
+    """ "MARTIN Léa, née le 04/05/2008, 53000 Laval": what the row gives, what it lacks said
+    once, and no separator left dangling."""
+    name = " ".join(
+        (row.get("birth_name") or "(nom inconnu)", row.get("first_names") or "(prénom inconnu)")
+    )
     born = row.get("birth_date")
-    born = date.fromisoformat(born).strftime("%d/%m/%Y") if born else "?"
+    said = {"F": "née", "M": "né"}.get(row.get("sex") or "", "né(e)")
+    birth = (
+        f"{said} le {date.fromisoformat(born).strftime('%d/%m/%Y')}"
+        if born
+        else "date de naissance inconnue"
+    )
     place = " ".join(filter(None, (row.get("postcode"), row.get("commune"))))
-    person = f"{row.get('birth_name', '?')} {row.get('first_names', '')}, né(e) le {born}, {place}"
-    return printable(person)
+    return printable(", ".join(filter(None, (name, birth, place))))
 
 
 @intake.command("decide")
@@ -236,7 +263,12 @@ def decide(context: Context, contract: str, verdict: str, login: str | None) -> 
 
 @intake.command("assign")
 @click.argument("cohort", type=int)
-@click.option("--method", type=click.Choice(["parity", "lottery", "evaluator"]), required=True)
+@click.option(
+    "--method",
+    type=click.Choice(["parity", "lottery", "evaluator"]),
+    help="parity (jour de naissance pair : test), lottery (tirage au sort), evaluator (table "
+    "de l'évaluateur) ; obligatoire, sauf avec --dry-run.",
+)
 @click.option("--seed", type=int, help="Graine du tirage au sort (lottery) : il se refait.")
 @click.option(
     "--strata",
@@ -250,25 +282,66 @@ def decide(context: Context, contract: str, verdict: str, login: str | None) -> 
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Table d'allocation de l'évaluateur (N° contrat ; Groupe).",
 )
-@click.option("--referent", help="Identifiant du conseiller qui suivra les nouveaux dossiers.")
+@referent_options
+@click.option(
+    "--no-start",
+    is_flag=True,
+    help="Créer les dossiers sans les démarrer (casework cases start les démarrera).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Montrer qui est retenu et qui ne l'est pas, et pourquoi, sans rien enregistrer.",
+)
+@click.option(
+    "--limit",
+    type=int,
+    default=50,
+    show_default=True,
+    help="Avec --dry-run : personnes montrées par liste (0 : toutes).",
+)
 @as_option("Qui attribue")
 @click.pass_obj
 def assign(
     context: Context,
     cohort: int,
-    method: str,
+    method: str | None,
     seed: int | None,
     strata: str,
     block_size: int,
     table: Path | None,
     referent: str | None,
+    allocate_how: str | None,
+    no_start: bool,
+    dry_run: bool,
+    limit: int,
     login: str | None,
 ) -> None:
-    """Crée les dossiers des jeunes rapprochés, chacun dans le groupe test ou témoin.
+    """Crée les dossiers des jeunes retenus, chacun dans le groupe test ou témoin.
 
-    Le groupe est écrit une fois ; le tirage (méthode, graine, strates) est enregistré.
+    Retenus : les contrats que la règle d'éligibilité de la cohorte prend ([intake.eligibility]
+    de la configuration) et, si elle demande les deux fichiers, rapprochés d'un jeune de la
+    Mission Locale. Le groupe est écrit une fois ; le tirage (méthode, graine, strates) est
+    enregistré. Chaque dossier du groupe test reçoit son référent (--referent ou --allocate :
+    sinon rien n'est attribué), puis les dossiers démarrent dans la même transaction :
+    consentement demandé pour le groupe test (le courriel part au référent), suivi des
+    résultats seulement pour le groupe témoin (--no-start : plus tard, par casework cases
+    start).
+
+    \b
+      casework intake assign 2026 --dry-run       # qui est retenu, qui ne l'est pas et pourquoi
+      casework intake assign 2026 --method parity --allocate balanced
+      casework intake assign 2026 --method lottery --seed 7 --referent claire --no-start
     """
     from casework.intake.assignment import assign as run
+
+    if dry_run:
+        from casework.cli.intake_roll import show_roll
+
+        show_roll(context.app, cohort, limit)
+        return
+    if method is None:
+        raise click.UsageError("--method est obligatoire (sauf avec --dry-run)")
 
     report = run(
         context.app,
@@ -279,10 +352,13 @@ def assign(
         strata=tuple(s.strip() for s in strata.split(",") if s.strip()),
         block_size=block_size,
         table=table,
-        referent=referent,
+        referents=referents(referent, allocate_how),
+        start=not no_start,
     )
     if not report.cases:
-        click.echo("Aucun jeune rapproché sans dossier : rien à attribuer.")
+        click.echo("Aucun jeune retenu sans dossier : rien à attribuer.")
+        if report.not_eligible:
+            click.echo(f"  {_not_eligible(report.not_eligible, cohort)}")
         return
     click.echo(
         f"Cohorte {cohort}, répartition n° {report.draw_id} "
@@ -295,6 +371,19 @@ def assign(
         )
         + "."
     )
+    if no_start:
+        click.echo(f"  Dossiers créés sans démarrer : casework cases start --cohort {cohort}.")
+    else:
+        click.echo(f"  {started_line(report.started)}")
+    if report.not_eligible:
+        click.echo(f"  {_not_eligible(report.not_eligible, cohort)}")
+
+
+def _not_eligible(count: int, cohort: int) -> str:
+    return (
+        f"{count} contrat(s) sans dossier non retenu(s) : casework intake assign {cohort} "
+        "--dry-run dit pourquoi."
+    )
 
 
 @intake.command("sample-files")
@@ -302,12 +391,20 @@ def assign(
 @click.option("--size", type=int, default=200, show_default=True, help="Jeunes par fichier.")
 @click.option("--seed", type=int, default=53, show_default=True)
 @click.option("--cohort", type=int, default=2026, show_default=True)
-def sample_files(folder: Path, size: int, seed: int, cohort: int) -> None:
+@click.option(
+    "--as-sent",
+    is_flag=True,
+    help="Tels que les organisations les envoient souvent : le fichier de la CMA sans colonnes "
+    "sexe, employeur ni SIRET, niveaux anciens (V, IV, III), colonnes statut et année de "
+    "formation, colonnes inutiles ; des deux côtés, des lignes sans prénom, nom ou date de "
+    "naissance.",
+)
+def sample_files(folder: Path, size: int, seed: int, cohort: int, as_sent: bool) -> None:
     """Écrit une saison fictive réaliste : le CSV de la CMA (cp1252, « ; », quelques lignes
     fautives) et le classeur de la Mission Locale, avec les écarts des vrais fichiers."""
     from casework.intake.synthetic import write_sample_files
 
-    data = write_sample_files(folder, size, seed=seed, cohort=cohort)
+    data = write_sample_files(folder, size, seed=seed, cohort=cohort, as_sent=as_sent)
     click.echo(
         f"{folder / 'contrats_cma.csv'} et {folder / 'jeunes_ml.xlsx'} : {size} jeune(s) par "
         f"fichier, dont {len(data.pairs)} sur les deux."

@@ -1,17 +1,17 @@
-"""`casework mail …`: the outbox seen from the terminal, a sending round on demand, and the
-people mail goes to (counsellors)."""
+"""`casework mail …`: the outbox seen from the terminal and a sending round on demand (the
+people mail goes to are `casework users`)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import click
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 
-from casework.cli.main import CheckedText, Context, printable
+from casework.cli import users
+from casework.cli.main import CheckedText, Context, as_option, printable
+from casework.cli.users import RoleType
 from casework.clock import format_local
 from casework.labels import MAIL_STATUS
-from casework.models import MailStatus, OutboxMail, Role, User
+from casework.models import MailStatus, OutboxMail, Role
 from casework.text_limits import ADDRESS, LOGIN, NAME
 
 OUTBOX = OutboxMail.__table__
@@ -23,12 +23,11 @@ ROLES = {
     "beneficiary": "le jeune",
     "guardian": "le représentant légal",
 }
-USERS = User.__table__
 
 
 @click.group("mail")
 def mail() -> None:
-    """Courriels sortants : file d'attente, envoi, destinataires."""
+    """Courriels sortants : file d'attente, envoi."""
 
 
 @mail.command("status")
@@ -99,29 +98,23 @@ def send(context: Context) -> None:
 
 @mail.command("add-user")
 @click.argument("login", type=CheckedText(LOGIN))
-@click.option(
-    "--name", required=True, type=CheckedText(NAME), help="Nom affiché (« Claire Martin »)."
-)
-@click.option(
-    "--email", required=True, type=CheckedText(ADDRESS), help="Adresse où envoyer ses courriels."
-)
-@click.option(
-    "--role",
-    type=click.Choice([r.value for r in Role]),
-    default=Role.COUNSELLOR.value,
-    show_default=True,
-)
-@click.pass_obj
-def add_user(context: Context, login: str, name: str, email: str, role: str) -> None:
-    """Ajoute (ou met à jour) une personne : LOGIN est ce que les dossiers nomment
-    (« referent »)."""
-    app = context.app
-    with app.db.transaction() as conn:
-        found = conn.execute(select(USERS.c.id).where(USERS.c.login == login)).scalar()
-        values = {"name": name, "email": email, "role": role, "active": True}
-        if found is None:
-            conn.execute(insert(USERS), {"login": login, "created_at": datetime.now(UTC), **values})
-            click.echo(f"{login} ajouté(e).")
-        else:
-            conn.execute(update(USERS).where(USERS.c.id == found).values(**values))
-            click.echo(f"{login} mis(e) à jour.")
+@click.option("--name", required=True, type=CheckedText(NAME), help="Nom affiché.")
+@click.option("--email", required=True, type=CheckedText(ADDRESS), help="Adresse.")
+@click.option("--role", type=RoleType(), default="counsellor", show_default=True)
+@as_option("Qui ajoute (sauf pour le tout premier utilisateur)", dest="actor_login")
+@click.pass_context
+def add_user(
+    ctx: click.Context, login: str, name: str, email: str, role: Role, actor_login: str | None
+) -> None:
+    """Obsolète : remplacé par `casework users add` (même effet ; une personne déjà connue se
+    modifie avec `casework users update`)."""
+    click.echo("`casework mail add-user` est remplacé par `casework users add`.", err=True)
+    ctx.invoke(
+        users.add,
+        login=login,
+        name=name,
+        email=email,
+        role=role,
+        territory=None,
+        actor_login=actor_login,
+    )

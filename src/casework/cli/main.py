@@ -39,10 +39,17 @@ Exemples :
   casework mail status
   casework mail list --status failed
   casework links revoke --user referente --reason "départ"
+  casework users add claire --name "Claire Martin" --email claire@ml.example --territory 53
+  casework users deactivate claire --to paul --reason "départ"
+  casework case reassign 12 --to paul
+  casework cases handover --from claire --to paul
+  casework case list --for claire --due
   casework inbound list
   casework inbound attach 31 12
   casework intake import cma contrats.csv
   casework intake match 2026
+  casework partners import partenaires.csv
+  casework case propose 12 --need logement
   casework demo --cases 30
 """
 
@@ -155,7 +162,7 @@ def acting_person(app: App, login: str | None) -> Actor:
     if found is None:
         hint = "" if given else " (l'utilisateur du terminal ; précisez --as IDENTIFIANT)"
         raise click.ClickException(
-            f"{who}{hint} n'est pas un utilisateur de casework : voir `casework mail add-user`."
+            f"{who}{hint} n'est pas un utilisateur de casework : voir `casework users add`."
         )
     if not found.active:
         raise click.ClickException(f"{who} est un utilisateur désactivé : il ne peut plus agir.")
@@ -187,10 +194,25 @@ def printable(value: object) -> str:
 
 
 def _register() -> None:
-    from casework.cli import alerts, cases, demo, inbound, intake, links, mail, service, workflows
+    from casework.cli import (
+        alerts,
+        cases,
+        demo,
+        inbound,
+        intake,
+        launch,  # noqa: F401  (`cases start`, on the `cases` group)
+        links,
+        mail,
+        partners,
+        service,
+        sheets,
+        users,
+        workflows,
+    )
 
     main.add_command(workflows.workflows)
     main.add_command(cases.case)
+    main.add_command(cases.cases)
     main.add_command(cases.history)
     main.add_command(demo.demo)
     main.add_command(mail.mail)
@@ -198,6 +220,10 @@ def _register() -> None:
     main.add_command(inbound.inbound)
     main.add_command(alerts.alerts)
     main.add_command(intake.intake)
+    main.add_command(partners.partners)
+    cases.case.add_command(partners.propose)
+    main.add_command(sheets.sheet)
+    main.add_command(users.users)
     for command in (service.serve, service.status, service.timers, service.simulate):
         main.add_command(command)
 

@@ -15,6 +15,7 @@ from casework.demo.data import insert_partners
 from casework.demo.people import COUNSELLOR
 from casework.intake.assignment import assign
 from casework.intake.importer import Importer
+from casework.intake.launch import Referents
 from casework.intake.matching import match
 from casework.intake.synthetic import write_sample_files
 from casework.models import Beneficiary, Case, Partner, Role, User
@@ -60,7 +61,8 @@ def seed_cohort(app: App, n_cases: int, cohort: int, seed: int) -> dict[int, str
                 rejected_to=files / f"{source}.rejets.csv",
             )
     match(app, cohort)
-    assign(app, cohort, "parity", actor=importer, referent=COUNSELLOR.id)
+    # Started by the simulated people at the service's first beat (on its clock), not here.
+    assign(app, cohort, "parity", actor=importer, referents=Referents(COUNSELLOR.id), start=False)
     rng = random.Random(seed)
     with app.db.transaction() as conn:
         people = conn.execute(

@@ -79,7 +79,7 @@ def insert_partners(conn: Connection, now: datetime) -> dict[str, int]:
                 "name": spec.name,
                 "kind": spec.kind,
                 "need_categories": [n.value for n in spec.needs],
-                "territory": "53",
+                "departements": ["53"],
                 "uai": spec.uai,
                 "created_at": now,
             },

@@ -22,7 +22,8 @@ from casework.app import App
 from casework.clock import format_local, to_local
 from casework.errors import CaseworkError
 from casework.labels import NEED_CATEGORY
-from casework.models import Case, ContactLog, LiaisonSheet, NeedCategory, Partner
+from casework.models import Case, ContactLog, LiaisonSheet, NeedCategory
+from casework.partners.proposals import propose_partners
 
 log = logging.getLogger("casework.demo")
 COUNSELLOR = Actor.person("referente")
@@ -147,7 +148,6 @@ class DemoPeople:
                 .where(Case.state == "follow_up", ContactLog.id.is_(None))
                 .order_by(Case.id)
             ).all()
-            partners = conn.execute(select(Partner.id, Partner.need_categories)).all()
         for case_id, _cycle in due:
             if case_id in self.spared_cases or not self.chance(CONTACT, days):
                 continue
@@ -164,7 +164,12 @@ class DemoPeople:
                 difficulties=[n.value for n in needs],
             )
             for need in needs[:1]:
-                partner_id = next(p for p, handled in partners if need.value in handled)
+                # The counsellor takes the partner proposed first (another would need a reason).
+                with self.app.db.read() as conn:
+                    proposals = propose_partners(conn, case_id, need.value)
+                if not proposals:
+                    continue
+                partner_id = proposals[0].partner_id
                 if self.fire(
                     case_id,
                     "refer",

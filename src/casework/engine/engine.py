@@ -232,7 +232,7 @@ class Engine:
     ) -> list[int]:
         """Insert many cases (imports, benchmarks): one multi-row INSERT and their events.
         `note` joins each creation event's data (an assignment says which draw it came from)."""
-        audit = ("cohort", "group", "assignment_method")
+        audit = ("cohort", "group", "assignment_method", "referent")
         return self._create(conn, CASE, actor, rows, audit=audit, note=note)
 
     def create_sheet(self, conn: Connection, actor: Actor, **values: Any) -> int:
@@ -421,7 +421,7 @@ class Engine:
             return
         self.timers.cancel_pending(conn, entity.name, (ctx.row.id for ctx in entered), now)
         planned: list[tuple[Any, ...]] = []
-        due_cache: dict[tuple[int, Any], datetime] = {}
+        due_cache: dict[tuple[int, int, Any], datetime] = {}
         for ctx in entered:
             state = ctx.machine.definition.states[ctx.dest]  # type: ignore[index]
             if state.timers:
@@ -499,7 +499,10 @@ class Engine:
                     "actor": actor.id,
                     "at": now,
                     "data": to_json(
-                        {**{k: values[k] for k in audit if k in values}, **(note or {})}
+                        {
+                            **{k: values[k] for k in audit if values.get(k) is not None},
+                            **(note or {}),
+                        }
                     ),
                 }
                 for entity_id, case_id, values in zip(ids, case_ids, rows, strict=True)
@@ -509,7 +512,7 @@ class Engine:
         if initial.timers:  # entering the initial state sets its timers, like any other state
             reader = self._readers[entity.name]
             planned: list[tuple[Any, ...]] = []
-            due_cache: dict[tuple[int, Any], datetime] = {}
+            due_cache: dict[tuple[int, int, Any], datetime] = {}
             for row in reader.read(conn, ids):
                 facts = lambda name, row=row: getattr(row, name.replace(".", "_"), None)  # noqa: E731
                 planned += self.timers.plan(

@@ -22,7 +22,7 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from casework.models import Beneficiary, Case, Contract, LiaisonSheet
+from casework.models import Beneficiary, Case, Contract, LiaisonSheet, Partner
 
 CASES: Table = Case.__table__  # type: ignore[assignment]
 SHEETS: Table = LiaisonSheet.__table__  # type: ignore[assignment]
@@ -159,6 +159,14 @@ LIAISON = EntityKind(
     name="liaison",
     table=SHEETS,
     case_id_column="case_id",
+    # A partner that signed the charter with its own deadlines: its sheets' timers count them.
+    related=(
+        Related(
+            "partner_id",
+            Partner.__table__,  # type: ignore[arg-type]
+            (("ack_days", "partner_ack_days"), ("feedback_days", "partner_feedback_days")),
+        ),
+    ),
     writable=frozenset(
         {
             "sent_at",

@@ -10,8 +10,13 @@ from sqlalchemy import Connection, insert, select, update
 from casework.clock import to_local
 from casework.engine.context import TransitionContext
 from casework.handlers.registry import registry
+from casework.handover import revoke_previous_links, successor_refusal
 from casework.models import ContactLog, Contract, ExitKind, Group, Partner
 from casework.models.beneficiary import MAJORITY_AGE, age_on
+from casework.partners.proposals import propose_partners
+
+# How many of the partners proposed for a referral its event keeps, best first.
+PROPOSALS_KEPT = 10
 
 # -- guards -------------------------------------------------------------------------------------
 
@@ -65,6 +70,45 @@ def partner_handles_need(ctx: TransitionContext) -> bool:
     return ctx.data["need_category"] in categories or ctx.refuse(
         "ce partenaire ne traite pas ce besoin selon la charte"
     )
+
+
+@registry.guard
+def partner_takes_sheets(ctx: TransitionContext) -> bool:
+    """A deactivated partner gets no new sheet (the sheets it has go on)."""
+    active = ctx.conn.execute(
+        select(Partner.active).where(Partner.id == ctx.data["partner_id"])
+    ).scalar_one_or_none()
+    return active is not False or ctx.refuse(
+        "ce partenaire est désactivé : il ne reçoit plus de nouvelles fiches"
+    )
+
+
+@registry.guard
+def choice_explained(ctx: TransitionContext) -> bool:
+    """The counsellor takes the partner proposed first for the need (`propose_partners`), or
+    says why not (`reason`). The proposals and the rank of the one chosen go with the event."""
+    proposals = propose_partners(ctx.conn, ctx.row.id, ctx.data["need_category"])
+    ids = [p.partner_id for p in proposals]
+    chosen = ctx.data["partner_id"]
+    rank = ids.index(chosen) + 1 if chosen in ids else None
+    ctx.note(proposed=ids[:PROPOSALS_KEPT], rank=rank)
+    if rank == 1 or (ctx.data.get("reason") or "").strip():
+        return True
+    first = proposals[0]
+    return ctx.refuse(
+        f"le partenaire proposé en premier pour ce besoin est « {first.name} » ({first.why}) ; "
+        "pour en choisir un autre, indiquez le motif de votre choix"
+    )
+
+
+@registry.guard
+def referent_can_take_over(ctx: TransitionContext) -> bool:
+    """A case goes to an active counsellor or manager other than its referent."""
+    to = ctx.data["to"]
+    if ctx.row.referent == to:
+        return ctx.refuse(f"« {to} » en est déjà le référent")
+    refusal = successor_refusal(ctx.conn, to)
+    return refusal is None or ctx.refuse(refusal)
 
 
 # -- handlers -----------------------------------------------------------------------------------
@@ -152,3 +196,19 @@ def open_liaison_sheet(ctx: TransitionContext) -> None:
         engine.create_sheet(conn, actor, **values)
 
     ctx.defer(create)
+
+
+@registry.handler
+def change_referent(ctx: TransitionContext) -> None:
+    """The case gets its new referent; the previous one's working links for it are revoked."""
+    previous = ctx.row.referent
+    ctx.set(referent=ctx.data["to"])
+    ctx.note(**{"from": previous})
+    if previous is None:
+        return
+    case_id, actor, now = ctx.row.id, ctx.actor, ctx.now
+
+    def revoke(conn: Connection) -> None:
+        revoke_previous_links(conn, previous, case_id, actor, now)
+
+    ctx.defer(revoke)

@@ -11,7 +11,7 @@
   from the case's counsellor. Anything else is quarantined with its reason, for a person.
 - *Automatic mail never counts* (RFC 3834 and friends): stored, ignored, never answered.
 - *A bounce* marks our mail bounced, flags the partner contacts that failed as unreachable and
-  tells the counsellor.
+  tells the counsellor; a later reply that counts, from such an address, clears the flag.
 - *A reply to a sheet* acknowledges it when it waits for an acknowledgement, and gives feedback
   when it waits for feedback; the extracted text goes with the event. The counsellor can still
   correct the sheet by hand. Two replies to one sheet in one batch act in turn, as if one by one.
@@ -411,6 +411,14 @@ class Ingestor:
             if not requests:
                 continue
             done = self.app.engine.fire_each("liaison", requests, conn=conn)
+            _reachable_again(
+                conn,
+                {
+                    asked[moved.entity_id][0].actor.id
+                    for moved in done.applied
+                    if asked[moved.entity_id][0].actor.kind_value == "partner"
+                },
+            )
             for moved in done.applied:
                 reply, trigger = asked[moved.entity_id]
                 states[moved.entity_id] = moved.dest
@@ -741,6 +749,17 @@ _COUNSELLORS = (
         USERS.c.active.is_(True),  # a counsellor who left no longer answers for the case
     )
 )
+
+
+def _reachable_again(conn: Connection, addresses: set[str]) -> None:
+    """A partner's address that bounced once and has now answered for real reaches its owner:
+    unflagged (wherever it is a contact), in the transaction that records the answer."""
+    if addresses:
+        conn.execute(
+            update(CONTACTS)
+            .where(CONTACTS.c.email.in_(sorted(addresses)), CONTACTS.c.unreachable.is_(True))
+            .values(unreachable=False)
+        )
 
 
 def _rows_in(conn: Connection, statement: Any, keys: Iterable[Any], **more: Any) -> list[Any]:

@@ -7,6 +7,11 @@ Methods (the pilot used the first two):
   test, half control (an odd block's extra place drawn too);
 - `evaluator`: the evaluator's allocation table (contract number → test/control), imported.
 
+Who is assigned: the cohort's eligible contracts (`candidates.py`: the cohort's rule, then, if
+it asks for both files, the cross-matching's matches). A young person whose sex no file gives
+is assigned all the same, sex unknown (a lottery stratified by sex draws them as a stratum of
+their own).
+
 Written once: a case's group never changes (a database trigger refuses it, whoever tries), and
 a contract already a case is never assigned again. The audit log has each case's creation with
 its group, method and draw; `assignment_draws` keeps the draw: method, seed, strata, block
@@ -19,26 +24,23 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert
 from sqlalchemy.exc import IntegrityError
 
 from casework.actors import Actor
 from casework.app import App
 from casework.errors import CaseworkError
+from casework.intake.candidates import Matched, roll
 from casework.intake.files import read_table
-from casework.intake.linkage import Band
-from casework.intake.matching import (
-    RECORDS,
-    contracts_in_cases,
-    season,
-    young_people_in_cases,
-)
+from casework.intake.launch import NO_REFERENTS, Referents, Started, allocate
+from casework.intake.launch import start as launch
+from casework.intake.matching import contracts_in_cases, young_people_in_cases
 from casework.models import (
     AssignmentDraw,
     Beneficiary,
@@ -47,6 +49,7 @@ from casework.models import (
     MatchProposal,
 )
 from casework.names import fold
+from casework.territory import departement_of
 from casework.text_limits import shown
 
 log = logging.getLogger("casework.intake")
@@ -56,10 +59,6 @@ METHODS = ("parity", "lottery", "evaluator")
 STRATA = ("sex", "diploma_level", "postcode_department", "training_centre_uai")
 GROUPS = {"test": "test", "t": "test", "témoin": "control", "temoin": "control",
           "control": "control", "c": "control"}  # fmt: skip
-
-
-# A matched pair to assign: the contract number, the chamber's row, the Mission Locale's row.
-Matched = tuple[str, dict[str, Any], dict[str, Any]]
 
 
 class AssignmentError(CaseworkError):
@@ -73,6 +72,8 @@ class AssignReport:
     draw_id: int | None
     cases: dict[str, int]  # group → how many
     ruptures: int
+    not_eligible: int = 0  # contracts not yet cases that the cohort does not take (--dry-run)
+    started: dict[str, int] = field(default_factory=dict)  # group → cases started
 
 
 def assign(
@@ -85,9 +86,12 @@ def assign(
     strata: Sequence[str] = (),
     block_size: int = 4,
     table: Path | None = None,
-    referent: str | None = None,
+    referents: Referents = NO_REFERENTS,
+    start: bool = True,
 ) -> AssignReport:
-    """`referent`: the counsellor who follows the new cases (none: assigned later)."""
+    """Draw the groups of the cohort's eligible young people and make their cases, each test
+    case with its referent (`referents`: one login or an allocation; refused if one would be
+    left without), then start them (`start`): all in one transaction."""
     if method not in METHODS:
         raise AssignmentError(f"méthode inconnue : {method} (attendu : {', '.join(METHODS)})")
     unknown = [s for s in strata if s not in STRATA]
@@ -103,10 +107,10 @@ def assign(
     pairs: list[Matched] = []
     try:
         with app.db.transaction() as conn:
-            pairs = _matched_not_yet_cases(conn, app, cohort)
+            found = roll(conn, app, cohort)
+            pairs = found.eligible
             if not pairs:
-                return AssignReport(cohort, method, None, {}, 0)
-            _check_complete(pairs)
+                return AssignReport(cohort, method, None, {}, 0, len(found.refused))
             log.info("assignment %s: %d matched pairs to assign by %s", cohort, len(pairs), method)
             groups, details = _draw(pairs, method, seed, strata, block_size, table)
             draw_id = conn.execute(
@@ -121,15 +125,22 @@ def assign(
                     "drawn_by": str(actor)[:120],
                 },
             ).scalar_one()
-            ruptures = _create_cases(
-                conn, app, cohort, method, pairs, groups, actor, draw_id, referent
+            tests = [
+                (key, _departement(cma, ml)) for key, cma, ml in pairs if groups[key] == "test"
+            ]
+            chosen = allocate(conn, app, tests, referents)
+            case_ids, ruptures = _create_cases(
+                conn, app, cohort, method, pairs, groups, actor, draw_id, chosen
             )
+            started = launch(conn, app, case_ids, actor) if start else Started()
     except IntegrityError as error:  # rolled back whole: nothing of this draw is written
         raise _taken_meanwhile(app, pairs, error) from None
     counts: dict[str, int] = defaultdict(int)
     for group in groups.values():
         counts[group] += 1
-    report = AssignReport(cohort, method, draw_id, dict(counts), ruptures)
+    report = AssignReport(
+        cohort, method, draw_id, dict(counts), ruptures, len(found.refused), started.started
+    )
     log.info("assignment %s: %s", cohort, report)
     return report
 
@@ -137,22 +148,6 @@ def assign(
 def _listed(people: list[str], shown: int = 5) -> str:
     more = len(people) - shown
     return " ; ".join(people[:shown]) + (f" ; et {more} autre(s)" if more > 0 else "")
-
-
-def _check_complete(pairs: list[Matched]) -> None:
-    """A case needs the young person's sex: required in the chamber's file since it is on every
-    contract, but rows imported before that, with neither file giving it, are refused by name."""
-    unknown = [
-        f"{cma['first_names']} {cma['birth_name']} (contrat {key})"
-        for key, cma, ml in pairs
-        if not (cma.get("sex") or ml.get("sex"))
-    ]
-    if unknown:
-        raise AssignmentError(
-            "sexe inconnu (ni dans le fichier de la CMA ni dans celui de la Mission Locale) "
-            f"pour : {_listed(unknown)}. Complétez le fichier de la CMA et réimportez-le ; "
-            "rien n'a été attribué."
-        )
 
 
 def _draw(
@@ -182,9 +177,10 @@ def _taken_meanwhile(app: App, pairs: list[Matched], error: IntegrityError) -> E
     with app.db.read() as conn:
         in_cases, followed = contracts_in_cases(conn), young_people_in_cases(conn)
     taken = [
-        f"{cma['first_names']} {cma['birth_name']} (contrat {key}, jeune {ml['ml_id']})"
+        f"{cma['first_names']} {cma['birth_name']} (contrat {key}"
+        + (f", jeune {ml['ml_id']})" if ml else ")")
         for key, cma, ml in pairs
-        if key in in_cases or ml["ml_id"] in followed
+        if key in in_cases or ml.get("ml_id") in followed
     ]
     if not taken:  # not another assignment: say what the database said
         return AssignmentError(f"attribution impossible, rien n'a été enregistré : {error.orig}")
@@ -196,37 +192,9 @@ def _taken_meanwhile(app: App, pairs: list[Matched], error: IntegrityError) -> E
 
 
 def _matched_not_yet_cases(conn: Connection, app: App, cohort: int) -> list[Matched]:
-    """(contract number, chamber row, Mission Locale row) of each matched pair of the season
-    whose contract is not a case yet, by contract number. One query: each proposal joined to
-    its two rows by the records' (source, key) index."""
-    start, end = season(app, cohort)
-    cma, ml = RECORDS.alias("cma"), RECORDS.alias("ml")
-    matched = conn.execute(
-        select(PROPOSALS.c.cma_key, PROPOSALS.c.ml_key, cma.c.data, ml.c.data.label("ml_data"))
-        .join(cma, (cma.c.source == "cma") & (cma.c.key == PROPOSALS.c.cma_key))
-        .join(ml, (ml.c.source == "ml") & (ml.c.key == PROPOSALS.c.ml_key))
-        .where(PROPOSALS.c.band == Band.MATCH.value)
-        .order_by(PROPOSALS.c.cma_key)
-    ).all()
-    if not matched:
-        return []
-    # Neither the contract nor the young person a case already: both can have become one since
-    # the matching (another contract of the same young person, assigned in between).
-    in_cases, followed = contracts_in_cases(conn), young_people_in_cases(conn)
-    season_start, season_end = start.isoformat(), end.isoformat()
-    out, young = [], set()
-    for p in matched:
-        # A young person once (proposals of different runs can name one with two contracts):
-        # the first contract by number; the other waits, and is not eligible once this is a case.
-        if (
-            p.cma_key not in in_cases
-            and p.ml_key not in followed
-            and p.ml_key not in young
-            and season_start <= p.data["start_date"] <= season_end
-        ):
-            young.add(p.ml_key)
-            out.append((p.cma_key, p.data, {**p.ml_data, "ml_id": p.ml_key}))
-    return out
+    """(contract number, chamber row completed by the Mission Locale's, Mission Locale row) of
+    each eligible contract of the cohort, by contract number (see `candidates.py`)."""
+    return roll(conn, app, cohort).eligible
 
 
 def _stratum(cma: dict[str, Any], strata: Sequence[str]) -> tuple[Any, ...]:
@@ -304,8 +272,9 @@ def _create_cases(
     groups: dict[str, str],
     actor: Actor,
     draw_id: int,
-    referent: str | None,
-) -> int:
+    referents: Mapping[str, str],
+) -> tuple[dict[int, str], int]:
+    """The cases (case id → group) and how many ruptures the file already told."""
     now = app.clock.now()
     people = (
         conn.execute(
@@ -318,8 +287,8 @@ def _create_cases(
                     "sex": cma.get("sex") or ml.get("sex"),
                     "postcode": cma.get("postcode") or ml.get("postcode"),
                     "commune": cma.get("commune") or ml.get("commune"),
-                    "departement": (cma.get("postcode") or ml.get("postcode") or "")[:2] or None,
-                    "ml_id": ml["ml_id"],
+                    "departement": _departement(cma, ml),
+                    "ml_id": ml.get("ml_id"),
                     "created_at": now,
                     "updated_at": now,
                 }
@@ -336,13 +305,15 @@ def _create_cases(
                 {
                     "beneficiary_id": person_id,
                     "cma_number": key,
-                    "employer_name": cma["employer_name"],
+                    "employer_name": cma.get("employer_name"),
                     "employer_siret": cma.get("employer_siret"),
                     "employer_trade": cma.get("employer_trade"),
                     "training_centre_name": cma.get("training_centre_name"),
                     "training_centre_uai": cma.get("training_centre_uai"),
                     "diploma": cma.get("diploma"),
                     "diploma_level": cma.get("diploma_level"),
+                    "training_year": cma.get("training_year"),
+                    "learner_status": cma.get("learner_status"),
                     "start_date": date.fromisoformat(cma["start_date"]),
                     "planned_end_date": date.fromisoformat(cma["planned_end_date"]),
                     "created_at": now,
@@ -364,7 +335,7 @@ def _create_cases(
                 "cohort": cohort,
                 "group": groups[key],
                 "assignment_method": method,
-                "referent": referent,
+                "referent": referents.get(key),  # control cases: nobody follows them
             }
             for person_id, contract_id, (key, _c, _m) in zip(people, contracts, pairs, strict=True)
         ],
@@ -383,4 +354,10 @@ def _create_cases(
                 rupture_date=date.fromisoformat(cma["rupture_date"]),
             )
             ruptures += 1
-    return ruptures
+    return {
+        case_id: groups[key] for case_id, (key, _c, _m) in zip(case_ids, pairs, strict=True)
+    }, ruptures
+
+
+def _departement(cma: dict[str, Any], ml: dict[str, Any]) -> str | None:
+    return departement_of(cma.get("postcode") or ml.get("postcode"))

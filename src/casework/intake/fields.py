@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from casework.intake import levels
 from casework.text_limits import KEY, LABEL, NAME, PLACE, TextKind, TextRefused, shown
 
 # A spreadsheet's day 0 (serial numbers count days from it; 60 is the non-existent 29/02/1900).
@@ -35,6 +36,8 @@ class Problem:
     column: str | None
     value: str | None
     reason: str
+    # Of a problem that refuses the whole file: the reason in a few words, for the refusal.
+    summary: str | None = None
 
     def __str__(self) -> str:
         where = self.file
@@ -120,13 +123,18 @@ def parse_postcode(value: Any) -> str:
     return text.upper()
 
 
-def parse_sex(value: Any) -> str:
+# What files write for a sex they do not know: stored as unknown (None), never guessed.
+_SEX_UNKNOWN = frozenset({"NR", "NC", "INCONNU", "NON RENSEIGNÉ", "NON RENSEIGNE",
+                          "NON COMMUNIQUÉ", "NON COMMUNIQUE"})  # fmt: skip
+
+
+def parse_sex(value: Any) -> str | None:
     text = str(value).strip().upper()
     found = {"F": "F", "FEMME": "F", "FÉMININ": "F", "FEMININ": "F", "MME": "F", "MADAME": "F",
              "MLLE": "F", "M": "M", "H": "M", "HOMME": "M", "MASCULIN": "M", "M.": "M", "MR": "M",
              "MONSIEUR": "M"}.get(text)  # fmt: skip
-    if found is None:
-        raise Invalid("sexe inconnu (F ou M)")
+    if found is None and text not in _SEX_UNKNOWN:
+        raise Invalid("sexe illisible (F ou M ; vide ou « NR » s'il est inconnu)")
     return found
 
 
@@ -145,55 +153,82 @@ def parse_uai(value: Any) -> str:
 
 
 def parse_level(value: Any) -> int:
-    text = _digits(value)
-    if text not in {"3", "4", "5", "6", "7"}:
-        raise Invalid("niveau de diplôme invalide (3 à 7)")
-    return int(text)
+    """Today's level (3 to 7), from either nomenclature or a diploma's name."""
+    found = levels.level(_digits(value))
+    if found is None:
+        raise Invalid(
+            f"niveau de diplôme inconnu (3 à 7, ou V à I : {levels.CORRESPONDENCE} ; ou le nom "
+            "du diplôme)"
+        )
+    return found
+
+
+def parse_status(value: Any) -> str:
+    found = levels.status(str(value))
+    if found is None:
+        raise Invalid("statut inconnu (apprenti ou étudiant)")
+    return found
+
+
+def parse_training_year(value: Any) -> int:
+    found = levels.training_year(_digits(value))
+    if found is None:
+        most = levels.MAX_TRAINING_YEAR
+        raise Invalid(f"année de formation illisible (1 à {most}, « 1re année »)")
+    return found
 
 
 @dataclass(frozen=True)
 class Field:
+    """`required`: a case cannot be made without it (the row's key, the contract's dates): the
+    column must be there and every row must give it, unless the profile gives a default.
+    `identity`: what cross-matching compares a person on; a row without it is imported all the
+    same, as an incomplete record, matched on what it has."""
+
     name: str
     label: str  # for people, in French
     parse: Callable[[Any], Any]
     required: bool = False
+    identity: bool = False
 
 
 def _fields(*fields: Field) -> dict[str, Field]:
     return {f.name: f for f in fields}
 
 
-def _identity(sex_required: bool) -> tuple[Field, ...]:
-    return (
-        Field("birth_name", "nom de naissance", parse_name, True),
-        Field("first_names", "prénoms", parse_name, True),
-        Field("birth_date", "date de naissance", parse_date, True),
-        Field("sex", "sexe", parse_sex, sex_required),
-        Field("postcode", "code postal", parse_postcode),
-        Field("commune", "commune", parse_place),
-    )
+# Of a person; the sex may be unknown (stored as unknown, never guessed from a first name).
+IDENTITY = (
+    Field("birth_name", "nom de naissance", parse_name, identity=True),
+    Field("first_names", "prénoms", parse_name, identity=True),
+    Field("birth_date", "date de naissance", parse_date, identity=True),
+    Field("sex", "sexe", parse_sex),
+    Field("postcode", "code postal", parse_postcode),
+    Field("commune", "commune", parse_place),
+)
+IDENTITY_FIELDS = tuple(f.name for f in IDENTITY if f.identity)
 
 
 # What each source's file holds. The first field is the source's own key for a row.
 FIELDS = {
     "cma": _fields(
         Field("contract_number", "numéro de contrat", parse_key, True),
-        # The contract form (CERFA FA13) always states the apprentice's sex: a case needs it.
-        *_identity(sex_required=True),
-        Field("employer_name", "employeur", parse_label, True),
+        *IDENTITY,
+        Field("employer_name", "employeur", parse_label),
         Field("employer_siret", "SIRET de l'employeur", parse_siret),
         Field("employer_trade", "métier", parse_label),
         Field("training_centre_name", "CFA", parse_label),
         Field("training_centre_uai", "UAI du CFA", parse_uai),
         Field("diploma", "diplôme préparé", parse_label),
         Field("diploma_level", "niveau", parse_level),
+        Field("training_year", "année de formation", parse_training_year),
+        Field("learner_status", "statut", parse_status),
         Field("start_date", "date de début du contrat", parse_date, True),
         Field("planned_end_date", "date de fin prévue", parse_date, True),
         Field("rupture_date", "date de rupture", parse_date),
     ),
     "ml": _fields(
         Field("ml_id", "identifiant Mission Locale", parse_key, True),
-        *_identity(sex_required=False),
+        *IDENTITY,
         Field("registered_on", "date d'inscription", parse_date),
     ),
 }

@@ -74,13 +74,17 @@ def read_table(path: Path, limits: IntakeSettings | None = None) -> Table:
     except OSError as error:
         raise UnreadableFile(f"{path} : impossible de lire le fichier ({error.strerror})") from None
     if size > limits.max_file_bytes:
-        raise UnreadableFile(
-            f"{path} : fichier trop gros ({french_number(size)} octets ; au plus "
-            f"{french_number(limits.max_file_bytes)}, réglage [intake] max_file_bytes)"
-        )
+        raise too_large(path, size, limits)
     if head.startswith(b"PK"):
         return read_xlsx(path, limits)
     return read_csv(path, limits)
+
+
+def too_large(path: Path, size: int, limits: IntakeSettings) -> UnreadableFile:
+    return UnreadableFile(
+        f"{path} : fichier trop gros ({french_number(size)} octets ; au plus "
+        f"{french_number(limits.max_file_bytes)}, réglage [intake] max_file_bytes)"
+    )
 
 
 def too_many_rows(path: Path, limits: IntakeSettings) -> UnreadableFile:

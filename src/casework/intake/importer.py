@@ -47,20 +47,27 @@ CONTRACT_COLUMNS = (
     "training_centre_uai",
     "diploma",
     "diploma_level",
+    "training_year",
+    "learner_status",
     "start_date",
     "planned_end_date",
 )
 
 
 class ImportRefused(CaseworkError):
-    """The file has bad rows (or is unusable): nothing was imported."""
+    """The file has bad rows (or is unusable): nothing was imported. The message says why the
+    file as a whole was refused, and suggests --skip-invalid only where it would help."""
 
-    def __init__(self, file: str, problems: list[Problem]):
+    def __init__(self, file: str, problems: list[Problem], checked: Checked, skip_invalid: bool):
         self.file, self.problems = file, problems
-        super().__init__(
-            f"{file} : refusé, rien n'est importé ({len(problems)} problème(s) ; "
-            "--skip-invalid importe les bonnes lignes)"
-        )
+        whole = checked.refused_whole
+        if whole is not None:  # its columns: no row was read, --skip-invalid changes nothing
+            why = f" : {whole}"
+        elif skip_invalid:  # --skip-invalid given, and no row is good
+            why = f" : aucune ligne n'est valable ({len(problems)} problème(s))"
+        else:
+            why = f" ({len(problems)} problème(s) ; --skip-invalid importe les bonnes lignes)"
+        super().__init__(f"{file} : refusé, rien n'est importé{why}")
 
 
 class ImportFailed(CaseworkError):
@@ -91,6 +98,8 @@ class ImportReport:
     rejected_file: Path | None = None
     rejected_file_error: str | None = None  # the copy could not be written (rows kept anyway)
     file_id: int | None = None
+    ignored: list[str] = field(default_factory=list)  # the file's columns nothing was read from
+    incomplete: int = 0  # rows taken without a name, a first name or a birth date
 
 
 class _DryRun(Exception):
@@ -118,9 +127,10 @@ class Importer:
         profile = profile or default_profile(source)
         checked = checked or check_file(path, profile, self.app.settings.intake)
         if checked.problems and (not skip_invalid or not checked.records):
-            raise ImportRefused(path.name, checked.problems)
+            raise ImportRefused(path.name, checked.problems, checked, skip_invalid)
         digest = checked.sha256
         report = ImportReport(source, path.name, checked.described, digest, dry_run)
+        report.ignored, report.incomplete = checked.ignored, checked.incomplete
         try:
             with self.app.db.transaction() as conn:
                 already = conn.execute(

@@ -24,7 +24,15 @@ The steps, each in its own function:
 5. **Assign one to one**: pairs by decreasing weight, each person taken once; bands by the
    probability thresholds of the configuration (fixed in advance): match, to review, no match.
    Decisions people made in earlier runs win: a confirmed pair is a match, a rejected one is
-   never proposed again.
+   never proposed again. Two rules over the bands: a pair that agrees exactly on the birth
+   name, a first name and the birth date is a match however common the name (the frequency
+   adjustment must not send it to review), unless another pair of one of its people agrees as
+   exactly (namesakes born the same day: a person decides); and a pair where one side lacks a
+   name, a first name or a birth date (an incomplete record) is at best to review.
+
+Incomplete records are compared on what they have (a missing field weighs nothing either way)
+and blocked by the rules their fields allow, plus, for a record without a birth date, its
+birth name or usual first name with its postcode.
 
 Every pair kept is explained field by field (`Pair.explain`), in French.
 
@@ -77,6 +85,7 @@ FIELD_LABELS = {
     "birth_date": "date de naissance",
     "postcode": "code postal",
 }
+IDENTITY = 3  # the first three fields: a pair lacking one of them is at best to review
 CLOSE, SIMILAR = 0.92, 0.80
 PARTICLES = frozenset({"le", "la", "de", "du", "des", "d", "l", "van", "von", "der", "den"})
 RANDOM_PAIRS = 100_000  # sampled to measure u, and to estimate m on the same day
@@ -110,6 +119,7 @@ class Pair(NamedTuple):
     contributions: tuple[float, ...]  # log2(m/u) per field
     swapped: bool = False  # first and last names swapped between the files
     decided: bool = False  # a person's earlier decision
+    exact: bool = False  # birth name, first name and birth date identical, no namesake
 
     def explain(self) -> list[str]:
         """One line per field, in French: what agreed, and how much it weighed."""
@@ -121,6 +131,12 @@ class Pair(NamedTuple):
             lines.append("nom et prénom inversés entre les deux fichiers")
         if self.decided:
             lines.append("décision d'une personne lors d'un passage précédent")
+        elif self.exact:
+            lines.append(
+                "nom, prénom et date de naissance identiques, sans homonyme né le même jour"
+            )
+        elif self.band == Band.REVIEW and min(self.levels[:IDENTITY]) < 0:
+            lines.append("nom, prénom ou date de naissance absent d'un côté : une personne vérifie")
         return lines
 
 
@@ -356,16 +372,32 @@ def _blocking_keys(side: _Side) -> list[np.ndarray]:
     ]
 
 
+def _undated_keys(side: _Side) -> tuple[list[np.ndarray], np.ndarray]:
+    """For records without a birth date, which the date's rules cannot block: the birth name
+    with the postcode, and the usual first name with the postcode (-1 for the others)."""
+    undated = side.date_code == 0
+    ids = np.int64(2**31)
+    place = side.postcode_id.astype(np.int64)
+    return [
+        np.where((side.birth_id > 0) & (place > 0), side.birth_id * ids + place, -1),
+        np.where((side.first_id > 0) & (place > 0), side.first_id * ids + place, -1),
+    ], undated
+
+
 def _candidates(a: _Side, b: _Side) -> np.ndarray:
     """Pairs (as a * len(b) + b) that share a key of some rule, once each. The rules run on
     both cores (numpy lets go of the interpreter while it sorts and searches)."""
+    rules = list(zip(_blocking_keys(a), _blocking_keys(b), strict=True))
+    # Records without a birth date meet everyone of the other side on their names and place:
+    # only they are keyed on one side, so complete lists add nothing.
+    (keys_a, undated_a), (keys_b, undated_b) = _undated_keys(a), _undated_keys(b)
+    for key_a, key_b in zip(keys_a, keys_b, strict=True):
+        if undated_a.any():
+            rules.append((np.where(undated_a, key_a, -1), key_b))
+        if undated_b.any():
+            rules.append((key_a, np.where(undated_b, key_b, -1)))
     with ThreadPoolExecutor(2) as pool:
-        chunks = list(
-            pool.map(
-                lambda keys: _sharing(*keys, len(b)),
-                zip(_blocking_keys(a), _blocking_keys(b), strict=True),
-            )
-        )
+        chunks = list(pool.map(lambda keys: _sharing(*keys, len(b)), rules))
     return _distinct(np.concatenate(chunks))[0]
 
 
@@ -711,22 +743,36 @@ def _link(
         table[code] = model.weight(levels)
         most[code] = frequencies.most(levels)
     floor = _weight_of(thresholds.review)
-    # Only those that even the rarest names could lift to the review band are looked at again.
-    hopeful = np.nonzero(table[codes] + most[codes] >= floor)[0]
+    exact = (compared.levels[:, :IDENTITY] == 3).all(axis=1)
+    # Only those that even the rarest names could lift to the review band are looked at again
+    # (and those that agree exactly on the person's identity, kept whatever their weight).
+    hopeful = np.nonzero((table[codes] + most[codes] >= floor) | exact)[0]
     adjust = frequencies.adjust(a, b, i[hopeful], j[hopeful], compared.levels[hopeful])
     weight = table[codes[hopeful]] + adjust.sum(axis=1)
-    kept = hopeful[weight >= floor]
+    keep = (weight >= floor) | exact[hopeful]
+    kept = hopeful[keep]
     scored = _Scored(
-        weight[weight >= floor],
+        weight[keep],
         i[kept],
         j[kept],
         compared.levels[kept],
         compared.swapped[kept],
-        adjust[weight >= floor],
+        adjust[keep],
+        _unique_exact(i[kept], j[kept], exact[kept], len(a), len(b)),
     )
     confirmed = _confirmed(a, b, words_, model, frequencies, decisions)
     pairs = _one_to_one(a, b, model, scored, confirmed, decisions, thresholds)
     return Linkage(pairs, model, len(candidates))
+
+
+def _unique_exact(
+    i: np.ndarray, j: np.ndarray, exact: np.ndarray, size_a: int, size_b: int
+) -> np.ndarray:
+    """The pairs that agree exactly on birth name, first name and birth date, and whose two
+    people have no other such pair (namesakes born the same day are for a person to tell)."""
+    per_a = np.bincount(i[exact], minlength=size_a)
+    per_b = np.bincount(j[exact], minlength=size_b)
+    return exact & (per_a[i] == 1) & (per_b[j] == 1)
 
 
 def _code(levels: Sequence[int]) -> int:
@@ -746,6 +792,7 @@ class _Scored:
     levels: np.ndarray
     swapped: np.ndarray
     adjust: np.ndarray  # (pairs, 2): birth name, first name
+    exact: np.ndarray  # identity identical, no namesake: a match whatever its weight
 
 
 def _confirmed(
@@ -763,6 +810,7 @@ def _confirmed(
             np.zeros((0, len(FIELDS)), dtype=np.int8),
             np.zeros(0, dtype=bool),
             np.zeros((0, 2)),
+            np.zeros(0, dtype=bool),
         )
     index_a = {key: n for n, key in enumerate(a.keys)}
     index_b = {key: n for n, key in enumerate(b.keys)}
@@ -776,7 +824,15 @@ def _confirmed(
     compared = _compare(a, b, i, j, words_)
     adjust = frequencies.adjust(a, b, i, j, compared.levels)
     weight = np.array([model.weight(tuple(lv)) for lv in compared.levels.tolist()])
-    return _Scored(weight + adjust.sum(axis=1), i, j, compared.levels, compared.swapped, adjust)
+    return _Scored(
+        weight + adjust.sum(axis=1),
+        i,
+        j,
+        compared.levels,
+        compared.swapped,
+        adjust,
+        np.zeros(len(i), dtype=bool),  # a person's decision says more
+    )
 
 
 class _Frequencies:
@@ -834,12 +890,13 @@ def _one_to_one(
     decisions: Mapping[tuple[str, str], bool],
     thresholds: Thresholds,
 ) -> list[Pair]:
-    """Best first, each person once. People's confirmations go first; rejections never."""
+    """Best first, each person once. People's confirmations go first, then exact agreements on
+    identity; rejections never."""
     taken_a = np.zeros(len(a), dtype=bool)
     taken_b = np.zeros(len(b), dtype=bool)
     first = _greedy(confirmed.i, confirmed.j, taken_a, taken_b)
     probability = 1 / (1 + np.exp2(-scored.weight))
-    allowed = probability >= thresholds.review
+    allowed = (probability >= thresholds.review) | scored.exact
     rejected = {(x, y) for (x, y), yes in decisions.items() if not yes}
     if rejected:
         keys_a, keys_b = a.keys, b.keys
@@ -850,7 +907,7 @@ def _one_to_one(
             ],
             dtype=bool,
         )
-    order = np.lexsort((scored.j, scored.i, -scored.weight))
+    order = np.lexsort((scored.j, scored.i, -scored.weight, ~scored.exact))
     order = order[allowed[order]]
     then = order[_greedy(scored.i[order], scored.j[order], taken_a, taken_b)]
     # Each field's weight per level (column: level + 1; -1, missing, weighs nothing).
@@ -870,6 +927,10 @@ def _one_to_one(
         contributions = weigh[np.arange(len(FIELDS)), levels.astype(np.int64) + 1]
         contributions[:, :2] += rows.adjust[chosen]
         chances = np.ones(len(chosen)) if decided else probability[chosen]
+        # A match: by its probability if nothing of the identity is missing; by an exact
+        # agreement on it; by a person's decision.
+        complete = (levels[:, :IDENTITY] >= 0).all(axis=1)
+        matched = ((chances >= thresholds.match) & complete) | rows.exact[chosen] | decided
         bands = [Band.REVIEW, Band.MATCH]
         out.extend(
             map(
@@ -878,11 +939,12 @@ def _one_to_one(
                 map(b.keys.__getitem__, rows.j[chosen].tolist()),
                 chances.tolist(),
                 rows.weight[chosen].tolist(),
-                map(bands.__getitem__, (chances >= thresholds.match).tolist()),
+                map(bands.__getitem__, matched.tolist()),
                 map(tuple, levels.tolist()),
                 map(tuple, contributions.tolist()),
                 rows.swapped[chosen].tolist(),
                 itertools.repeat(decided),
+                rows.exact[chosen].tolist(),
             )
         )
     return out

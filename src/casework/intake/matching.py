@@ -1,10 +1,12 @@
 """The cross-matching of a cohort over the imported rows, and the review queue a person works.
 
-Eligible, on both lists: a contract starting inside the cohort's signing season (`[intake]`
-campaign_start–campaign_end) that is not a case yet, and a young person of the Mission Locale
-not in a cohort already. `match` links them (`linkage.py`) with people's earlier decisions, and
-keeps its proposals (the latest run replaces the proposals still waiting); pairs *to review*
-wait for a person: `decide` confirms or rejects one, and that decision holds in every later run.
+Compared: the chamber's contracts that the cohort's rule makes eligible (`eligibility.py`: the
+signing window, diplomas, levels, years, training centres, statuses) and that are not cases
+yet, and the young people of the Mission Locale not in a cohort already; a cohort whose rule
+takes the chamber's file alone is not cross-matched. `match` links them (`linkage.py`) with
+people's earlier decisions, and keeps its proposals (the latest run replaces the proposals still
+waiting); pairs *to review* wait for a person: `decide` confirms or rejects one, and that
+decision holds in every later run.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy import Connection, delete, insert, select
 from casework.actors import Actor
 from casework.app import App
 from casework.errors import CaseworkError
+from casework.intake.eligibility import Rule, judge, window
 from casework.intake.linkage import Band, Thresholds, link
 from casework.intake.records import Person
 from casework.models import Beneficiary, Case, Contract, IntakeRecord, MatchDecision, MatchProposal
@@ -42,13 +45,17 @@ class MatchReport:
     matched: int
     to_review: int
     compared: int
+    needed: bool = True  # False: the cohort's rule takes the chamber's file alone
+
+
+def rule_of(app: App, cohort: int) -> Rule:
+    return app.settings.intake.eligibility.rule(cohort)
 
 
 def season(app: App, cohort: int) -> tuple[date, date]:
+    """The cohort's signing window: its rule's, else `[intake]` campaign_start–campaign_end."""
     settings = app.settings.intake
-    start = date.fromisoformat(f"{cohort}-{settings.campaign_start}")
-    end = date.fromisoformat(f"{cohort}-{settings.campaign_end}")
-    return start, end
+    return window(rule_of(app, cohort), cohort, settings.campaign_start, settings.campaign_end)
 
 
 def contracts_in_cases(conn: Connection) -> set[str]:
@@ -68,9 +75,10 @@ def young_people_in_cases(conn: Connection) -> set[str]:
 
 
 def eligible(conn: Connection, app: App, cohort: int) -> tuple[list[Any], list[Any]]:
-    """The chamber's rows of the season not yet cases, and the Mission Locale's rows of young
-    people in no cohort."""
-    start, end = season(app, cohort)
+    """The chamber's rows the cohort's rule takes, not yet cases, and the Mission Locale's rows
+    of young people in no cohort."""
+    rule, window_ = rule_of(app, cohort), season(app, cohort)
+    start, end = (day.isoformat() for day in window_)
     in_cases = contracts_in_cases(conn)
     followed = young_people_in_cases(conn)
     contracts = [
@@ -78,7 +86,9 @@ def eligible(conn: Connection, app: App, cohort: int) -> tuple[list[Any], list[A
         for r in conn.execute(
             select(RECORDS.c.key, RECORDS.c.data).where(RECORDS.c.source == "cma")
         )
-        if r.key not in in_cases and start.isoformat() <= r.data["start_date"] <= end.isoformat()
+        if r.key not in in_cases
+        and start <= r.data["start_date"] <= end  # most rows are out of it: said first
+        and not judge(r.data, rule, window_)
     ]
     young = [
         r
@@ -104,6 +114,8 @@ def as_person(key: str, data: dict[str, Any]) -> Person:
 def match(app: App, cohort: int) -> MatchReport:
     """Cross-match the cohort's eligible rows; the proposals replace those still waiting."""
     settings = app.settings.intake
+    if not rule_of(app, cohort).needs_both_files:
+        return MatchReport(cohort, 0, 0, 0, 0, 0, needed=False)
     thresholds = Thresholds(settings.match_threshold, settings.review_threshold)
     with app.db.read() as conn:
         contracts, young = eligible(conn, app, cohort)

@@ -272,11 +272,12 @@ TRADES = [
     ("Esthétique", "BTS Métiers de l'esthétique", 5),
 ]
 CENTRES = [("CFA de la CMA de la Mayenne", "0530914B"), ("CFA du Bâtiment de Laval", "0530078K")]
-# Rows a real export has: a date nobody can read, a name left out, a contract ending before it
-# starts, a postcode typed as a word.
+# Rows a real export has: a date nobody can read, a contract number left out (a row without a
+# name is only incomplete: it is kept), a contract ending before it starts, a postcode typed as
+# a word.
 BAD_CMA_ROWS = [
     {"Date de naissance": "31/02/2008"},
-    {"Nom": ""},
+    {"N° contrat": ""},
     {"Date de fin prévue": "01/01/2020"},
     {"Code postal": "Laval"},
 ]
@@ -338,6 +339,40 @@ def caseload_rows(data: Synthetic, seed: int, cohort: int) -> list[dict]:
     ]
 
 
+# Files as organisations often send them (`write_sample_files(as_sent=True)`): the chamber's
+# without the sex, the employer or the SIRET, levels in the old nomenclature, a status and a year
+# of training, columns nothing reads; on both sides some rows without a first name, a name or a
+# birth date (incomplete records, cross-matched on what they have).
+AS_SENT_CMA_HEADER = [
+    "N° contrat", "Nom", "Prénoms", "Date de naissance", "Code postal", "Commune", "Métier",
+    "CFA", "UAI", "Diplôme préparé", "Niveau", "Statut", "Année de formation", "Date de début",
+    "Date de fin prévue", "Date de rupture", "Téléphone", "Observations",
+]  # fmt: skip
+OLD_LEVELS = {"3": "V", "4": "IV", "5": "III", "6": "II", "7": "I"}
+INCOMPLETE = 0.03  # of each file's rows: a first name, a name or a birth date left out
+
+
+def as_sent_rows(rows: list[dict], seed: int, chamber: bool) -> list[dict]:
+    """`rows` as organisations often send them (see AS_SENT_CMA_HEADER); the bad rows at the
+    end stay as they are."""
+    rng = random.Random(seed + (7 if chamber else 8))
+    names = ("Nom", "Prénoms" if chamber else "Prénom", "Date de naissance")
+    out = []
+    for row in rows:
+        row = dict(row)
+        if chamber:
+            row["Niveau"] = OLD_LEVELS.get(row["Niveau"], row["Niveau"])
+            student = row["Diplôme préparé"].startswith("BTS") and rng.random() < 0.4
+            row["Statut"] = "Étudiant" if student else "Apprenti"
+            row["Année de formation"] = "1re année" if rng.random() < 0.75 else "2e année"
+            row["Téléphone"] = f"06 {rng.randrange(10**8):08d}"
+        key = row.get("N° contrat") or row.get("Identifiant") or ""
+        if "BAD" not in key and rng.random() < INCOMPLETE:
+            row[rng.choice(names)] = ""
+        out.append(row)
+    return out
+
+
 def write_csv(rows: list[dict], header: list[str], path: Path, encoding: str, sep: str) -> None:
     with path.open("w", encoding=encoding, newline="", errors="replace") as out:
         writer = SafeWriter(out, delimiter=sep)
@@ -363,15 +398,24 @@ def write_xlsx(rows: list[dict], header: list[str], path: Path) -> None:
     workbook.save(path)
 
 
-def write_sample_files(folder: Path, n: int, seed: int = 53, cohort: int = 2026) -> Synthetic:
+def write_sample_files(
+    folder: Path, n: int, seed: int = 53, cohort: int = 2026, as_sent: bool = False
+) -> Synthetic:
     """The two files of a signing season, as they arrive: the chamber's CSV (Windows-1252,
-    `;`, dd/mm/yyyy, a few bad rows) and the Mission Locale's workbook; and the truth."""
+    `;`, dd/mm/yyyy, a few bad rows) and the Mission Locale's workbook; and the truth.
+    `as_sent`: as organisations often send them (see `as_sent`)."""
     data = generate(n, seed=seed, cohort=cohort)
     folder.mkdir(parents=True, exist_ok=True)
-    write_csv(
-        contract_rows(data, seed, cohort), CMA_HEADER, folder / "contrats_cma.csv", "cp1252", ";"
-    )
-    write_xlsx(caseload_rows(data, seed, cohort), ML_HEADER, folder / "jeunes_ml.xlsx")
+    contracts, caseload = contract_rows(data, seed, cohort), caseload_rows(data, seed, cohort)
+    header = CMA_HEADER
+    if as_sent:
+        contracts, caseload = (
+            as_sent_rows(contracts, seed, True),
+            as_sent_rows(caseload, seed, False),
+        )
+        header = AS_SENT_CMA_HEADER
+    write_csv(contracts, header, folder / "contrats_cma.csv", "cp1252", ";")
+    write_xlsx(caseload, ML_HEADER, folder / "jeunes_ml.xlsx")
     return data
 
 

@@ -70,8 +70,19 @@ def str_enum(cls: type[enum.Enum], name: str) -> Enum:
 
 
 class Sex(enum.StrEnum):
+    """As a file states it. Unknown is NULL, not a third value: it is information missing, not
+    a sex, and a report shows it as "inconnu" rather than count it as one."""
+
     FEMALE = "F"
     MALE = "M"
+
+
+class LearnerStatus(enum.StrEnum):
+    """What the chamber's file says a young person is: an apprentice (a contract, a training
+    centre for apprentices) or a student in higher education."""
+
+    APPRENTICE = "apprentice"
+    STUDENT = "student"
 
 
 class PartnerKind(enum.StrEnum):

@@ -32,7 +32,8 @@ class Beneficiary(Base):
     # All first names, in civil-status order, space separated ("Marie Louise Anne").
     first_names: Mapped[str] = mapped_column(String(200))
     birth_date: Mapped[date] = mapped_column(Date)
-    sex: Mapped[Sex] = mapped_column(str_enum(Sex, "sex"))
+    # None: unknown (a file that does not give it); never guessed from a first name.
+    sex: Mapped[Sex | None] = mapped_column(str_enum(Sex, "sex"))
     phone: Mapped[str | None] = mapped_column(String(32))
     email: Mapped[str | None] = mapped_column(String(254))
     address_line: Mapped[str | None] = mapped_column(String(200))

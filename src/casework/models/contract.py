@@ -7,7 +7,10 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from casework.models.base import Base, RuptureInitiative, UTCDateTime, str_enum
+from casework.models.base import Base, LearnerStatus, RuptureInitiative, UTCDateTime, str_enum
+
+# What people read where a contract's file did not give the employer.
+UNKNOWN_EMPLOYER = "employeur non renseigné"
 
 
 class Contract(Base):
@@ -21,7 +24,8 @@ class Contract(Base):
     beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiaries.id"), index=True)
     # The chamber's registration number: the key later files are matched on.
     cma_number: Mapped[str] = mapped_column(String(40), unique=True)
-    employer_name: Mapped[str] = mapped_column(String(200))
+    # None: a file without it (the counsellor checks the contract with the young person).
+    employer_name: Mapped[str | None] = mapped_column(String(200))
     employer_siret: Mapped[str | None] = mapped_column(String(14))
     employer_trade: Mapped[str | None] = mapped_column(String(120))
     training_centre_name: Mapped[str | None] = mapped_column(String(200))
@@ -30,6 +34,11 @@ class Contract(Base):
     diploma: Mapped[str | None] = mapped_column(String(120))
     # National qualification framework level: 3 = CAP/BEP, 4 = bac pro/BP, 5 = BTS...
     diploma_level: Mapped[int | None] = mapped_column(Integer)
+    # 1 for the first year of the diploma's training, 2 for the second…
+    training_year: Mapped[int | None] = mapped_column(Integer)
+    learner_status: Mapped[LearnerStatus | None] = mapped_column(
+        str_enum(LearnerStatus, "learner_status")
+    )
     start_date: Mapped[date] = mapped_column(Date)
     planned_end_date: Mapped[date] = mapped_column(Date)
     trial_end_date: Mapped[date | None] = mapped_column(Date)

@@ -8,20 +8,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casework.models.base import ActorKind, Base, BigId, JSONDoc, UTCDateTime, str_enum
 
+# Events about a user (added, changed, deactivated, reactivated) belong to no case.
+_USER = text("entity = 'user'")
+
 
 class Event(Base):
     __tablename__ = "events"
+    # A user's own record (`casework users show`): a partial index, which the transitions'
+    # events never enter, so it costs them nothing but the test of its condition.
+    __table_args__ = (
+        Index("ix_events_user", "entity_id", sqlite_where=_USER, postgresql_where=_USER),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     # The case the event belongs to (also for its liaison sheets): one timeline per case, and the
-    # only index besides the key, because every transition inserts here (a sheet's own history is
-    # its case's events filtered by entity).
+    # only full index besides the key, because every transition inserts here (a sheet's own
+    # history is its case's events filtered by entity). None for a user's events.
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
-    entity: Mapped[str] = mapped_column(String(20))  # case, liaison, beneficiary, contract...
+    entity: Mapped[str] = mapped_column(String(20))  # case, liaison, user...
     entity_id: Mapped[int] = mapped_column(Integer)
     # The entity's version after this event's transition (none for events that change nothing,
     # such as a discarded timer): (entity, entity_id, version) names one transition.

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, insert, select
+from sqlalchemy import ColumnElement, Connection, and_, exists, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from casework.app import App
 from casework.clock import to_local
-from casework.models import ContactLog, Digest, Role, User
+from casework.models import ContactLog, Digest, User
 from casework.models.beneficiary import display_name
+from casework.models.user import REFERENT_ROLES
 from casework.notify.outbox import Outbox
 from casework.notify.render import CASES, PEOPLE, SHEETS, paris_date
 
@@ -82,7 +83,8 @@ class DigestMaker:
                 conn.execute(
                     select(USERS.c.login)
                     .where(
-                        USERS.c.role == Role.COUNSELLOR,
+                        # Managers may follow cases too (casework.models.user).
+                        USERS.c.role.in_(sorted(REFERENT_ROLES)),
                         USERS.c.active.is_(True),
                         ~exists().where(
                             and_(DIGESTS.c.login == USERS.c.login, DIGESTS.c.day == day)
@@ -141,6 +143,27 @@ def due_items(conn: Connection, login: str) -> list[dict[str, Any]]:
     return items
 
 
+def waiting(due: DueAction) -> ColumnElement[bool]:
+    """The rows (cases, or sheets: `SHEETS`) on which `due` waits for the counsellor."""
+    if due.entity == "liaison":
+        return SHEETS.c.state.in_(due.states)
+    condition = CASES.c.state.in_(due.states)
+    if due.trigger == "record_contact":  # not contacted since this month's cycle began
+        contacted = exists().where(
+            and_(CONTACTS.c.case_id == CASES.c.id, CONTACTS.c.at >= CASES.c.state_since)
+        )
+        condition = and_(condition, ~contacted)
+    return condition
+
+
+def case_is_due() -> ColumnElement[bool]:
+    """A case on which something waits for its counsellor now: what their digest lists
+    (`casework case list --due`)."""
+    on_cases = [waiting(due) for due in DUE_ACTIONS if due.entity == "case"]
+    on_sheets = or_(*(waiting(due) for due in DUE_ACTIONS if due.entity == "liaison"))
+    return or_(*on_cases, exists().where(SHEETS.c.case_id == CASES.c.id, on_sheets))
+
+
 def _due_rows(conn: Connection, login: str, due: DueAction) -> list[Any]:
     people = (PEOPLE.c.first_names, PEOPLE.c.birth_name)
     if due.entity == "case":
@@ -153,13 +176,8 @@ def _due_rows(conn: Connection, login: str, due: DueAction) -> list[Any]:
                 *people,
             )
             .join(PEOPLE, PEOPLE.c.id == CASES.c.beneficiary_id)
-            .where(CASES.c.referent == login, CASES.c.state.in_(due.states))
+            .where(CASES.c.referent == login, waiting(due))
         )
-        if due.trigger == "record_contact":
-            contacted = exists().where(
-                and_(CONTACTS.c.case_id == CASES.c.id, CONTACTS.c.at >= CASES.c.state_since)
-            )
-            query = query.where(~contacted)
         return list(conn.execute(query.order_by(CASES.c.state_since, CASES.c.id)))
     query = (
         select(
@@ -167,6 +185,6 @@ def _due_rows(conn: Connection, login: str, due: DueAction) -> list[Any]:
         )
         .join(CASES, CASES.c.id == SHEETS.c.case_id)
         .join(PEOPLE, PEOPLE.c.id == CASES.c.beneficiary_id)
-        .where(CASES.c.referent == login, SHEETS.c.state.in_(due.states))
+        .where(CASES.c.referent == login, waiting(due))
     )
     return list(conn.execute(query.order_by(SHEETS.c.state_since, SHEETS.c.id)))

@@ -43,6 +43,7 @@ from casework.models import (
 )
 from casework.models.base import ContactRole
 from casework.models.beneficiary import MAJORITY_AGE, age_on, display_name
+from casework.models.contract import UNKNOWN_EMPLOYER
 from casework.notify import mime
 from casework.notify.links import LinkRequest, LinkSigner
 from casework.notify.mime import one_line
@@ -60,6 +61,12 @@ PEOPLE, CONTRACTS = Beneficiary.__table__, Contract.__table__
 USERS, PARTNERS, CONTACTS = User.__table__, Partner.__table__, PartnerContact.__table__
 TIMERS = Timer.__table__
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+$")
+
+
+def is_usable_address(address: str) -> bool:
+    """Whether mail can be sent to `address` (the test the renderer applies): people's addresses
+    are checked with it when they are typed, not when a mail finds it unusable."""
+    return _ADDRESS.match(address.strip()) is not None
 
 
 def case_facts(*columns: Any) -> Select[Any]:
@@ -348,7 +355,8 @@ class Renderer:
                 phone=case.phone,
                 guardian_name=case.guardian_name,
                 guardian_phone=case.guardian_phone,
-                employer_name=case.employer_name,
+                employer_name=case.employer_name or UNKNOWN_EMPLOYER,
+                employer_known=case.employer_name is not None,
                 training_centre_name=case.training_centre_name,
                 contract_start=paris_date(case.start_date),
                 contract_end=paris_date(case.planned_end_date),

@@ -89,7 +89,8 @@ def revoke_links(
             ],
         )
     # No address and no free text in the log: the events hold them, where access is controlled.
-    log.info(
+    # Nothing to revoke is said quietly (a handover asks for each case it moves).
+    (log.info if revoked else log.debug)(
         "%d link(s) revoked on %d case(s) by %s (%s)",
         len(revoked),
         len(per_case),

@@ -29,6 +29,11 @@ TIMER_ANCHORS = {
     ),
     "liaison": frozenset({"sent_at", "acknowledged_at"}),
 }
+# Counts a timer's delay may take from the row instead of the YAML (`or:`), per entity kind,
+# with the unit they are counted in: a partner's own deadlines, per the charter it signed.
+TIMER_COUNTS = {
+    "liaison": {"partner.ack_days": "working_days", "partner.feedback_days": "working_days"},
+}
 # A state tagged so is for cases nobody contacts (the control group): no mail may enter or leave it.
 NO_CONTACT_TAG = "no_contact"
 
@@ -37,6 +42,16 @@ NO_CONTACT_TAG = "no_contact"
 class Delay:
     amount: int
     unit: str  # one of DELAY_UNITS
+    # A count of the row that replaces `amount` when the row has one ("partner.ack_days"),
+    # `plus` units more: `{working_days: 6, or: partner.ack_days, plus: 3}`.
+    instead: str | None = None
+    plus: int = 0
+
+    def for_row(self, count: int | None) -> Delay:
+        """The delay for a row whose `instead` count is `count` (None: the YAML's)."""
+        if self.instead is None or count is None:
+            return self
+        return Delay(count + self.plus, self.unit)
 
 
 @dataclass(frozen=True)

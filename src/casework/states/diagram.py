@@ -15,8 +15,12 @@ def _edge_label(t: TransitionDef) -> str:
 
 def _delay(timer: TimerDef) -> str:
     start = f"{timer.anchor} + " if timer.anchor else ""
-    unit = timer.delay.unit.replace("_", " ")
-    return f"{start}{timer.delay.amount} {unit}"
+    delay = timer.delay
+    unit = delay.unit.replace("_", " ")
+    instead = ""
+    if delay.instead is not None:
+        instead = f" (or {delay.instead}" + (f" + {delay.plus})" if delay.plus else ")")
+    return f"{start}{delay.amount} {unit}{instead}"
 
 
 def _field(f: FieldDef) -> str:

@@ -44,6 +44,7 @@ _TOP_KEYS = {
 }
 _STATE_KEYS = {"label", "description", "final", "tags", "timers", "on_enter", "on_exit"}
 _TIMER_KEYS = {"fire", "after", "from", "misfire", "description"}
+_DELAY_KEYS = {"or", "plus"}  # besides its one unit
 _TRANSITION_KEYS = {
     "trigger",
     "source",
@@ -229,17 +230,31 @@ class _Reader:
         node = self.mapping(timer.get("after"), timer.line_of("after"), f"'after' of {what}")
         if node is None:
             return None
-        if len(node) != 1:
-            self.problem(node.line, f"'after' takes exactly one of {', '.join(DELAY_UNITS)}")
+        counts = [key for key in node if key not in _DELAY_KEYS]
+        if len(counts) != 1:
+            self.problem(
+                node.line,
+                f"'after' takes exactly one of {', '.join(DELAY_UNITS)} (and 'or', 'plus')",
+            )
             return None
-        ((unit, amount),) = node.items()
+        unit, amount = counts[0], node[counts[0]]
         if unit not in DELAY_UNITS:
             self.problem(node.line_of(unit), f"unknown delay unit {unit!r} ({DELAY_UNITS})")
             return None
-        if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+        if not _whole(amount):
             self.problem(node.line_of(unit), "a delay must be a whole number, 0 or more")
             return None
-        return Delay(amount, unit)
+        # `or`: a count of the row that replaces the amount when the row has one (which names
+        # exist is checked with the workflow's entity, in `validation.py`).
+        instead = self.string(node, "or", f"'after' of {what}")
+        plus = node.get("plus", 0)
+        if not _whole(plus):
+            self.problem(node.line_of("plus"), "'plus' must be a whole number, 0 or more")
+            return None
+        if "plus" in node and instead is None:
+            self.problem(node.line_of("plus"), "'plus' adds to an 'or' count: give 'or'")
+            return None
+        return Delay(amount, unit, instead, plus)
 
     def read_transitions(self, top: LDict, states: dict[str, StateDef]) -> list[TransitionDef]:
         result = []
@@ -375,3 +390,7 @@ def read_workflow(
         return None, [Problem(str(path), 1, f"cannot read the file: {exc}")]
     definition = reader.read(doc)
     return definition, reader.problems
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

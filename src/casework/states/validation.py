@@ -19,7 +19,9 @@ from casework.states.definition import (
     NO_CONTACT_TAG,
     RECIPIENTS,
     TIMER_ANCHORS,
+    TIMER_COUNTS,
     FieldDef,
+    TimerDef,
     WorkflowDef,
 )
 
@@ -91,6 +93,20 @@ def _timers(wf: WorkflowDef, registry: Registry) -> Iterable[Problem]:
             if timer.anchor is not None and timer.anchor not in anchors:
                 known = ", ".join(sorted(anchors)) or "none"
                 yield _p(wf, timer.line, f"{where}: unknown date field {timer.anchor!r} ({known})")
+            yield from _timer_count(wf, timer, where)
+
+
+def _timer_count(wf: WorkflowDef, timer: TimerDef, where: str) -> Iterable[Problem]:
+    """`or:` names a count the rows of this workflow carry, in the delay's own unit."""
+    instead, unit = timer.delay.instead, timer.delay.unit
+    if instead is None:
+        return
+    counts = TIMER_COUNTS.get(wf.entity, {})
+    if instead not in counts:
+        known = ", ".join(sorted(counts)) or "none"
+        yield _p(wf, timer.line, f"{where}: unknown count {instead!r} for 'or' ({known})")
+    elif counts[instead] != unit:
+        yield _p(wf, timer.line, f"{where}: {instead!r} counts {counts[instead]}, not {unit}")
 
 
 def _edges(wf: WorkflowDef) -> dict[str, set[str]]:

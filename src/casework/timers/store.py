@@ -16,7 +16,7 @@ from sqlalchemy import Connection, bindparam, func, select, update
 
 from casework.engine.fastsql import FastSQL
 from casework.models import Timer, TimerStatus
-from casework.states.definition import StateDef, TimerDef
+from casework.states.definition import Delay, StateDef, TimerDef
 from casework.timers.calendar import Calendar
 
 TIMERS = Timer.__table__
@@ -93,11 +93,13 @@ class TimerStore:
         set_version: int,
         entered_at: datetime,
         facts: Any,
-        due_cache: dict[tuple[int, Any], datetime],
+        due_cache: dict[tuple[int, int, Any], datetime],
     ) -> list[tuple[Any, ...]]:
         """Rows for the timers of `state`, entered at `entered_at`. `facts(name)` gives the date
-        a timer counts from (`contract.start_date`…); a timer whose date is unknown is not set.
-        `due_cache` spares recomputing a due time a batch of rows shares."""
+        a timer counts from (`contract.start_date`…), and the row's own count for a delay that
+        may take one (`partner.ack_days`: the partner's deadline, else the YAML's); a timer
+        whose date is unknown is not set. `due_cache` spares recomputing a due time a batch of
+        rows shares."""
         rows = []
         for timer in state.timers:
             anchor = None
@@ -107,7 +109,10 @@ class TimerStore:
                     continue
                 if isinstance(anchor, datetime):
                     anchor = self.calendar.local_date(anchor)
-            due = self._due(timer, entered_at, anchor, due_cache)
+            delay = timer.delay
+            if delay.instead is not None:
+                delay = delay.for_row(facts(delay.instead))
+            due = self._due(timer, delay, entered_at, anchor, due_cache)
             rows.append(
                 (
                     entity,
@@ -129,14 +134,15 @@ class TimerStore:
     def _due(
         self,
         timer: TimerDef,
+        delay: Delay,
         entered_at: datetime,
         anchor: date | None,
-        cache: dict[tuple[int, Any], datetime],
+        cache: dict[tuple[int, int, Any], datetime],
     ) -> datetime:
-        key = (id(timer), anchor if anchor is not None else entered_at)
+        key = (id(timer), delay.amount, anchor if anchor is not None else entered_at)
         due = cache.get(key)
         if due is None:
-            due = cache[key] = self.calendar.due_at(timer.delay, entered_at, anchor)
+            due = cache[key] = self.calendar.due_at(delay, entered_at, anchor)
         return due
 
     def insert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:

@@ -48,6 +48,7 @@ from casework.errors import InvalidTransitionData, TransitionRefused, VersionCon
 from casework.labels import NEED_CATEGORY, labels_for
 from casework.models import Event, User
 from casework.models.beneficiary import display_name
+from casework.models.contract import UNKNOWN_EMPLOYER
 from casework.notify.links import LinkError, LinkRevoked, LinkSigner, LinkStale
 from casework.notify.render import CASES, CONTRACTS, PEOPLE, SHEETS, case_facts, paris_date
 from casework.states.definition import FieldDef, TransitionDef
@@ -259,7 +260,7 @@ class LinkPages:
             "beneficiary_name": display_name(case.first_names, case.birth_name),
             "state_label": machine.definition.states[row.state].label or row.state,
             "partner": link.actor_kind == "partner",
-            "employer_name": case.employer_name,
+            "employer_name": case.employer_name or UNKNOWN_EMPLOYER,
             "phone": case.phone,
             "sheet": None,
         }

@@ -1,0 +1,42 @@
+"""The partner directory's migration keeps what the old free-text territory said."""
+
+from __future__ import annotations
+
+from alembic import command
+from sqlalchemy import select, text
+
+from casework.database import Database
+from casework.migrate import alembic_config, upgrade
+from casework.models import Partner
+from casework.settings import DatabaseSettings
+
+
+def test_the_old_territory_becomes_departements_and_postcodes(db_url: str) -> None:
+    db = Database(DatabaseSettings(url=db_url))
+    try:
+        config = alembic_config(db)
+        with db.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0011")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO partners (name, kind, need_categories, territory, created_at) "
+                    "VALUES ('ADLJ', 'housing', '[\"housing\"]', '53, 72000 2a', "
+                    "'2026-09-01 00:00:00+00:00'), ('ML', 'mission_locale', '[]', NULL, "
+                    "'2026-09-01 00:00:00+00:00')"
+                )
+            )
+        upgrade(db)
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    Partner.name, Partner.departements, Partner.postcodes, Partner.active
+                ).order_by(Partner.name)
+            ).all()
+        assert [tuple(r) for r in rows] == [
+            ("ADLJ", ["53", "2A"], ["72000"], True),
+            ("ML", [], [], True),
+        ]
+    finally:
+        db.engine.dispose()

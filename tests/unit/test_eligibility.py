@@ -1,0 +1,166 @@
+"""Eligibility declared per cohort in the settings: read, checked, and applied to a row."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from casework.intake.eligibility import Rule, judge, window
+from casework.settings import SettingsError, load_settings
+
+SEASON = (date(2026, 7, 1), date(2026, 12, 31))
+ROW = {
+    "start_date": "2026-09-01",
+    "diploma": "CAP Boulanger",
+    "diploma_level": 3,
+    "training_year": 1,
+    "training_centre_uai": "0530914B",
+    "training_centre_name": "CFA de la CMA de la Mayenne",
+    "learner_status": "apprentice",
+}
+
+
+def settings_from(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
+    config = tmp_path / "casework.toml"
+    config.write_text(text, encoding="utf-8")
+    return load_settings(config, environ={})
+
+
+def test_every_cohort_takes_both_files_in_the_season_by_default(tmp_path: Path) -> None:
+    rule = settings_from(tmp_path, "").intake.eligibility.rule(2026)
+    assert rule == Rule()
+    assert rule.needs_both_files
+    assert window(rule, 2026, "07-01", "12-31") == SEASON
+
+
+def test_a_cohort_has_its_own_rule_and_takes_the_rest_from_the_common_one(
+    tmp_path: Path,
+) -> None:
+    eligibility = settings_from(
+        tmp_path,
+        "[intake.eligibility]\n"
+        "levels = ['V', 4]\n"
+        "[intake.eligibility.2027]\n"
+        'files = "cma"\n'
+        'diplomas = ["cap", "BP", "Bac Pro"]\n'
+        'training_years = ["1re année"]\n'
+        'training_centres = ["0530914b", "CFA du Bâtiment"]\n'
+        'statuses = ["apprentie"]\n'
+        'campaign_start = "06-15"\n'
+        'campaign_end = "2028-01-31"\n',
+    ).intake.eligibility
+    assert eligibility.rule(2026) == Rule(levels=(3, 4))
+    own = eligibility.rule(2027)
+    assert own == Rule(
+        files="cma",
+        diplomas=("CAP", "BP", "Bac pro"),
+        levels=(3, 4),
+        training_years=(1,),
+        training_centres=("0530914B", "cfa du batiment"),
+        statuses=("apprentice",),
+        campaign_start="06-15",
+        campaign_end="2028-01-31",
+    )
+    assert window(own, 2027, "07-01", "12-31") == (date(2027, 6, 15), date(2028, 1, 31))
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "reason"),
+    [
+        ('files = "ml"', "intake.eligibility.files", "« both » (les deux fichiers) ou « cma »"),
+        ('diplomas = ["CAPES"]', "intake.eligibility.diplomas", "diplôme « CAPES » inconnu"),
+        ("levels = [9]", "intake.eligibility.levels", "niveau « 9 » inconnu (3 à 7, ou V à I)"),
+        ('statuses = ["salarié"]', "intake.eligibility.statuses", "statut « salarié » inconnu"),
+        ('diplomas = "CAP"', "intake.eligibility.diplomas", "doit être une liste"),
+        ("centres = []", "intake.eligibility.centres", "clé inconnue"),
+        ('campaign_start = "13-01"', "intake.eligibility.campaign_start", "n'est pas une date"),
+        (
+            'campaign_start = "12-01"\ncampaign_end = "07-01"',
+            "intake.eligibility",
+            "la fenêtre de signature finit avant de commencer",
+        ),
+    ],
+)
+def test_a_rule_that_cannot_be_used_stops_every_command_with_a_french_message(
+    tmp_path: Path, text: str, key: str, reason: str
+) -> None:
+    with pytest.raises(SettingsError) as error:
+        settings_from(tmp_path, f"[intake.eligibility]\n{text}\n")
+    assert error.value.key == key
+    assert reason in error.value.french()
+
+
+def test_a_table_is_set_in_the_file_not_the_environment() -> None:
+    with pytest.raises(SettingsError, match="se règle dans le fichier"):
+        load_settings(environ={"CASEWORK_INTAKE_ELIGIBILITY": "cma"})
+
+
+def test_the_plausible_ages_are_a_setting_checked_at_load(tmp_path: Path) -> None:
+    assert settings_from(tmp_path, "[intake]\nmin_age = 15\nmax_age = 29\n").intake.max_age == 29
+    with pytest.raises(SettingsError, match=r"intake\.min_age"):
+        settings_from(tmp_path, "[intake]\nmin_age = 31\n")
+
+
+def test_an_eligible_row_gets_no_reason() -> None:
+    rule = Rule(
+        diplomas=("CAP", "BP", "Bac pro"),
+        levels=(3, 4),
+        training_years=(1,),
+        training_centres=("0530914B",),
+        statuses=("apprentice",),
+    )
+    assert judge(ROW, rule, SEASON) == []
+    # A centre by name, folded; a level from the diploma's name when the file has none.
+    by_name = Rule(training_centres=("cfa de la cma de la mayenne",), levels=(3,))
+    assert judge({**ROW, "training_centre_uai": None, "diploma_level": None}, by_name, SEASON) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "rule", "reason"),
+    [
+        ({"diploma": None}, Rule(diplomas=("CAP",)), "diplôme non renseigné (retenu : CAP)"),
+        (
+            {"diploma": "Capacité en droit"},
+            Rule(diplomas=("CAP", "BP")),
+            "diplôme « Capacité en droit » non reconnu (retenus : CAP, BP)",
+        ),
+        ({"diploma_level": 5}, Rule(levels=(3, 4)), "niveau 5 (retenus : 3, 4)"),
+        (
+            {"diploma_level": None, "diploma": None},
+            Rule(levels=(3,)),
+            "niveau non renseigné (retenu : 3)",
+        ),
+        (
+            {"training_year": None},
+            Rule(training_years=(1,)),
+            "année de formation non renseignée (retenue : 1re)",
+        ),
+        (
+            {"learner_status": None},
+            Rule(statuses=("apprentice",)),
+            "statut non renseigné (retenu : apprenti)",
+        ),
+        (
+            {"training_centre_uai": None, "training_centre_name": None},
+            Rule(training_centres=("0530914B",)),
+            "CFA non renseigné",
+        ),
+    ],
+)
+def test_a_row_that_does_not_say_is_not_taken_and_the_reason_says_so(
+    change: dict, rule: Rule, reason: str
+) -> None:
+    assert judge({**ROW, **change}, rule, SEASON) == [reason]
+
+
+def test_every_reason_is_given_not_only_the_first() -> None:
+    rule = Rule(diplomas=("CAP",), statuses=("apprentice",))
+    row = {**ROW, "start_date": "2027-01-15", "diploma": "BTS MCO", "learner_status": "student"}
+    assert judge(row, rule, SEASON) == [
+        "contrat commencé le 15/01/2027, hors de la fenêtre de signature "
+        "(du 01/07/2026 au 31/12/2026)",
+        "diplôme BTS (retenu : CAP)",
+        "statut étudiant (retenu : apprenti)",
+    ]
