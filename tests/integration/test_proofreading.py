@@ -217,14 +217,20 @@ def test_the_command_line_reads_as_french(season: Season, db_url: str) -> None:
         "alerts list --for referente",
         "status",
         "timers",
+        "users list",
+        "users show referente",
+        "partners list",
+        "partners show 1",
+        f"case propose {cases['followed']} --need logement",
     ]
     for command in commands:
         result = CliRunner().invoke(main, ["--database", db_url, *command.split()])
         assert result.exit_code == 0, (command, result.output)
         season.texts[f"casework {command}"] = result.output
     proofread(season)
-    # `case show` gives the codes `case fire` types, after their labels: those lines only.
-    typed = re.compile(r"(?m)^ {4}\S.* : [a-z_]+$|^ {6}champs : .*$")
+    # `case show` gives the codes `case fire` types, after their labels, and `case propose`
+    # the command to type: those lines only.
+    typed = re.compile(r"(?m)^ {4}\S.* : [a-z_]+$|^ {6}champs : .*$|^.*casework case fire .*$")
     every = typed.sub("", "\n".join(season.texts.values()))
     assert CODES.findall(every) == []
     shown = season.texts[f"casework case show {cases['adult']}"]
