@@ -114,7 +114,7 @@ def value_text(value: Any, f: FieldDef | None = None, key: str = "") -> str:
     if isinstance(value, bool):
         return "oui" if value else "non"
     if isinstance(value, list | tuple):
-        return ", ".join(value_text(v, f, key) for v in value) or "aucun"
+        return ", ".join(value_text(v, f, key) for v in value) or "—"  # none, whatever its gender
     if value is None or value == "":
         return "—"
     if f is not None and f.choices:

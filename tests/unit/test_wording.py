@@ -42,3 +42,10 @@ def test_actions_states_and_actors_by_what_people_call_them() -> None:
     assert wording.actor("timer", "timer") == "minuteur"
     assert wording.actor("partner", "a@b.example") == "partenaire a@b.example"
     assert wording.actor("person", "claire") == "claire"
+
+
+def test_an_empty_list_is_a_dash_whatever_the_noun() -> None:
+    contact = {"channel": "phone", "duration_min": 5, "difficulties": []}
+    assert wording.recorded(CASE.definition, "record_contact", contact).endswith(
+        "Difficultés repérées : —"
+    )
