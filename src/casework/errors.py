@@ -96,10 +96,13 @@ class TransitionRefused(CaseworkError):
         reason: str = "state",
         detail: str | None = None,
         actor_kind: str | None = None,
+        state_label: str | None = None,
     ):
         self.kind, self.entity_id, self.trigger, self.state = kind, entity_id, trigger, state
         self.allowed = tuple(sorted(allowed))
         self.reason, self.detail, self.actor_kind = reason, detail, actor_kind
+        # What people call the state (the workflow's label): messages name it, not its code.
+        self.state_label = state_label or state
         explained = {
             "state": "not allowed from this state",
             "actor": f"not for a {actor_kind}",
@@ -117,13 +120,14 @@ class TransitionRefused(CaseworkError):
 
     def french(self) -> str:
         what = {"case": "dossier", "liaison": "fiche de liaison"}.get(self.kind, self.kind)
-        where = f"{what} {self.entity_id}, état « {self.state} »"
+        where = f"{what} {self.entity_id}, état « {self.state_label} »"
         if self.reason == "guards":
             why = self.detail or "les conditions ne sont pas remplies"
             return f"L'action « {self.trigger} » est refusée ({where}) : {why}."
         if self.reason == "stale":
             return (
-                f"L'action « {self.trigger} » n'a plus lieu d'être : {what} a changé d'état depuis."
+                f"L'action « {self.trigger} » n'a plus lieu d'être : "
+                f"{'la' if self.kind == 'liaison' else 'le'} {what} a changé d'état depuis."
             )
         if self.reason == "actor":
             who = _ACTOR_FR.get(self.actor_kind or "", self.actor_kind)
@@ -155,16 +159,32 @@ class VersionConflict(CaseworkError):
 class InvalidTransitionData(CaseworkError):
     """A value given with a transition does not fit the field the workflow declares."""
 
-    def __init__(self, trigger: str, field: str, value: object, reason: str):
+    def __init__(
+        self,
+        trigger: str,
+        field: str,
+        value: object,
+        reason: str,
+        choices: Sequence[tuple[str, str]] = (),
+    ):
         self.trigger, self.field, self.value, self.reason = trigger, field, value, reason
+        # For a value not among a field's choices: (code, label) of each. `reason` names the
+        # labels (what a form shows); `french()`, for the command line, the codes to type.
+        self.choices = tuple(choices)
         # Not the value: logs and tracebacks keep no personal data (a note about a young person).
         super().__init__(f"{trigger}: field {field!r} refused: {reason}")
 
     def french(self) -> str:
         from casework.text_limits import shown  # a value may be 100,000 characters, or hold NULs
 
-        value = f"« {shown(self.value)} »" if isinstance(self.value, str) else repr(self.value)
-        return f"Action « {self.trigger} », champ « {self.field} » = {value} : {self.reason}"
+        value = f"« {shown(self.value)} »" if isinstance(self.value, str) else self.value
+        reason = self.reason
+        if self.choices:
+            typed = ", ".join(
+                code if code == label else f"{code} ({label})" for code, label in self.choices
+            )
+            reason = reason.split("valeurs possibles : ")[0] + f"valeurs possibles : {typed}"
+        return f"Action « {self.trigger} », champ « {self.field} » = {value} : {reason}"
 
 
 def error_kind(error: BaseException) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 NEED_CATEGORY = {
     "housing": "logement",
-    "money": "argent, budget",
+    "money": "argent et budget",
     "health": "santé",
-    "mobility": "mobilité, transport",
+    "mobility": "mobilité et transport",
     "family": "situation familiale",
     "employer_conflict": "relations avec l'employeur",
     "motivation": "motivation",
@@ -34,6 +34,38 @@ POSITIVE_EXIT = {
     "job": "emploi",
 }
 GIVEN_BY = {"apprentice": "l'apprenti(e)", "guardian": "le représentant légal", "both": "les deux"}
+GROUP = {"test": "test", "control": "témoin"}
+ASSIGNMENT_METHOD = {
+    "parity": "parité du jour de naissance",
+    "lottery": "tirage au sort",
+    "evaluator": "table de l'évaluateur",
+    "manual": "à la main",
+}
+MAIL_STATUS = {
+    "queued": "en attente",
+    "sent": "envoyé",
+    "failed": "en échec",
+    "bounced": "revenu en erreur",
+    "undeliverable": "sans destinataire",
+}
+# Mail taken in: what became of it (`inbound_mails.status`), what it was (`kind`), and what a
+# partner's reply recorded on its sheet.
+INBOUND_STATUS = {
+    "recorded": "enregistré",
+    "ignored": "ignoré (réponse automatique)",
+    "quarantined": "en quarantaine",
+    "rejected": "écarté",
+}
+INBOUND_KIND = {
+    "answer": "écrit par une personne",
+    "auto_reply": "réponse automatique",
+    "bounce": "avis de non-distribution",
+    "unreadable": "illisible",
+}
+REPLY_RECORDED = {
+    "acknowledge": "accusé de réception enregistré",
+    "give_feedback": "retour enregistré",
+}
 PARTNER_KIND = {
     "mission_locale": "Mission Locale",
     "housing": "logement des jeunes",
@@ -48,6 +80,15 @@ BY_VOCABULARY = {
     "rupture_initiative": RUPTURE_INITIATIVE,
     "positive_exit": POSITIVE_EXIT,
 }
+
+
+def labels_for(choices: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """The labels of a field's choices: those of the vocabulary that holds them all (a value
+    such as "training" or "other" is in several, with different labels); else the codes."""
+    for labels in (*BY_VOCABULARY.values(), GIVEN_BY):
+        if set(choices) <= set(labels):
+            return {c: labels[c] for c in choices}
+    return {c: c for c in choices}
 
 
 def choice_label(value: str) -> str:

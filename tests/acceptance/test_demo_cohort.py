@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
 from casework.app import App
 from casework.clock import FixedClock
-from casework.demo import run_story
+from casework.demo import cohort_start, demo_cases, run_story, seed_cohort
+from casework.french import faults
 from casework.models import Case, ContactLog, Event, LiaisonSheet, OutboxMail
 
 FINAL = {"closed", "positive_exit", "exit_without_solution", "lost_contact", "rupture_recorded"}
@@ -22,6 +25,10 @@ def test_a_cohort_runs_through_and_the_record_is_consistent(app: App, clock: Fix
     output = "\n".join(lines)
     assert "Cohorte 2025 : 60 apprentis identifiés" in output
     assert "Bilan :" in output
+    # Told in French, with labels: no state or trigger codes.
+    assert faults(output) == []
+    assert not re.search(r"\b(?:identified|consent_asked|follow_up|ask_consent)\b", output)
+    assert "Demander le consentement (Identifié → Consentement à recueillir), par système" in output
 
     with app.db.read() as conn:
         cases = conn.execute(select(Case.id, Case.group, Case.state, Case.version)).all()
@@ -67,3 +74,21 @@ def test_a_cohort_runs_through_and_the_record_is_consistent(app: App, clock: Fix
         chain = chains[("case", c.id)]
         assert chain[-1].to_state == c.state
         assert c.version == len(chain)
+
+
+def test_the_readme_shows_a_followed_test_group_case_of_the_demo(
+    app: App, clock: FixedClock
+) -> None:
+    """The Quick start's commands name the case `serve --demo` prints as the one its people
+    follow: a test-group case with a history, not one left to the reader or a control case."""
+    clock.set(cohort_start(2025))
+    seed_cohort(app, 40, 2025, seed=53)  # what `serve --demo` makes, with its defaults
+    yours, example, _housing = demo_cases(app)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme[readme.index("Meanwhile, from another terminal") :].split("```")[1]
+    named = {int(n) for n in re.findall(r"(?:history|--case|show) (\d+)", block)}
+    assert named == {example}
+    with app.db.read() as conn:
+        group = conn.execute(select(Case.group).where(Case.id == example)).scalar_one()
+    assert group == "test"
+    assert example not in yours

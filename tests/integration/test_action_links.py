@@ -6,7 +6,7 @@ import html
 import logging
 import re
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -57,9 +57,11 @@ def links_of(caught: Caught, app: App) -> dict[str, str]:
     return found
 
 
-def consent_links(app: App, catcher: MailCatcher) -> tuple[int, dict[str, str]]:
+def consent_links(
+    app: App, catcher: MailCatcher, birth_date: date = date(2000, 5, 4)
+) -> tuple[int, dict[str, str]]:
     add_user(app)
-    case_id = add_case(app)
+    case_id = add_case(app, birth_date=birth_date)
     app.engine.fire(case_id, "ask_consent", Actor.system())
     MailSender(app).drain_sync()
     (caught,) = catcher.wait_for(1)
@@ -174,6 +176,54 @@ def test_invalid_form_values_are_shown_again_in_french_and_nothing_changes(
     assert row(mail_app, Case, case_id).state == "consent_asked"
     assert used(mail_app) == []  # the link is still good
     assert post(client, links["give_consent"], given_by="both").status_code == 200
+
+
+def test_a_field_that_does_not_apply_is_not_shown_nor_read(
+    mail_app: App, catcher: MailCatcher
+) -> None:
+    adult, adult_links = consent_links(mail_app, catcher)
+    minor = add_case(mail_app, birth_date=date(2010, 5, 4))
+    mail_app.engine.fire(minor, "ask_consent", Actor.system())
+    MailSender(mail_app).drain_sync()
+    minor_mail = next(c for c in catcher.wait_for(2) if c is not catcher.messages[0])
+    client = client_for(mail_app)
+    assert 'name="guardian_agreed"' in text(
+        client.get(links_of(minor_mail, mail_app)["give_consent"])
+    )
+    page = text(client.get(adult_links["give_consent"]))
+    assert 'name="given_by"' in page
+    assert 'name="guardian_agreed"' not in page
+    assert "Accord du représentant légal" not in page
+    # A box ticked anyway (an old page, a hand-made form) is not read: the adult consents.
+    done = post(client, adult_links["give_consent"], given_by="apprentice", guardian_agreed="oui")
+    assert done.status_code == 200
+    assert "guardian_agreed" not in events(mail_app, "case", adult)[-1].data
+
+
+def test_a_guard_refusal_shows_its_reason_and_the_link_stays_good(
+    mail_app: App, catcher: MailCatcher, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A minor (16 on 1 September 2026): consent needs the legal guardian's agreement.
+    case_id, links = consent_links(mail_app, catcher, birth_date=date(2010, 5, 4))
+    client = client_for(mail_app)
+    with caplog.at_level(logging.INFO, logger="casework.links"):
+        answer = post(client, links["give_consent"], given_by="apprentice", data_checked="oui")
+    assert answer.status_code == 422
+    page = text(answer)
+    assert "La situation a changé" not in page
+    assert "Rien n'a été enregistré. L'apprenti(e) est mineur(e)" in page
+    assert "l'accord du représentant légal est nécessaire" in page
+    assert "Ce lien reste valable" in page
+    # The form again, with what was typed: the person only has to tick the box.
+    assert 'name="guardian_agreed"' in page
+    assert '<option value="apprentice" selected>' in page
+    assert 'name="data_checked" value="oui" checked' in page
+    assert row(mail_app, Case, case_id).state == "consent_asked"
+    assert used(mail_app) == []
+    assert any("guard" in r.getMessage() for r in caplog.records)
+    done = post(client, links["give_consent"], given_by="both", guardian_agreed="oui")
+    assert done.status_code == 200
+    assert row(mail_app, Case, case_id).state == "consented"
 
 
 def test_a_stale_link_is_refused_with_a_clear_page(

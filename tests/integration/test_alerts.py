@@ -99,7 +99,7 @@ def test_a_cfa_alert_naming_an_apprentice_alerts_the_counsellor(
     MailSender(mail_app).drain_sync()
     (caught,) = catcher.wait_for(1)
     assert caught.recipients == ["claire.martin@ml.example"]
-    assert str(caught.message["Subject"]) == "Alerte de CFA de Laval au sujet de Léa MARTIN"
+    assert str(caught.message["Subject"]) == "Alerte au sujet de Léa MARTIN (CFA de Laval)"
     body = caught.part("plain")
     assert "n'est pas venue au CFA depuis deux semaines" in body
     assert "Vie scolaire, CFA de Laval" not in body
@@ -281,7 +281,7 @@ def test_a_person_attaches_a_quarantined_mail_as_an_alert_and_reads_it(
     assert alert.identified_by == "person:referente"
     assert events(mail_app, "case", case_id)[-1].data["attached_by"] == "person:referente"
     listed = run("alerts", "list", "--for", "referente")
-    assert f"dossier n° {case_id} (Léa MARTIN), conseiller referente" in listed
+    assert f"dossier n° {case_id} (Léa MARTIN), référent : referente" in listed
     assert "Un de vos jeunes est absent." in listed
     assert run("alerts", "list", "--for", "quelquun") == "Aucune alerte non lue.\n"
     assert run("alerts", "seen", str(alert.id), "--as", "referente") == (

@@ -234,6 +234,20 @@ def test_an_adult_consents_alone(app: App) -> None:
     assert row(app, Case, case_id).state == "consented"
 
 
+def test_a_value_for_a_field_that_does_not_apply_is_refused(app: App) -> None:
+    """The guardian's agreement is asked for a minor only (`when: beneficiary.minor`): given for
+    an adult, it is refused, naming the field and when it applies; nothing is written."""
+    case_id = add_case(app, state="consent_asked", birth_date=date(2006, 1, 1))
+    with pytest.raises(InvalidTransitionData) as refused:
+        app.engine.fire(case_id, "give_consent", PERSON, given_by="both", guardian_agreed="oui")
+    assert refused.value.field == "guardian_agreed"
+    assert refused.value.reason == "ce champ ne s'applique que si l'apprenti(e) est mineur(e)"
+    assert (row(app, Case, case_id).state, events(app, "case", case_id)[-1].trigger) == (
+        "consent_asked",
+        None,
+    )
+
+
 def test_referral_goes_only_to_a_partner_handling_the_need(app: App) -> None:
     case_id = add_case(app, state="follow_up", cycle=2)
     housing = add_partner(app, ("housing",))
@@ -320,18 +334,37 @@ def test_exits_record_their_kind(
 # -- data given with a transition -------------------------------------------------------------
 
 
+def test_a_value_not_among_the_choices_is_refused_with_their_labels(app: App) -> None:
+    """What a form shows is the labels: the reason names them, never a Python list."""
+    case_id = add_case(app, state="follow_up", cycle=1)
+    with pytest.raises(InvalidTransitionData) as bad:
+        app.engine.fire(
+            case_id, "record_contact", PERSON, channel="phone", duration_min=5, difficulties="x"
+        )
+    assert bad.value.reason == (
+        "« x » inconnu ; valeurs possibles : logement, argent et budget, santé, mobilité et "
+        "transport, situation familiale, relations avec l'employeur, motivation, "
+        "difficultés en formation, autre"
+    )
+
+
 @pytest.mark.parametrize(
     ("data", "field", "reason"),
     [
         ({"duration_min": 10}, "channel", "obligatoire"),
-        ({"channel": "fax", "duration_min": 10}, "channel", "valeurs possibles"),
+        # The command line types codes: the message gives them with their labels.
+        (
+            {"channel": "fax", "duration_min": 10},
+            "channel",
+            "valeurs possibles : phone (téléphone), sms (SMS), email (courriel)",
+        ),
         ({"channel": "phone", "duration_min": "dix"}, "duration_min", "entier"),
         ({"channel": "phone", "duration_min": 900}, "duration_min", "au plus 600"),
         ({"channel": "phone", "duration_min": 5, "mood": "bon"}, "mood", "champ inconnu"),
         (
             {"channel": "phone", "duration_min": 5, "difficulties": "housing,dragons"},
             "difficulties",
-            "'dragons' inconnu",
+            "« dragons » inconnu ; valeurs possibles : housing (logement)",
         ),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from casework.cli import main
 from casework.cli.main import EPILOG
 from casework.database import Database
 from casework.demo.mailcatcher import MailCatcher
+from casework.french import faults
 from casework.migrate import head_revision
 from casework.models import User
 from casework.settings import DatabaseSettings
@@ -93,10 +95,14 @@ def test_case_list_show_fire_and_history(app: App, db_url: str) -> None:
         "anne",
     )
     assert fired.exit_code == 0, fired.output
-    assert f"Dossier {case_id} : follow_up → follow_up (record_contact)." in fired.output
+    assert f"Dossier {case_id} : Enregistrer un contact (Suivi mensuel)." in fired.output
     history = run(db_url, "history", str(case_id))
-    assert "person:anne" in history.output
-    assert "difficulties=['housing', 'money']" in history.output
+    # Labels, not codes nor a Python list (`--json` keeps the codes).
+    assert "anne" in history.output
+    assert (
+        "Enregistrer un contact (Suivi mensuel)  (Canal : téléphone ; Durée (minutes) : 25 ; "
+        "Difficultés repérées : logement, argent et budget)"
+    ) in history.output
     as_json = run(db_url, "history", str(case_id), "--json")
     assert '"trigger": "record_contact"' in as_json.output
 
@@ -139,9 +145,22 @@ def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[st
 
 @pytest.mark.parametrize("path", [(), *_commands(main)], ids=lambda p: " ".join(p) or "casework")
 def test_every_command_has_help(path: tuple[str, ...]) -> None:
-    result = CliRunner().invoke(main, [*path, "--help"])
+    """In French, Click's own words included (usage, options, value types), proofread."""
+    result = CliRunner().invoke(main, [*path, "--help"], prog_name="casework")
     assert result.exit_code == 0
-    assert "Usage:" in result.output
+    assert "Utilisation : casework" in result.output
+    assert "Affiche cette aide et quitte." in result.output
+    assert not re.search(r"Usage:|Options:|\b(?:TEXT|INTEGER|FLOAT|BOOLEAN)\b", result.output)
+    assert faults(result.output) == []
+
+
+def test_click_says_its_errors_in_french() -> None:
+    missing = CliRunner().invoke(main, ["case", "show"])
+    assert "Erreur : Argument manquant 'CASE_ID'." in missing.output
+    wrong = CliRunner().invoke(main, ["case", "list", "--group", "x"])
+    assert "« x » n'est pas une des valeurs possibles : 'test', 'control'." in wrong.output
+    unknown = CliRunner().invoke(main, ["histry"])
+    assert "Commande inconnue : « histry ». Vouliez-vous dire 'history' ?" in unknown.output
 
 
 def _examples(text: str, fenced: bool = False) -> list[str]:
@@ -188,7 +207,8 @@ def test_simulate_runs_months_of_timers_in_seconds(app: App, db_url: str) -> Non
     assert result.exit_code == 0, result.output
     # Five more cycles, then monitoring: six timers each.
     assert "200 jour(s) simulé(s) : 18 minuteur(s) déclenché(s)." in result.output
-    assert "next_cycle ×3" in result.output
+    assert "3 déclenché(s) (Passer au point mensuel suivant ×3)" in result.output
+    assert faults(result.output) == []
     listed = run(db_url, "case", "list", "--summary")
     assert "monitoring" in listed.output
 
@@ -203,9 +223,10 @@ def test_status_and_timers(app: App, db_url: str) -> None:
     app.engine.fire(case_id, "ask_consent", Actor.system())
     status = run(db_url, "status")
     assert "Minuteurs : 1 en attente" in status.output
-    assert "remind_consent" in status.output
+    assert f"dossier {case_id} : Relancer pour le consentement" in status.output
     assert "Aucun service n'a encore tourné" in status.output
-    assert "remind_consent" in run(db_url, "timers").output
+    timers = run(db_url, "timers").output
+    assert "Relancer pour le consentement (état : Consentement à recueillir)" in timers
     assert "Aucun minuteur en échec." in run(db_url, "timers", "--failed").output
     with app.db.transaction() as conn:
         conn.execute(
@@ -246,8 +267,7 @@ def test_mail_commands(db_url: str, app: App, catcher: MailCatcher) -> None:
     sent = run(db_url, "mail", "send", env=env)
     assert "1 envoyé(s), 0 à réessayer, 0 en échec" in sent.output, sent.output
     listed = run(db_url, "mail", "list", "--case", str(case_id))
-    assert "case/consent_request" in listed.output
-    assert "claire@ml.example" in listed.output
+    assert "envoyé             → claire@ml.example" in listed.output
     assert "« Consentement à recueillir : Léa MARTIN »" in listed.output
     assert "Aucun courriel." in run(db_url, "mail", "list", "--status", "failed").output
     no_keys = run(db_url, "mail", "send", env={"CASEWORK_MAIL_LINK_KEYS": ""})

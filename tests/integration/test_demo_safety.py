@@ -135,7 +135,7 @@ def pages(catcher: MailCatcher) -> tuple[TestClient, list[bytes]]:
 
     def take(raw: bytes) -> object:
         taken.append(raw)
-        return SimpleNamespace(status="recorded", reason="acknowledge")
+        return SimpleNamespace(status="recorded", reason="accusé de réception enregistré")
 
     message = EmailMessage()
     message["From"] = "plateforme@plateforme.example"
@@ -189,7 +189,8 @@ def test_the_reply_form_is_checked_before_its_body_is_read(
     assert taken == []
     done = client.post("/mails/0/reply", data={"csrf": csrf.group(1), "text": "Bien reçu."})
     assert done.status_code == 200
-    assert "recorded" in done.text
+    answer = html.unescape(done.text)
+    assert "Réponse prise en compte</strong> : accusé de réception enregistré." in answer
     (reply,) = taken
     assert b"Bien re\xc3\xa7u." in reply
     assert b"In-Reply-To: <1@plateforme.example>" in reply

@@ -58,7 +58,7 @@ def test_a_batch_takes_each_message_as_if_one_by_one(mail_app: App, catcher: Mai
         InboundStatus.QUARANTINED,
         InboundStatus.RECORDED,
     ]
-    assert [r.reason for r in results][3] == "give_feedback"
+    assert [r.reason for r in results][3] == "retour enregistré"
     assert (results[4].duplicate, results[4].id) == (True, results[0].id)
     assert not any(r.duplicate for r in results[:4])
     # Sheet A was acknowledged, then given its feedback, in the batch's order.

@@ -467,7 +467,7 @@ def test_a_season_from_the_command_line(app: App, db_url: str, tmp_path: Path) -
         "--referent",
         "referente",
     )
-    assert f"Cohorte {COHORT}, tirage n° 1 (lottery) : " in assigned
+    assert f"Cohorte {COHORT}, répartition n° 1 (tirage au sort) : " in assigned
     again = run("intake", "assign", str(COHORT), "--method", "parity", "--allocate", "balanced")
     assert again.startswith("Aucun jeune retenu sans dossier : rien à attribuer.\n")
     assert "Une saison, dans l'ordre" in run("intake", "--help")

@@ -118,7 +118,7 @@ def test_every_template_renders_in_french_with_its_links(
     check_parts(to_counsellor, "Le responsable du partenaire vient d'être prévenu")
     (overdue,) = by_subject(caught, "Fiche n° 1 en retard")
     check_parts(overdue, "a dépassé le délai de la charte")
-    (feedback,) = by_subject(caught, "Retour de Foyer des jeunes travailleurs")
+    (feedback,) = by_subject(caught, "Retour du partenaire Foyer des jeunes travailleurs")
     check_parts(feedback, "Rendez-vous pris le 12 octobre.", "Clore la fiche : https://")
     assert len(caught) == 13
 

@@ -221,10 +221,12 @@ def test_case_reassign_and_cases_handover(app: App, db_url: str) -> None:
     late = ("case", "reassign", str(second), "--to", "paul", "--expected-version", "9")
     assert "a été modifié entre-temps" in run(db_url, *late, "--as", "anne").output
     history = run(db_url, "history", str(first)).output
-    (line,) = [line for line in history.splitlines() if "reassign" in line]
-    assert "person:anne" in line
-    assert "follow_up → follow_up" in line
-    assert {"to=paul", "reason=congé", "from=referente"} <= set(line.split("(")[-1][:-1].split())
+    (line,) = [line for line in history.splitlines() if "Changer de référent" in line]
+    assert line.split()[2] == "anne"
+    assert "Changer de référent (Suivi mensuel)" in line
+    assert line.endswith(
+        "(Nouveau référent (identifiant) : paul ; Motif : congé ; ancien référent : referente)"
+    )
 
     handover = ("cases", "handover", "--from", "referente", "--to", "paul", "--as", "anne")
     done = run(db_url, *handover)

@@ -189,7 +189,7 @@ def test_a_timer_whose_row_moved_on_is_discarded_with_an_event(app: App) -> None
     assert report.discarded == {"remind_consent": 1}
     (timer,) = timers(app, "case", case_id)
     assert timer.status == "discarded"
-    assert "moved on" in timer.last_error
+    assert "le dossier est passé à l'état « Clos »" in timer.last_error
     last = events(app, "case", case_id)[-1]
     assert (last.trigger, last.from_state, last.to_state, last.version) == (
         "remind_consent",
@@ -376,7 +376,7 @@ def test_a_timer_whose_row_entered_its_state_again_is_stale(app: App, clock: Fix
     assert report.discarded == {"remind_consent": 1}
     assert row(app, Case, case_id).state == "consent_asked"
     (timer,) = timers(app, "case", case_id)
-    assert "entered a state again" in timer.last_error
+    assert "a changé d'état depuis que le minuteur a été posé" in timer.last_error
 
 
 def test_entering_a_state_again_moves_the_entry_version(app: App) -> None:

@@ -30,3 +30,9 @@ def test_text_summary_lists_timers_guards_and_mails() -> None:
     assert "⏱ escalate après 6 working days (or partner.ack_days + 3)" in text
     assert "si young_person_consents" in text
     assert "courriels escalation→partner_manager, escalation→counsellor" in text
+
+
+def test_text_summary_says_when_a_field_applies() -> None:
+    workflows = load_workflows(default_workflows_dir(), registry, default_templates_dir())
+    text = text_summary(workflows.latest("case").definition)
+    assert "champs given_by*, guardian_agreed (si beneficiary.minor), data_checked" in text

@@ -115,8 +115,9 @@ def test_every_bad_value_is_said_with_its_line_column_and_reason(tmp_path: Path)
     said = [str(p) for p in found.problems]
     assert said == [
         "partenaires.csv, ligne 2, colonne « Besoins » : « logement, juridique » — besoin "
-        "inconnu : juridique (attendu : logement, argent, santé, mobilité, situation familiale, "
-        "relations avec l'employeur, motivation, difficultés en formation, autre)",
+        "inconnu : juridique (attendu : logement, argent et budget, santé, mobilité et transport, "
+        "situation familiale, relations avec l'employeur, motivation, difficultés en formation, "
+        "autre)",
         "partenaires.csv, ligne 3, colonne « Territoire » : « Laval » — code inconnu : Laval "
         "(attendu : des départements, de 01 à 95, 2A, 2B, 971 à 974 ou 976, et des codes postaux "
         "à 5 chiffres)",

@@ -52,6 +52,10 @@ def _registry() -> Registry:
 
     registry.guard(ok)  # type: ignore[arg-type]
     registry.handler(noop)  # type: ignore[arg-type]
+    registry.condition("beneficiary.minor", "case", "l'apprenti(e) est mineur(e)")(
+        lambda row, now: True
+    )
+    registry.condition("sheet.sent", "liaison", "la fiche est envoyée")(lambda row, now: True)
     return registry
 
 
@@ -329,6 +333,35 @@ def test_field_vocabularies(tmp_path: Path) -> None:
     assert any("unknown vocabulary 'wishes'" in m for m in messages)
     assert any("a choice needs 'choices' or 'vocabulary'" in m for m in messages)
     assert any("unknown type 'huge'" in m for m in messages)
+
+
+def test_a_field_applies_under_a_registered_condition_about_its_kind_of_row(
+    tmp_path: Path,
+) -> None:
+    def with_when(when: str) -> str:
+        return BASE.replace(
+            "    guards: ok\n",
+            f"    guards: ok\n    fields:\n      agreed: {{type: bool, when: {when}}}\n",
+        )
+
+    assert check(tmp_path, with_when("beneficiary.minor")) == []
+    text = with_when("beneficiary.underage")
+    problem = only(check(tmp_path, text))
+    assert problem.message == (
+        "field 'agreed' of transition 'go': unknown condition 'beneficiary.underage' "
+        "(known: beneficiary.minor, sheet.sent)"
+    )
+    assert problem.line == line_of(text, "agreed:")
+    problem = only(check(tmp_path, with_when("sheet.sent")))
+    assert "condition 'sheet.sent' is about a liaison, not a case" in problem.message
+
+
+def test_the_guardian_box_is_declared_for_minors_only() -> None:
+    workflows = load_workflows(default_workflows_dir(), bundled_registry, default_templates_dir())
+    consent = next(
+        t for t in workflows.latest("case").definition.transitions if t.trigger == "give_consent"
+    )
+    assert {f.name: f.when for f in consent.fields}["guardian_agreed"] == "beneficiary.minor"
 
 
 def test_a_missing_mail_part_and_a_broken_template(tmp_path: Path) -> None:

@@ -32,10 +32,11 @@ def list_alerts(context: Context, everything: bool, login: str | None, limit: in
         who = printable(display_name(r.first_names, r.birth_name))
         click.echo(
             f"{r.id:>6}  {format_local(r.created_at)}  dossier n° {r.case_id} ({who}), "
-            f"conseiller {r.referent or '?'}{seen}"
+            f"référent : {r.referent or 'aucun'}{seen}"
         )
         click.echo(
-            f"        de {printable(r.sender)} : « {printable(r.subject or '(sans objet)')} »"
+            f"        écrite par {printable(r.sender)} : "
+            f"« {printable(r.subject or '(sans objet)')} »"
         )
         text = printable(r.text)
         if text:

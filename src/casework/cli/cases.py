@@ -10,10 +10,13 @@ from typing import Any
 import click
 from sqlalchemy import Connection, select
 
+from casework import wording
 from casework.cli.main import CheckedText, Context, F, acting_person, as_option, printable
 from casework.clock import format_local, to_local
-from casework.errors import TransitionRefused
+from casework.engine.entities import CASE, RowReader
+from casework.errors import CaseworkError, TransitionRefused
 from casework.handover import hand_over, reassign, reassign_refused
+from casework.labels import ASSIGNMENT_METHOD, GROUP, NEED_CATEGORY, RUPTURE_INITIATIVE
 from casework.models import Case
 from casework.models.beneficiary import age_on, display_name
 from casework.models.contract import UNKNOWN_EMPLOYER
@@ -104,20 +107,33 @@ def list_(
     if not rows:
         click.echo("Aucun dossier.")
         return
+    states = [_state_in_list(context, r) for r in rows]
+    width = max(22, *(len(s) for s in states))
     click.echo(
-        f"{'N°':>6}  {'Coh.':4}  {'Groupe':7}  {'État':22}  {'Depuis':16}  Apprenti — employeur"
+        f"{'N°':>6}  {'Coh.':4}  {'Groupe':7}  {'État':{width}}  {'Depuis':16}  "
+        "Apprenti — employeur"
     )
-    for r in rows:
-        state_label = r.state + (f" {r.cycle}" if r.state == "follow_up" else "")
+    for r, state_label in zip(rows, states, strict=True):
         name = printable(display_name(r.first_names, r.birth_name))
         employer = printable(r.employer_name or UNKNOWN_EMPLOYER)
         click.echo(
-            f"{r.id:>6}  {r.cohort:4}  {r.group:7}  {state_label:22}  "
+            f"{r.id:>6}  {r.cohort:4}  {GROUP.get(r.group, r.group):7}  {state_label:{width}}  "
             f"{format_local(r.state_since):16}  {name} — {employer}"
         )
 
 
 list_.name = "list"
+
+
+def _state_in_list(context: Context, r: Any) -> str:
+    """A case's state as `case list` shows it: its label, and the cycle while followed."""
+    definition = context.app.workflows.latest("case").definition
+    label = wording.state(definition, r.state)
+    return label + (f" ({r.cycle}/{_cycles(definition)})" if r.state == "follow_up" else "")
+
+
+def _cycles(definition: Any) -> Any:
+    return definition.parameters.get("follow_up_cycles")
 
 
 @case.command("show")
@@ -128,48 +144,61 @@ def show(context: Context, case_id: int) -> None:
     app = context.app
     with app.db.read() as conn:
         detail = case_detail(conn, case_id)
+        (row,) = RowReader(CASE, lock=False, join=True).read(conn, [case_id])
     c, b, k = detail.case, _printable_row(detail.beneficiary), _printable_row(detail.contract)
     definition = app.workflows.definition(c.workflow_name, c.workflow_version)
     machine = app.workflows.machine(c.workflow_name, c.workflow_version)
-    today = to_local(app.clock.now()).date()
-    age = age_on(b.birth_date, today)
+    sheets = app.workflows.latest("liaison").definition
+    now = app.clock.now()
+    age = age_on(b.birth_date, to_local(now).date())
     click.echo(f"Dossier {c.id} — {b.first_names} {b.birth_name.upper()}")
     click.echo(
         f"  Né(e) le {_d(b.birth_date)} ({age} ans{', mineur(e)' if age < 18 else ''}), "
-        f"tél. {b.phone or '—'}, {b.email or '—'}"
+        f"tél. {b.phone or '—'}, courriel {b.email or '—'}"
     )
     if b.guardian_name:
         click.echo(f"  Représentant légal : {b.guardian_name}, tél. {b.guardian_phone or '—'}")
-    click.echo(f"  Adresse : {b.address_line or '—'}, {b.postcode or ''} {b.commune or ''}")
+    address = " ".join(p for p in (b.postcode, b.commune) if p)
+    click.echo(f"  Adresse : {', '.join(p for p in (b.address_line, address) if p) or '—'}")
     click.echo(
         f"  Contrat {k.cma_number} : {k.employer_name or UNKNOWN_EMPLOYER} "
-        f"({k.employer_trade or 'métier ?'}), "
+        f"({k.employer_trade or 'métier non renseigné'}), "
         f"du {_d(k.start_date)} au {_d(k.planned_end_date)}"
     )
     click.echo(f"  CFA : {k.training_centre_name or '—'} ; diplôme : {k.diploma or '—'}")
     if k.rupture_date:
-        click.echo(f"  Rupture le {_d(k.rupture_date)} ({k.rupture_initiative or '?'})")
-    state = definition.states[c.state]
-    cycle = f", cycle {c.cycle}/{definition.parameters.get('follow_up_cycles')}" if c.cycle else ""
-    click.echo(f"  Cohorte {c.cohort}, groupe {c.group} ({c.assignment_method})")
+        initiative = RUPTURE_INITIATIVE.get(k.rupture_initiative or "", "initiative inconnue")
+        click.echo(f"  Rupture le {_d(k.rupture_date)} ({initiative})")
+    cycle = f", cycle {c.cycle}/{_cycles(definition)}" if c.cycle else ""
+    method = ASSIGNMENT_METHOD.get(c.assignment_method, c.assignment_method)
+    click.echo(f"  Cohorte {c.cohort}, groupe {GROUP.get(c.group, c.group)} ({method})")
     click.echo(
-        f"  État : {state.label} [{c.state}]{cycle}, depuis le {format_local(c.state_since)}"
+        f"  État : {wording.state(definition, c.state)}{cycle}, "
+        f"depuis le {format_local(c.state_since)}"
     )
-    click.echo(f"  Version : {c.version} (workflow {c.workflow_name} v{c.workflow_version})")
-    allowed = machine.allowed_triggers(c.state)
-    if allowed:
-        click.echo("  Actions possibles :")
-        for trigger in allowed:
-            tdef = next(t for t in definition.transitions_from(c.state) if t.trigger == trigger)
-            fields = ", ".join(f.name + ("*" if f.required else "") for f in tdef.fields)
-            by = ", ".join(sorted(tdef.by))
-            click.echo(
-                f"    {trigger:26} {tdef.label} (par {by}){' — ' + fields if fields else ''}"
-            )
+    click.echo(f"  Version : {c.version} ({definition.label}, version {c.workflow_version})")
+    # What a person may do now (`case fire`): the codes to type, with their labels; the fields
+    # that apply to this case only (no guardian's agreement for an adult).
+    doable: dict[str, Any] = {}
+    for t in definition.transitions_from(c.state):
+        if "person" in t.by:
+            doable.setdefault(t.trigger, t)
+    if doable:
+        click.echo(f"  Actions possibles (casework case fire {c.id} ACTION -d CHAMP=VALEUR) :")
+    for _trigger, t in sorted(doable.items()):
+        fields = [
+            f"{f.name}{'*' if f.required else ''} ({f.label})"
+            for f in t.fields
+            if machine.applies(f, row, now)
+        ]
+        click.echo(f"    {wording.action(definition, t.trigger)} : {t.trigger}")
+        if fields:
+            click.echo(f"      champs : {', '.join(fields)}")
     for s in detail.sheets:
+        need = NEED_CATEGORY.get(s.need_category, s.need_category)
         click.echo(
-            f"  Fiche {s.id} : {s.need_category} → {printable(s.partner_name)}, {s.state} "
-            f"depuis le {format_local(s.state_since)}"
+            f"  Fiche {s.id} : {need} → {printable(s.partner_name)}, "
+            f"{wording.state(sheets, s.state)} depuis le {format_local(s.state_since)}"
         )
 
 
@@ -186,8 +215,8 @@ def action_options(what: str) -> Callable[[F], F]:
                     "pairs",
                     multiple=True,
                     metavar="CHAMP=VALEUR",
-                    help="Valeur d'un champ de l'action (répétable). Listes séparées par des "
-                    "virgules.",
+                    help="Ce que l'action enregistre, un champ à la fois (répétable) ; une "
+                    "liste se donne séparée par des virgules.",
                 ),
                 click.option(
                     "--expected-version",
@@ -220,7 +249,11 @@ def fire(
     data = data_pairs(pairs)
     actor = acting_person(context.app, login)
     done = context.app.engine.fire(case_id, trigger, actor, expected_version, **data)
-    click.echo(f"Dossier {done.entity_id} : {done.source} → {done.dest} ({trigger}).")
+    definition = context.app.workflows.latest("case").definition
+    step = wording.state(definition, done.source)
+    if done.dest != done.source:
+        step += f" → {wording.state(definition, done.dest)}"
+    click.echo(f"Dossier {done.entity_id} : {wording.action(definition, trigger)} ({step}).")
     click.echo(f"Version du dossier : {done.version}.")
 
 
@@ -349,19 +382,34 @@ def history(context: Context, case_id: int, as_json: bool) -> None:
         if as_json:
             click.echo(json_for_terminal({**e._asdict(), "at": e.at.isoformat()}))
             continue
-        what = "dossier" if e.entity == "case" else f"{e.entity} {e.entity_id}"
-        if e.from_state:
-            step = f"{e.from_state} → {e.to_state}"
-        elif e.to_state:
-            step = f"création → {e.to_state}"
-        else:  # a fact recorded beside the transitions (an alert, links revoked)
-            step = "—"
-        action = e.trigger or "création"
-        data = printable(" ".join(f"{k}={v}" for k, v in e.data.items())) if e.data else ""
-        click.echo(
-            f"{format_local(e.at)}  {e.actor_kind}:{printable(e.actor):14}  {what:12}  "
-            f"{action:22}  {step}" + (f"  ({data})" if data else "")
-        )
+        click.echo(_event_line(context, e))
+
+
+def _event_line(context: Context, e: Any) -> str:
+    """One event as people read it: who, on what, which action, from which state to which,
+    and what it recorded — labels, not codes (`--json` keeps the codes)."""
+    try:
+        definition = context.app.workflows.latest(e.entity).definition
+    except CaseworkError:
+        definition = None
+    what = "dossier" if e.entity == "case" else f"fiche {e.entity_id}"
+    action = wording.action(definition, e.trigger)
+    if e.to_state is None and e.from_state is not None:  # a timer set aside: no state change
+        action += " (minuteur écarté)"
+    before, after = wording.state(definition, e.from_state), wording.state(definition, e.to_state)
+    if e.from_state is None and e.to_state is not None:
+        step = f" : {after}"
+    elif e.to_state is None:  # a fact recorded beside the transitions (an alert, links revoked)
+        step = ""
+    elif e.from_state == e.to_state:
+        step = f" ({after})"
+    else:
+        step = f" : {before} → {after}"
+    data = printable(wording.recorded(definition, e.trigger, e.data)) if e.data else ""
+    who = printable(wording.actor(e.actor_kind, e.actor))
+    return f"{format_local(e.at)}  {who:20}  {what:8}  {action}{step}" + (
+        f"  ({data})" if data else ""
+    )
 
 
 def data_pairs(pairs: tuple[str, ...]) -> dict[str, str]:

@@ -20,7 +20,12 @@ DEMO_DATABASE = "sqlite:///var/demo.sqlite3"
 
 @click.command("demo")
 @click.option(
-    "--cases", "n_cases", type=int, default=40, show_default=True, help="Nombre d'apprentis."
+    "--cases",
+    "n_cases",
+    type=int,
+    default=40,
+    show_default=True,
+    help="Combien d'apprentis environ (ceux que les deux fichiers générés ont en commun).",
 )
 @click.option("--cohort", type=int, default=2025, show_default=True, help="Année de campagne.")
 @click.option("--days", type=int, default=200, show_default=True, help="Jours simulés.")

@@ -7,17 +7,14 @@ from sqlalchemy import select
 
 from casework.cli.main import CheckedText, Context, acting_person, as_option, printable
 from casework.clock import format_local
+from casework.labels import INBOUND_KIND, INBOUND_STATUS, REPLY_RECORDED
 from casework.models import InboundMail, InboundStatus
 from casework.text_hygiene import for_terminal
 from casework.text_limits import REASON
 
 INBOUND = InboundMail.__table__
-STATUS_LABELS = {
-    "recorded": "enregistré",
-    "ignored": "ignoré (automatique)",
-    "quarantined": "en quarantaine",
-    "rejected": "écarté",
-}
+# How a message came in (`inbound_mails.source`).
+SOURCES = {"imap": "lu par IMAP", "lmtp": "reçu par LMTP", "demo": "démonstration"}
 
 
 @click.group("inbound")
@@ -47,7 +44,7 @@ def list_inbound(context: Context, wanted: str, limit: int) -> None:
     with context.app.db.read() as conn:
         rows = conn.execute(query).all()
     if not rows:
-        click.echo(f"Aucun courriel {STATUS_LABELS[wanted]}.")
+        click.echo(f"Aucun courriel {INBOUND_STATUS[wanted]}.")
     for r in rows:
         sheet = f"  fiche n° {r.sheet_id}" if r.sheet_id else ""
         click.echo(f"{r.id:>7}  {format_local(r.received_at)}  {printable(r.sender or '?')}{sheet}")
@@ -65,9 +62,11 @@ def show(context: Context, inbound_id: int) -> None:
         r = conn.execute(select(INBOUND).where(INBOUND.c.id == inbound_id)).first()
     if r is None:
         raise click.ClickException(f"Courriel reçu n° {inbound_id} inconnu.")
-    click.echo(f"Courriel reçu n° {r.id} ({r.source}), le {format_local(r.received_at)}")
+    source = SOURCES.get(r.source, printable(r.source))
+    click.echo(f"Courriel reçu n° {r.id} ({source}), le {format_local(r.received_at)}")
     click.echo(f"De : {printable(r.sender or '?')}\nObjet : {printable(r.subject)}")
-    click.echo(f"État : {STATUS_LABELS[str(r.status)]} ({r.kind})")
+    kind = INBOUND_KIND.get(str(r.kind), str(r.kind))
+    click.echo(f"État : {INBOUND_STATUS[str(r.status)]} ({kind})")
     if r.reason:
         click.echo(f"Raison : {printable(r.reason)}")
     click.echo("\n" + (for_terminal(r.text) or "(pas de texte)"))
@@ -84,8 +83,8 @@ def attach(context: Context, inbound_id: int, sheet_id: int, login: str | None) 
 
     actor = acting_person(context.app, login)
     trigger = Ingestor(context.app).attach(inbound_id, sheet_id, actor)
-    done = "accusé de réception" if trigger == "acknowledge" else "retour"
-    click.echo(f"Courriel n° {inbound_id} rattaché à la fiche n° {sheet_id} : {done} enregistré.")
+    done = REPLY_RECORDED.get(trigger, trigger)
+    click.echo(f"Courriel n° {inbound_id} rattaché à la fiche n° {sheet_id} : {done}.")
 
 
 @inbound.command("reject")

@@ -11,6 +11,7 @@ import click
 from casework.cli.launch import referent_options, referents, started_line
 from casework.cli.main import Context, acting_person, as_option, printable
 from casework.clock import format_local
+from casework.labels import ASSIGNMENT_METHOD
 
 SOURCES = {"cma": "contrats de la CMA", "ml": "jeunes suivis par la Mission Locale"}
 
@@ -360,7 +361,8 @@ def assign(
             click.echo(f"  {_not_eligible(report.not_eligible, cohort)}")
         return
     click.echo(
-        f"Cohorte {cohort}, tirage n° {report.draw_id} ({method}) : "
+        f"Cohorte {cohort}, répartition n° {report.draw_id} "
+        f"({ASSIGNMENT_METHOD.get(method, method)}) : "
         f"{report.cases.get('test', 0)} test, {report.cases.get('control', 0)} témoin"
         + (
             f" ; {report.ruptures} rupture(s) déjà connue(s) enregistrée(s)"

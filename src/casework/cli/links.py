@@ -7,6 +7,7 @@ from typing import Any
 import click
 from sqlalchemy import func, select
 
+from casework import wording
 from casework.cli.main import CheckedText, Context, acting_person, as_option, printable
 from casework.clock import format_local
 from casework.models import ActionLink, Case, User
@@ -36,8 +37,9 @@ def list_links(context: Context, case_id: int) -> None:
     now = app.clock.now()
     for r in rows:
         what = "dossier" if r.entity == "case" else f"fiche n° {r.entity_id}"
+        action = wording.action(app.workflows.latest(r.entity).definition, r.trigger)
         click.echo(
-            f"{r.id:>8}  {format_local(r.created_at)}  {what:14} {r.trigger:22} "
+            f"{r.id:>8}  {format_local(r.created_at)}  {what:14} {action:28} "
             f"{printable(r.recipient)}"
         )
         click.echo(f"          {_state(r, now)}")
@@ -45,7 +47,9 @@ def list_links(context: Context, case_id: int) -> None:
 
 def _state(link: Any, now: Any) -> str:
     if link.revoked_at is not None:
-        return f"révoqué le {format_local(link.revoked_at)} par {printable(link.revoked_by)}"
+        kind, _, who = str(link.revoked_by).partition(":")  # as recorded: "person:anne"
+        by = wording.actor(kind, who) if who else link.revoked_by
+        return f"révoqué le {format_local(link.revoked_at)} par {printable(by)}"
     if link.used_at is not None:
         return f"utilisé le {format_local(link.used_at)}"
     if link.expires_at <= now:

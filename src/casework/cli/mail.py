@@ -10,10 +10,19 @@ from casework.cli import users
 from casework.cli.main import CheckedText, Context, as_option, printable
 from casework.cli.users import RoleType
 from casework.clock import format_local
+from casework.labels import MAIL_STATUS
 from casework.models import MailStatus, OutboxMail, Role
 from casework.text_limits import ADDRESS, LOGIN, NAME
 
 OUTBOX = OutboxMail.__table__
+# Whom a mail with no address yet is for (`outbox.recipient_role`).
+ROLES = {
+    "counsellor": "le référent",
+    "partner": "le partenaire",
+    "partner_manager": "le responsable du partenaire",
+    "beneficiary": "le jeune",
+    "guardian": "le représentant légal",
+}
 
 
 @click.group("mail")
@@ -60,10 +69,9 @@ def list_mails(context: Context, wanted: str | None, case_id: int | None, limit:
     if not rows:
         click.echo("Aucun courriel.")
     for m in rows:
-        to = printable(", ".join(m.recipients or []) or m.recipient_role)
-        click.echo(
-            f"{m.id:>7}  {format_local(m.created_at)}  {m.status:<13} {m.template:<26} → {to}"
-        )
+        to = printable(", ".join(m.recipients or []) or ROLES.get(m.recipient_role, "?"))
+        status = MAIL_STATUS.get(m.status, m.status)
+        click.echo(f"{m.id:>7}  {format_local(m.created_at)}  {status:<18} → {to}")
         if m.subject:
             click.echo(f"         « {printable(m.subject)} »")
         if m.last_error:

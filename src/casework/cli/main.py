@@ -15,12 +15,14 @@ from sqlalchemy import select
 
 from casework.actors import Actor
 from casework.app import App, build_app
+from casework.cli import click_fr
 from casework.errors import CaseworkError
 from casework.settings import Settings, load_settings
 from casework.text_hygiene import for_terminal
 from casework.text_limits import TextKind, TextRefused, shown
 
 F = TypeVar("F", bound=Callable[..., Any])
+click_fr.install()  # "Utilisation :", "Affiche cette aide et quitte.", "Option manquante"…
 
 EPILOG = """\b
 Exemples :
@@ -87,7 +89,7 @@ class _Group(click.Group):
     "--config",
     metavar="FICHIER",
     type=click.Path(dir_okay=False),
-    help="Fichier de configuration TOML (défaut : ./casework.toml ou $CASEWORK_CONFIG).",
+    help="Les réglages, au format TOML (défaut : ./casework.toml ou $CASEWORK_CONFIG).",
 )
 @click.option(
     "--database", "database_url", metavar="URL", help="Base de données (remplace la configuration)."

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import secrets
 import signal
 import threading
 from collections.abc import Sequence
@@ -15,11 +13,11 @@ from typing import Any
 import click
 from starlette.routing import BaseRoute
 
+from casework import wording
 from casework.app import App, build_app
-from casework.cli.demo import DEMO_DATABASE
 from casework.cli.main import Context
 from casework.clock import PARIS, FastClock, FixedClock, SystemClock, format_local, to_local
-from casework.migrate import current_revision, head_revision, upgrade
+from casework.migrate import current_revision, head_revision
 from casework.settings import Settings
 from casework.text_hygiene import for_terminal
 from casework.timers.service import STALE_AFTER, Service, heartbeats
@@ -71,7 +69,8 @@ def _paris_date(value: str | None) -> datetime | None:
     type=int,
     default=40,
     show_default=True,
-    help="Avec --demo : nombre d'apprentis.",
+    help="Avec --demo : combien d'apprentis environ (ceux que les deux fichiers générés ont "
+    "en commun : quelques lignes écartées ou à examiner en font un peu moins).",
 )
 @click.pass_obj
 def serve(
@@ -92,7 +91,9 @@ def serve(
     """
     settings = context.settings
     if demo:
-        return _serve_demo(context, host, port, no_web, sweep_interval, fast_clock, n_cases)
+        from casework.cli.demo_service import serve_demo  # imports the demo's modules
+
+        return serve_demo(context, host, port, no_web, sweep_interval, fast_clock, n_cases)
     clock = (
         SystemClock()
         if fast_clock is None
@@ -101,111 +102,12 @@ def serve(
     app = build_app(settings, clock)
     try:
         _ensure_schema(app)
-        _run(app, Service(app, sweep_interval), settings, host, port, no_web)
+        run_service(app, Service(app, sweep_interval), settings, host, port, no_web)
     finally:
         app.close()
 
 
-def _serve_demo(
-    context: Context,
-    host: str | None,
-    port: int | None,
-    no_web: bool,
-    sweep_interval: float | None,
-    fast_clock: float | None,
-    n_cases: int,
-) -> None:
-    from casework.demo import DemoPeople, cohort_start, prepare_demo_database, seed_cohort
-    from casework.demo.mailcatcher import MailCatcher
-
-    # The demo's pages let anyone who reaches them act and write as the partners: this machine
-    # only, whatever the settings say.
-    if host not in (None, *LOOPBACK):
-        raise click.ClickException(
-            f"La démonstration n'écoute que sur cette machine (127.0.0.1) : --host {host} "
-            "n'est pas accepté avec --demo."
-        )
-    host = "127.0.0.1"
-    settings = (
-        context.settings if context.database_url else context.settings.with_database(DEMO_DATABASE)
-    )
-    port = port or settings.service.port
-    # Before anything starts or connects: the demo empties only a database it created.
-    prepare_demo_database(settings.database.url, wipe=True)
-    # Mail goes to a catcher in this process (on a free port), shown at /mails; the links point
-    # at this server.
-    catcher = MailCatcher("127.0.0.1").start()
-    settings = dataclasses.replace(
-        settings,
-        # Replies come in through the catcher's form: a demo must never read (and flag as seen)
-        # a real mailbox, or take mail for a real server, that a casework.toml nearby names.
-        inbound=dataclasses.replace(settings.inbound, imap_enabled=False, lmtp_enabled=False),
-        mail=dataclasses.replace(
-            settings.mail,
-            enabled=True,
-            smtp_host="127.0.0.1",
-            smtp_port=catcher.port,
-            smtp_security="none",
-            smtp_user="",
-            base_url=f"http://{host}:{port}",
-            # Always a key of its own: signed with a real deployment's keys, the demo's reply
-            # addresses (an HMAC of a mail's number) would be valid there for that number.
-            link_keys=secrets.token_urlsafe(32),
-            # Demo time runs days per second: links must outlive a few real minutes.
-            link_max_age_days=max(settings.mail.link_max_age_days, 3650),
-            send_interval_seconds=1.0,
-            rate_per_second=0,
-        ),
-    )
-    cohort = 2025
-    clock = FastClock(cohort_start(cohort), fast_clock or 3 * 86_400)
-    app = build_app(settings, clock)
-    try:
-        upgrade(app.db)
-        seed_cohort(app, n_cases, cohort, seed=53)
-        yours, housing = _left_to_you(app)
-        people = DemoPeople(app, seed=53, spared_cases=yours, spared_partner=housing)
-        click.echo(
-            f"Démonstration : {n_cases} apprentis, horloge x{clock.speed:,.0f} "
-            f"(1 seconde = {clock.speed / 86_400:.1f} jour(s)), base {app.db.url}."
-        )
-        click.echo(
-            f"Courriels reçus : http://{host}:{port}/mails (boîte locale, SMTP {catcher.port}). "
-            f"Les dossiers n° {', '.join(map(str, sorted(yours)))} et les fiches du partenaire "
-            "logement vous sont laissés : agissez par les liens des courriels."
-        )
-        service = Service(app, sweep_interval, before_sweep=people.act)
-        # Replies written on the catcher's pages are delivered as a mail server would.
-        from casework.inbound.ingest import Ingestor
-
-        ingestor = Ingestor(app, service.mail.signer)
-        routes = catcher.routes(
-            lambda raw: ingestor.ingest(raw, "demo"), settings.service.max_form_bytes
-        )
-        _run(app, service, settings, host, port, no_web, extra_routes=routes)
-    finally:
-        app.close()
-        catcher.stop()
-
-
-def _left_to_you(app: App) -> tuple[frozenset[int], int | None]:
-    """The demo's first three test-group cases, and the housing partner: the simulation leaves
-    them to the person trying the demo."""
-    from sqlalchemy import select
-
-    from casework.models import Case, Partner
-
-    with app.db.read() as conn:
-        cases = conn.execute(
-            select(Case.id).where(Case.group == "test").order_by(Case.id).limit(3)
-        ).scalars()
-        housing = conn.execute(
-            select(Partner.id).where(Partner.kind == "housing").limit(1)
-        ).scalar()
-        return frozenset(cases), housing
-
-
-def _run(
+def run_service(
     app: App,
     service: Service,
     settings: Settings,
@@ -266,7 +168,7 @@ def status(context: Context) -> None:
         f"{counts['failed']} en échec."
     )
     for t in upcoming:
-        click.echo(f"  prochain : {format_local(t.due_at)}  {t.entity} {t.entity_id}  {t.trigger}")
+        click.echo(f"  prochain : {format_local(t.due_at)}  {_timer_text(app, t)}")
     beats = heartbeats(app)
     if not beats:
         click.echo("Aucun service n'a encore tourné sur cette base.")
@@ -281,6 +183,26 @@ def status(context: Context) -> None:
         if b.stopped_at is None and wall - b.last_seen_at <= STALE_AFTER:
             for name, reader in sorted((b.readers or {}).items()):
                 click.echo(f"  {_reader_line(name, reader)}")
+
+
+def _timer_text(app: App, timer: Any) -> str:
+    """ "dossier 12 : Relancer pour le consentement" — what a timer will do, to which row."""
+    what = "dossier" if timer.entity == "case" else "fiche"
+    definition = app.workflows.latest(timer.entity).definition
+    return f"{what} {timer.entity_id} : {wording.action(definition, timer.trigger)}"
+
+
+SWEPT = {
+    "fired": "déclenché(s)",
+    "discarded": "écarté(s)",
+    "retried": "à réessayer",
+    "failed": "mis de côté en échec",
+}
+
+
+def _swept(app: App, report: Any) -> str:
+    """A sweep as `simulate` tells it: "3 déclenché(s) (Relancer pour le consentement ×2, …)"."""
+    return str(report.told(lambda t: wording.any_action(app.workflows, t), SWEPT))
 
 
 def _process_state(beat: Any, wall: datetime) -> str:
@@ -340,11 +262,11 @@ def timers(context: Context, failed: bool, limit: int) -> None:
         click.echo("Aucun minuteur en échec." if failed else "Aucun minuteur en attente.")
         return
     for t in rows:
-        line = (
-            f"{t.id:>8}  {format_local(t.due_at)}  {t.entity} {t.entity_id:<7} "
-            f"{t.trigger:24} ({t.state}), {t.attempts} tentative(s)"
+        state = wording.state(app.workflows.latest(t.entity).definition, t.state)
+        click.echo(
+            f"{t.id:>8}  {format_local(t.due_at)}  {_timer_text(app, t)} (état : {state}), "
+            f"{t.attempts} tentative(s)"
         )
-        click.echo(line)
         if failed:
             click.echo(f"          raison : {t.last_error}")
 
@@ -389,7 +311,7 @@ def simulate(
             fired = sum(report.fired.values())
             total += fired
             if report.claimed:
-                click.echo(f"{to_local(clock.now()):%d/%m/%Y} : {report}")
+                click.echo(f"{to_local(clock.now()):%d/%m/%Y} : {_swept(app, report)}")
             if sender is not None:
                 sent += sender.drain_sync().sent
         click.echo(f"{days} jour(s) simulé(s) : {total} minuteur(s) déclenché(s).")

@@ -100,7 +100,7 @@ def users() -> None:
 @click.option(
     "--role", type=RoleType(), default="counsellor", show_default=True, help=ROLE_HELP + "."
 )
-@territory_option("Départements où la personne travaille, ex. 53,72 ou 2A (défaut : aucun).")
+@territory_option("Où la personne travaille : des départements, ex. 53,72 ou 2A (défaut : aucun).")
 @as_option("Qui ajoute (sauf pour le tout premier utilisateur)", dest="actor_login")
 @click.pass_obj
 def add(

@@ -1,7 +1,7 @@
 """The demo: French sample data (`data`), a cohort in the database (`cohort`), simulated people
 acting through the engine (`people`), and the story `casework demo` tells (`story`)."""
 
-from casework.demo.cohort import seed_cohort
+from casework.demo.cohort import demo_cases, seed_cohort
 from casework.demo.database import DemoDatabaseRefused, prepare_demo_database
 from casework.demo.people import DemoPeople
 from casework.demo.story import cohort_start, run_story
@@ -10,6 +10,7 @@ __all__ = [
     "DemoDatabaseRefused",
     "DemoPeople",
     "cohort_start",
+    "demo_cases",
     "prepare_demo_database",
     "run_story",
     "seed_cohort",

@@ -18,7 +18,7 @@ from casework.intake.importer import Importer
 from casework.intake.launch import Referents
 from casework.intake.matching import match
 from casework.intake.synthetic import write_sample_files
-from casework.models import Beneficiary, Case, Role, User
+from casework.models import Beneficiary, Case, Partner, Role, User
 from casework.models.beneficiary import display_name
 
 PEOPLE = Beneficiary.__table__
@@ -84,3 +84,20 @@ def seed_cohort(app: App, n_cases: int, cohort: int, seed: int) -> dict[int, str
                 ],
             )
     return {row.id: display_name(row.first_names, row.birth_name) for row in people}
+
+
+def demo_cases(app: App) -> tuple[frozenset[int], int | None, int | None]:
+    """What `serve --demo` leaves to the person trying it — the first three test-group cases
+    and the housing partner, which the simulation never acts for — and the first test-group
+    case it does follow (the one the banner and the README show the history of)."""
+    with app.db.read() as conn:
+        tests = list(
+            conn.execute(
+                select(Case.id).where(Case.group == "test").order_by(Case.id).limit(4)
+            ).scalars()
+        )
+        housing = conn.execute(
+            select(Partner.id).where(Partner.kind == "housing").order_by(Partner.id).limit(1)
+        ).scalar()
+    example = tests[3] if len(tests) > 3 else None
+    return frozenset(tests[:3]), example, housing

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import email.utils
 import html
 import secrets
 import socket
@@ -29,10 +30,18 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.routing import Route
 
+from casework.clock import format_local
 from casework.notify.mime import encode_header
 from casework.web import forms
 
 CSRF_COOKIE = "casework_demo_csrf"
+# What became of a reply written on the catcher's page, by its inbound status.
+TAKEN = {
+    "recorded": "Réponse prise en compte",
+    "ignored": "Réponse ignorée (automatique)",
+    "quarantined": "Réponse mise en quarantaine",
+    "rejected": "Réponse écartée",
+}
 
 
 @dataclass
@@ -171,10 +180,11 @@ class MailCatcher:
             f"{text}\r\n\r\nLe {m['Date']}, {m['From']} a écrit :\r\n> …\r\n"
         ).encode()
         result = await asyncio.get_running_loop().run_in_executor(None, self.take_reply, raw)
+        what = TAKEN.get(str(result.status), str(result.status))
+        why = f" : {result.reason}" if result.reason else ""
         body = (
             "<p><a href='/mails'>← tous les courriels</a></p><h1>Réponse reçue</h1>"
-            f"<p>État : <strong>{html.escape(str(result.status))}</strong> — "
-            f"{html.escape(str(result.reason or ''))}</p>"
+            f"<p><strong>{html.escape(what)}</strong>{html.escape(why)}.</p>"
         )
         return _html("Réponse reçue", body)
 
@@ -187,7 +197,7 @@ class MailCatcher:
             to = html.escape(", ".join(mail.recipients))
             subject = html.escape(str(m["Subject"]))
             rows.append(
-                f"<tr><td>{html.escape(str(m['Date']))}</td><td>{to}</td>"
+                f"<tr><td>{html.escape(french_date(m['Date']))}</td><td>{to}</td>"
                 f"<td><a href='/mails/{n}'>{subject}</a></td></tr>"
             )
         body = (
@@ -207,13 +217,19 @@ class MailCatcher:
             mail = self.messages[n]
         m = mail.message
         csrf = forms.csrf_value(request, CSRF_COOKIE)
-        headers = "".join(
-            f"<tr><th align='left'>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
-            for k, v in m.items()
-        )
+        shown = [
+            ("De", m["From"]),
+            ("À", m["To"]),
+            ("Répondre à", m["Reply-To"]),
+            ("Objet", m["Subject"]),
+            ("Date", french_date(m["Date"])),
+        ]
+        raw = [(k, french_date(v) if k.lower() == "date" else v) for k, v in m.items()]
         body = (
             "<p><a href='/mails'>← tous les courriels</a></p>"
-            f"<table style='font-size: 12px'>{headers}</table><hr>"
+            f"<table style='font-size: 14px'>{_rows(shown)}</table>"
+            "<details style='font-size: 12px'><summary>En-têtes techniques</summary>"
+            f"<table>{_rows(raw)}</table></details><hr>"
             # Our own HTML part, as the recipient's mail client would show it.
             f"{mail.part('html')}<hr>{self._reply_form(n, mail, csrf)}<h2>Partie texte</h2>"
             f"<pre>{html.escape(mail.part('plain'))}</pre>"
@@ -221,6 +237,14 @@ class MailCatcher:
         response = _html(str(m["Subject"]), body)
         forms.set_csrf_cookie(response, CSRF_COOKIE, csrf, path="/mails/", secure=False)
         return response
+
+
+def _rows(headers: list[tuple[str, Any]]) -> str:
+    return "".join(
+        f"<tr><th align='left'>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+        for k, v in headers
+        if v is not None
+    )
 
 
 def _reply_form_html(n: int, recipient: str, csrf: str) -> str:
@@ -244,6 +268,14 @@ def _page(title: str, body: str) -> str:
         "<body style='font-family: Arial, sans-serif; max-width: 900px; margin: 1em auto'>"
         f"{body}</body></html>"
     )
+
+
+def french_date(value: object) -> str:
+    """A mail's Date header as the rest of casework shows a time: 01/09/2026 10:00, Paris."""
+    try:
+        return format_local(email.utils.parsedate_to_datetime(str(value)))
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

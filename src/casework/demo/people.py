@@ -21,6 +21,7 @@ from casework.actors import Actor
 from casework.app import App
 from casework.clock import format_local, to_local
 from casework.errors import CaseworkError
+from casework.labels import NEED_CATEGORY
 from casework.models import Case, ContactLog, LiaisonSheet, NeedCategory
 from casework.partners.proposals import propose_partners
 
@@ -174,7 +175,8 @@ class DemoPeople:
                     "refer",
                     partner_id=partner_id,
                     need_category=need.value,
-                    description=f"Difficulté repérée lors du point mensuel ({need.value}).",
+                    description="Difficulté repérée lors du point mensuel : "
+                    f"{NEED_CATEGORY[need.value]}.",
                     consent=True,
                 ):
                     self.send_latest_sheet(case_id)

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
+from casework import wording
 from casework.app import App
 from casework.clock import PARIS, FixedClock, to_local
 from casework.demo.cohort import seed_cohort
@@ -79,14 +80,26 @@ def _tell(app: App, echo: Callable[[str], None], spotlight: set[int], after: int
         last = conn.execute(select(func.max(Event.id))).scalar_one() or after
     for e in new:
         what = f"dossier {e.case_id}" + (f", fiche {e.entity_id}" if e.entity == "liaison" else "")
+        definition = app.workflows.latest(e.entity).definition
+        action = wording.action(definition, e.trigger)
+        before, after_ = (
+            wording.state(definition, e.from_state),
+            wording.state(definition, e.to_state),
+        )
         if e.to_state is None:
-            step = f"minuteur {e.trigger} écarté ({e.data.get('reason')})"
+            step = f"{action} : minuteur écarté ({e.data.get('reason')})"
         elif e.from_state == e.to_state:
-            step = f"{e.trigger} ({e.to_state})"
+            step = f"{action} ({after_})"
         else:
-            step = f"{e.from_state} → {e.to_state} ({e.trigger})"
-        echo(f"  [{to_local(e.at):%d/%m/%Y}] {what} : {step}, par {e.actor_kind}:{e.actor}")
+            step = f"{action} ({before} → {after_})"
+        who = wording.actor(e.actor_kind, e.actor)
+        echo(f"  [{to_local(e.at):%d/%m/%Y}] {what} : {step}, par {who}")
     return max(last, after)
+
+
+def _many(n: int, noun: str) -> str:
+    """ "1 dossier", "3 dossiers", "0 rupture" (French: the singular up to 1)."""
+    return f"{n} {noun}{'s' if n > 1 else ''}"
 
 
 def _summary(app: App, echo: Callable[[str], None], groups: dict[int, str], example: int) -> None:
@@ -101,22 +114,29 @@ def _summary(app: App, echo: Callable[[str], None], groups: dict[int, str], exam
                 )
             ).scalars()
         )
+    cases, liaison = (app.workflows.latest(n).definition for n in ("case", "liaison"))
+
+    def counted(counts: Counter[str], say: Callable[[str], str], none: str = "aucun") -> str:
+        return ", ".join(f"{n} « {say(code)} »" for code, n in counts.most_common()) or none
+
     echo("")
     echo("Bilan :")
     for group, label in (("test", "groupe test"), ("control", "groupe témoin")):
         members = [i for i, g in groups.items() if g == group]
         broken = sum(states[i] in RUPTURED for i in members)
-        rate = 100 * broken / len(members) if members else 0.0
-        by_state = Counter(states[i] for i in members)
-        detail = ", ".join(f"{s} {n}" for s, n in sorted(by_state.items()))
-        echo(f"  {label} : {len(members)} dossiers, {broken} ruptures ({rate:.1f} %) — {detail}")
+        rate = f"{100 * broken / len(members) if members else 0.0:.1f}".replace(".", ",")
+        by_state = counted(Counter(states[i] for i in members), lambda s: wording.state(cases, s))
+        echo(
+            f"  {label} : {_many(len(members), 'dossier')}, {_many(broken, 'rupture')} "
+            f"({rate} %) — {by_state}"
+        )
     echo(
-        f"  {contacts} contacts enregistrés ; fiches de liaison : "
-        + (", ".join(f"{s} {n}" for s, n in sorted(sheets.items())) or "aucune")
+        f"  {_many(contacts, 'contact')} enregistré{'s' if contacts > 1 else ''} ; fiches de "
+        f"liaison : {counted(sheets, lambda s: wording.state(liaison, s), 'aucune')}"
     )
     echo(
-        "  déclenchés par les minuteurs : "
-        + ", ".join(f"{t} {n}" for t, n in reminders.most_common())
+        "  fait par les minuteurs : "
+        + counted(reminders, lambda t: wording.any_action((cases, liaison), t))
     )
     database = app.db.url.render_as_string(hide_password=True)
     echo("Pour voir l'historique d'un dossier :")

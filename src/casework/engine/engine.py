@@ -38,7 +38,7 @@ from casework.errors import EntityNotFound, TransitionRefused, VersionConflict
 from casework.models import Event
 from casework.notify.outbox import Outbox
 from casework.states.catalog import WorkflowSet
-from casework.states.fields import clean_fields, to_json
+from casework.states.fields import check_applying, clean_fields, to_json
 from casework.states.machine import WorkflowMachine
 from casework.timers.calendar import Calendar
 from casework.timers.store import TimerStore
@@ -296,6 +296,14 @@ class Engine:
         checked = cleaned.get(machine)
         if checked is None:
             checked = cleaned[machine] = clean_fields(trigger, found.transitions[0].fields, data)
+        if machine.conditions:  # fields that apply to some rows only: this row's
+            check_applying(
+                trigger,
+                found.transitions[0].fields,
+                checked,
+                lambda f: machine.applies(f, row, now),
+                lambda when: machine.conditions[when].says,
+            )
         ctx = TransitionContext(self, entity, row, trigger, actor, checked, now, machine, conn)
         dest = machine.run(row.state, trigger, ctx)
         if dest is None or ctx.transition is None:
@@ -324,6 +332,7 @@ class Engine:
             reason=reason,
             detail=detail,
             actor_kind=actor.kind_value if actor else None,
+            state_label=machine.definition.states[row.state].label,
         )
 
     def _write(

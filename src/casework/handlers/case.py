@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import Connection, insert, select, update
 
 from casework.clock import to_local
@@ -37,11 +40,23 @@ def cycles_remaining(ctx: TransitionContext) -> bool:
 @registry.guard
 def guardian_agrees_if_minor(ctx: TransitionContext) -> bool:
     """A minor's consent counts only with the legal guardian's agreement."""
-    if age_on(ctx.row.beneficiary_birth_date, to_local(ctx.now).date()) >= MAJORITY_AGE:
+    if not beneficiary_minor(ctx.row, ctx.now):
         return True
+    why = "est mineur(e)" if ctx.row.beneficiary_birth_date else "a peut-être moins de 18 ans"
     return bool(ctx.data.get("guardian_agreed")) or ctx.refuse(
-        "l'apprenti(e) est mineur(e) : l'accord du représentant légal est nécessaire"
+        f"l'apprenti(e) {why} : l'accord du représentant légal est nécessaire"
     )
+
+
+# -- conditions (a field's `when:`) ---------------------------------------------------------------
+
+
+@registry.condition("beneficiary.minor", entity="case", says="l'apprenti(e) est mineur(e)")
+def beneficiary_minor(row: Any, now: datetime) -> bool:
+    """Under 18 today (Paris). A birth date not known counts as a minor's: better ask for the
+    guardian's agreement once too often than record a minor's consent without it."""
+    born = row.beneficiary_birth_date
+    return born is None or age_on(born, to_local(now).date()) < MAJORITY_AGE
 
 
 @registry.guard

@@ -52,6 +52,7 @@ from casework.errors import CaseworkError, error_kind
 from casework.inbound.alerts import AlertDesk
 from casework.inbound.classify import Classified, Kind, classify
 from casework.inbound.quotes import strip_quotes
+from casework.labels import REPLY_RECORDED
 from casework.models import (
     Case,
     InboundAttachment,
@@ -398,7 +399,7 @@ class Ingestor:
                 state = states.get(reply.sheet_id)
                 trigger = REPLY_TRIGGERS.get(state or "")
                 if trigger is None:
-                    reason = f"la fiche n'attend plus de réponse (état {state})"
+                    reason = f"la fiche n'attend plus de réponse ({self._sheet_state(state)})"
                     rows[reply.at] = _quarantined(reply.record, reply.text, reason)
                 elif trigger == "give_feedback" and not reply.text.strip():
                     reason = "réponse vide : aucun retour à enregistrer"
@@ -422,8 +423,9 @@ class Ingestor:
                 reply, trigger = asked[moved.entity_id]
                 states[moved.entity_id] = moved.dest
                 reply.record["event_version"] = moved.version
+                recorded = REPLY_RECORDED[trigger]
                 rows[reply.at] = _row(
-                    reply.record, InboundKind.ANSWER, reply.text, InboundStatus.RECORDED, trigger
+                    reply.record, InboundKind.ANSWER, reply.text, InboundStatus.RECORDED, recorded
                 )
                 log.info(
                     "reply %s from %s: sheet %s %s",
@@ -538,7 +540,8 @@ class Ingestor:
             trigger = REPLY_TRIGGERS.get(state.state)
             if trigger is None:
                 raise InboundError(
-                    f"la fiche n° {sheet_id} n'attend pas de réponse ({state.state})"
+                    f"la fiche n° {sheet_id} n'attend pas de réponse "
+                    f"({self._sheet_state(state.state)})"
                 )
             text = record.text or ""
             data = reply_data(trigger, text)
@@ -556,6 +559,11 @@ class Ingestor:
             )
         log.info("inbound %s attached to sheet %s by %s (%s)", inbound_id, sheet_id, actor, trigger)
         return trigger
+
+    def _sheet_state(self, state: str | None) -> str:
+        """A sheet's state as people read it: « Close », not "closed"."""
+        states = self.app.workflows.latest("liaison").definition.states
+        return f"état « {states[state].label} »" if state in states else "fiche introuvable"
 
     def attach_alert(self, inbound_id: int, case_id: int, actor: Actor) -> int:
         """A person says this quarantined message is an alert about that case; returns the

@@ -59,7 +59,7 @@ DUE_ACTIONS = (
         "liaison",
         ("overdue",),
         "give_feedback",
-        "Fiche en retard : appeler le partenaire",
+        "Fiche en retard (appeler le partenaire)",
         "Noter son retour",
     ),
 )

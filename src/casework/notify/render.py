@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Select, bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 
 from casework.clock import format_local, to_local
+from casework.french import elide, with_kind
 from casework.labels import NEED_CATEGORY, choice_label
 from casework.models import (
     Beneficiary,
@@ -116,6 +117,10 @@ class Renderer:
         self.env.filters["date_fr"] = paris_date
         self.env.filters["time_fr"] = format_local
         self.env.filters["label"] = choice_label
+        # Grammar: {{ "de" | elide(name) }}{{ name }} gives "d'Anaïs", "de Léa";
+        # {{ name | with_kind("CFA") }} does not say "CFA CFA".
+        self.env.filters["elide"] = elide
+        self.env.filters["with_kind"] = with_kind
 
     # -- a batch ---------------------------------------------------------------------------------
 
@@ -358,7 +363,8 @@ class Renderer:
                 state_label=machine.definition.states[case.state].label or case.state,
                 cycle=case.cycle,
                 cycles_total=machine.parameters.get("follow_up_cycles", 6),
-                counsellor_name=referent.name if referent else "votre conseiller",
+                # A partner's mail is signed by the referent (else by the platform).
+                counsellor_name=referent.name if referent else self.settings.from_name,
                 counsellor_email=referent.email if referent else None,
             )
         if sheet is not None:

@@ -108,7 +108,7 @@ def parse_needs(value: Any) -> list[str]:
         else:
             found.add(code)
     if unknown:
-        accepted = ", ".join(label.split(",")[0] for label in NEED_CATEGORY.values())
+        accepted = ", ".join(NEED_CATEGORY.values())  # the labels are accepted words too
         raise Invalid(f"besoin inconnu : {', '.join(unknown)} (attendu : {accepted})")
     if not found:
         raise Invalid("aucun besoin indiqué")

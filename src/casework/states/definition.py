@@ -93,6 +93,9 @@ class FieldDef:
     minimum: int | None = None
     maximum: int | None = None
     max_length: int | None = None  # a text's own limit (else `text_limits.NOTE`'s)
+    # A condition registered in `casework.handlers` ("beneficiary.minor"): the field applies,
+    # is shown and may be given only when it holds for the row; None: always.
+    when: str | None = None
 
 
 @dataclass(frozen=True)

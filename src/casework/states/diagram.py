@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from casework.states.definition import TimerDef, TransitionDef, WorkflowDef
+from casework.states.definition import FieldDef, TimerDef, TransitionDef, WorkflowDef
 
 
 def _edge_label(t: TransitionDef) -> str:
@@ -21,6 +21,11 @@ def _delay(timer: TimerDef) -> str:
     if delay.instead is not None:
         instead = f" (or {delay.instead}" + (f" + {delay.plus})" if delay.plus else ")")
     return f"{start}{delay.amount} {unit}{instead}"
+
+
+def _field(f: FieldDef) -> str:
+    """A field as `workflows show` lists it: * if required, and when it applies."""
+    return f.name + ("*" if f.required else "") + (f" (si {f.when})" if f.when else "")
 
 
 def mermaid(wf: WorkflowDef) -> str:
@@ -81,8 +86,6 @@ def text_summary(wf: WorkflowDef) -> str:
             details.append("courriels " + ", ".join(f"{m.template}→{m.recipient}" for m in t.mails))
         details.append("par " + ", ".join(sorted(t.by)))
         if t.fields:
-            details.append(
-                "champs " + ", ".join(f.name + ("*" if f.required else "") for f in t.fields)
-            )
+            details.append("champs " + ", ".join(_field(f) for f in t.fields))
         out.extend(f"      {d}" for d in details)
     return "\n".join(out) + "\n"

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from transitions import Machine, State
 
-from casework.handlers.registry import Registry
-from casework.states.definition import TransitionDef, WorkflowDef
+from casework.handlers.registry import Condition, Registry
+from casework.states.definition import FieldDef, TransitionDef, WorkflowDef
 
 if TYPE_CHECKING:
     from casework.engine.context import TransitionContext
@@ -81,6 +82,13 @@ class WorkflowMachine:
                     before=[_remember(tdef)],
                     after=[registry.handlers[h] for h in tdef.handlers],
                 )
+        # The conditions fields are declared with (`when:`), resolved once.
+        self.conditions: dict[str, Condition] = {
+            f.when: registry.conditions[f.when]
+            for t in definition.transitions
+            for f in t.fields
+            if f.when is not None
+        }
         self._allowed: dict[str, tuple[str, ...]] = {
             s: tuple(sorted(self.machine.get_triggers(s))) for s in definition.states
         }
@@ -100,6 +108,10 @@ class WorkflowMachine:
     def candidates(self, state: str, trigger: str) -> Candidates | None:
         """The transitions `trigger` may take from `state`; None if it is not allowed there."""
         return self._candidates.get((state, trigger))
+
+    def applies(self, f: FieldDef, row: Any, now: datetime) -> bool:
+        """Whether a field applies to this row now (a field without `when:` always does)."""
+        return f.when is None or self.conditions[f.when].holds(row, now)
 
     def run(self, state: str, trigger: str, ctx: TransitionContext) -> str | None:
         """Run `trigger` from `state`; returns the new state, or None if every guard said no.

@@ -60,7 +60,17 @@ _TRANSITION_KEYS = {
     "by",
 }
 _MAIL_KEYS = {"template", "to", "links", "reply"}
-_FIELD_KEYS = {"type", "label", "required", "choices", "vocabulary", "min", "max", "max_length"}
+_FIELD_KEYS = {
+    "type",
+    "label",
+    "required",
+    "choices",
+    "vocabulary",
+    "min",
+    "max",
+    "max_length",
+    "when",
+}
 
 
 class _Reader:
@@ -361,6 +371,7 @@ class _Reader:
                     minimum=self.integer(spec, "min", where),
                     maximum=self.integer(spec, "max", where),
                     max_length=max_length,
+                    when=self.string(spec, "when", where),
                 )
             )
         return tuple(fields)

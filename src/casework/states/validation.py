@@ -20,6 +20,7 @@ from casework.states.definition import (
     RECIPIENTS,
     TIMER_ANCHORS,
     TIMER_COUNTS,
+    FieldDef,
     TimerDef,
     WorkflowDef,
 )
@@ -35,6 +36,7 @@ def validate(wf: WorkflowDef, registry: Registry, templates_dir: Path) -> list[P
         _trigger_consistency,
         _no_contact_states,
         _mail_links,
+        _field_conditions,
     ):
         problems.extend(check(wf, registry))
     problems.extend(_templates(wf, templates_dir))
@@ -152,10 +154,7 @@ def _trigger_consistency(wf: WorkflowDef, _registry: Registry) -> Iterable[Probl
         elif (
             first_fields[t.trigger]
             and t.fields
-            and (
-                [(f.name, f.type, f.required, f.choices) for f in t.fields]
-                != [(f.name, f.type, f.required, f.choices) for f in first_fields[t.trigger]]
-            )
+            and _shape(t.fields) != _shape(first_fields[t.trigger])
         ):
             yield _p(wf, t.line, f"trigger {t.trigger!r} declares different fields elsewhere")
     # A transition after an unguarded one with the same trigger and source is never taken.
@@ -172,6 +171,10 @@ def _trigger_consistency(wf: WorkflowDef, _registry: Registry) -> Iterable[Probl
                 )
             elif not t.guards and not t.unless:
                 unguarded[key] = t.line
+
+
+def _shape(fields: tuple[FieldDef, ...]) -> list[tuple[object, ...]]:
+    return [(f.name, f.type, f.required, f.choices, f.when) for f in fields]
 
 
 def _no_contact_states(wf: WorkflowDef, _registry: Registry) -> Iterable[Problem]:
@@ -214,6 +217,26 @@ def _mail_links(wf: WorkflowDef, _registry: Registry) -> Iterable[Problem]:
                             f"{actor} in state {state!r} (after {t.trigger!r} from {source!r})",
                         )
                         break
+
+
+def _field_conditions(wf: WorkflowDef, registry: Registry) -> Iterable[Problem]:
+    """A field's `when:` names a registered condition about this workflow's kind of row."""
+    for t in wf.transitions:
+        for f in t.fields:
+            if f.when is None:
+                continue
+            where = f"field {f.name!r} of transition {t.trigger!r}"
+            condition = registry.conditions.get(f.when)
+            if condition is None:
+                known = ", ".join(sorted(registry.conditions)) or "none"
+                yield _p(wf, f.line, f"{where}: unknown condition {f.when!r} (known: {known})")
+            elif condition.entity != wf.entity:
+                yield _p(
+                    wf,
+                    f.line,
+                    f"{where}: condition {f.when!r} is about a {condition.entity}, "
+                    f"not a {wf.entity}",
+                )
 
 
 def _templates(wf: WorkflowDef, templates_dir: Path) -> Iterable[Problem]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,6 +38,15 @@ from casework.timers.store import TimerStore
 
 log = logging.getLogger("casework.sweep")
 TIMER_ACTOR = Actor.timer("timer")
+
+
+# How the log says what a sweep did (`SweepReport.told`).
+LOGGED = {
+    "fired": "fired",
+    "discarded": "discarded",
+    "retried": "to retry",
+    "failed": "parked as failed",
+}
 
 
 @dataclass
@@ -67,18 +76,26 @@ class SweepReport:
             "failed": self.failed,
         }
 
-    def __str__(self) -> str:
-        def by(counter: Counter[str]) -> str:
-            return ", ".join(f"{t} ×{n}" for t, n in counter.most_common())
+    def told(self, action: Callable[[str], str], words: Mapping[str, str]) -> str:
+        """This report in words: `words` says fired, discarded, retried and failed, `action`
+        names each trigger (the log's English and codes; `simulate`'s French and labels)."""
 
-        parts = [f"{sum(self.fired.values())} fired ({by(self.fired)})"]
+        def by(counter: Counter[str]) -> str:
+            return ", ".join(f"{action(t)} ×{n}" for t, n in counter.most_common())
+
+        parts = [f"{sum(self.fired.values())} {words['fired']} ({by(self.fired)})"]
         if self.discarded:
-            parts.append(f"{sum(self.discarded.values())} discarded ({by(self.discarded)})")
+            parts.append(
+                f"{sum(self.discarded.values())} {words['discarded']} ({by(self.discarded)})"
+            )
         if self.retried:
-            parts.append(f"{self.retried} to retry")
+            parts.append(f"{self.retried} {words['retried']}")
         if self.failed:
-            parts.append(f"{self.failed} parked as failed")
+            parts.append(f"{self.failed} {words['failed']}")
         return ", ".join(parts)
+
+    def __str__(self) -> str:
+        return self.told(str, LOGGED)
 
 
 class Sweeper:
@@ -290,10 +307,14 @@ class Sweeper:
 
 
 def _reason(refusal: TransitionRefused) -> str:
+    """Why a timer was set aside, in French: `casework history` shows it."""
+    what, moved = ("la fiche", "passée") if refusal.kind == "liaison" else ("le dossier", "passé")
     if refusal.reason == "stale":
-        return f"the {refusal.kind} has entered a state again since the timer was set"
+        return f"{what} a changé d'état depuis que le minuteur a été posé"
     if refusal.reason == "state":
-        return f"the {refusal.kind} has moved on (now {refusal.state!r})"
+        return f"{what} est {moved} à l'état « {refusal.state_label} »"
     if refusal.reason == "guards":
-        return "its guards said no" + (f": {refusal.detail}" if refusal.detail else "")
-    return f"refused: {refusal}"
+        return "ses conditions ne sont pas remplies" + (
+            f" : {refusal.detail}" if refusal.detail else ""
+        )
+    return f"refusé : {refusal.french()}"

@@ -20,6 +20,10 @@ for a counsellor's). Deadlines (a reminder, an overdue mark) and the link's own 
 at the same partner acknowledged the sheet) leave it valid: the person holding it still has the
 same thing to do.
 
+Refused by a guard (a minor's consent without the guardian's agreement): not stale. The form
+is shown again (422) with what was typed and the guard's French reason; nothing was written and
+the link is still good. Values that do not fit a field are shown again the same way.
+
 Every refusal is a French page with a 4xx status and a log line; none changes anything.
 """
 
@@ -39,9 +43,9 @@ from starlette.routing import Route
 
 from casework.actors import Actor
 from casework.app import App
-from casework.engine.entities import KINDS
+from casework.engine.entities import KINDS, RowReader
 from casework.errors import InvalidTransitionData, TransitionRefused, VersionConflict
-from casework.labels import BY_VOCABULARY, GIVEN_BY, NEED_CATEGORY
+from casework.labels import NEED_CATEGORY, labels_for
 from casework.models import Event, User
 from casework.models.beneficiary import display_name
 from casework.models.contract import UNKNOWN_EMPLOYER
@@ -67,6 +71,12 @@ class LinkPages:
         self.base = urlsplit(app.settings.mail.base_url)
         self.secure = self.base.scheme == "https"
         self.max_form_bytes = app.settings.service.max_form_bytes
+        # Rows as guards see them (with the facts fields' conditions read), plain or locked:
+        # locked on PostgreSQL FOR NO KEY UPDATE, as the engine's batches (a plain FOR UPDATE
+        # would also block the key-share lock every row referencing this one takes: its events).
+        pg = app.db.is_postgresql
+        self.rows = {name: RowReader(kind, lock=False, join=not pg) for name, kind in KINDS.items()}
+        self.locked = {name: RowReader(kind, lock=pg, join=not pg) for name, kind in KINDS.items()}
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(Path(app.settings.paths.templates) / "web"),
             undefined=jinja2.StrictUndefined,
@@ -105,6 +115,7 @@ class LinkPages:
         errors: dict[str, str] | None = None,
         values: dict[str, Any] | None = None,
         status: int = 200,
+        refusal: str | None = None,
     ) -> Response:
         now = self.app.clock.now()
         try:
@@ -118,12 +129,15 @@ class LinkPages:
             return self._refusal(request, error)
         csrf = forms.csrf_value(request, CSRF_COOKIE)
         labels = {f.name: f.label or f.name for f in transition.fields}
+        machine = self.app.workflows.machine(row.workflow_name, row.workflow_version)
+        shown = [f for f in transition.fields if machine.applies(f, row, now)]
         html = self.env.get_template("link.html.j2").render(
             **context,
             action=transition.label or link.trigger,
-            fields=[_field_view(f) for f in transition.fields],
+            fields=[_field_view(f) for f in shown],
             errors={labels.get(name, name): reason for name, reason in (errors or {}).items()},
             values=values or {},
+            refusal=refusal[:1].upper() + refusal[1:] if refusal else None,
             csrf=csrf,
             expires=paris_date(link.expires_at),
         )
@@ -139,7 +153,10 @@ class LinkPages:
                 if not self.signer.use(conn, link.id, now):
                     raise _Used()
                 row, transition = self._still_valid(conn, link, lock=True)
-                data = _form_data(transition.fields, form)
+                machine = self.app.workflows.machine(row.workflow_name, row.workflow_version)
+                # Only the fields that apply now: one the page did not show is not read.
+                applying = tuple(f for f in transition.fields if machine.applies(f, row, now))
+                data = _form_data(applying, form)
                 actor = self._actor(conn, link)
                 fire = self.app.engine.fire if link.entity == "case" else self.app.engine.fire_sheet
                 fire(link.entity_id, link.trigger, actor, row.version, conn=conn, **data)
@@ -160,9 +177,16 @@ class LinkPages:
         except LinkError as error:
             return self._refusal(request, error)
         except InvalidTransitionData as error:
-            values = {k: form.getlist(k) if len(form.getlist(k)) > 1 else form.get(k) for k in form}
-            return self._show(request, token, {error.field: error.reason}, values, status=422)
-        except (TransitionRefused, VersionConflict) as error:
+            return self._show(request, token, {error.field: error.reason}, _typed(form), 422)
+        except TransitionRefused as error:
+            if error.reason != "guards":  # no longer open from where the row is
+                return self._refusal(request, LinkStale(str(error)))
+            # A guard said no to what was given (a minor without the guardian's agreement):
+            # the form again with its reason; nothing was written and the link is still good.
+            log.info("link %s %s %s: a guard said no", link.entity, link.entity_id, link.trigger)
+            why = error.detail or "les conditions de cette action ne sont pas remplies"
+            return self._show(request, token, None, _typed(form), 422, refusal=why)
+        except VersionConflict as error:
             return self._refusal(request, LinkStale(str(error)))
         log.info("link used: %s %s %s by %s", link.entity, link.entity_id, link.trigger, actor)
         return self._done(request, link, already=False)
@@ -174,20 +198,7 @@ class LinkPages:
     ) -> tuple[Any, TransitionDef]:
         """The row, if it is still in the state entry the mail was about and the trigger is
         still open to this kind of actor there; else LinkStale."""
-        table = KINDS[link.entity].table
-        query = select(
-            table.c.id,
-            table.c.state,
-            table.c.version,
-            table.c.entered_version,
-            table.c.workflow_name,
-            table.c.workflow_version,
-        ).where(table.c.id == link.entity_id)
-        if lock and self.app.db.is_postgresql:
-            # NO KEY UPDATE, as the engine's batches: a plain FOR UPDATE would also block the
-            # key-share lock every row inserted that references this one takes (its events).
-            query = query.with_for_update(key_share=True)
-        row = conn.execute(query).one()
+        (row,) = (self.locked if lock else self.rows)[link.entity].read(conn, [link.entity_id])
         machine = self.app.workflows.machine(row.workflow_name, row.workflow_version)
         if row.entered_version != link.valid_for_entry:
             mover = self._moved_by_someone(conn, link, machine)
@@ -263,7 +274,7 @@ class LinkPages:
                 "id": sheet.id,
                 "need": NEED_CATEGORY.get(sheet.need_category, sheet.need_category),
                 "description": sheet.description,
-                "sent": paris_date(sheet.sent_at),
+                "sent": paris_date(sheet.sent_at) if sheet.sent_at else None,
             }
         return about
 
@@ -288,20 +299,21 @@ class LinkPages:
 
 
 def _field_view(f: FieldDef) -> dict[str, Any]:
-    labels: dict[str, str] = {}
-    for vocabulary in (*BY_VOCABULARY.values(), GIVEN_BY):
-        if set(f.choices) <= set(vocabulary):
-            labels = vocabulary
-            break
+    labels = labels_for(f.choices)
     return {
         "name": f.name,
         "type": f.type,
         "label": f.label or f.name,
         "required": f.required,
-        "choices": [(c, labels.get(c, c)) for c in f.choices],
+        "choices": list(labels.items()),
         "min": f.minimum,
         "max": f.maximum,
     }
+
+
+def _typed(form: Any) -> dict[str, Any]:
+    """What the person typed, to fill the form again (a multichoice as its list)."""
+    return {k: form.getlist(k) if len(form.getlist(k)) > 1 else form.get(k) for k in form}
 
 
 def _form_data(fields: tuple[FieldDef, ...], form: Any) -> dict[str, Any]:

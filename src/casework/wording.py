@@ -1,0 +1,131 @@
+"""How casework says what the workflows hold (the command line, the demo's story), in French:
+states and actions by their
+labels (`label:` in workflows/*.yaml), who acted as people say it, and what a transition
+recorded by its fields' labels and its values' labels — never a state code, an ISO date or a
+Python list where a person reads. Codes stay only where a person types them: the ACTION and
+CHAMP=VALEUR of `casework case fire`, which `case show` lists beside their labels.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from casework.clock import format_local
+from casework.labels import ASSIGNMENT_METHOD, GROUP, NEED_CATEGORY, labels_for
+from casework.notify.render import paris_date
+from casework.states.definition import FieldDef, WorkflowDef
+
+ACTORS = {"timer": "minuteur", "system": "système"}
+# Facts an event records beside a transition's fields: a creation's, a handler's note, the
+# events that are no transition (an alert, links revoked, a timer set aside).
+FACTS = {
+    "cohort": "cohorte",
+    "group": "groupe",
+    "assignment_method": "méthode",
+    "draw": "répartition n°",
+    "referent": "référent",
+    "from": "ancien référent",  # a handover's
+    "proposed": "partenaires proposés n°",  # a referral's, nearest first
+    "rank": "rang du partenaire choisi",
+    "partner_id": "partenaire n°",
+    "need_category": "besoin",
+    "cycle": "cycle",
+    "alert_id": "alerte n°",
+    "inbound_id": "courriel reçu n°",
+    "attached_by": "rattachée par",
+    "links": "liens n°",
+    "scope": "portée",
+    "reason": "motif",
+    "timer": "minuteur n°",
+    "due_at": "prévu le",
+}
+FACT_VALUES: Mapping[str, Mapping[str, str]] = {
+    "group": GROUP,
+    "assignment_method": ASSIGNMENT_METHOD,
+    "need_category": NEED_CATEGORY,
+    # Links revoked: whose ("user+case" when several were named).
+    "scope": {"user": "utilisateur", "address": "adresse", "case": "dossier", "link": "lien"},
+}
+# Events that record a fact rather than fire a transition, by their `trigger`.
+EVENTS = {"revoke_links": "Liens révoqués", "partner_alert": "Alerte d'un partenaire"}
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def actor(kind: str, who: str) -> str:
+    """ "referente", "partenaire accueil@foyer.example", "import cma.csv", "minuteur"."""
+    if kind in ACTORS:
+        return ACTORS[kind]
+    return {"partner": f"partenaire {who}", "import": f"import {who}"}.get(kind, who)
+
+
+def state(definition: WorkflowDef | None, code: str | None) -> str:
+    if code is None:
+        return "—"
+    found = definition.states.get(code) if definition is not None else None
+    return found.label if found is not None and found.label else code
+
+
+def action(definition: WorkflowDef | None, trigger: str | None) -> str:
+    """A trigger by the label of its first labelled transition ("Enregistrer un contact")."""
+    if trigger is None:
+        return "Création"
+    for t in definition.transitions if definition is not None else ():
+        if t.trigger == trigger and t.label and t.label != trigger:
+            return t.label
+    return EVENTS.get(trigger, trigger)
+
+
+def any_action(definitions: Iterable[WorkflowDef], trigger: str) -> str:
+    """A trigger's label in the first workflow that has it (a sweep counts triggers of every
+    workflow together)."""
+    found = [d for d in definitions if trigger in d.triggers]
+    return action(found[0] if found else None, trigger)
+
+
+def fields_of(definition: WorkflowDef | None, trigger: str | None) -> dict[str, FieldDef]:
+    if definition is None:
+        return {}
+    return {f.name: f for t in definition.transitions if t.trigger == trigger for f in t.fields}
+
+
+def recorded(definition: WorkflowDef | None, trigger: str | None, data: Mapping[str, Any]) -> str:
+    """What an event recorded: « Canal : téléphone ; Difficultés repérées : logement, argent »."""
+    fields = fields_of(definition, trigger)
+    # In the order the workflow declares its fields, then the facts': the same on both
+    # databases (PostgreSQL's JSONB keeps its keys in an order of its own).
+    known = list(dict.fromkeys([*fields, *FACTS]))
+    order = [k for k in known if k in data] + sorted(k for k in data if k not in known)
+    parts = []
+    for key in order:
+        value = data[key]
+        if key == "outcome":  # a timer set aside: the line says so
+            continue
+        f = fields.get(key)
+        name = f.label if f is not None and f.label else FACTS.get(key, key)
+        colon = "" if name.endswith("n°") else " :"  # "alerte n° 3", "canal : téléphone"
+        parts.append(f"{name}{colon} {value_text(value, f, key)}")
+    return " ; ".join(parts)
+
+
+def value_text(value: Any, f: FieldDef | None = None, key: str = "") -> str:
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, list | tuple):
+        return ", ".join(value_text(v, f, key) for v in value) or "—"  # none, whatever its gender
+    if value is None or value == "":
+        return "—"
+    if f is not None and f.choices:
+        return labels_for(f.choices).get(str(value), str(value))
+    if key in FACT_VALUES:
+        return " et ".join(FACT_VALUES[key].get(part, part) for part in str(value).split("+"))
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        return paris_date(value)
+    if isinstance(value, str) and "T" in value[10:11]:
+        try:
+            return format_local(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return str(value)

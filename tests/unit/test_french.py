@@ -1,0 +1,44 @@
+"""The small grammar templates need, and the proofreader the tests run over what people read."""
+
+from __future__ import annotations
+
+import pytest
+
+from casework.french import elide, faults, with_kind
+
+
+@pytest.mark.parametrize(
+    ("following", "written"),
+    [
+        ("Anaïs ORAIN", "d'"),
+        ("ÉLODIE", "d'"),
+        ("Hugo", "d'"),
+        ("Yves", "d'"),
+        ("Yanis", "de "),
+        ("Léa", "de "),
+        ("accusé de réception", "d'"),
+        ("retour", "de "),
+        ("", "de "),
+    ],
+)
+def test_de_is_elided_before_a_vowel_sound(following: str, written: str) -> None:
+    assert elide("de", following) == written
+
+
+def test_a_kind_of_place_is_not_said_twice() -> None:
+    assert with_kind("CFA de la CMA de la Mayenne", "CFA") == "CFA de la CMA de la Mayenne"
+    assert with_kind("cfa du Bâtiment", "CFA") == "cfa du Bâtiment"
+    assert with_kind("Campus des métiers", "CFA") == "CFA Campus des métiers"
+    assert with_kind("CFAB Laval", "CFA") == "CFA CFAB Laval"
+
+
+def test_the_proofreader_finds_the_classic_faults() -> None:
+    assert faults("Le consentement d'Anaïs, un accusé de réception, nous nous engageons.") == []
+    assert faults("pas encore de accusé") == ["pas d'élision : « de accusé »"]
+    assert faults("Le contrat de Émilie") == ["pas d'élision : « de Émilie »"]
+    assert faults("attend un(e) retour") == ["« un(e) »"]
+    assert faults("CFA CFA de Laval") == ["mot répété : « CFA CFA »"]
+    assert faults("Clore la fiche\n- Fiche en retard") == []  # not on one line
+    assert faults("difficulties=['housing']") == ["Python : « [' »"]
+    assert faults("Téléphone : None") == ["Python : « None »"]
+    assert faults("rendez-vous le 12 12") == []  # numbers may repeat
