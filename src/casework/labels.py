@@ -11,6 +11,7 @@ NEED_CATEGORY = {
     "employer_conflict": "relations avec l'employeur",
     "motivation": "motivation",
     "training": "difficultés en formation",
+    "legal": "droits et démarches juridiques",
     "other": "autre",
 }
 CONTACT_CHANNEL = {

@@ -63,12 +63,12 @@ def test_a_file_with_a_bad_row_imports_nothing(app: App, db_url: str, tmp_path: 
     path.write_text(
         HEADER
         + "ADLJ 53;logement;logement;53;2;Sophie;accueil@adlj53.example;contact\n"
-        + "ML;Mission Locale;santé, juridique;53;;Claire;claire@ml53.example;contact\n",
+        + "ML;Mission Locale;santé, astrologie;53;;Claire;claire@ml53.example;contact\n",
         encoding="utf-8",
     )
     refused = run(db_url, "partners", "import", str(path))
     assert refused.exit_code == 1
-    assert "partenaires.csv, ligne 3, colonne « Besoins » : « santé, juridique » — besoin " in (
+    assert "partenaires.csv, ligne 3, colonne « Besoins » : « santé, astrologie » — besoin " in (
         refused.output
     )
     assert "partenaires.csv refusé : 1 problème ; rien n'est importé." in refused.output

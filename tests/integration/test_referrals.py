@@ -103,10 +103,10 @@ def test_case_propose_lists_them_and_says_how_to_refer(app: App, db_url: str) ->
     assert none.exit_code == 1
     assert "Aucun partenaire actif ne traite ce besoin (situation familiale)" in none.output
     bad = CliRunner().invoke(
-        main, ["--database", db_url, "case", "propose", str(case_id), "--need", "juridique"]
+        main, ["--database", db_url, "case", "propose", str(case_id), "--need", "astrologie"]
     )
     assert bad.exit_code == 2
-    assert "besoin inconnu : juridique" in bad.output
+    assert "besoin inconnu : astrologie" in bad.output
 
 
 def test_refer_records_the_proposals_and_the_reason_for_another_choice(app: App) -> None:

@@ -106,7 +106,7 @@ def test_every_bad_value_is_said_with_its_line_column_and_reason(tmp_path: Path)
     path = write(
         tmp_path,
         HEADER
-        + "ADLJ 53;logement;logement, juridique;53;2;Sophie;accueil@adlj53.example;contact\n"
+        + "ADLJ 53;logement;logement, astrologie;53;2;Sophie;accueil@adlj53.example;contact\n"
         + "ML;Mission Locale;santé;Laval;90;Claire;claire@ml;chef\n"
         + "CD;service social;famille;53;;Nadia;nadia@cd53.example;\n"
         + "cd;service social;argent;53;;Anne;nadia@cd53.example;\n",
@@ -114,10 +114,10 @@ def test_every_bad_value_is_said_with_its_line_column_and_reason(tmp_path: Path)
     found = read_partners(path)
     said = [str(p) for p in found.problems]
     assert said == [
-        "partenaires.csv, ligne 2, colonne « Besoins » : « logement, juridique » — besoin "
-        "inconnu : juridique (attendu : logement, argent et budget, santé, mobilité et transport, "
-        "situation familiale, relations avec l'employeur, motivation, difficultés en formation, "
-        "autre)",
+        "partenaires.csv, ligne 2, colonne « Besoins » : « logement, astrologie » — besoin "
+        "inconnu : astrologie (attendu : logement, argent et budget, santé, mobilité et "
+        "transport, situation familiale, relations avec l'employeur, motivation, difficultés en "
+        "formation, droits et démarches juridiques, autre)",
         "partenaires.csv, ligne 3, colonne « Territoire » : « Laval » — code inconnu : Laval "
         "(attendu : des départements, de 01 à 95, 2A, 2B, 971 à 974 ou 976, et des codes postaux "
         "à 5 chiffres)",
@@ -184,6 +184,8 @@ def test_toml_problems_are_placed_on_their_lines(tmp_path: Path) -> None:
 def test_needs_kinds_and_territories_as_people_write_them() -> None:
     assert parse_needs("Santé ; mobilité, transport / ARGENT") == ["money", "health", "mobility"]
     assert parse_needs(["housing", "logement"]) == ["housing"]
+    # Rights and justice: the Mission Locale's, a CIDFF's, a legal aid office's.
+    assert parse_needs("juridique, accès aux droits") == ["legal"]
     assert parse_kind("Centre de formation d'apprentis") == "training_centre"
     assert parse_kind("habitat jeunes") == "housing"
     assert parse_territory("53 72000, 2a; 974 1") == (["53", "2A", "974", "01"], ["72000"])

@@ -102,6 +102,7 @@ class NeedCategory(enum.StrEnum):
     EMPLOYER_CONFLICT = "employer_conflict"
     MOTIVATION = "motivation"
     TRAINING = "training"
+    LEGAL = "legal"  # rights, justice, administrative steps
     OTHER = "other"
 
 

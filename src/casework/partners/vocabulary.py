@@ -45,6 +45,7 @@ _NEED_WORDS = {
     "employer_conflict": ("employeur", "conflit avec l'employeur"),
     "motivation": ("motivation",),
     "training": ("formation", "difficultes en formation", "scolarite"),
+    "legal": ("juridique", "droit", "droits", "justice", "acces aux droits", "demarches"),
     "other": ("autre",),
 }
 _ROLE_WORDS = {
