@@ -132,7 +132,8 @@ def prepare(url: str, n: int) -> None:
                         {
                             "birth_name": f"Nom{i}",
                             "first_names": "Camille",
-                            "birth_date": date(2004, 1, 1) + timedelta(days=i % 3000),
+                            "birth_date": date(2009, 1, 1)
+                            + timedelta(days=i % 2000),  # minors: a guardian agrees
                             "sex": "F" if i % 3 else "M",
                             "created_at": now,
                             "updated_at": now,
@@ -372,7 +373,7 @@ def run_dispatch(_url: str, n: int, _batch: int) -> dict[str, float]:
                 "group": "test",
                 "cycle": 0,
                 "state": "identified",
-                "beneficiary_birth_date": date(2004, 1, 1),
+                "beneficiary_birth_date": date(2009, 1, 1),
             }
         )
         for i in range(n)
