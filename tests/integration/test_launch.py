@@ -191,3 +191,23 @@ def test_a_control_case_is_started_with_no_referent_and_no_mail(app: App) -> Non
         done = start(conn, app, {case_id: "control"}, Actor.person("referente"))
     assert done.started == {"control": 1}
     assert count(app, OutboxMail) == 0
+
+
+def test_a_test_case_without_referent_is_not_asked_for_consent(app: App) -> None:
+    from casework.errors import TransitionRefused
+
+    case_id = add_case(app, referent=None)
+    with pytest.raises(TransitionRefused) as refused:
+        app.engine.fire(case_id, "ask_consent", ME)
+    assert "le dossier n'a pas de référent : casework case reassign" in refused.value.french()
+    assert count(app, OutboxMail) == 0
+
+
+def test_a_control_case_nobody_follows_gets_no_referent(app: App) -> None:
+    from casework.errors import TransitionRefused
+
+    add_user(app)
+    case_id = add_case(app, group="control", referent=None)
+    with pytest.raises(TransitionRefused) as refused:
+        app.engine.fire(case_id, "reassign", ME, to="referente")
+    assert "groupe témoin : personne ne le suit" in refused.value.french()
