@@ -211,3 +211,18 @@ def test_a_control_case_nobody_follows_gets_no_referent(app: App) -> None:
     with pytest.raises(TransitionRefused) as refused:
         app.engine.fire(case_id, "reassign", ME, to="referente")
     assert "groupe témoin : personne ne le suit" in refused.value.french()
+
+
+def test_by_territory_a_young_person_with_no_departement_goes_only_to_an_unlimited_one(
+    app: App, tmp_path: Path
+) -> None:
+    from casework.intake.launch import allocate
+
+    staffed(app)  # each with a territory
+    with app.db.transaction() as conn, pytest.raises(LaunchRefused) as refused:
+        allocate(conn, app, [("A", None), ("B", "53")], Referents(allocate="territory"))
+    assert "département inconnu (1)" in refused.value.french()
+    add_user(app, login="zoe", email="zoe@ml.example")  # no territory: covers everywhere
+    with app.db.transaction() as conn:
+        chosen = allocate(conn, app, [("A", None), ("B", "53")], Referents(allocate="territory"))
+    assert chosen["A"] == "zoe"

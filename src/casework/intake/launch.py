@@ -106,9 +106,9 @@ def allocate(
     chosen: dict[str, str] = {}
     uncovered: dict[str, int] = defaultdict(int)
     for key, departement in cases:
-        able = _able(people, departement if how.allocate == "territory" else None)
+        able = _able(people, departement) if how.allocate == "territory" else frozenset(people)
         if not able:
-            uncovered[departement or "inconnu"] += 1
+            uncovered[departement or "département inconnu"] += 1
             continue
         heap = heaps.get(able)
         if heap is None:  # one heap per set of candidates, each person's load shared by all
@@ -171,9 +171,14 @@ def _referents(conn: Connection) -> dict[str, frozenset[str]]:
 
 
 def _able(people: Mapping[str, frozenset[str]], departement: str | None) -> frozenset[str]:
-    if departement is None:
-        return frozenset(people)
-    return frozenset(login for login, area in people.items() if not area or departement in area)
+    """Who covers a département: those whose territory names it, and those whose territory is
+    not limited; a young person whose département is unknown (no postcode, or a place outside
+    any département) only the latter."""
+    return frozenset(
+        login
+        for login, area in people.items()
+        if not area or (departement is not None and departement in area)
+    )
 
 
 def _least_loaded(heap: list[tuple[int, str]], loads: Mapping[str, int]) -> str:
