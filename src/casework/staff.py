@@ -41,8 +41,11 @@ class Deactivated:
     links: int  # working links revoked
 
 
-def user_row(conn: Connection, login: str) -> Any:
-    found = conn.execute(select(USERS).where(USERS.c.login == login)).first()
+def user_row(conn: Connection, login: str, lock: bool = False) -> Any:
+    """The user, locked against a concurrent assignment or handover when `lock` (PostgreSQL:
+    those take it FOR SHARE; SQLite's write lock already serialises them)."""
+    query = select(USERS).where(USERS.c.login == login)
+    found = conn.execute(query.with_for_update() if lock else query).first()
     if found is None:
         raise StaffRefused(f"Utilisateur « {login} » inconnu : voir `casework users list`.")
     return found
@@ -127,7 +130,9 @@ def deactivate(
     """Hand the person's open cases to `successor` (or refuse while they have some), revoke
     every working link sent to them, and mark them inactive, in the caller's transaction."""
     now = app.clock.now()
-    user = user_row(conn, login)
+    # Locked first: an assignment or a handover giving them cases meanwhile waits for this
+    # transaction, then finds them inactive; one that got there first is seen below.
+    user = user_row(conn, login, lock=True)
     if not user.active:
         raise StaffRefused(f"« {login} » est déjà désactivé(e).")
     if successor is None:

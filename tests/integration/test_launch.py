@@ -226,3 +226,33 @@ def test_by_territory_a_young_person_with_no_departement_goes_only_to_an_unlimit
     with app.db.transaction() as conn:
         chosen = allocate(conn, app, [("A", None), ("B", "53")], Referents(allocate="territory"))
     assert chosen["A"] == "zoe"
+
+
+@pytest.mark.postgres_only
+def test_an_assignment_waits_for_a_deactivation_of_its_referent_and_sees_it(app: App) -> None:
+    """PostgreSQL: the deactivation locks the person's row; an allocation reading it (FOR SHARE)
+    waits, then finds them inactive, instead of giving cases to someone who is leaving."""
+    import threading
+
+    from casework.intake.launch import allocate
+    from casework.staff import user_row
+
+    add_user(app, login="claire", email="claire@ml.example")
+    outcome: dict[str, object] = {}
+    with app.db.transaction() as leaving:
+        user_row(leaving, "claire", lock=True)
+
+        def assign_meanwhile() -> None:
+            try:
+                with app.db.transaction() as conn:
+                    outcome["chosen"] = allocate(conn, app, [("A", "53")], Referents("claire"))
+            except LaunchRefused as refused:
+                outcome["refused"] = refused.french()
+
+        other = threading.Thread(target=assign_meanwhile)
+        other.start()
+        other.join(timeout=1.0)
+        assert other.is_alive()  # waiting for the deactivation
+        leaving.execute(update(User).where(User.login == "claire").values(active=False))
+    other.join(timeout=30)
+    assert "« claire » est un utilisateur désactivé" in str(outcome.get("refused"))

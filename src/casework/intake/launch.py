@@ -164,8 +164,11 @@ def waiting(conn: Connection, cohort: int) -> list[tuple[int, str, str | None, s
 
 def _referents(conn: Connection) -> dict[str, frozenset[str]]:
     """Active counsellors and managers, with the départements they cover (empty: all)."""
-    query = select(USERS.c.login, USERS.c.territory).where(
-        USERS.c.active.is_(True), USERS.c.role.in_(sorted(r.value for r in REFERENT_ROLES))
+    query = (
+        select(USERS.c.login, USERS.c.territory)
+        .where(USERS.c.active.is_(True), USERS.c.role.in_(sorted(r.value for r in REFERENT_ROLES)))
+        # Against a deactivation at the same moment (see `handover.successor_refusal`).
+        .with_for_update(read=True)
     )
     return {row.login: frozenset(row.territory or ()) for row in conn.execute(query)}
 
