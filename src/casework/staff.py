@@ -72,7 +72,7 @@ def add_user(
             f"« {login} » existe déjà : pour modifier ses informations, "
             f"`casework users update {login}`."
         )
-    _check_address(email)
+    _check_address(conn, email, login)
     user_id = conn.execute(
         insert(USERS).returning(USERS.c.id),
         {
@@ -104,7 +104,7 @@ def update_user(
     user = user_row(conn, login)
     changed = {k: v for k, v in changes.items() if v is not None and v != getattr(user, k)}
     if "email" in changed:
-        _check_address(changed["email"])
+        _check_address(conn, changed["email"], login)
         changed["email"] = changed["email"].strip()
     if "role" in changed and changed["role"] not in REFERENT_ROLES:
         _refuse_while_following(conn, workflows, login, successor_option=False)
@@ -201,9 +201,18 @@ def user_events(conn: Connection, user_id: int) -> list[Any]:
 # -- internals -----------------------------------------------------------------------------------
 
 
-def _check_address(email: str) -> None:
+def _check_address(conn: Connection, email: str, login: str) -> None:
+    """A usable address, and nobody else's: links are revoked and a link's person found by
+    address, so two users sharing one would act and leave as one."""
     if not is_usable_address(email):
         raise StaffRefused(f"« {email.strip()[:80]} » n'est pas une adresse électronique.")
+    other = conn.execute(
+        select(USERS.c.login).where(
+            func.lower(USERS.c.email) == email.strip().lower(), USERS.c.login != login
+        )
+    ).scalar()
+    if other is not None:
+        raise StaffRefused(f"« {email.strip()[:80]} » est déjà l'adresse de « {other} ».")
 
 
 def _refuse_while_following(

@@ -78,6 +78,10 @@ def test_what_users_add_refuses(app: App, db_url: str) -> None:
     role = run(db_url, "users", "add", *PAUL, "--role", "chef", *as_claire)
     assert role.exit_code == 2
     assert "Traceback" not in role.output
+    shared = ("paul", "--name", "Paul", "--email", "CLAIRE@ml.example", *as_claire)
+    same = run(db_url, "users", "add", *shared)
+    assert same.exit_code == 1
+    assert "« CLAIRE@ml.example » est déjà l'adresse de « claire »." in same.output
     with app.db.read() as conn:
         assert conn.execute(select(User.login)).scalars().all() == ["claire"]
 
