@@ -51,9 +51,9 @@ def user_row(conn: Connection, login: str, lock: bool = False) -> Any:
     return found
 
 
-def any_active_user(conn: Connection) -> bool:
-    query = select(USERS.c.id).where(USERS.c.active.is_(True)).limit(1)
-    return conn.execute(query).first() is not None
+def any_user(conn: Connection) -> bool:
+    """Whether anyone was ever added: only the very first user is added by nobody."""
+    return conn.execute(select(USERS.c.id).limit(1)).first() is not None
 
 
 def add_user(
@@ -135,6 +135,12 @@ def deactivate(
     user = user_row(conn, login, lock=True)
     if not user.active:
         raise StaffRefused(f"« {login} » est déjà désactivé(e).")
+    others = select(USERS.c.id).where(USERS.c.active.is_(True), USERS.c.id != user.id)
+    if conn.execute(others.limit(1)).first() is None:
+        raise StaffRefused(
+            f"« {login} » est le dernier utilisateur actif : nul ne pourrait plus agir. "
+            "Ajoutez d'abord qui prendra la suite."
+        )
     if successor is None:
         _refuse_while_following(conn, app.workflows, login, successor_option=True)
     # Every working link first, with the person's reason (the handover then finds none left).
