@@ -312,3 +312,18 @@ def test_names_and_mail_text_are_printed_without_escape_sequences(app: App, db_u
     assert short.exit_code == 1
     assert "mail.link_keys : la clé n° 1 est trop courte" in short.output
     assert "Traceback" not in short.output
+
+
+def test_mail_send_and_simulate_say_when_the_relay_is_down(app: App, db_url: str) -> None:
+    from casework.demo.mailcatcher import free_port
+
+    add_user(app)
+    case_id = add_case(app)
+    app.engine.fire(case_id, "ask_consent", Actor.person("referente"))
+    env = {"CASEWORK_MAIL_SMTP_PORT": str(free_port()), "CASEWORK_MAIL_LINK_KEYS": NEW_KEY}
+    sent = run(db_url, "mail", "send", env=env)
+    assert sent.exit_code == 1
+    assert "relais injoignable" in sent.output
+    simulated = run(db_url, "simulate", "--days", "10", "--mail", env=env)
+    assert simulated.exit_code == 1
+    assert "envoi impossible le " in simulated.output

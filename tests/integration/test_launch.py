@@ -256,3 +256,32 @@ def test_an_assignment_waits_for_a_deactivation_of_its_referent_and_sees_it(app:
         leaving.execute(update(User).where(User.login == "claire").values(active=False))
     other.join(timeout=30)
     assert "« claire » est un utilisateur désactivé" in str(outcome.get("refused"))
+
+
+def test_without_starting_referents_may_come_later(app: App, tmp_path: Path) -> None:
+    staffed(app)
+    matched(app, tmp_path, n=30)
+    report = assign(app, COHORT, "parity", actor=ME, start=False)  # no referent given
+    assert report.referents == {}
+    tests = [c for c in cases_of(app) if c.group == "test"]
+    assert tests
+    assert {c.referent for c in tests} == {None}
+    from casework.intake.launch import allocate, start, waiting
+
+    with app.db.transaction() as conn:
+        found = waiting(conn, COHORT)
+        chosen = allocate(
+            conn, app, [(str(i), d) for i, g, _r, d in found if g == "test"], Referents("paul")
+        )
+        for case_id, login in chosen.items():
+            app.engine.fire(int(case_id), "reassign", ME, conn=conn, to=login)
+        done = start(conn, app, {i: g for i, g, _r, _d in found}, ME)
+    assert done.started["test"] == len([c for c in tests if c.state == "identified"])
+
+
+def test_the_assignment_says_how_many_each_referent_got(app: App, tmp_path: Path) -> None:
+    staffed(app)
+    matched(app, tmp_path, n=30)
+    report = assign(app, COHORT, "parity", actor=ME, referents=Referents(allocate="balanced"))
+    assert sum(report.referents.values()) == report.cases["test"]
+    assert set(report.referents) <= set(TEAM)
