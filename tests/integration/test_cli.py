@@ -73,10 +73,18 @@ def test_case_list_show_fire_and_history(app: App, db_url: str) -> None:
     listed = run(db_url, "case", "list")
     assert f"{case_id:>6}  2026  test" in listed.output
     assert "Léa MARTIN — Boulangerie Dupont" in listed.output
-    summary = run(db_url, "case", "list", "--summary")
-    assert "follow_up" in summary.output
+    summary = run(db_url, "case", "list", "--summary", "--group", "test")
+    assert summary.output.splitlines()[0].split() == ["Groupe", "État", "Dossiers"]
+    assert re.search(r"^test +Suivi mensuel +1$", summary.output, re.M), summary.output
+    assert re.search(r"^Total +1$", summary.output, re.M)
+    assert "follow_up" not in summary.output  # labels, not codes
+    assert run(db_url, "case", "list", "--group", "témoin").output == "Aucun dossier.\n"
     shown = run(db_url, "case", "show", str(case_id))
     assert f"Dossier {case_id} — Léa Marie MARTIN" in shown.output
+    assert "Référent : referente" in shown.output  # a login no user has: shown as it is
+    add_user(app)
+    shown = run(db_url, "case", "show", str(case_id))
+    assert "Référent : Claire Martin (referente)" in shown.output
     assert "record_contact" in shown.output
     assert "channel*" in shown.output
     fired = run(
@@ -156,9 +164,10 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
 
 def test_click_says_its_errors_in_french() -> None:
     missing = CliRunner().invoke(main, ["case", "show"])
-    assert "Erreur : Argument manquant 'CASE_ID'." in missing.output
+    assert "Erreur : Argument manquant 'DOSSIER'." in missing.output
     wrong = CliRunner().invoke(main, ["case", "list", "--group", "x"])
-    assert "« x » n'est pas une des valeurs possibles : 'test', 'control'." in wrong.output
+    expected = "« x » n'est pas une des valeurs possibles : 'test', 'témoin', 'control'."
+    assert expected in wrong.output
     unknown = CliRunner().invoke(main, ["histry"])
     assert "Commande inconnue : « histry ». Vouliez-vous dire 'history' ?" in unknown.output
 
@@ -210,7 +219,7 @@ def test_simulate_runs_months_of_timers_in_seconds(app: App, db_url: str) -> Non
     assert "3 déclenché(s) (Passer au point mensuel suivant ×3)" in result.output
     assert faults(result.output) == []
     listed = run(db_url, "case", "list", "--summary")
-    assert "monitoring" in listed.output
+    assert "Veille jusqu'à la fin du contrat" in listed.output
 
 
 def test_status_and_timers(app: App, db_url: str) -> None:
@@ -327,6 +336,15 @@ def test_mail_send_and_simulate_say_when_the_relay_is_down(app: App, db_url: str
     simulated = run(db_url, "simulate", "--days", "10", "--mail", env=env)
     assert simulated.exit_code == 1
     assert "envoi impossible le " in simulated.output
+
+
+def test_a_command_in_a_folder_with_no_schema_says_to_run_init_db(tmp_path: Path) -> None:
+    listed = CliRunner().invoke(
+        main, ["--database", f"sqlite:///{tmp_path / 'x.sqlite3'}", "case", "list"]
+    )
+    assert listed.exit_code == 1
+    assert "n'a pas de schéma : lancez d'abord `casework init-db`" in listed.output
+    assert "Traceback" not in listed.output
 
 
 def test_the_mail_catcher_says_why_it_cannot_start_or_take_replies(

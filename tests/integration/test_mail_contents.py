@@ -131,3 +131,16 @@ def test_every_template_renders_in_french_with_its_links(
     check_parts(digest, "Rupture à traiter", "Retour reçu d'un partenaire")
     # Two follow-ups: the sheet's case is in its monthly cycle too.
     assert digest.part("plain").count("https://casework.example/l/") == 5
+
+
+def test_the_consent_reminder_says_when_consent_was_asked(
+    mail_app: App, catcher: MailCatcher, clock: FixedClock
+) -> None:
+    add_user(mail_app)
+    asked = add_case(mail_app)
+    mail_app.engine.fire(asked, "ask_consent", Actor.system())
+    clock.advance(timedelta(days=7))  # the reminder goes a week later: it says when, not today
+    mail_app.engine.fire(asked, "remind_consent", TIMER)
+    MailSender(mail_app).drain_sync()
+    (reminder,) = by_subject(list(catcher.wait_for(2)), "Relance : consentement")
+    check_parts(reminder, "demandé depuis le 01/09/2026")

@@ -228,9 +228,7 @@ def test_case_reassign_and_cases_handover(app: App, db_url: str) -> None:
     (line,) = [line for line in history.splitlines() if "Changer de référent" in line]
     assert line.split()[2] == "anne"
     assert "Changer de référent (Suivi mensuel)" in line
-    assert line.endswith(
-        "(Nouveau référent (identifiant) : paul ; Motif : congé ; ancien référent : referente)"
-    )
+    assert line.endswith("(Nouveau référent : paul ; Motif : congé ; ancien référent : referente)")
 
     handover = ("cases", "handover", "--from", "referente", "--to", "paul", "--as", "anne")
     done = run(db_url, *handover)

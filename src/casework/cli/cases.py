@@ -21,7 +21,7 @@ from casework.models import Case
 from casework.models.beneficiary import age_on, display_name
 from casework.models.contract import UNKNOWN_EMPLOYER
 from casework.queries import CaseFilter, case_detail, count_by_state, list_cases, timeline
-from casework.staff import user_row
+from casework.staff import USERS, user_row
 from casework.text_hygiene import for_terminal, json_for_terminal
 from casework.text_limits import LOGIN, REASON
 
@@ -33,7 +33,12 @@ def case() -> None:
 
 @case.command("list")
 @click.option("--state", help="Seulement les dossiers dans cet état (ex. follow_up).")
-@click.option("--group", type=click.Choice(["test", "control"]), help="Groupe test ou témoin.")
+@click.option(
+    "--group",
+    type=click.Choice(["test", "témoin", "control"]),
+    callback=lambda _ctx, _param, value: {"témoin": "control"}.get(value, value),
+    help="Groupe test ou témoin (control, en anglais, est aussi compris).",
+)
 @click.option("--cohort", type=int, help="Année de campagne.")
 @click.option(
     "--for",
@@ -97,11 +102,7 @@ def list_(
         if referent is not None:
             user_row(conn, referent)  # a typo is an error, not an empty list
         if summary:
-            counts = count_by_state(conn, where)
-            for row in counts:
-                click.echo(f"{row.group:8} {row.state:24} {row[2]:>8}")
-            if not counts:
-                click.echo("Aucun dossier.")
+            _summary(context, count_by_state(conn, where))
             return
         rows = list_cases(conn, where=where, limit=limit, offset=offset)
     if not rows:
@@ -125,11 +126,38 @@ def list_(
 list_.name = "list"
 
 
+def _summary(context: Context, counts: list[Any]) -> None:
+    """Counts by group and state, with their labels (people read it, not the codes)."""
+    if not counts:
+        click.echo("Aucun dossier.")
+        return
+    definition = context.app.workflows.latest("case").definition
+    lines = [
+        (GROUP.get(r.group, r.group), wording.state(definition, r.state), r[2]) for r in counts
+    ]
+    width = max(len("État"), *(len(label) for _group, label, _n in lines))
+    click.echo(f"{'Groupe':7}  {'État':{width}}  {'Dossiers':>8}")
+    for group_label, label, n in lines:
+        click.echo(f"{group_label:7}  {label:{width}}  {n:>8}")
+    click.echo(f"{'Total':7}  {'':{width}}  {sum(n for _g, _l, n in lines):>8}")
+
+
 def _state_in_list(context: Context, r: Any) -> str:
     """A case's state as `case list` shows it: its label, and the cycle while followed."""
     definition = context.app.workflows.latest("case").definition
     label = wording.state(definition, r.state)
     return label + (f" ({r.cycle}/{_cycles(definition)})" if r.state == "follow_up" else "")
+
+
+def _referent_shown(conn: Connection, login: str | None) -> str:
+    """Who follows the case, as people know them: name (login), and whether they left."""
+    if login is None:
+        return "aucun"
+    user = conn.execute(select(USERS).where(USERS.c.login == login)).first()
+    if user is None:
+        return printable(login)
+    left = "" if user.active else ", désactivé"
+    return f"{printable(user.name)} ({printable(login)}{left})"
 
 
 def _cycles(definition: Any) -> Any:
@@ -145,6 +173,7 @@ def show(context: Context, case_id: int) -> None:
     with app.db.read() as conn:
         detail = case_detail(conn, case_id)
         (row,) = RowReader(CASE, lock=False, join=True).read(conn, [case_id])
+        referent = _referent_shown(conn, detail.case.referent)
     c, b, k = detail.case, _printable_row(detail.beneficiary), _printable_row(detail.contract)
     definition = app.workflows.definition(c.workflow_name, c.workflow_version)
     machine = app.workflows.machine(c.workflow_name, c.workflow_version)
@@ -172,6 +201,7 @@ def show(context: Context, case_id: int) -> None:
     cycle = f", cycle {c.cycle}/{_cycles(definition)}" if c.cycle else ""
     method = ASSIGNMENT_METHOD.get(c.assignment_method, c.assignment_method)
     click.echo(f"  Cohorte {c.cohort}, groupe {GROUP.get(c.group, c.group)} ({method})")
+    click.echo(f"  Référent : {referent}")
     click.echo(
         f"  État : {wording.state(definition, c.state)}{cycle}, "
         f"depuis le {format_local(c.state_since)}"
@@ -245,7 +275,8 @@ def fire(
     expected_version: int | None,
     login: str | None,
 ) -> None:
-    """Applique l'action TRIGGER au dossier CASE_ID, en une transaction."""
+    """Applique ACTION (le code d'une action, voir case show) au dossier n° DOSSIER, en une
+    transaction."""
     data = data_pairs(pairs)
     actor = acting_person(context.app, login)
     done = context.app.engine.fire(case_id, trigger, actor, expected_version, **data)
@@ -299,7 +330,7 @@ def reassign_command(
     expected_version: int | None,
     login: str | None,
 ) -> None:
-    """Confie le dossier CASE_ID à un autre référent : les courriels du dossier lui sont
+    """Confie le dossier n° DOSSIER à un autre référent : les courriels du dossier lui sont
     adressés dès maintenant (y compris ceux en attente d'envoi), et les liens encore valables
     de l'ancien référent pour ce dossier sont révoqués. Enregistré dans l'historique.
 

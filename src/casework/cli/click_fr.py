@@ -99,10 +99,47 @@ TYPE_NAMES = {
 }
 
 
+# What the usage line calls an argument (Click spells the parameter's name: CASE_ID, PATH).
+ARGUMENT_NAMES = {
+    "case_id": "DOSSIER",
+    "sheet_id": "FICHE",
+    "inbound_id": "COURRIEL",
+    "alert_id": "ALERTE",
+    "trigger": "ACTION",
+    "path": "FICHIER",
+    "login": "IDENTIFIANT",
+    "cohort": "COHORTE",
+    "contract": "CONTRAT",
+    "folder": "RÉPERTOIRE",
+    "name": "NOM",
+}
+_argument_metavar = click.core.Argument.make_metavar
+_group_usage = click.Group.collect_usage_pieces
+
+
+def _french_argument_metavar(self: click.Argument, ctx: click.Context) -> str:
+    if self.metavar is not None or self.name not in ARGUMENT_NAMES:
+        return _argument_metavar(self, ctx)
+    if self.type.get_metavar(param=self, ctx=ctx):  # a choice shows its values: {cma|ml}
+        return _argument_metavar(self, ctx)
+    name = ARGUMENT_NAMES[self.name]
+    return (name if self.required else f"[{name}]") + ("..." if self.nargs != 1 else "")
+
+
+def _french_group_usage(self: click.Group, ctx: click.Context) -> list[str]:
+    """ "COMMAND [ARGS]..." is a literal in Click, not in its catalog."""
+    return [
+        piece.replace("COMMAND", "COMMANDE").replace("ARGS", "ARGUMENTS")
+        for piece in _group_usage(self, ctx)
+    ]
+
+
 def install() -> None:
     """Give Click's modules the French catalog (they look `_` and `ngettext` up at each call)."""
     for kind, name in TYPE_NAMES.items():
         kind.name = name
+    click.core.Argument.make_metavar = _french_argument_metavar  # type: ignore[method-assign]
+    click.Group.collect_usage_pieces = _french_group_usage  # type: ignore[method-assign]
     for module in (
         click.core,
         click.decorators,

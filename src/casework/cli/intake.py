@@ -186,7 +186,7 @@ def show_rejects(context: Context, ref: str, to: Path | None) -> None:
 @click.argument("cohort", type=int)
 @click.pass_obj
 def match(context: Context, cohort: int) -> None:
-    """Rapproche les deux listes pour une cohorte (saison de signature de l'année COHORT)."""
+    """Rapproche les deux listes pour une cohorte (saison de signature de l'année COHORTE)."""
     from casework.intake.matching import match as run
 
     report = run(context.app, cohort)

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from casework.actors import Actor
 from casework.app import App, build_app
@@ -78,6 +79,35 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except CaseworkError as exc:
             raise click.ClickException(exc.french()) from exc
+        except DBAPIError as exc:
+            schema = _schema_missing(ctx)
+            if schema is None:
+                raise
+            raise click.ClickException(schema) from exc
+
+
+def _schema_missing(ctx: click.Context) -> str | None:
+    """A database error in a folder whose database has no schema, or an old one (a command run
+    before `casework init-db`, or from another folder): said as such, not a traceback."""
+    from casework.migrate import current_revision, head_revision
+
+    context = ctx.find_object(Context)
+    if context is None or "app" not in context.__dict__:
+        return None
+    try:
+        db = context.app.db
+        current, head = current_revision(db), head_revision(db)
+    except Exception:  # the database itself is unreachable: the original error says more
+        return None
+    if current == head:
+        return None
+    where = printable(db.engine.url.render_as_string(hide_password=True))
+    if current is None:
+        return (
+            f"la base {where} n'a pas de schéma : lancez d'abord `casework init-db` "
+            "(ou lancez la commande depuis le dossier de la saison)."
+        )
+    return f"la base {where} n'est pas à jour : lancez `casework init-db` pour la mettre à jour."
 
 
 @click.group(

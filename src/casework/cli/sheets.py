@@ -35,7 +35,7 @@ def fire(
     expected_version: int | None,
     login: str | None,
 ) -> None:
-    """Applique l'action TRIGGER à la fiche SHEET_ID, en une transaction (send : l'envoyer au
+    """Applique ACTION à la fiche n° FICHE, en une transaction (send : l'envoyer au
     partenaire, qui la reçoit par courriel)."""
     actor = acting_person(context.app, login)
     done = context.app.engine.fire_sheet(

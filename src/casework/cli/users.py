@@ -112,7 +112,7 @@ def add(
     territory: list[str] | None,
     actor_login: str | None,
 ) -> None:
-    """Ajoute une personne. LOGIN est l'identifiant que les dossiers et l'historique nomment.
+    """Ajoute une personne, connue sous IDENTIFIANT dans les dossiers et l'historique.
 
     Le tout premier utilisateur s'ajoute sans --as ; ensuite, c'est un utilisateur actif qui
     ajoute les autres. Une personne déjà connue se modifie avec `casework users update`.

@@ -33,6 +33,7 @@ from casework.models import (
     Beneficiary,
     Case,
     Contract,
+    Event,
     LiaisonSheet,
     MailStatus,
     OutboxMail,
@@ -59,7 +60,7 @@ OUTBOX = OutboxMail.__table__
 CASES, SHEETS = Case.__table__, LiaisonSheet.__table__
 PEOPLE, CONTRACTS = Beneficiary.__table__, Contract.__table__
 USERS, PARTNERS, CONTACTS = User.__table__, Partner.__table__, PartnerContact.__table__
-TIMERS = Timer.__table__
+TIMERS, EVENTS = Timer.__table__, Event.__table__
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+$")
 
 
@@ -349,6 +350,8 @@ class Renderer:
                 minor=age < MAJORITY_AGE,
                 cohort=case.cohort,
                 state_since=paris_date(case.state_since),
+                # Since when what this mail chases was awaited (a reminder says so).
+                waiting_since=paris_date(facts.waiting_since.get((case.id, row.version))),
                 beneficiary_name=display_name(case.first_names, case.birth_name),
                 first_name=first_name,
                 birth_date=paris_date(case.birth_date),
@@ -392,6 +395,7 @@ class _Facts:
     users: dict[str, Any]
     contacts: dict[int, list[Any]]
     deadlines: dict[tuple[int, int], dict[str, datetime]]
+    waiting_since: dict[tuple[int, int], datetime]
 
     @classmethod
     def load(cls, conn: Connection, rows: Sequence[Any], now: datetime) -> _Facts:
@@ -467,4 +471,43 @@ class _Facts:
             ).where(TIMERS.c.entity == "liaison", TIMERS.c.entity_id.in_(sheet_ids))
             for timer in conn.execute(query):
                 deadlines[(timer.entity_id, timer.set_version)][timer.trigger] = timer.due_at
-        return cls(cases, sheets, users, contacts, deadlines)
+        return cls(cases, sheets, users, contacts, deadlines, _waiting_since(conn, rows))
+
+
+def _waiting_since(conn: Connection, rows: Sequence[Any]) -> dict[tuple[int, int], datetime]:
+    """For each case mail, (case, version) → when the case entered the state the mail's
+    transition left: the latest state-changing event into it before the mail's own. A case's
+    events are a few dozen at most, read through the case's index in one query per batch."""
+    wanted = {(r.entity_id, r.version) for r in rows if r.entity == "case"}
+    if not wanted:
+        return {}
+    query = (
+        select(EVENTS.c.case_id, EVENTS.c.version, EVENTS.c.from_state, EVENTS.c.to_state)
+        .add_columns(EVENTS.c.at)
+        .where(
+            EVENTS.c.entity == "case",
+            EVENTS.c.case_id.in_(sorted({case_id for case_id, _ in wanted})),
+            EVENTS.c.to_state.is_not(None),
+        )
+        .order_by(EVENTS.c.case_id, EVENTS.c.version)
+    )
+    history: dict[int, list[Any]] = defaultdict(list)
+    for event in conn.execute(query):
+        history[event.case_id].append(event)
+    since: dict[tuple[int, int], datetime] = {}
+    for case_id, version in wanted:
+        events = history.get(case_id, [])
+        mail_event = next((e for e in events if e.version == version), None)
+        if mail_event is None:
+            continue
+        entered = [
+            e.at
+            for e in events
+            if e.version is not None
+            and e.version < version
+            and e.to_state == mail_event.from_state
+            and e.from_state != e.to_state
+        ]
+        if entered:
+            since[(case_id, version)] = entered[-1]
+    return since
