@@ -442,7 +442,7 @@ def test_a_season_from_the_command_line(app: App, db_url: str, tmp_path: Path) -
     assert "4 ligne(s) seraient écartée(s)" in dry
     done = run("intake", "import", "cma", str(cma), "--skip-invalid", "--as", "referente")
     assert "100 nouvelle(s) ligne(s), 0 mise(s) à jour, 0 inchangée(s)." in done
-    assert "4 ligne(s) écartée(s), écrites dans" in done
+    assert "4 ligne(s) écartée(s), écrite(s) dans" in done
     # From here, $CASEWORK_AS says who acts, instead of --as on every command.
     assert "déjà importé le" in run("intake", "import", "cma", str(cma), "--skip-invalid")
     assert "classeur XLSX" in run("intake", "import", "ml", str(ml), "--skip-invalid")

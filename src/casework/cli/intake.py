@@ -11,6 +11,7 @@ import click
 from casework.cli.launch import referent_options, referents, started_line
 from casework.cli.main import Context, acting_person, as_option, printable
 from casework.clock import format_local
+from casework.french import os_error
 from casework.labels import ASSIGNMENT_METHOD
 
 SOURCES = {"cma": "contrats de la CMA", "ml": "jeunes suivis par la Mission Locale"}
@@ -130,10 +131,12 @@ def import_file(
     if report.rejected and dry_run:
         click.echo(f"  {report.rejected} ligne(s) seraient écartée(s)")
     elif report.rejected_file is not None:
-        click.echo(f"  {report.rejected} ligne(s) écartée(s), écrites dans {report.rejected_file}")
+        click.echo(
+            f"  {report.rejected} ligne(s) écartée(s), écrite(s) dans {report.rejected_file}"
+        )
     elif report.rejected:
         click.echo(
-            f"  {report.rejected} ligne(s) écartée(s), gardées avec l'import mais pas écrites "
+            f"  {report.rejected} ligne(s) écartée(s), gardée(s) avec l'import mais pas écrite(s) "
             f"({report.rejected_file_error}) : casework intake rejects {report.file_id} --csv "
             "FICHIER"
         )
@@ -175,8 +178,10 @@ def show_rejects(context: Context, ref: str, to: Path | None) -> None:
         try:
             rejects.write_csv(to, found.header, rows)
         except OSError as error:
-            raise click.ClickException(f"{to} : {error.strerror}") from None
-        click.echo(f"  écrites dans {to}")
+            raise click.ClickException(
+                f"{to} : écriture impossible ({os_error(error, writing=True)})"
+            ) from None
+        click.echo(f"  écrite(s) dans {to}")
         return
     for line, _cells, reasons in rows:
         click.echo(f"  ligne {line} : {' ; '.join(reasons)}")
@@ -404,7 +409,13 @@ def sample_files(folder: Path, size: int, seed: int, cohort: int, as_sent: bool)
     fautives) et le classeur de la Mission Locale, avec les écarts des vrais fichiers."""
     from casework.intake.synthetic import write_sample_files
 
-    data = write_sample_files(folder, size, seed=seed, cohort=cohort, as_sent=as_sent)
+    try:
+        data = write_sample_files(folder, size, seed=seed, cohort=cohort, as_sent=as_sent)
+    except OSError as error:
+        where = error.filename or folder
+        raise click.ClickException(
+            f"{where} : écriture impossible ({os_error(error, writing=True)})"
+        ) from None
     click.echo(
         f"{folder / 'contrats_cma.csv'} et {folder / 'jeunes_ml.xlsx'} : {size} jeune(s) par "
         f"fichier, dont {len(data.pairs)} sur les deux."
