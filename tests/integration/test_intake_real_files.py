@@ -74,7 +74,9 @@ def test_a_season_with_files_as_they_are_sent(app: App, db_url: str, tmp_path: P
     assert f"Cohorte {COHORT} : 150 contrat(s)" in matched
     review = cli(db_url, "intake", "review", "--limit", "100")
     # Incomplete records are there, said so, and no separator dangles around an empty field.
-    assert "absent d'un côté : une personne vérifie" in review
+    assert "la date de naissance : une personne vérifie" in review
+    assert "date de naissance : absente d'un côté (+0,0)" in review
+    assert not re.search(r"\(\+?-?\d+\.\d\)", review)  # no decimal point: "(+7,6)"
     assert "inconnu" in review
     for line in review.splitlines():
         if line.startswith(("  CMA : ", "  ML  : ")):

@@ -11,7 +11,7 @@ import click
 from casework.cli.launch import referent_options, referents, started_line
 from casework.cli.main import Context, acting_person, as_option, printable
 from casework.clock import format_local
-from casework.french import os_error
+from casework.french import decimal, os_error
 from casework.labels import ASSIGNMENT_METHOD
 
 SOURCES = {"cma": "contrats de la CMA", "ml": "jeunes suivis par la Mission Locale"}
@@ -233,7 +233,7 @@ def review(context: Context, limit: int) -> None:
 
 def _percent(probability: float) -> str:
     """In French, rounded down: a pair to review never reads as the match threshold."""
-    return f"{math.floor(probability * 1000) / 10:.1f} %".replace(".", ",")
+    return f"{decimal(math.floor(probability * 1000) / 10)} %"
 
 
 def _person(row: dict) -> str:

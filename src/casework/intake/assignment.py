@@ -141,7 +141,18 @@ def assign(
     report = AssignReport(
         cohort, method, draw_id, dict(counts), ruptures, len(found.refused), started.started
     )
-    log.info("assignment %s: %s", cohort, report)
+    log.info(
+        "assignment %s: draw %d by %s, %d test and %d control cases (%d started), "
+        "%d rupture(s) already known, %d contract(s) not eligible",
+        cohort,
+        draw_id,
+        method,
+        counts["test"],
+        counts["control"],
+        sum(report.started.values()),
+        ruptures,
+        report.not_eligible,
+    )
     return report
 
 
