@@ -326,12 +326,14 @@ def assign(
 
     Retenus : les contrats que la règle d'éligibilité de la cohorte prend ([intake.eligibility]
     de la configuration) et, si elle demande les deux fichiers, rapprochés d'un jeune de la
-    Mission Locale. Le groupe est écrit une fois ; le tirage (méthode, graine, strates) est
-    enregistré. Chaque dossier du groupe test reçoit son référent (--referent ou --allocate :
-    sinon rien n'est attribué), puis les dossiers démarrent dans la même transaction :
-    consentement demandé pour le groupe test (le courriel part au référent), suivi des
-    résultats seulement pour le groupe témoin (--no-start : plus tard, par casework cases
-    start).
+    Mission Locale. Un jeune n'a qu'un dossier : un jeune déjà suivi, ou inscrit deux fois au
+    fichier de la CMA (deux contrats), est reconnu à son nom, ses prénoms et sa date de
+    naissance. De deux contrats, le premier par numéro est retenu. Le groupe est écrit une
+    fois ; le tirage (méthode, graine, strates) est enregistré. Chaque dossier du groupe test
+    reçoit son référent (--referent ou --allocate : sinon rien n'est attribué), puis les
+    dossiers démarrent dans la même transaction : consentement demandé pour le groupe test (le
+    courriel part au référent), suivi des résultats seulement pour le groupe témoin
+    (--no-start : plus tard, par casework cases start).
 
     \b
       casework intake assign 2026 --dry-run       # qui est retenu, qui ne l'est pas et pourquoi
