@@ -8,6 +8,7 @@ mail, page and command output they render.
 
 from __future__ import annotations
 
+import errno
 import re
 import unicodedata
 
@@ -43,6 +44,35 @@ def with_kind(name: str, kind: str) -> str:
     if name.strip().casefold().startswith(kind.casefold() + " "):
         return name.strip()
     return f"{kind} {name.strip()}"
+
+
+# What the system says of a file a person named: its own words (`strerror`) are English.
+_OS_ERRORS = {
+    errno.ENOENT: "fichier introuvable",
+    errno.EACCES: "accès refusé",
+    errno.EPERM: "accès refusé",
+    errno.EISDIR: "c'est un dossier",
+    errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
+    errno.EEXIST: "un fichier de ce nom existe déjà",
+    errno.ENAMETOOLONG: "nom trop long",
+    errno.ELOOP: "trop de liens symboliques",
+    errno.ENOSPC: "disque plein",
+    errno.EROFS: "disque en lecture seule",
+    errno.EIO: "erreur de lecture ou d'écriture sur le disque",
+}
+
+
+def os_error(error: OSError, writing: bool = False) -> str:
+    """Why a file could not be opened, read or written, in French for the common causes (the
+    system's own words otherwise). Writing, a missing path is a missing folder."""
+    if writing and error.errno == errno.ENOENT:
+        return "dossier introuvable"
+    return _OS_ERRORS.get(error.errno or 0) or error.strerror or str(error)
+
+
+def decimal(value: float, digits: int = 1, signed: bool = False) -> str:
+    """A number as French writes it: "7,6", "+7,6" (`signed`), "-0,3"."""
+    return f"{value:{'+' if signed else ''}.{digits}f}".replace(".", ",")
 
 
 # -- what a proofreader looks for -----------------------------------------------------------------

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from casework.errors import CaseworkError
+from casework.french import os_error
 from casework.intake.eligibility import Eligibility, RuleError
 from casework.resources import default_templates_dir, default_workflows_dir
 
@@ -252,8 +253,8 @@ def load_settings(
         try:
             with open(path, "rb") as fh:
                 file_values = tomllib.load(fh)
-        except FileNotFoundError:
-            raise SettingsError(source, "-", "fichier introuvable") from None
+        except OSError as error:
+            raise SettingsError(source, "-", os_error(error)) from None
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(source, "-", f"TOML illisible : {exc}") from None
 

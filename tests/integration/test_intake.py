@@ -4,6 +4,7 @@ with a review queue whose decisions hold, assigning groups written once, rupture
 from __future__ import annotations
 
 import csv
+import logging
 import re
 import threading
 from datetime import date
@@ -166,13 +167,29 @@ def test_matching_proposes_and_a_persons_decisions_hold(app: App, tmp_path: Path
         matching.decide(app, "inconnu", True, ME)
 
 
-def test_parity_assignment_is_written_once_and_audited(app: App, tmp_path: Path) -> None:
+def test_parity_assignment_is_written_once_and_audited(
+    app: App, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     cma, ml = season(tmp_path, n=120)
     import_both(app, cma, ml)
-    matching.match(app, COHORT)
+    caplog.set_level(logging.INFO, logger="casework.intake")
+    matched = matching.match(app, COHORT)
     report = assign(app, COHORT, "parity", actor=ME)
     cases = rows_of(app, Case)
     assert len(cases) == sum(report.cases.values()) > 0
+    # The log says it in plain sentences with the figures, not as Python reprs.
+    said = [r.getMessage() for r in caplog.records if r.name == "casework.intake"]
+    assert not [line for line in said if "Report(" in line]
+    assert (
+        f"matching {COHORT}: 120 contracts and {matched.young_people} young people, "
+        f"{matched.compared} pairs compared: {matched.matched} matched, "
+        f"{matched.to_review} to review"
+    ) in said
+    assert (
+        f"assignment {COHORT}: draw {report.draw_id} by parity, {report.cases['test']} test "
+        f"and {report.cases['control']} control cases ({len(cases)} started), 0 rupture(s) "
+        f"already known, {report.not_eligible} contract(s) not eligible"
+    ) in said
     with app.db.read() as conn:
         born = dict(
             conn.execute(
@@ -442,7 +459,7 @@ def test_a_season_from_the_command_line(app: App, db_url: str, tmp_path: Path) -
     assert "4 ligne(s) seraient écartée(s)" in dry
     done = run("intake", "import", "cma", str(cma), "--skip-invalid", "--as", "referente")
     assert "100 nouvelle(s) ligne(s), 0 mise(s) à jour, 0 inchangée(s)." in done
-    assert "4 ligne(s) écartée(s), écrites dans" in done
+    assert "4 ligne(s) écartée(s), écrite(s) dans" in done
     # From here, $CASEWORK_AS says who acts, instead of --as on every command.
     assert "déjà importé le" in run("intake", "import", "cma", str(cma), "--skip-invalid")
     assert "classeur XLSX" in run("intake", "import", "ml", str(ml), "--skip-invalid")

@@ -128,7 +128,7 @@ def test_rejected_rows_are_kept_with_the_import_and_written_again_on_demand(
     report = Importer(app).run(path, "cma", actor=ME, skip_invalid=True, rejected_to=lost)
     assert report.rejected == 3
     assert report.rejected_file is None
-    assert report.rejected_file_error == f"{lost} : No such file or directory"
+    assert report.rejected_file_error == f"{lost} : dossier introuvable"
 
     add_user(app)
 
@@ -142,7 +142,14 @@ def test_rejected_rows_are_kept_with_the_import_and_written_again_on_demand(
     assert "3 ligne(s) écartée(s)." in listed
     assert "  ligne 3 : Nom : caractère de contrôle interdit (U+0000, position 4)" in listed
     again = tmp_path / "again.csv"
-    assert "écrites dans" in run("rejects", "contrats.csv", "--csv", str(again))
+    assert "écrite(s) dans" in run("rejects", "contrats.csv", "--csv", str(again))
+    nowhere = CliRunner().invoke(
+        main,
+        ["--database", db_url, "intake", "rejects", "contrats.csv", "--csv", str(lost)],
+        env=AS_REFERENTE,
+    )
+    assert nowhere.exit_code == 1
+    assert f"{lost} : écriture impossible (dossier introuvable)" in nowhere.output
     # The same bytes as the file the import would have written.
     from casework.intake.profile import default_profile
     from casework.intake.reading import check_file, write_rejected

@@ -74,7 +74,9 @@ def test_a_season_with_files_as_they_are_sent(app: App, db_url: str, tmp_path: P
     assert f"Cohorte {COHORT} : 150 contrat(s)" in matched
     review = cli(db_url, "intake", "review", "--limit", "100")
     # Incomplete records are there, said so, and no separator dangles around an empty field.
-    assert "absent d'un côté : une personne vérifie" in review
+    assert "la date de naissance : une personne vérifie" in review
+    assert "date de naissance : absente d'un côté (+0,0)" in review
+    assert not re.search(r"\(\+?-?\d+\.\d\)", review)  # no decimal point: "(+7,6)"
     assert "inconnu" in review
     for line in review.splitlines():
         if line.startswith(("  CMA : ", "  ML  : ")):
@@ -169,18 +171,37 @@ def test_a_season_on_the_chambers_file_alone(pilot_app: App, tmp_path: Path) -> 
     assert ml_ids == {None}
 
 
+PILOT_CONFIG = (
+    f'[intake.eligibility.{COHORT}]\nfiles = "cma"\ndiplomas = ["CAP", "BP", "Bac pro"]\n'
+    'training_years = [1]\ntraining_centres = ["0530914B"]\nstatuses = ["apprenti"]\n'
+)
+PILOT_HEADER = (
+    "N° contrat;Nom;Prénoms;Date de naissance;Date de début;Date de fin prévue;Diplôme;"
+    "Niveau;Année de formation;UAI;CFA;Statut"
+)
+PILOT_GOOD = "01/09/2026;31/08/2028;CAP Boulanger;V;1;0530914B;CFA de la CMA;Apprenti"
+
+
+def pilot_file(app: App, tmp_path: Path, *rows: str) -> Path:
+    """The chamber's file of `rows` imported, and the pilot's rule (the chamber's file alone)
+    written as settings: the configuration file's path."""
+    path = tmp_path / "contrats.csv"
+    path.write_text("\n".join([PILOT_HEADER, *rows]) + "\n", encoding="utf-8")
+    Importer(app).run(path, "cma", actor=ME)
+    config = tmp_path / "casework.toml"
+    config.write_text(PILOT_CONFIG, encoding="utf-8")
+    return config
+
+
 def test_the_dry_run_says_why_each_contract_is_not_taken(
     pilot_app: App, db_url: str, tmp_path: Path
 ) -> None:
     app = pilot_app
     add_user(app)
-    header = (
-        "N° contrat;Nom;Prénoms;Date de naissance;Date de début;Date de fin prévue;Diplôme;"
-        "Niveau;Année de formation;UAI;CFA;Statut"
-    )
-    good = "01/09/2026;31/08/2028;CAP Boulanger;V;1;0530914B;CFA de la CMA;Apprenti"
-    lines = [
-        header,
+    good = PILOT_GOOD
+    config = pilot_file(
+        app,
+        tmp_path,
         f"C-1;Martin;Léa;04/05/2008;{good}",
         f"C-2;Durand;Théo;04/05/2008;{good.replace('CAP Boulanger', 'BTS Esthétique')}",
         f"C-3;Petit;Zoé;04/05/2008;{good.replace(';1;', ';2e année;')}",
@@ -188,15 +209,6 @@ def test_the_dry_run_says_why_each_contract_is_not_taken(
         f"C-5;Blanc;Ana;04/05/2008;{good.replace('Apprenti', 'Étudiante')}",
         f"C-6;Morel;Léo;04/05/2008;{good.replace('01/09/2026', '15/01/2027')}",
         f"C-7;;Inès;;{good}",
-    ]
-    path = tmp_path / "contrats.csv"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    Importer(app).run(path, "cma", actor=ME)
-    config = tmp_path / "casework.toml"
-    config.write_text(
-        f'[intake.eligibility.{COHORT}]\nfiles = "cma"\ndiplomas = ["CAP", "BP", "Bac pro"]\n'
-        'training_years = [1]\ntraining_centres = ["0530914B"]\nstatuses = ["apprenti"]\n',
-        encoding="utf-8",
     )
     dry = cli(db_url, "intake", "assign", str(COHORT), "--dry-run", config=config)
     assert dry.splitlines()[1] == (
@@ -227,6 +239,67 @@ def test_the_dry_run_says_why_each_contract_is_not_taken(
         assert conn.execute(select(Case.id)).first() is None
     said = cli(db_url, "intake", "assign", str(COHORT), code=2, config=config)
     assert "--method est obligatoire (sauf avec --dry-run)" in said
+
+
+def test_a_young_person_twice_on_the_chambers_file_or_already_followed_is_one_case(
+    pilot_app: App, db_url: str, tmp_path: Path
+) -> None:
+    """A cohort on the chamber's file alone has no Mission Locale identifier: a young person
+    who signed again after a rupture (two contracts), or who is a case already, is known by
+    birth name, first names and birth date, however typed; the first contract by number that
+    the rule takes is the one."""
+    app = pilot_app
+    add_user(app)
+    followed = add_case(app, birth_name="Martin", first_names="Léa Marie")
+    config = pilot_file(
+        app,
+        tmp_path,
+        f"C-1;Lefèvre;Élodie;04/05/2008;{PILOT_GOOD.replace(';1;', ';2e année;')}",
+        f"C-2;Lefèvre;Élodie;04/05/2008;{PILOT_GOOD}",
+        f"C-3;LEFEVRE;ELODIE;04/05/2008;{PILOT_GOOD.replace('01/09/2026', '02/11/2026')}",
+        f"C-4;MARTIN;Léa-Marie;04/05/2000;{PILOT_GOOD}",
+        f"C-5;Lefèvre;Élodie Anne;04/05/2008;{PILOT_GOOD}",  # another first name: another one
+        f"C-6;;Élodie;;{PILOT_GOOD}",  # nothing to tell who: no case, and nobody's place taken
+    )
+    dry = cli(db_url, "intake", "assign", str(COHORT), "--dry-run", config=config)
+    said = {line.split()[0]: line for line in dry.splitlines() if line.startswith("  C-")}
+    assert "2 contrat(s) retenu(s), 4 non retenu(s)." in dry
+    assert said["C-1"].endswith(": 2e année de formation (retenue : 1re)")
+    assert said["C-2"].startswith("  C-2  Élodie LEFÈVRE, CAP Boulanger")
+    assert said["C-3"].endswith(": déjà retenu pour le contrat C-2")
+    assert said["C-4"].endswith(f": déjà suivi (dossier n° {followed})")
+    assert said["C-5"].startswith("  C-5  Élodie LEFÈVRE")
+    assert "déjà" not in said["C-5"] + said["C-6"]
+    done = assign(app, COHORT, "lottery", seed=3, actor=ME)
+    assert sum(done.cases.values()) == 2
+    with app.db.read() as conn:
+        made = conn.execute(
+            select(Contract.cma_number, Beneficiary.first_names)
+            .join(Case, Case.contract_id == Contract.id)
+            .join(Beneficiary, Beneficiary.id == Case.beneficiary_id)
+            .where(Case.id != followed)
+        ).all()
+    assert sorted(made) == [("C-2", "Élodie"), ("C-5", "Élodie Anne")]
+    again = cli(db_url, "intake", "assign", str(COHORT), "--dry-run", config=config)
+    assert "0 contrat(s) retenu(s), 4 non retenu(s), 2 déjà en dossier." in again
+    assert "C-3  ELODIE LEFEVRE, CAP Boulanger, début le 02/11/2026 : déjà suivi (dossier n° " in (
+        again
+    )
+
+
+def test_the_dry_run_gives_every_reason_not_the_first(
+    pilot_app: App, db_url: str, tmp_path: Path
+) -> None:
+    app = pilot_app
+    add_user(app)
+    wrong = PILOT_GOOD.replace("CAP Boulanger", "BTS Esthétique").replace(";1;", ";2e année;")
+    config = pilot_file(app, tmp_path, f"C-1;;Inès;;{wrong}")
+    dry = cli(db_url, "intake", "assign", str(COHORT), "--dry-run", config=config)
+    assert dry.splitlines()[-1] == (
+        "  C-1  Inès, BTS Esthétique, début le 01/09/2026 : diplôme BTS (retenus : CAP, BP, "
+        "Bac pro) ; 2e année de formation (retenue : 1re) ; il manque le nom et la date de "
+        "naissance (dans le fichier de la CMA) : un dossier en a besoin"
+    )
 
 
 def test_a_file_refused_whole_says_why_and_skip_invalid_is_suggested_only_where_it_helps(

@@ -77,7 +77,7 @@ def test_a_cohort_has_its_own_rule_and_takes_the_rest_from_the_common_one(
         ("centres = []", "intake.eligibility.centres", "clé inconnue"),
         ('campaign_start = "13-01"', "intake.eligibility.campaign_start", "n'est pas une date"),
         (
-            'campaign_start = "12-01"\ncampaign_end = "07-01"',
+            'campaign_start = "2026-12-01"\ncampaign_end = "2026-07-01"',
             "intake.eligibility",
             "la fenêtre de signature finit avant de commencer",
         ),
@@ -90,6 +90,31 @@ def test_a_rule_that_cannot_be_used_stops_every_command_with_a_french_message(
         settings_from(tmp_path, f"[intake.eligibility]\n{text}\n")
     assert error.value.key == key
     assert reason in error.value.french()
+
+
+def test_a_month_day_window_may_run_across_the_new_year(tmp_path: Path) -> None:
+    eligibility = settings_from(
+        tmp_path,
+        "[intake.eligibility]\n"
+        'campaign_start = "09-01"\n'
+        'campaign_end = "02-29"\n'
+        "[intake.eligibility.2027]\n"
+        'campaign_start = "2027-09-01"\n'
+        'campaign_end = "02-28"\n',  # a date and a month-day are never compared
+    ).intake.eligibility
+    rule = eligibility.rule(2026)
+    # 1 September of the cohort's year to the end of February of the next (2027: no 29th).
+    assert window(rule, 2026, "07-01", "12-31") == (date(2026, 9, 1), date(2027, 2, 28))
+    assert window(rule, 2027, "07-01", "12-31") == (date(2027, 9, 1), date(2028, 2, 29))
+    row = {**ROW, "start_date": "2027-01-15"}
+    assert judge(row, rule, window(rule, 2026, "07-01", "12-31")) == []
+    # A window that does not wrap stays in the cohort's year; the rule's end with [intake]'s
+    # start wraps too.
+    assert window(Rule(campaign_end="03-31"), 2026, "07-01", "12-31") == (
+        date(2026, 7, 1),
+        date(2027, 3, 31),
+    )
+    assert window(Rule(), 2026, "01-01", "01-01") == (date(2026, 1, 1), date(2026, 1, 1))
 
 
 def test_a_table_is_set_in_the_file_not_the_environment() -> None:

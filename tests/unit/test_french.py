@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+
 import pytest
 
-from casework.french import elide, faults, with_kind
+from casework.french import decimal, elide, faults, os_error, with_kind
 
 
 @pytest.mark.parametrize(
@@ -42,3 +44,31 @@ def test_the_proofreader_finds_the_classic_faults() -> None:
     assert faults("difficulties=['housing']") == ["Python : « [' »"]
     assert faults("Téléphone : None") == ["Python : « None »"]
     assert faults("rendez-vous le 12 12") == []  # numbers may repeat
+
+
+@pytest.mark.parametrize(
+    ("code", "said"),
+    [
+        (errno.ENOENT, "fichier introuvable"),
+        (errno.EACCES, "accès refusé"),
+        (errno.EISDIR, "c'est un dossier"),
+        (errno.ENOSPC, "disque plein"),
+        (errno.EPIPE, "Broken pipe"),  # a rare one: the system's own words
+    ],
+)
+def test_why_a_file_could_not_be_opened_is_said_in_french(code: int, said: str) -> None:
+    import os
+
+    assert os_error(OSError(code, os.strerror(code))) == said
+
+
+def test_a_missing_path_when_writing_is_a_missing_folder() -> None:
+    missing = FileNotFoundError(errno.ENOENT, "No such file or directory")
+    assert os_error(missing, writing=True) == "dossier introuvable"
+
+
+def test_decimals_are_written_with_a_comma() -> None:
+    assert decimal(7.63) == "7,6"
+    assert decimal(7.63, signed=True) == "+7,6"
+    assert decimal(-0.04, signed=True) == "-0,0"
+    assert decimal(99.94, digits=2) == "99,94"

@@ -204,6 +204,30 @@ def test_unreadable_files_say_so(tmp_path: Path) -> None:
         read_table(tmp_path / "absent.csv")
 
 
+def test_a_file_the_system_will_not_open_is_said_in_french(tmp_path: Path) -> None:
+    with pytest.raises(UnreadableFile) as error:
+        read_table(tmp_path / "absent.csv")
+    said = f"{tmp_path / 'absent.csv'} : impossible de lire le fichier (fichier introuvable)"
+    assert error.value.french() == said
+    with pytest.raises(UnreadableFile, match=r"impossible de lire le fichier \(c'est un dossier\)"):
+        read_table(tmp_path)
+    (tmp_path / "a.csv").write_text("x\n", encoding="utf-8")
+    with pytest.raises(UnreadableFile, match="un élément du chemin n'est pas un dossier"):
+        read_table(tmp_path / "a.csv" / "b.csv")
+    with pytest.raises(ProfileError, match=r"illisible \(fichier introuvable\)"):
+        load_profile(tmp_path / "profil.toml")
+    # Writing, too: the sample files into a folder inside a file.
+    from click.testing import CliRunner
+
+    from casework.cli import main
+
+    folder = str(tmp_path / "a.csv" / "saison")
+    out = CliRunner().invoke(main, ["intake", "sample-files", folder])
+    assert out.exit_code == 1
+    assert "écriture impossible (un élément du chemin n'est pas un dossier)" in out.output
+    assert "Traceback" not in out.output
+
+
 def test_a_profile_renames_columns_and_keeps_the_defaults(tmp_path: Path) -> None:
     profile_path = tmp_path / "layout.toml"
     profile_path.write_text('source = "cma"\n[columns]\nbirth_name = "NOM_NAISSANCE"\n')

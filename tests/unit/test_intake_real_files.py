@@ -12,7 +12,7 @@ import pytest
 
 from casework.intake.fields import Invalid, parse_level, parse_sex, parse_status
 from casework.intake.fields import parse_training_year as year
-from casework.intake.levels import diploma_kind
+from casework.intake.levels import diploma, diploma_kind, kind_named
 from casework.intake.profile import ProfileError, default_profile, load_profile
 from casework.intake.reading import check_file
 from casework.settings import IntakeSettings
@@ -48,7 +48,7 @@ def test_levels_in_both_nomenclatures_and_by_diploma_are_stored_in_the_current_o
     assert parse_level(written) == level
 
 
-@pytest.mark.parametrize("written", ["VI", "2", "8", "Doctorat", "bac+2"])
+@pytest.mark.parametrize("written", ["VI", "2", "8", "Doctorat", "bac+1", "TP Cuisinier", "CQP"])
 def test_a_bad_level_gives_the_correspondence(written: str) -> None:
     with pytest.raises(Invalid) as error:
         parse_level(written)
@@ -65,6 +65,33 @@ def test_diploma_kinds_are_recognised_by_their_first_words() -> None:
     assert diploma_kind("Licence professionnelle Commerce") == "Licence pro"
     assert diploma_kind("Capacité en droit") is None
     assert diploma_kind(None) is None
+
+
+@pytest.mark.parametrize(
+    ("written", "found"),
+    [
+        ("CTM Toiletteur canin", ("CTM", 3)),
+        ("Certificat technique des métiers Vendeur", ("CTM", 3)),
+        ("TP Cuisinier", ("Titre pro", None)),  # its level is the title's: unknown unless said
+        ("TP Cuisinier niveau 3", ("Titre pro", 3)),
+        ("TP Secrétaire assistant (niv. IV)", ("Titre pro", 4)),
+        ("Titre professionnel Coiffeur N4", ("Titre pro", 4)),
+        ("T.P. Maçon - Niveau V", ("Titre pro", 3)),
+        ("CQP Boucher", ("CQP", None)),
+        ("CQP Boucher niveau 3", ("CQP", None)),  # a branch's certificate: no national level
+        ("Bac+2", ("Bac+2", 5)),
+        ("Bac +2 Commerce", ("Bac+2", 5)),
+        ("BAC + 3", ("Bac+3", 6)),
+        ("Bac+5", ("Bac+5", 7)),
+    ],
+)
+def test_the_diplomas_of_a_chambers_training_centre_are_recognised(
+    written: str, found: tuple[str, int | None]
+) -> None:
+    assert diploma(written) == found
+    assert kind_named(found[0]) == found[0]  # a rule can name them
+    if found[1] is not None:
+        assert parse_level(written) == found[1]
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@ cases: each kind of difference between the two files, namesakes, people's decisi
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -107,6 +108,18 @@ def test_every_pair_is_explained_field_by_field_in_french() -> None:
     assert lines[1].startswith("prénom : identique (+")
     assert lines[2].startswith("date de naissance : identique (+")
     assert lines[3].startswith("code postal : même département ou même commune (")
+    # Weights as French writes decimals, as the probabilities beside them are.
+    assert all(re.search(r"\([+-]\d+,\d\)$", line) for line in lines), lines
+
+
+def test_a_field_missing_on_one_side_agrees_with_its_gender() -> None:
+    (pair,) = linked(
+        person("C1", "Kerbrat", "", None, "53000"),
+        person("M1", "Kerbrat", "Mathis", date(2007, 3, 14), "53000"),
+    )
+    lines = pair.explain()
+    assert lines[1] == "prénom : absent d'un côté (+0,0)"
+    assert lines[2] == "date de naissance : absente d'un côté (+0,0)"
 
 
 def test_namesakes_born_elsewhere_are_not_matched() -> None:
@@ -241,5 +254,5 @@ def test_incomplete_records_are_found_and_only_ever_to_review(
     (pair,) = linked(person("C1", *cma), person("M1", *ml))
     assert (pair.ml, pair.band) == ("M1", Band.REVIEW)
     assert pair.explain()[-1] == (
-        "nom, prénom ou date de naissance absent d'un côté : une personne vérifie"
+        "il manque d'un côté le nom, le prénom ou la date de naissance : une personne vérifie"
     )

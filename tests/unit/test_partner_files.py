@@ -217,6 +217,14 @@ def test_a_toml_file_too_large_or_not_utf8_is_refused(tmp_path: Path) -> None:
         read_partners(path, IntakeSettings(max_file_bytes=10))
 
 
+@pytest.mark.parametrize("name", ["partenaires.toml", "partenaires.csv", "partenaires.xlsx"])
+def test_a_missing_file_is_said_in_french(tmp_path: Path, name: str) -> None:
+    with pytest.raises(
+        UnreadableFile, match=r"impossible de lire le fichier \(fichier introuvable\)"
+    ):
+        read_partners(tmp_path / name)
+
+
 def test_hostile_text_is_refused_without_being_echoed_whole(tmp_path: Path) -> None:
     long = "A" * 100_000
     path = write(

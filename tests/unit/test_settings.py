@@ -62,6 +62,8 @@ def test_mistakes_are_reported(tmp_path: Path, content: str, key: str, reason: s
 def test_a_missing_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="introuvable"):
         load_settings(tmp_path / "nope.toml", environ={})
+    with pytest.raises(SettingsError, match="c'est un dossier"):  # not a traceback
+        load_settings(tmp_path, environ={})
 
 
 def test_a_bad_environment_value_names_the_variable() -> None:

@@ -11,6 +11,7 @@ import click
 from casework.cli.launch import referent_options, referents, started_line
 from casework.cli.main import Context, acting_person, as_option, printable
 from casework.clock import format_local
+from casework.french import decimal, os_error
 from casework.labels import ASSIGNMENT_METHOD
 
 SOURCES = {"cma": "contrats de la CMA", "ml": "jeunes suivis par la Mission Locale"}
@@ -130,10 +131,12 @@ def import_file(
     if report.rejected and dry_run:
         click.echo(f"  {report.rejected} ligne(s) seraient écartée(s)")
     elif report.rejected_file is not None:
-        click.echo(f"  {report.rejected} ligne(s) écartée(s), écrites dans {report.rejected_file}")
+        click.echo(
+            f"  {report.rejected} ligne(s) écartée(s), écrite(s) dans {report.rejected_file}"
+        )
     elif report.rejected:
         click.echo(
-            f"  {report.rejected} ligne(s) écartée(s), gardées avec l'import mais pas écrites "
+            f"  {report.rejected} ligne(s) écartée(s), gardée(s) avec l'import mais pas écrite(s) "
             f"({report.rejected_file_error}) : casework intake rejects {report.file_id} --csv "
             "FICHIER"
         )
@@ -175,8 +178,10 @@ def show_rejects(context: Context, ref: str, to: Path | None) -> None:
         try:
             rejects.write_csv(to, found.header, rows)
         except OSError as error:
-            raise click.ClickException(f"{to} : {error.strerror}") from None
-        click.echo(f"  écrites dans {to}")
+            raise click.ClickException(
+                f"{to} : écriture impossible ({os_error(error, writing=True)})"
+            ) from None
+        click.echo(f"  écrite(s) dans {to}")
         return
     for line, _cells, reasons in rows:
         click.echo(f"  ligne {line} : {' ; '.join(reasons)}")
@@ -228,7 +233,7 @@ def review(context: Context, limit: int) -> None:
 
 def _percent(probability: float) -> str:
     """In French, rounded down: a pair to review never reads as the match threshold."""
-    return f"{math.floor(probability * 1000) / 10:.1f} %".replace(".", ",")
+    return f"{decimal(math.floor(probability * 1000) / 10)} %"
 
 
 def _person(row: dict) -> str:
@@ -321,12 +326,14 @@ def assign(
 
     Retenus : les contrats que la règle d'éligibilité de la cohorte prend ([intake.eligibility]
     de la configuration) et, si elle demande les deux fichiers, rapprochés d'un jeune de la
-    Mission Locale. Le groupe est écrit une fois ; le tirage (méthode, graine, strates) est
-    enregistré. Chaque dossier du groupe test reçoit son référent (--referent ou --allocate :
-    sinon rien n'est attribué), puis les dossiers démarrent dans la même transaction :
-    consentement demandé pour le groupe test (le courriel part au référent), suivi des
-    résultats seulement pour le groupe témoin (--no-start : plus tard, par casework cases
-    start).
+    Mission Locale. Un jeune n'a qu'un dossier : un jeune déjà suivi, ou inscrit deux fois au
+    fichier de la CMA (deux contrats), est reconnu à son nom, ses prénoms et sa date de
+    naissance. De deux contrats, le premier par numéro est retenu. Le groupe est écrit une
+    fois ; le tirage (méthode, graine, strates) est enregistré. Chaque dossier du groupe test
+    reçoit son référent (--referent ou --allocate : sinon rien n'est attribué), puis les
+    dossiers démarrent dans la même transaction : consentement demandé pour le groupe test (le
+    courriel part au référent), suivi des résultats seulement pour le groupe témoin
+    (--no-start : plus tard, par casework cases start).
 
     \b
       casework intake assign 2026 --dry-run       # qui est retenu, qui ne l'est pas et pourquoi
@@ -407,7 +414,13 @@ def sample_files(folder: Path, size: int, seed: int, cohort: int, as_sent: bool)
     fautives) et le classeur de la Mission Locale, avec les écarts des vrais fichiers."""
     from casework.intake.synthetic import write_sample_files
 
-    data = write_sample_files(folder, size, seed=seed, cohort=cohort, as_sent=as_sent)
+    try:
+        data = write_sample_files(folder, size, seed=seed, cohort=cohort, as_sent=as_sent)
+    except OSError as error:
+        where = error.filename or folder
+        raise click.ClickException(
+            f"{where} : écriture impossible ({os_error(error, writing=True)})"
+        ) from None
     click.echo(
         f"{folder / 'contrats_cma.csv'} et {folder / 'jeunes_ml.xlsx'} : {size} jeune(s) par "
         f"fichier, dont {len(data.pairs)} sur les deux."

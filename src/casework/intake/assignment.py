@@ -151,7 +151,18 @@ def assign(
         started.started,
         dict(Counter(chosen.values())),
     )
-    log.info("assignment %s: %s", cohort, report)
+    log.info(
+        "assignment %s: draw %d by %s, %d test and %d control cases (%d started), "
+        "%d rupture(s) already known, %d contract(s) not eligible",
+        cohort,
+        draw_id,
+        method,
+        counts["test"],
+        counts["control"],
+        sum(report.started.values()),
+        ruptures,
+        report.not_eligible,
+    )
     return report
 
 

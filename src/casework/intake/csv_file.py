@@ -22,7 +22,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TypeVar
 
-from casework.intake.files import Rows, Table, UnreadableFile, too_many_columns, too_many_rows
+from casework.intake.files import (
+    Rows,
+    Table,
+    UnreadableFile,
+    too_many_columns,
+    too_many_rows,
+    unreadable,
+)
 from casework.settings import IntakeSettings
 from casework.text_limits import french_number
 
@@ -66,8 +73,11 @@ def detect_encoding(head: bytes) -> str | None:
 
 
 def read_csv(path: Path, limits: IntakeSettings) -> Table:
-    encoding, sha256 = _sniff(path)
-    file = path.open("rb")
+    try:
+        encoding, sha256 = _sniff(path)
+        file = path.open("rb")
+    except OSError as error:
+        raise unreadable(path, error) from None
     try:
         hashing = _Hashing(file)
         text = io.TextIOWrapper(io.BufferedReader(hashing, CHUNK), encoding, newline="")

@@ -15,9 +15,14 @@ campaign_start = "07-01"             # the signing window (month-day of the coho
 campaign_end = "12-31"               # full date); absent: [intake] campaign_start, campaign_end
 ```
 
-The rule is checked when the settings are read (a diploma nobody knows, a level 9, a window
-that ends before it starts stop every command with a French message). `judge` says, in French,
-why a contract is not eligible; an eligible one gets no reason.
+A window of two month-days whose end comes before its start runs across the new year: "09-01"
+to "02-28" is, for cohort 2026, 1 September 2026 to 28 February 2027 (a season that signs
+through the winter). Two full dates are taken as written; a full date and a month-day are not
+compared (the month-day's year depends on the cohort).
+
+The rule is checked when the settings are read (a diploma nobody knows, a level 9, two full
+dates that end before they start stop every command with a French message). `judge` says, in
+French, why a contract is not eligible; an eligible one gets no reason.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from casework.intake import levels
 from casework.names import fold
 
 LEAP = 2024  # a month-day is checked on a leap year: 02-29 is a date
+_FULL_DATE = "2027-06-15"  # a bound this long is a full date; "07-01" is a month-day
 FILES = {"both": "les deux fichiers", "cma": "le fichier de la CMA seul"}
 
 
@@ -102,8 +108,10 @@ def _rule(base: Rule, given: dict[str, Any], key: str) -> Rule:
             changes[name] = tuple(_item(name, v, where) for v in _listed(value, where))
     rule = replace(base, **changes)
     bounds = (rule.campaign_start, rule.campaign_end)
-    comparable = all(bounds) and len({len(b) for b in bounds}) == 1  # both month-day, or dates
-    if comparable and _window_bound(bounds[0], LEAP, key) > _window_bound(bounds[1], LEAP, key):
+    # Two month-days always make a window (it may wrap the year end); a date and a month-day
+    # are never compared: only two full dates can end before they start.
+    dates = all(len(b) == len(_FULL_DATE) for b in bounds)
+    if dates and _window_bound(bounds[0], LEAP, key) > _window_bound(bounds[1], LEAP, key):
         raise RuleError(key, "la fenêtre de signature finit avant de commencer")
     return rule
 
@@ -151,18 +159,22 @@ def _window_bound(value: object, cohort: int, where: str) -> date:
     if text == "02-29" and cohort % 4:  # a leap day, in a year without one: the day before
         text = "02-28"
     try:
-        return date.fromisoformat(text if len(text) == 10 else f"{cohort}-{text}")
+        return date.fromisoformat(text if len(text) == len(_FULL_DATE) else f"{cohort}-{text}")
     except ValueError:
         raise RuleError(where, f"« {text} » n'est pas une date (mois-jour « 07-01 », ou "
                         "« 2027-06-15 »)") from None  # fmt: skip
 
 
 def window(rule: Rule, cohort: int, start: str, end: str) -> tuple[date, date]:
-    """The cohort's signing window: the rule's, else `[intake]`'s (`start`, `end`)."""
-    return (
-        _window_bound(rule.campaign_start or start, cohort, "campaign_start"),
-        _window_bound(rule.campaign_end or end, cohort, "campaign_end"),
-    )
+    """The cohort's signing window: the rule's, else `[intake]`'s (`start`, `end`); two
+    month-days whose end comes first wrap into the next year."""
+    start, end = rule.campaign_start or start, rule.campaign_end or end
+    first = _window_bound(start, cohort, "campaign_start")
+    last = _window_bound(end, cohort, "campaign_end")
+    month_days = len(start) < len(_FULL_DATE) and len(end) < len(_FULL_DATE)
+    if month_days and last < first:
+        last = _window_bound(end, cohort + 1, "campaign_end")
+    return first, last
 
 
 def _fr(day: date) -> str:

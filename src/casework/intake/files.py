@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from casework.errors import CaseworkError
+from casework.french import os_error
 from casework.settings import IntakeSettings
 from casework.text_limits import french_number
 
@@ -29,6 +30,12 @@ Rows = Generator[tuple[int, list[Any]], None, None]  # (line, cells in header or
 
 class UnreadableFile(CaseworkError):
     """The file cannot be read at all (said in French, with the file's name)."""
+
+
+def unreadable(path: Path, error: OSError) -> UnreadableFile:
+    """A file a person named that the system would not open or read, said in French: every
+    reader of a named file (intake, partners, the evaluator's table) says it this way."""
+    return UnreadableFile(f"{path} : impossible de lire le fichier ({os_error(error)})")
 
 
 @dataclass
@@ -72,7 +79,7 @@ def read_table(path: Path, limits: IntakeSettings | None = None) -> Table:
         with path.open("rb") as file:
             head = file.read(4)
     except OSError as error:
-        raise UnreadableFile(f"{path} : impossible de lire le fichier ({error.strerror})") from None
+        raise unreadable(path, error) from None
     if size > limits.max_file_bytes:
         raise too_large(path, size, limits)
     if head.startswith(b"PK"):

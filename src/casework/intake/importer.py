@@ -28,6 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from casework.actors import Actor
 from casework.app import App
 from casework.errors import CaseworkError
+from casework.french import os_error
 from casework.intake import rejects
 from casework.intake.fields import KEYS, Problem
 from casework.intake.profile import Profile, default_profile
@@ -157,7 +158,7 @@ class Importer:
                 write_rejected(checked, target)
                 report.rejected_file = target
             except OSError as error:
-                report.rejected_file_error = f"{target} : {error.strerror}"
+                report.rejected_file_error = f"{target} : {os_error(error, writing=True)}"
         log.info(
             "import %s (%s)%s: %d new, %d updated, %d unchanged, %d rupture(s), %d rejected",
             path.name,

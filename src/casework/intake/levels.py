@@ -8,6 +8,8 @@ number. A diploma's *kind* (CAP, BP, Bac pro…) is what a cohort's eligibility 
 
 from __future__ import annotations
 
+import re
+
 from casework.names import fold
 
 # Today's levels, and what people know them by (said in the messages for a bad level).
@@ -47,9 +49,33 @@ DIPLOMAS: dict[str, tuple[str, int | None]] = {
     "ingenieur": ("Ingénieur", 7),
     "titre pro": ("Titre pro", None),
     "titre professionnel": ("Titre pro", None),
+    # What a chamber's training centre also prepares. A titre professionnel ("TP Cuisinier")
+    # has its own level, from 3 to 7: read when the name says it ("TP Cuisinier niveau 3"),
+    # else unknown rather than guessed.
+    "tp": ("Titre pro", None),
+    "t p": ("Titre pro", None),
+    # The certificat technique des métiers is the chambers' own diploma of a CAP's level (3).
+    "ctm": ("CTM", 3),
+    "certificat technique des metiers": ("CTM", 3),
+    "btms": ("BTMS", 5),  # brevet technique des métiers supérieur: after a BTM
+    "brevet technique des metiers superieur": ("BTMS", 5),
+    # A certificat de qualification professionnelle is a trade branch's, not the State's: it
+    # has no level in the national nomenclature, even when the name claims one.
+    "cqp": ("CQP", None),
+    "certificat de qualification professionnelle": ("CQP", None),
+    # "Bac+2" (folded: "bac 2") counts years of study after the bac: the decree's level 5 is
+    # bac+2 (BTS, DUT), 6 is bac+3 and bac+4 (licence, BUT, master's first year), 7 bac+5.
+    "bac 2": ("Bac+2", 5),
+    "bac 3": ("Bac+3", 6),
+    "bac 4": ("Bac+4", 6),
+    "bac 5": ("Bac+5", 7),
 }
 _LONGEST = max(len(k.split()) for k in DIPLOMAS)
 KINDS = tuple(dict.fromkeys(kind for kind, _ in DIPLOMAS.values()))
+# Kinds whose level is the diploma's own: taken from the name where it says it.
+_LEVEL_IN_NAME = {"MC", "Titre pro"}
+# "niveau 3", "niv. IV", "N4", "Niveau V", once folded.
+_WRITTEN_LEVEL = re.compile(r"\b(?:niveau|niv|n) ?([3-7]|iii|ii|iv|v|i)\b")
 
 
 def diploma(text: str) -> tuple[str, int | None] | None:
@@ -58,9 +84,20 @@ def diploma(text: str) -> tuple[str, int | None] | None:
     words = fold(text).split()
     for size in range(min(_LONGEST, len(words)), 0, -1):
         found = DIPLOMAS.get(" ".join(words[:size]))
+        if found is not None and found[1] is None and found[0] in _LEVEL_IN_NAME:
+            return found[0], _written_level(" ".join(words[size:]))
         if found is not None:
             return found
     return None
+
+
+def _written_level(folded: str) -> int | None:
+    """The level a diploma's name states after its kind ("Cuisinier niveau 3"), or None."""
+    said = _WRITTEN_LEVEL.search(folded)
+    if said is None:
+        return None
+    number = said.group(1)
+    return int(number) if number.isdigit() else _OLD[number]
 
 
 def diploma_kind(text: str | None) -> str | None:

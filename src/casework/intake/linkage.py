@@ -62,6 +62,7 @@ import numpy as np
 from rapidfuzz.distance import JaroWinkler
 from rapidfuzz.process import cpdist
 
+from casework.french import decimal
 from casework.intake.records import Person
 from casework.names import name_key, words_all
 
@@ -85,6 +86,9 @@ FIELD_LABELS = {
     "birth_date": "date de naissance",
     "postcode": "code postal",
 }
+# "absent", "absente": what is said of a field agrees with it.
+MISSING = {name: "absente d'un côté" if name == "birth_date" else "absent d'un côté"
+           for name in FIELDS}  # fmt: skip
 IDENTITY = 3  # the first three fields: a pair lacking one of them is at best to review
 CLOSE, SIMILAR = 0.92, 0.80
 PARTICLES = frozenset({"le", "la", "de", "du", "des", "d", "l", "van", "von", "der", "den"})
@@ -125,8 +129,8 @@ class Pair(NamedTuple):
         """One line per field, in French: what agreed, and how much it weighed."""
         lines = []
         for name, level, weight in zip(FIELDS, self.levels, self.contributions, strict=True):
-            label = "absent d'un côté" if level < 0 else LABELS[name][level]
-            lines.append(f"{FIELD_LABELS[name]} : {label} ({weight:+.1f})")
+            label = MISSING[name] if level < 0 else LABELS[name][level]
+            lines.append(f"{FIELD_LABELS[name]} : {label} ({decimal(weight, signed=True)})")
         if self.swapped:
             lines.append("nom et prénom inversés entre les deux fichiers")
         if self.decided:
@@ -136,7 +140,10 @@ class Pair(NamedTuple):
                 "nom, prénom et date de naissance identiques, sans homonyme né le même jour"
             )
         elif self.band == Band.REVIEW and min(self.levels[:IDENTITY]) < 0:
-            lines.append("nom, prénom ou date de naissance absent d'un côté : une personne vérifie")
+            lines.append(
+                "il manque d'un côté le nom, le prénom ou la date de naissance : une personne "
+                "vérifie"
+            )
         return lines
 
 

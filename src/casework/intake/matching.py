@@ -173,7 +173,16 @@ def match(app: App, cohort: int) -> MatchReport:
         len(result.band(Band.REVIEW)),
         result.candidates,
     )
-    log.info("matching %s: %s", cohort, report)
+    log.info(
+        "matching %s: %d contracts and %d young people, %d pairs compared: %d matched, "
+        "%d to review",
+        cohort,
+        report.contracts,
+        report.young_people,
+        report.compared,
+        report.matched,
+        report.to_review,
+    )
     return report
 
 

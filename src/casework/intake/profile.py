@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from casework.errors import CaseworkError
+from casework.french import os_error
 from casework.intake.fields import FIELDS, KEYS, Field, Invalid, Problem, parse_status
 from casework.names import fold
 
@@ -131,7 +132,7 @@ def load_profile(path: Path) -> Profile:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
-        raise ProfileError(f"{path} : illisible ({error.strerror})") from None
+        raise ProfileError(f"{path} : illisible ({os_error(error)})") from None
     except tomllib.TOMLDecodeError as error:
         raise ProfileError(f"{path} : TOML invalide ({error})") from None
     source = data.get("source")

@@ -26,7 +26,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from casework.intake.files import Rows, Table, UnreadableFile, too_many_columns, too_many_rows
+from casework.intake.files import (
+    Rows,
+    Table,
+    UnreadableFile,
+    too_many_columns,
+    too_many_rows,
+    unreadable,
+)
 from casework.settings import IntakeSettings
 from casework.text_limits import french_number, shown
 
@@ -37,7 +44,7 @@ def read_xlsx(path: Path, limits: IntakeSettings) -> Table:
     try:
         data = path.read_bytes()  # at most max_file_bytes (checked); openpyxl needs to seek
     except OSError as error:
-        raise UnreadableFile(f"{path} : impossible de lire le fichier ({error.strerror})") from None
+        raise unreadable(path, error) from None
     sha256 = hashlib.sha256(data).hexdigest()
     _check_zip(path, data, limits)
     try:

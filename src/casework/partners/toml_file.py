@@ -28,7 +28,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from casework.intake.files import UnreadableFile, too_large
+from casework.intake.files import UnreadableFile, too_large, unreadable
 from casework.partners.reading import (
     CONTACT_COLUMNS,
     PARTNER_COLUMNS,
@@ -54,7 +54,7 @@ def read_toml(path: Path, limits: IntakeSettings) -> PartnerFile:
             raise too_large(path, size, limits)
         text = path.read_bytes().decode("utf-8-sig")
     except OSError as error:
-        raise UnreadableFile(f"{path} : impossible de lire le fichier ({error.strerror})") from None
+        raise unreadable(path, error) from None
     except UnicodeDecodeError:
         raise UnreadableFile(f"{path} : un fichier TOML s'écrit en UTF-8") from None
     found = PartnerFile(path, "TOML")
