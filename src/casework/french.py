@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from casework.names import fold
+
 # Particles that lose their vowel before a vowel sound: "de" → "d'", "que" → "qu'"...
 _ELIDED = {"de": "d'", "que": "qu'", "le": "l'", "la": "l'", "ne": "n'", "je": "j'", "se": "s'"}
 _VOWELS = "aeiou"
@@ -43,6 +45,15 @@ def with_kind(name: str, kind: str) -> str:
     if name.strip().casefold().startswith(kind.casefold() + " "):
         return name.strip()
     return f"{kind} {name.strip()}"
+
+
+def name_and_kind(name: str, kind: str) -> str:
+    """« name (kind) », unless the name already says its kind: "ADLJ 53 (logement des
+    jeunes)", but "CFA du bâtiment de la Mayenne" (not "… (CFA)") and "Mission Locale de la
+    Mayenne". Compared folded, as whole words, anywhere in the name."""
+    if f" {fold(kind)} " in f" {fold(name)} ":
+        return name
+    return f"{name} ({kind})"
 
 
 # -- what a proofreader looks for -----------------------------------------------------------------

@@ -52,6 +52,11 @@ def test_the_example_directory_imports_and_again_changes_nothing(app: App, db_ur
     assert (adlj.ack_days, adlj.feedback_days, adlj.active) == (2, 8, True)
     assert found["CFA de la CMA de la Mayenne"].uai == "0530914B"
     assert contacts(app)["direction@adlj53.example"].role == "manager"
+    listed = run(db_url, "partners", "list").output
+    # A kind the name already says is not said again.
+    assert "CFA du bâtiment de la Mayenne\n" in listed
+    assert "Mission Locale de la Mayenne\n" in listed
+    assert "ADLJ 53 (logement des jeunes)\n" in listed
     again = run(db_url, "partners", "import", str(EXAMPLES / "partenaires.toml"))
     assert "inchangé : ADLJ 53" in again.output
     assert "Créés : 0 partenaire ; modifiés : 0 partenaire" in again.output

@@ -11,6 +11,7 @@ import click
 
 from casework.cli.main import CheckedText, Context, acting_person, as_option, printable
 from casework.clock import format_local
+from casework.french import name_and_kind
 from casework.intake.fields import Invalid
 from casework.labels import CONTACT_ROLE, NEED_CATEGORY, PARTNER_KIND
 from casework.partners.vocabulary import (
@@ -158,7 +159,7 @@ def list_partners(context: Context, need: str | None, everyone: bool) -> None:
         lost = sum(c.unreachable for c in people)
         said = _count(len(people), "contact") + (f" dont {lost} injoignable" if lost else "")
         off = " — désactivé" if not p.active else ""
-        click.echo(f"{p.id:>4}  {printable(p.name)} ({PARTNER_KIND[p.kind]}){off}")
+        click.echo(f"{p.id:>4}  {_named(p.name, p.kind)}{off}")
         click.echo(
             f"      {_needs(p.need_categories)} — {_territory(p)} — {_deadlines(p)} — {said}"
         )
@@ -176,7 +177,7 @@ def show(context: Context, key: str) -> None:
         p = find_partner(conn, key)
         people = contacts_of(conn, [p.id])[p.id]
         sheets = open_sheets(conn, p.id, _final_sheet_states(context))
-    click.echo(f"Partenaire n° {p.id} — {printable(p.name)} ({PARTNER_KIND[p.kind]})")
+    click.echo(f"Partenaire n° {p.id} — {_named(p.name, p.kind)}")
     if not p.active:
         click.echo(
             f"  Désactivé le {format_local(p.deactivated_at)} par {printable(p.deactivated_by)} :"
@@ -310,8 +311,8 @@ def reachable(context: Context, email: str, login: str | None) -> None:
 @click.pass_obj
 def propose(context: Context, case_id: int, need: str, limit: int) -> None:
     """Les partenaires à qui orienter ce jeune pour ce besoin, le plus indiqué d'abord : son
-    CFA, puis sa commune, son département, les autres ; un partenaire sans contact joignable
-    vient en dernier."""
+    CFA, puis ceux qui interviennent dans sa commune, dans son département, les autres ; un
+    partenaire sans contact joignable vient en dernier."""
     from casework.partners.proposals import propose_partners
 
     with context.app.db.read() as conn:
@@ -323,8 +324,7 @@ def propose(context: Context, case_id: int, need: str, limit: int) -> None:
         )
     click.echo(f"Dossier {case_id}, besoin : {label}.")
     for rank, p in enumerate(proposals[:limit], start=1):
-        click.echo(f"  {rank}. n° {p.partner_id} {printable(p.name)} ({PARTNER_KIND[p.kind]}) "
-                   f"— {p.why}")  # fmt: skip
+        click.echo(f"  {rank}. n° {p.partner_id} {_named(p.name, p.kind)} — {p.why}")
     if len(proposals) > limit:
         click.echo(f"  … et {_count(len(proposals) - limit, 'autre')} (--limit)")
     first = proposals[0].partner_id
@@ -338,6 +338,11 @@ def propose(context: Context, case_id: int, need: str, limit: int) -> None:
 def _final_sheet_states(context: Context) -> set[str]:
     definition = context.app.workflows.latest("liaison").definition
     return {s.name for s in definition.states.values() if s.final}
+
+
+def _named(name: str, kind: str) -> str:
+    """ "ADLJ 53 (logement des jeunes)"; "CFA du bâtiment", not "CFA du bâtiment (CFA)"."""
+    return printable(name_and_kind(name, PARTNER_KIND[kind]))
 
 
 def _needs(codes: list[str]) -> str:

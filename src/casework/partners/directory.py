@@ -203,6 +203,14 @@ def mark_reachable(conn: Connection, email: str) -> tuple[int, int]:
     return len(rows), len(flagged)
 
 
+def partner_names(conn: Connection, partner_ids: set[int]) -> dict[int, str]:
+    """Partners' names by number (what a case's history names them by)."""
+    if not partner_ids:
+        return {}
+    query = select(PARTNERS.c.id, PARTNERS.c.name).where(PARTNERS.c.id.in_(sorted(partner_ids)))
+    return {row.id: row.name for row in conn.execute(query)}
+
+
 def contacts_of(conn: Connection, partner_ids: list[int]) -> dict[int, list[Any]]:
     found: dict[int, list[Any]] = {i: [] for i in partner_ids}
     query = (
