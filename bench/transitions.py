@@ -173,6 +173,7 @@ def prepare(url: str, n: int) -> None:
                         "cohort": 2026,
                         "group": "test",
                         "assignment_method": "parity",
+                        "referent": "referente",
                     }
                     for b, c in zip(beneficiaries, contracts, strict=True)
                 ],
@@ -373,6 +374,7 @@ def run_dispatch(_url: str, n: int, _batch: int) -> dict[str, float]:
                 "group": "test",
                 "cycle": 0,
                 "state": "identified",
+                "referent": "referente",
                 "beneficiary_birth_date": date(2009, 1, 1),
             }
         )

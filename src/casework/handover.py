@@ -77,7 +77,13 @@ def is_open(workflows: WorkflowSet) -> ColumnElement[bool]:
 def successor_refusal(conn: Connection, login: str) -> str | None:
     """Why `login` cannot take cases over (in French), or None if they can: an active
     counsellor or manager."""
-    user = conn.execute(select(USERS.c.role, USERS.c.active).where(USERS.c.login == login)).first()
+    # FOR SHARE: a deactivation of this person (FOR UPDATE) waits until the cases given here
+    # are committed, and hands them over; or, first, leaves them inactive for this check.
+    user = conn.execute(
+        select(USERS.c.role, USERS.c.active)
+        .where(USERS.c.login == login)
+        .with_for_update(read=True)
+    ).first()
     if user is None:
         return f"« {login} » n'est pas un utilisateur de casework"
     if not user.active:

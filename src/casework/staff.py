@@ -41,16 +41,19 @@ class Deactivated:
     links: int  # working links revoked
 
 
-def user_row(conn: Connection, login: str) -> Any:
-    found = conn.execute(select(USERS).where(USERS.c.login == login)).first()
+def user_row(conn: Connection, login: str, lock: bool = False) -> Any:
+    """The user, locked against a concurrent assignment or handover when `lock` (PostgreSQL:
+    those take it FOR SHARE; SQLite's write lock already serialises them)."""
+    query = select(USERS).where(USERS.c.login == login)
+    found = conn.execute(query.with_for_update() if lock else query).first()
     if found is None:
         raise StaffRefused(f"Utilisateur « {login} » inconnu : voir `casework users list`.")
     return found
 
 
-def any_active_user(conn: Connection) -> bool:
-    query = select(USERS.c.id).where(USERS.c.active.is_(True)).limit(1)
-    return conn.execute(query).first() is not None
+def any_user(conn: Connection) -> bool:
+    """Whether anyone was ever added: only the very first user is added by nobody."""
+    return conn.execute(select(USERS.c.id).limit(1)).first() is not None
 
 
 def add_user(
@@ -69,7 +72,7 @@ def add_user(
             f"« {login} » existe déjà : pour modifier ses informations, "
             f"`casework users update {login}`."
         )
-    _check_address(email)
+    _check_address(conn, email, login)
     user_id = conn.execute(
         insert(USERS).returning(USERS.c.id),
         {
@@ -101,7 +104,7 @@ def update_user(
     user = user_row(conn, login)
     changed = {k: v for k, v in changes.items() if v is not None and v != getattr(user, k)}
     if "email" in changed:
-        _check_address(changed["email"])
+        _check_address(conn, changed["email"], login)
         changed["email"] = changed["email"].strip()
     if "role" in changed and changed["role"] not in REFERENT_ROLES:
         _refuse_while_following(conn, workflows, login, successor_option=False)
@@ -127,9 +130,17 @@ def deactivate(
     """Hand the person's open cases to `successor` (or refuse while they have some), revoke
     every working link sent to them, and mark them inactive, in the caller's transaction."""
     now = app.clock.now()
-    user = user_row(conn, login)
+    # Locked first: an assignment or a handover giving them cases meanwhile waits for this
+    # transaction, then finds them inactive; one that got there first is seen below.
+    user = user_row(conn, login, lock=True)
     if not user.active:
         raise StaffRefused(f"« {login} » est déjà désactivé(e).")
+    others = select(USERS.c.id).where(USERS.c.active.is_(True), USERS.c.id != user.id)
+    if conn.execute(others.limit(1)).first() is None:
+        raise StaffRefused(
+            f"« {login} » est le dernier utilisateur actif : nul ne pourrait plus agir. "
+            "Ajoutez d'abord qui prendra la suite."
+        )
     if successor is None:
         _refuse_while_following(conn, app.workflows, login, successor_option=True)
     # Every working link first, with the person's reason (the handover then finds none left).
@@ -196,9 +207,18 @@ def user_events(conn: Connection, user_id: int) -> list[Any]:
 # -- internals -----------------------------------------------------------------------------------
 
 
-def _check_address(email: str) -> None:
+def _check_address(conn: Connection, email: str, login: str) -> None:
+    """A usable address, and nobody else's: links are revoked and a link's person found by
+    address, so two users sharing one would act and leave as one."""
     if not is_usable_address(email):
         raise StaffRefused(f"« {email.strip()[:80]} » n'est pas une adresse électronique.")
+    other = conn.execute(
+        select(USERS.c.login).where(
+            func.lower(USERS.c.email) == email.strip().lower(), USERS.c.login != login
+        )
+    ).scalar()
+    if other is not None:
+        raise StaffRefused(f"« {email.strip()[:80]} » est déjà l'adresse de « {other} ».")
 
 
 def _refuse_while_following(

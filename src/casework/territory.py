@@ -56,16 +56,25 @@ def departements(values: Iterable[str]) -> list[str]:
     return found
 
 
+# Saint-Barthélemy and Saint-Martin are overseas collectivités (977, 978), not départements,
+# though their postcodes are Guadeloupe's.
+_COLLECTIVITES = frozenset({"97133", "97150"})
+
+
 def departement_of(postcode: str | None) -> str | None:
     """The département a postcode is in: its first two digits, three overseas (974…), 2A or 2B
-    in Corsica (20000–20199: Corse-du-Sud); None for what is not a postcode."""
-    if not postcode or not _POSTCODE.fullmatch(postcode):
+    in Corsica (20000–20199: Corse-du-Sud); None for what is not a postcode, or is one outside
+    any département (Saint-Pierre-et-Miquelon 975, Saint-Barthélemy, Saint-Martin, Monaco and
+    the Pacific 98…)."""
+    if not postcode or not _POSTCODE.fullmatch(postcode) or postcode in _COLLECTIVITES:
         return None
     if postcode.startswith("97"):
-        return postcode[:3]
-    if postcode.startswith("20"):
-        return "2A" if postcode < "20200" else "2B"
-    return postcode[:2]
+        code = postcode[:3]
+    elif postcode.startswith("20"):
+        code = "2A" if postcode < "20200" else "2B"
+    else:
+        code = postcode[:2]
+    return code if code in DEPARTEMENTS else None
 
 
 def shown_territory(codes: Iterable[str]) -> str:

@@ -344,7 +344,7 @@ def test_a_value_not_among_the_choices_is_refused_with_their_labels(app: App) ->
     assert bad.value.reason == (
         "« x » inconnu ; valeurs possibles : logement, argent et budget, santé, mobilité et "
         "transport, situation familiale, relations avec l'employeur, motivation, "
-        "difficultés en formation, autre"
+        "difficultés en formation, droits et démarches juridiques, autre"
     )
 
 

@@ -312,3 +312,47 @@ def test_names_and_mail_text_are_printed_without_escape_sequences(app: App, db_u
     assert short.exit_code == 1
     assert "mail.link_keys : la clé n° 1 est trop courte" in short.output
     assert "Traceback" not in short.output
+
+
+def test_mail_send_and_simulate_say_when_the_relay_is_down(app: App, db_url: str) -> None:
+    from casework.demo.mailcatcher import free_port
+
+    add_user(app)
+    case_id = add_case(app)
+    app.engine.fire(case_id, "ask_consent", Actor.person("referente"))
+    env = {"CASEWORK_MAIL_SMTP_PORT": str(free_port()), "CASEWORK_MAIL_LINK_KEYS": NEW_KEY}
+    sent = run(db_url, "mail", "send", env=env)
+    assert sent.exit_code == 1
+    assert "relais injoignable" in sent.output
+    simulated = run(db_url, "simulate", "--days", "10", "--mail", env=env)
+    assert simulated.exit_code == 1
+    assert "envoi impossible le " in simulated.output
+
+
+def test_the_mail_catcher_says_why_it_cannot_start_or_take_replies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    from casework.cli.catcher import _reply_taker
+    from casework.cli.main import Context
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        url = f"sqlite:///{tmp_path / 'c.sqlite3'}"
+        refused = CliRunner().invoke(
+            main, ["--database", url, "mail", "catcher", "--port", str(busy)]
+        )
+    assert refused.exit_code == 1
+    assert f"le port des pages {busy} est déjà pris" in refused.output
+    assert "Traceback" not in refused.output
+
+    # No schema in this folder's database: replies are not taken in, and it says so.
+    blank = f"sqlite:///{tmp_path / 'blank.sqlite3'}"
+    assert _reply_taker(Context(None, blank)) is None
+    assert "pas de clés de liens" in capsys.readouterr().out
+    monkeypatch.setenv("CASEWORK_MAIL_LINK_KEYS", NEW_KEY)
+    assert _reply_taker(Context(None, blank)) is None
+    assert "n'a pas de schéma à jour" in capsys.readouterr().out

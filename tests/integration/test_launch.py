@@ -191,3 +191,97 @@ def test_a_control_case_is_started_with_no_referent_and_no_mail(app: App) -> Non
         done = start(conn, app, {case_id: "control"}, Actor.person("referente"))
     assert done.started == {"control": 1}
     assert count(app, OutboxMail) == 0
+
+
+def test_a_test_case_without_referent_is_not_asked_for_consent(app: App) -> None:
+    from casework.errors import TransitionRefused
+
+    case_id = add_case(app, referent=None)
+    with pytest.raises(TransitionRefused) as refused:
+        app.engine.fire(case_id, "ask_consent", ME)
+    assert "le dossier n'a pas de référent : casework case reassign" in refused.value.french()
+    assert count(app, OutboxMail) == 0
+
+
+def test_a_control_case_nobody_follows_gets_no_referent(app: App) -> None:
+    from casework.errors import TransitionRefused
+
+    add_user(app)
+    case_id = add_case(app, group="control", referent=None)
+    with pytest.raises(TransitionRefused) as refused:
+        app.engine.fire(case_id, "reassign", ME, to="referente")
+    assert "groupe témoin : personne ne le suit" in refused.value.french()
+
+
+def test_by_territory_a_young_person_with_no_departement_goes_only_to_an_unlimited_one(
+    app: App, tmp_path: Path
+) -> None:
+    from casework.intake.launch import allocate
+
+    staffed(app)  # each with a territory
+    with app.db.transaction() as conn, pytest.raises(LaunchRefused) as refused:
+        allocate(conn, app, [("A", None), ("B", "53")], Referents(allocate="territory"))
+    assert "département inconnu (1)" in refused.value.french()
+    add_user(app, login="zoe", email="zoe@ml.example")  # no territory: covers everywhere
+    with app.db.transaction() as conn:
+        chosen = allocate(conn, app, [("A", None), ("B", "53")], Referents(allocate="territory"))
+    assert chosen["A"] == "zoe"
+
+
+@pytest.mark.postgres_only
+def test_an_assignment_waits_for_a_deactivation_of_its_referent_and_sees_it(app: App) -> None:
+    """PostgreSQL: the deactivation locks the person's row; an allocation reading it (FOR SHARE)
+    waits, then finds them inactive, instead of giving cases to someone who is leaving."""
+    import threading
+
+    from casework.intake.launch import allocate
+    from casework.staff import user_row
+
+    add_user(app, login="claire", email="claire@ml.example")
+    outcome: dict[str, object] = {}
+    with app.db.transaction() as leaving:
+        user_row(leaving, "claire", lock=True)
+
+        def assign_meanwhile() -> None:
+            try:
+                with app.db.transaction() as conn:
+                    outcome["chosen"] = allocate(conn, app, [("A", "53")], Referents("claire"))
+            except LaunchRefused as refused:
+                outcome["refused"] = refused.french()
+
+        other = threading.Thread(target=assign_meanwhile)
+        other.start()
+        other.join(timeout=1.0)
+        assert other.is_alive()  # waiting for the deactivation
+        leaving.execute(update(User).where(User.login == "claire").values(active=False))
+    other.join(timeout=30)
+    assert "« claire » est un utilisateur désactivé" in str(outcome.get("refused"))
+
+
+def test_without_starting_referents_may_come_later(app: App, tmp_path: Path) -> None:
+    staffed(app)
+    matched(app, tmp_path, n=30)
+    report = assign(app, COHORT, "parity", actor=ME, start=False)  # no referent given
+    assert report.referents == {}
+    tests = [c for c in cases_of(app) if c.group == "test"]
+    assert tests
+    assert {c.referent for c in tests} == {None}
+    from casework.intake.launch import allocate, start, waiting
+
+    with app.db.transaction() as conn:
+        found = waiting(conn, COHORT)
+        chosen = allocate(
+            conn, app, [(str(i), d) for i, g, _r, d in found if g == "test"], Referents("paul")
+        )
+        for case_id, login in chosen.items():
+            app.engine.fire(int(case_id), "reassign", ME, conn=conn, to=login)
+        done = start(conn, app, {i: g for i, g, _r, _d in found}, ME)
+    assert done.started["test"] == len([c for c in tests if c.state == "identified"])
+
+
+def test_the_assignment_says_how_many_each_referent_got(app: App, tmp_path: Path) -> None:
+    staffed(app)
+    matched(app, tmp_path, n=30)
+    report = assign(app, COHORT, "parity", actor=ME, referents=Referents(allocate="balanced"))
+    assert sum(report.referents.values()) == report.cases["test"]
+    assert set(report.referents) <= set(TEAM)

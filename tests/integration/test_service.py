@@ -230,6 +230,7 @@ def due_reminders(settings: Settings, n: int) -> list[int]:
                         "cohort": 2026,
                         "group": "test",
                         "assignment_method": "parity",
+                        "referent": "referente",
                     }
                     for b, c in zip(people, contracts, strict=True)
                 ],

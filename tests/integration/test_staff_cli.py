@@ -4,7 +4,7 @@ messages, exit codes, and what they leave in the database."""
 from __future__ import annotations
 
 from click.testing import CliRunner, Result
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from casework.app import App
 from casework.cli import main
@@ -78,6 +78,10 @@ def test_what_users_add_refuses(app: App, db_url: str) -> None:
     role = run(db_url, "users", "add", *PAUL, "--role", "chef", *as_claire)
     assert role.exit_code == 2
     assert "Traceback" not in role.output
+    shared = ("paul", "--name", "Paul", "--email", "CLAIRE@ml.example", *as_claire)
+    same = run(db_url, "users", "add", *shared)
+    assert same.exit_code == 1
+    assert "« CLAIRE@ml.example » est déjà l'adresse de « claire »." in same.output
     with app.db.read() as conn:
         assert conn.execute(select(User.login)).scalars().all() == ["claire"]
 
@@ -261,3 +265,17 @@ def test_commands_that_act_need_an_active_user(app: App, db_url: str) -> None:
         assert refused.exit_code == 1, command
         assert "« inconnu » n'est pas un utilisateur de casework" in refused.output, command
     assert row(app, Case, case_id).version == 1
+
+
+def test_nobody_locks_everyone_out(app: App, db_url: str) -> None:
+    """The last active user cannot leave, and only an empty table lets someone be added by
+    nobody: deactivating everyone used to reopen the door to anyone."""
+    assert run(db_url, "users", "add", *CLAIRE).exit_code == 0
+    last = run(db_url, "users", "deactivate", "claire", "--reason", "départ", "--as", "claire")
+    assert last.exit_code == 1
+    assert "« claire » est le dernier utilisateur actif" in last.output
+    with app.db.transaction() as conn:  # as if it had happened before this rule
+        conn.execute(update(User).where(User.login == "claire").values(active=False))
+    anyone = run(db_url, "users", "add", *PAUL)
+    assert anyone.exit_code == 1
+    assert "Premier utilisateur" not in anyone.output

@@ -229,7 +229,8 @@ def test_needs_kinds_and_territories_as_people_write_them() -> None:
 @pytest.mark.parametrize(
     ("postcode", "departement"),
     [("53000", "53"), ("01000", "01"), ("20090", "2A"), ("20200", "2B"), ("97400", "974"),
-     ("5300", None), (None, None)],
+     ("97100", "971"), ("97133", None), ("97150", None), ("97500", None), ("98000", None),
+     ("98800", None), ("00100", None), ("5300", None), (None, None)],
 )  # fmt: skip
 def test_the_departement_of_a_postcode(postcode: str | None, departement: str | None) -> None:
     assert departement_of(postcode) == departement

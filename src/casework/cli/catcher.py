@@ -8,6 +8,7 @@ mail when link keys are set (replies are matched by signed addresses). Loopback 
 
 from __future__ import annotations
 
+import socket
 import threading
 from typing import Any
 
@@ -38,15 +39,14 @@ def catcher(context: Context, smtp_port: int, port: int) -> None:
 
     from casework.demo.mailcatcher import MailCatcher
 
+    for what, number in (("SMTP", smtp_port), ("des pages", port)):
+        if not _free(number):
+            raise click.ClickException(
+                f"le port {what} {number} est déjà pris (une autre boîte tourne déjà ?) : "
+                "arrêtez-la, ou choisissez-en un autre (--smtp-port, --port)."
+            )
+    take_reply = _reply_taker(context)
     box = MailCatcher(HOST, smtp_port).start()
-    take_reply = None
-    if context.settings.mail.link_keys:
-        from casework.inbound.ingest import Ingestor
-
-        ingestor = Ingestor(context.app)
-
-        def take_reply(raw: bytes) -> Any:
-            return ingestor.ingest(raw, "catcher")
 
     stop = threading.Event()
     threading.Thread(target=_announce, args=(box, stop), daemon=True).start()
@@ -60,6 +60,37 @@ def catcher(context: Context, smtp_port: int, port: int) -> None:
     finally:
         stop.set()
         box.stop()
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def _reply_taker(context: Context) -> Any:
+    """Replies written on the pages are taken in like real mail, into this folder's database,
+    when it can: link keys set (replies are matched by signed addresses) and the schema there
+    (a reply into a database that has none was a 500)."""
+    from casework.migrate import current_revision, head_revision
+
+    if not context.settings.mail.link_keys:
+        click.echo("Réponses sur les pages : non prises (pas de clés de liens, mail.link_keys).")
+        return None
+    app = context.app
+    if current_revision(app.db) != head_revision(app.db):
+        click.echo(
+            "Réponses sur les pages : non prises (la base de ce dossier n'a pas de schéma à "
+            "jour : lancez la boîte depuis le dossier de la saison, après casework init-db)."
+        )
+        return None
+    from casework.inbound.ingest import Ingestor
+
+    ingestor = Ingestor(app)
+    return lambda raw: ingestor.ingest(raw, "catcher")
 
 
 def _announce(box: Any, stop: threading.Event) -> None:

@@ -371,6 +371,9 @@ def assign(
         )
         + "."
     )
+    if report.referents:
+        given = ", ".join(f"{login} {n}" for login, n in sorted(report.referents.items()))
+        click.echo(f"  Référents du groupe test : {given}.")
     if no_start:
         click.echo(f"  Dossiers créés sans démarrer : casework cases start --cohort {cohort}.")
     else:

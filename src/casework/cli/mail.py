@@ -94,6 +94,8 @@ def send(context: Context) -> None:
     )
     for error in report.errors:
         click.echo(f"Erreur : {error}", err=True)
+    if report.errors:  # a script (or a supervisor) must see that mail did not go
+        raise SystemExit(1)
 
 
 @mail.command("add-user")

@@ -313,7 +313,14 @@ def simulate(
             if report.claimed:
                 click.echo(f"{to_local(clock.now()):%d/%m/%Y} : {_swept(app, report)}")
             if sender is not None:
-                sent += sender.drain_sync().sent
+                round_ = sender.drain_sync()
+                sent += round_.sent
+                if round_.errors:  # the relay is down: the rest would fail the same way
+                    raise click.ClickException(
+                        f"envoi impossible le {to_local(clock.now()):%d/%m/%Y} : "
+                        f"{'; '.join(round_.errors)} ({sent} courriel(s) envoyé(s) jusque-là ; "
+                        "les autres partiront quand le relais répondra)"
+                    )
         click.echo(f"{days} jour(s) simulé(s) : {total} minuteur(s) déclenché(s).")
         if sender is not None:
             click.echo(f"{sent} courriel(s) envoyé(s).")

@@ -15,7 +15,7 @@ from casework.labels import ROLE
 from casework.models import Role
 from casework.staff import (
     add_user,
-    any_active_user,
+    any_user,
     caseload_by_state,
     deactivate,
     reactivate,
@@ -119,7 +119,7 @@ def add(
     """
     app = context.app
     with app.db.read() as conn:
-        first = not any_active_user(conn)
+        first = not any_user(conn)
     actor = FIRST_USER if first else acting_person(app, actor_login)
     with app.db.transaction() as conn:
         add_user(

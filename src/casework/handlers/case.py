@@ -27,6 +27,15 @@ def in_test_group(ctx: TransitionContext) -> bool:
 
 
 @registry.guard
+def has_referent(ctx: TransitionContext) -> bool:
+    """A test case is asked for consent only once someone follows it: the mail goes to its
+    referent (an active one: allocation and handover give only those)."""
+    return ctx.row.referent is not None or ctx.refuse(
+        f"le dossier n'a pas de référent : casework case reassign {ctx.row.id} --to IDENTIFIANT"
+    )
+
+
+@registry.guard
 def in_control_group(ctx: TransitionContext) -> bool:
     return ctx.row.group == Group.CONTROL
 
@@ -107,6 +116,8 @@ def referent_can_take_over(ctx: TransitionContext) -> bool:
     to = ctx.data["to"]
     if ctx.row.referent == to:
         return ctx.refuse(f"« {to} » en est déjà le référent")
+    if ctx.row.group == Group.CONTROL and ctx.row.referent is None:
+        return ctx.refuse("le dossier est dans le groupe témoin : personne ne le suit")
     refusal = successor_refusal(ctx.conn, to)
     return refusal is None or ctx.refuse(refusal)
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -74,6 +74,7 @@ class AssignReport:
     ruptures: int
     not_eligible: int = 0  # contracts not yet cases that the cohort does not take (--dry-run)
     started: dict[str, int] = field(default_factory=dict)  # group → cases started
+    referents: dict[str, int] = field(default_factory=dict)  # login → test cases given
 
 
 def assign(
@@ -128,7 +129,9 @@ def assign(
             tests = [
                 (key, _departement(cma, ml)) for key, cma, ml in pairs if groups[key] == "test"
             ]
-            chosen = allocate(conn, app, tests, referents)
+            # Without starting, referents may come later (`casework cases start` asks for them).
+            given = start or referents.given
+            chosen = allocate(conn, app, tests, referents) if given else {}
             case_ids, ruptures = _create_cases(
                 conn, app, cohort, method, pairs, groups, actor, draw_id, chosen
             )
@@ -139,7 +142,14 @@ def assign(
     for group in groups.values():
         counts[group] += 1
     report = AssignReport(
-        cohort, method, draw_id, dict(counts), ruptures, len(found.refused), started.started
+        cohort,
+        method,
+        draw_id,
+        dict(counts),
+        ruptures,
+        len(found.refused),
+        started.started,
+        dict(Counter(chosen.values())),
     )
     log.info("assignment %s: %s", cohort, report)
     return report

@@ -106,9 +106,9 @@ def allocate(
     chosen: dict[str, str] = {}
     uncovered: dict[str, int] = defaultdict(int)
     for key, departement in cases:
-        able = _able(people, departement if how.allocate == "territory" else None)
+        able = _able(people, departement) if how.allocate == "territory" else frozenset(people)
         if not able:
-            uncovered[departement or "inconnu"] += 1
+            uncovered[departement or "département inconnu"] += 1
             continue
         heap = heaps.get(able)
         if heap is None:  # one heap per set of candidates, each person's load shared by all
@@ -164,16 +164,24 @@ def waiting(conn: Connection, cohort: int) -> list[tuple[int, str, str | None, s
 
 def _referents(conn: Connection) -> dict[str, frozenset[str]]:
     """Active counsellors and managers, with the départements they cover (empty: all)."""
-    query = select(USERS.c.login, USERS.c.territory).where(
-        USERS.c.active.is_(True), USERS.c.role.in_(sorted(r.value for r in REFERENT_ROLES))
+    query = (
+        select(USERS.c.login, USERS.c.territory)
+        .where(USERS.c.active.is_(True), USERS.c.role.in_(sorted(r.value for r in REFERENT_ROLES)))
+        # Against a deactivation at the same moment (see `handover.successor_refusal`).
+        .with_for_update(read=True)
     )
     return {row.login: frozenset(row.territory or ()) for row in conn.execute(query)}
 
 
 def _able(people: Mapping[str, frozenset[str]], departement: str | None) -> frozenset[str]:
-    if departement is None:
-        return frozenset(people)
-    return frozenset(login for login, area in people.items() if not area or departement in area)
+    """Who covers a département: those whose territory names it, and those whose territory is
+    not limited; a young person whose département is unknown (no postcode, or a place outside
+    any département) only the latter."""
+    return frozenset(
+        login
+        for login, area in people.items()
+        if not area or (departement is not None and departement in area)
+    )
 
 
 def _least_loaded(heap: list[tuple[int, str]], loads: Mapping[str, int]) -> str:
