@@ -100,7 +100,7 @@ def import_partners(context: Context, path: Path, dry_run: bool, login: str | No
     else:
         with app.db.transaction() as conn:
             changes = plan_import(conn, found.entries)
-            apply_import(conn, changes, app.clock.now())
+            apply_import(conn, changes, app.clock.now(), actor, path.name)
     contacts = sum(len(e.contacts) for e in found.entries)
     click.echo(
         f"{'Simulation — ' if dry_run else ''}{path.name} ({found.described}) : "
@@ -169,7 +169,9 @@ def list_partners(context: Context, need: str | None, everyone: bool) -> None:
 @click.argument("key", metavar="PARTENAIRE")
 @click.pass_obj
 def show(context: Context, key: str) -> None:
-    """Un partenaire (par son numéro ou son nom) : tout ce que l'annuaire en sait."""
+    """Un partenaire (par son numéro ou son nom) : tout ce que l'annuaire en sait, et son
+    historique (qui l'a créé, modifié, désactivé, qui a ajouté ses contacts)."""
+    from casework.partners.audit import happened, partner_events
     from casework.partners.directory import contacts_of, find_partner, open_sheets
 
     app = context.app
@@ -177,6 +179,7 @@ def show(context: Context, key: str) -> None:
         p = find_partner(conn, key)
         people = contacts_of(conn, [p.id])[p.id]
         sheets = open_sheets(conn, p.id, _final_sheet_states(context))
+        history = partner_events(conn, p.id)
     click.echo(f"Partenaire n° {p.id} — {_named(p.name, p.kind)}")
     if not p.active:
         click.echo(
@@ -198,6 +201,11 @@ def show(context: Context, key: str) -> None:
             f"  {CONTACT_ROLE[c.role].capitalize()} : {printable(c.name)} "
             f"<{printable(c.email)}>{phone}{lost}"
         )
+    if history:
+        click.echo("  Historique :")
+    for event in history:
+        by = f" (par {printable(event.actor)})" if event.actor_kind == "person" else ""
+        click.echo(f"    {format_local(event.at)}  {printable(happened(event))}{by}")
 
 
 @partners.command("add-contact", epilog=EXAMPLES)
@@ -228,11 +236,11 @@ def add_contact(
     from casework.partners.reading import ContactEntry
 
     app = context.app
-    acting_person(app, login)
+    actor = acting_person(app, login)
     contact = ContactEntry(0, email, name, phone, role)
     with app.db.transaction() as conn:
         partner = find_partner(conn, key)
-        _id, new = add_contact(conn, partner, contact, app.clock.now())
+        _id, new = add_contact(conn, partner, contact, app.clock.now(), actor)
     verb = "ajouté à" if new else "mis à jour chez"
     role_said = CONTACT_ROLE[contact.role]
     click.echo(f"Contact {email} ({role_said}) {verb} {printable(partner.name)}.")
@@ -268,7 +276,7 @@ def _set_active(context: Context, key: str, login: str | None, active: bool) -> 
         if partner.active == active:
             click.echo(f"{name} est déjà {'actif' if active else 'désactivé'}.")
             return
-        set_active(conn, partner, active, actor.id, app.clock.now())
+        set_active(conn, partner, active, actor, app.clock.now())
         sheets = open_sheets(conn, partner.id, _final_sheet_states(context))
     if active:
         click.echo(f"{name} est de nouveau proposé et reçoit des fiches.")
@@ -293,9 +301,9 @@ def reachable(context: Context, email: str, login: str | None) -> None:
     from casework.partners.directory import mark_reachable
 
     app = context.app
-    acting_person(app, login)
+    actor = acting_person(app, login)
     with app.db.transaction() as conn:
-        contacts, flagged = mark_reachable(conn, email)
+        contacts, flagged = mark_reachable(conn, email, actor, app.clock.now())
     if not contacts:
         raise click.ClickException(f"Aucun contact de partenaire n'a l'adresse {email}.")
     if not flagged:
