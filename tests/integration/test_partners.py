@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from casework.actors import Actor
 from casework.app import App
@@ -294,3 +296,43 @@ def test_every_change_to_a_partner_is_in_its_audit_trail(
         "désactivé : ne reçoit plus de nouvelles fiches (par claire)",
         "réactivé : reçoit de nouveau des fiches (par marc)",
     ]
+
+
+def test_the_database_knows_partners_by_their_folded_name(
+    app: App, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two imports at once could each see no "ADLJ 53" and create it twice, spelt apart: the
+    database refuses the second (the folded name is unique), and the import says so in
+    French, importing nothing."""
+    add_user(app, login="claire", email="claire@ml.example")
+    add_partner(app, name="ADLJ 53")
+    with pytest.raises(IntegrityError):
+        add_partner(app, name="Adlj-53")
+    from casework.partners import directory
+
+    planned = directory.plan_import
+
+    def meanwhile(conn: Any, entries: list[Any]) -> list[Any]:
+        changes = planned(conn, entries)  # it sees no "Foyer de Laval"…
+        conn.execute(  # …which another import creates before this one writes
+            insert(Partner),
+            {"name": "FOYER DE LAVAL", "kind": "housing", "created_at": app.clock.now()},
+        )
+        return changes
+
+    monkeypatch.setattr(directory, "plan_import", meanwhile)
+    path = tmp_path / "annuaire.csv"
+    path.write_text(
+        HEADER + "Foyer de Laval;logement;logement;53;;Sophie;accueil@foyer.example;contact\n",
+        encoding="utf-8",
+    )
+    refused = run(db_url, "partners", "import", str(path))
+    assert refused.exit_code == 1
+    assert (
+        "annuaire.csv : l'annuaire a changé pendant l'import (un autre import en même temps ?) ; "
+        "rien n'est importé, relancez la commande." in refused.output
+    )
+    assert set(partners(app)) == {"ADLJ 53"}
+    monkeypatch.undo()
+    assert run(db_url, "partners", "import", str(path)).exit_code == 0
+    assert partners(app)["Foyer de Laval"].name_key == "foyer de laval"

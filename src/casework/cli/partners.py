@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.exc import IntegrityError
 
 from casework.cli.main import CheckedText, Context, acting_person, as_option, printable
 from casework.clock import format_local
@@ -98,9 +99,15 @@ def import_partners(context: Context, path: Path, dry_run: bool, login: str | No
         with app.db.read() as conn:
             changes = plan_import(conn, found.entries)
     else:
-        with app.db.transaction() as conn:
-            changes = plan_import(conn, found.entries)
-            apply_import(conn, changes, app.clock.now(), actor, path.name)
+        try:
+            with app.db.transaction() as conn:
+                changes = plan_import(conn, found.entries)
+                apply_import(conn, changes, app.clock.now(), actor, path.name)
+        except IntegrityError:  # a partner of that (folded) name was created meanwhile
+            raise click.ClickException(
+                f"{path.name} : l'annuaire a changé pendant l'import (un autre import en même "
+                "temps ?) ; rien n'est importé, relancez la commande."
+            ) from None
     contacts = sum(len(e.contacts) for e in found.entries)
     click.echo(
         f"{'Simulation — ' if dry_run else ''}{path.name} ({found.described}) : "

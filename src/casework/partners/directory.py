@@ -120,7 +120,10 @@ def apply_import(
                 {"departements": [], "postcodes": [], **change.values, "created_at": now},
             ).scalar_one()
         elif change.values:
-            conn.execute(update(PARTNERS).where(PARTNERS.c.id == partner_id).values(change.values))
+            values = dict(change.values)
+            if "name" in values:  # its spelling corrected: the same folded name
+                values["name_key"] = fold(values["name"])
+            conn.execute(update(PARTNERS).where(PARTNERS.c.id == partner_id).values(values))
         if change.new_contacts:
             conn.execute(
                 insert(CONTACTS),
