@@ -10,14 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from casework.actors import Actor
+from casework.audit import EVENTS, record_event
 from casework.french import elide
 from casework.labels import CONTACT_ROLE, NEED_CATEGORY, PARTNER_KIND
-from casework.models import Event
 
-EVENTS: Any = Event.__table__
 ENTITY = "partner"
 # A partner's columns as its history names them.
 FIELDS = {
@@ -37,22 +36,7 @@ CONTACT_FIELDS = {"name": "nom", "phone": "téléphone", "role": "rôle"}
 def record(
     conn: Connection, partner_id: int, what: str, by: Actor, now: datetime, data: dict[str, Any]
 ) -> None:
-    conn.execute(
-        insert(EVENTS),
-        {
-            "case_id": None,
-            "entity": ENTITY,
-            "entity_id": partner_id,
-            "version": None,  # partners have no workflow
-            "trigger": what,
-            "from_state": None,
-            "to_state": None,
-            "actor_kind": by.kind_value,
-            "actor": by.id,
-            "at": now,
-            "data": data,
-        },
-    )
+    record_event(conn, ENTITY, partner_id, what, by, now, data)
 
 
 def partner_events(conn: Connection, partner_id: int) -> list[Any]:
