@@ -12,6 +12,8 @@ import errno
 import re
 import unicodedata
 
+from casework.names import fold
+
 # Particles that lose their vowel before a vowel sound: "de" → "d'", "que" → "qu'"...
 _ELIDED = {"de": "d'", "que": "qu'", "le": "l'", "la": "l'", "ne": "n'", "je": "j'", "se": "s'"}
 _VOWELS = "aeiou"
@@ -73,6 +75,15 @@ def os_error(error: OSError, writing: bool = False) -> str:
 def decimal(value: float, digits: int = 1, signed: bool = False) -> str:
     """A number as French writes it: "7,6", "+7,6" (`signed`), "-0,3"."""
     return f"{value:{'+' if signed else ''}.{digits}f}".replace(".", ",")
+
+
+def name_and_kind(name: str, kind: str) -> str:
+    """« name (kind) », unless the name already says its kind: "ADLJ 53 (logement des
+    jeunes)", but "CFA du bâtiment de la Mayenne" (not "… (CFA)") and "Mission Locale de la
+    Mayenne". Compared folded, as whole words, anywhere in the name."""
+    if f" {fold(kind)} " in f" {fold(name)} ":
+        return name
+    return f"{name} ({kind})"
 
 
 # -- what a proofreader looks for -----------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from casework.actors import Actor
+from casework.audit import record_event
 from casework.handover import Handover, HandoverRefused, hand_over, is_open, open_cases_of
 from casework.models import Case, Event, Role, User
 from casework.models.user import REFERENT_ROLES
@@ -238,19 +239,4 @@ def _refuse_while_following(
 def _record(
     conn: Connection, user_id: int, what: str, by: Actor, now: datetime, data: dict[str, Any]
 ) -> None:
-    conn.execute(
-        insert(EVENTS),
-        {
-            "case_id": None,
-            "entity": "user",
-            "entity_id": user_id,
-            "version": None,  # users have no workflow
-            "trigger": what,
-            "from_state": None,
-            "to_state": None,
-            "actor_kind": by.kind_value,
-            "actor": by.id,
-            "at": now,
-            "data": data,
-        },
-    )
+    record_event(conn, "user", user_id, what, by, now, data)

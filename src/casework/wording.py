@@ -28,9 +28,9 @@ FACTS = {
     "draw": "répartition n°",
     "referent": "référent",
     "from": "ancien référent",  # a handover's
-    "proposed": "partenaires proposés n°",  # a referral's, nearest first
+    "proposed": "partenaires proposés",  # a referral's, nearest first
     "rank": "rang du partenaire choisi",
-    "partner_id": "partenaire n°",
+    "partner_id": "partenaire",
     "need_category": "besoin",
     "cycle": "cycle",
     "alert_id": "alerte n°",
@@ -49,6 +49,9 @@ FACT_VALUES: Mapping[str, Mapping[str, str]] = {
     # Links revoked: whose ("user+case" when several were named).
     "scope": {"user": "utilisateur", "address": "adresse", "case": "dossier", "link": "lien"},
 }
+# What names partners by their numbers (a referral's field, its proposals, an alert's sender):
+# said by their names when the caller read them (`recorded(..., partners=)`).
+PARTNER_KEYS = frozenset({"partner_id", "proposed"})
 # Events that record a fact rather than fire a transition, by their `trigger`.
 EVENTS = {"revoke_links": "Liens révoqués", "partner_alert": "Alerte d'un partenaire"}
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -91,8 +94,14 @@ def fields_of(definition: WorkflowDef | None, trigger: str | None) -> dict[str, 
     return {f.name: f for t in definition.transitions if t.trigger == trigger for f in t.fields}
 
 
-def recorded(definition: WorkflowDef | None, trigger: str | None, data: Mapping[str, Any]) -> str:
-    """What an event recorded: « Canal : téléphone ; Difficultés repérées : logement, argent »."""
+def recorded(
+    definition: WorkflowDef | None,
+    trigger: str | None,
+    data: Mapping[str, Any],
+    partners: Mapping[int, str] | None = None,
+) -> str:
+    """What an event recorded: « Canal : téléphone ; Difficultés repérées : logement, argent »;
+    partners by their names in `partners` (by number), else « n° 3 »."""
     fields = fields_of(definition, trigger)
     # In the order the workflow declares its fields, then the facts': the same on both
     # databases (PostgreSQL's JSONB keeps its keys in an order of its own).
@@ -106,8 +115,30 @@ def recorded(definition: WorkflowDef | None, trigger: str | None, data: Mapping[
         f = fields.get(key)
         name = f.label if f is not None and f.label else FACTS.get(key, key)
         colon = "" if name.endswith("n°") else " :"  # "alerte n° 3", "canal : téléphone"
-        parts.append(f"{name}{colon} {value_text(value, f, key)}")
+        if key in PARTNER_KEYS:
+            text = partner_text(value, partners or {})
+        else:
+            text = value_text(value, f, key)
+        parts.append(f"{name}{colon} {text}")
     return " ; ".join(parts)
+
+
+def partner_ids(data: Mapping[str, Any]) -> set[int]:
+    """The partners an event's data names by number."""
+    found: set[int] = set()
+    for key in PARTNER_KEYS & set(data):
+        values = data[key] if isinstance(data[key], list | tuple) else [data[key]]
+        found |= {v for v in values if isinstance(v, int) and not isinstance(v, bool)}
+    return found
+
+
+def partner_text(value: Any, partners: Mapping[int, str]) -> str:
+    """ "ADLJ 53", "ADLJ 53, Habitat Jeunes Laval"; a partner not read: "n° 7"."""
+    if isinstance(value, list | tuple):
+        return ", ".join(partner_text(v, partners) for v in value) or "—"
+    if value is None or value == "":
+        return "—"
+    return partners.get(value) or f"n° {value}"
 
 
 def value_text(value: Any, f: FieldDef | None = None, key: str = "") -> str:

@@ -3,13 +3,13 @@ subject, both parts, links, reply address, escaping."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 
 from casework.actors import Actor
 from casework.app import App
-from casework.clock import FixedClock
+from casework.clock import PARIS, FixedClock
 from casework.demo.mailcatcher import Caught, MailCatcher
 from casework.models import LiaisonSheet
 from casework.notify.digest import DigestMaker
@@ -17,6 +17,10 @@ from casework.notify.sender import MailSender
 from tests.factories import add_case, add_contact, add_partner, add_sheet, add_user
 
 TIMER, PERSON, PARTNER = Actor.timer(), Actor.person("referente"), Actor.partner("a@foyer.example")
+
+
+def paris(*args: int) -> datetime:
+    return datetime(*args, tzinfo=PARIS).astimezone(UTC)
 
 
 def by_subject(caught: list[Caught], start: str) -> list[Caught]:
@@ -97,8 +101,8 @@ def test_every_template_renders_in_french_with_its_links(
         "né(e) le 04/05/2000",
         "Besoin : logement",
         "Cherche un logement <b>près</b> du CFA & du travail.",  # plain text: as written
-        "accuser réception avant le 04/09/2026",  # 3 working days
-        "faire un retour avant le 15/09/2026",  # 10 working days
+        "accuser réception au plus tard le 04/09/2026",  # 3 working days, Friday included
+        "faire un retour au plus tard 10 jours ouvrés après votre accusé de réception",
         "Accuser réception : https://",
         "Faire un retour : https://",
     )
@@ -109,11 +113,15 @@ def test_every_template_renders_in_french_with_its_links(
     for mail in (first, second):
         assert mail.message["Reply-To"].startswith("reply+")
     assert "Accuser réception" in first.part("plain")
+    # Each speaks of what was awaited when it was sent, though both were rendered later.
+    check_parts(first, "l'accusé de réception était attendu au plus tard le 04/09/2026")
+    check_parts(second, "le retour était attendu au plus tard le 15/09/2026")
     assert "pas encore de accusé de réception" not in first.part("plain")  # French, not template
     assert "Accuser réception" not in second.part("plain")  # acknowledged already
     (to_manager,) = by_subject(caught, "Fiche de liaison n° 1 sans réponse")
     assert to_manager.recipients == ["chef@foyer.example"]
     check_parts(to_manager, "malgré une relance", "Faire un retour : https://")
+    check_parts(to_manager, "le retour était attendu au plus tard le 15/09/2026")
     (to_counsellor,) = by_subject(caught, "Escalade : fiche n° 1")
     check_parts(to_counsellor, "Le responsable du partenaire vient d'être prévenu")
     (overdue,) = by_subject(caught, "Fiche n° 1 en retard")
@@ -144,3 +152,41 @@ def test_the_consent_reminder_says_when_consent_was_asked(
     MailSender(mail_app).drain_sync()
     (reminder,) = by_subject(list(catcher.wait_for(2)), "Relance : consentement")
     check_parts(reminder, "demandé depuis le 01/09/2026")
+
+
+def test_a_partners_own_deadlines_are_the_ones_its_mails_state_and_its_reminders_keep(
+    mail_app: App, catcher: MailCatcher, clock: FixedClock
+) -> None:
+    """ADLJ 53's charter: 2 working days to acknowledge, 8 to report back. "2 working days"
+    ends with the second working day after sending (Armistice Day skipped); the mail says
+    that day, and the reminder comes the next working morning, not before, stating the same."""
+    app = mail_app
+    add_user(app)
+    partner_id = add_partner(app, name="ADLJ 53", ack_days=2, feedback_days=8)
+    add_contact(app, partner_id, "a@foyer.example")
+    sheet = add_sheet(app, partner_id=partner_id)
+    clock.set(paris(2026, 11, 10, 15, 0))  # Tuesday; Wednesday 11th is a public holiday
+    app.engine.fire_sheet(sheet, "send", PERSON)
+    MailSender(app).drain_sync()
+    (sent,) = by_subject(catcher.wait_for(1), "Fiche de liaison n° 1")
+    check_parts(
+        sent,
+        "accuser réception au plus tard le 13/11/2026",  # Thu 12, Fri 13
+        "faire un retour au plus tard 8 jours ouvrés après votre accusé de réception",
+    )
+    # Friday evening: still within the deadline; Monday 09:00, the reminder.
+    assert app.sweeper.sweep(paris(2026, 11, 13, 23, 59)).claimed == 0
+    assert app.sweeper.sweep(paris(2026, 11, 16, 9, 0)).fired == {"remind": 1}
+    clock.set(paris(2026, 11, 16, 9, 0))
+    MailSender(app).drain_sync()
+    (reminder,) = by_subject(catcher.wait_for(2), "Relance : fiche")
+    check_parts(reminder, "l'accusé de réception était attendu au plus tard le 13/11/2026")
+    # Acknowledged on Monday: 8 working days to report back, Tuesday 17 to Thursday 26.
+    clock.set(paris(2026, 11, 16, 10, 0))
+    app.engine.fire_sheet(sheet, "acknowledge", PARTNER)
+    assert app.sweeper.sweep(paris(2026, 11, 26, 18, 0)).claimed == 0
+    assert app.sweeper.sweep(paris(2026, 11, 27, 9, 0)).fired == {"remind": 1}
+    clock.set(paris(2026, 11, 27, 9, 0))
+    MailSender(app).drain_sync()
+    second = by_subject(catcher.wait_for(3), "Relance : fiche")[-1]
+    check_parts(second, "le retour était attendu au plus tard le 26/11/2026")

@@ -6,13 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from casework.actors import Actor
 from casework.app import App
 from casework.cli import main
-from casework.models import LiaisonSheet, Partner, PartnerContact, Timer
+from casework.french import faults
+from casework.models import Event, LiaisonSheet, Partner, PartnerContact, Timer
 from tests.factories import add_contact, add_partner, add_sheet, add_user, row
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -52,6 +55,11 @@ def test_the_example_directory_imports_and_again_changes_nothing(app: App, db_ur
     assert (adlj.ack_days, adlj.feedback_days, adlj.active) == (2, 8, True)
     assert found["CFA de la CMA de la Mayenne"].uai == "0530914B"
     assert contacts(app)["direction@adlj53.example"].role == "manager"
+    listed = run(db_url, "partners", "list").output
+    # A kind the name already says is not said again.
+    assert "CFA du bâtiment de la Mayenne\n" in listed
+    assert "Mission Locale de la Mayenne\n" in listed
+    assert "ADLJ 53 (logement des jeunes)\n" in listed
     again = run(db_url, "partners", "import", str(EXAMPLES / "partenaires.toml"))
     assert "inchangé : ADLJ 53" in again.output
     assert "Créés : 0 partenaire ; modifiés : 0 partenaire" in again.output
@@ -216,3 +224,115 @@ def test_changing_the_directory_needs_an_active_user(app: App, db_url: str) -> N
     assert result.exit_code == 1
     assert "« claire » n'est pas un utilisateur de casework" in result.output
     assert partners(app) == {}
+
+
+def partner_events(app: App, partner_id: int) -> list[Any]:
+    with app.db.read() as conn:
+        query = select(Event.__table__).where(
+            Event.entity == "partner", Event.entity_id == partner_id
+        )
+        return list(conn.execute(query.order_by(Event.id)))
+
+
+def test_every_change_to_a_partner_is_in_its_audit_trail(
+    app: App, db_url: str, tmp_path: Path
+) -> None:
+    """Who created, changed, deactivated, reactivated a partner, added a contact or made an
+    address reachable again: one event per partner changed, shown by `partners show`; a
+    reactivation keeps who had deactivated it."""
+    add_user(app, login="claire", email="claire@ml.example")
+    add_user(app, login="marc", email="marc@ml.example")
+    path = tmp_path / "annuaire.csv"
+    path.write_text(
+        HEADER + "ADLJ 53;logement;logement;53;2;Sophie;accueil@adlj53.example;contact\n",
+        encoding="utf-8",
+    )
+    assert run(db_url, "partners", "import", str(path)).exit_code == 0
+    partner_id = partners(app)["ADLJ 53"].id
+    assert run(db_url, "partners", "import", str(path)).exit_code == 0  # nothing changes
+    path.write_text(
+        HEADER + "ADLJ 53;logement;logement, santé;53;3;Sophie;accueil@adlj53.example;\n"
+        "ADLJ 53;;;;;Paul;direction@adlj53.example;responsable\n",
+        encoding="utf-8",
+    )
+    assert run(db_url, "partners", "import", str(path)).exit_code == 0
+    added = run(db_url, "partners", "add-contact", "ADLJ 53", "cfa@adlj53.example")
+    assert added.exit_code == 0, added.output
+    with app.db.transaction() as conn:
+        conn.execute(update(PartnerContact).values(unreachable=True))
+    assert run(db_url, "partners", "reachable", "cfa@adlj53.example").exit_code == 0
+    assert run(db_url, "partners", "deactivate", "ADLJ 53").exit_code == 0
+    back = CliRunner().invoke(
+        main,
+        ["--database", db_url, "partners", "reactivate", "ADLJ 53"],
+        env={"CASEWORK_AS": "marc"},
+    )
+    assert back.exit_code == 0, back.output
+
+    found = partner_events(app, partner_id)
+    assert [(e.trigger, e.actor_kind, e.actor, e.case_id) for e in found] == [
+        ("create", "person", "claire", None),
+        ("update", "person", "claire", None),
+        ("add_contact", "person", "claire", None),
+        ("reachable", "person", "claire", None),
+        ("deactivate", "person", "claire", None),
+        ("reactivate", "person", "marc", None),
+    ]
+    assert found[0].data == {"file": "annuaire.csv", "contacts_added": ["accueil@adlj53.example"]}
+    assert found[1].data == {
+        "file": "annuaire.csv",
+        "contacts_added": ["direction@adlj53.example"],
+        "changes": {"need_categories": [["housing"], ["housing", "health"]], "ack_days": [2, 3]},
+    }
+    shown = run(db_url, "partners", "show", "ADLJ 53").output
+    assert faults(shown) == []
+    history = shown[shown.index("  Historique :") :].splitlines()[1:]
+    assert [line.strip().split("  ", 1)[1] for line in history] == [
+        "créé (import d'annuaire.csv) ; contacts ajoutés : accueil@adlj53.example (par claire)",
+        "modifié (import d'annuaire.csv) : besoins : logement → logement, santé ; délai d'accusé"
+        " de réception : 2 → 3 ; contacts ajoutés : direction@adlj53.example (par claire)",
+        "contact ajouté : cfa@adlj53.example (par claire)",
+        "adresse de nouveau joignable : cfa@adlj53.example (par claire)",
+        "désactivé : ne reçoit plus de nouvelles fiches (par claire)",
+        "réactivé : reçoit de nouveau des fiches (par marc)",
+    ]
+
+
+def test_the_database_knows_partners_by_their_folded_name(
+    app: App, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two imports at once could each see no "ADLJ 53" and create it twice, spelt apart: the
+    database refuses the second (the folded name is unique), and the import says so in
+    French, importing nothing."""
+    add_user(app, login="claire", email="claire@ml.example")
+    add_partner(app, name="ADLJ 53")
+    with pytest.raises(IntegrityError):
+        add_partner(app, name="Adlj-53")
+    from casework.partners import directory
+
+    planned = directory.plan_import
+
+    def meanwhile(conn: Any, entries: list[Any]) -> list[Any]:
+        changes = planned(conn, entries)  # it sees no "Foyer de Laval"…
+        conn.execute(  # …which another import creates before this one writes
+            insert(Partner),
+            {"name": "FOYER DE LAVAL", "kind": "housing", "created_at": app.clock.now()},
+        )
+        return changes
+
+    monkeypatch.setattr(directory, "plan_import", meanwhile)
+    path = tmp_path / "annuaire.csv"
+    path.write_text(
+        HEADER + "Foyer de Laval;logement;logement;53;;Sophie;accueil@foyer.example;contact\n",
+        encoding="utf-8",
+    )
+    refused = run(db_url, "partners", "import", str(path))
+    assert refused.exit_code == 1
+    assert (
+        "annuaire.csv : l'annuaire a changé pendant l'import (un autre import en même temps ?) ; "
+        "rien n'est importé, relancez la commande." in refused.output
+    )
+    assert set(partners(app)) == {"ADLJ 53"}
+    monkeypatch.undo()
+    assert run(db_url, "partners", "import", str(path)).exit_code == 0
+    assert partners(app)["Foyer de Laval"].name_key == "foyer de laval"

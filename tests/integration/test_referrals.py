@@ -64,19 +64,22 @@ def test_partners_are_proposed_nearest_first(app: App) -> None:
         "outside",
         "no contact",  # whatever its territory: a sheet to it would reach nobody
     ]
-    assert [p.why for p in proposals] == [
-        "son CFA",
-        "sa commune",
-        "son département",
-        "territoire du partenaire non précisé",
-        "hors de son territoire",
-        "sa commune ; aucun contact joignable",
+    assert [p.why for p in proposals] == [  # whose territory: the young person's, said so
+        "CFA du jeune",
+        "intervient dans la commune du jeune",
+        "intervient dans le département du jeune",
+        "territoire d'intervention non précisé",
+        "ne couvre pas le secteur du jeune",
+        "intervient dans la commune du jeune ; aucun contact joignable",
     ]
     # Elsewhere (Sarthe, no training centre known): the Sarthe's partner comes first.
     elsewhere = add_case(app, state="follow_up", cycle=1, postcode="72000")
     with app.db.read() as conn:
         first = propose_partners(conn, elsewhere, "housing")[0]
-    assert (first.partner_id, first.why) == (ids["outside"], "son département")
+    assert (first.partner_id, first.why) == (
+        ids["outside"],
+        "intervient dans le département du jeune",
+    )
 
 
 def test_case_propose_lists_them_and_says_how_to_refer(app: App, db_url: str) -> None:
@@ -88,9 +91,14 @@ def test_case_propose_lists_them_and_says_how_to_refer(app: App, db_url: str) ->
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == f"Dossier {case_id}, besoin : logement."
-    assert lines[1] == f"  1. n° {ids['cfa']} CFA de la CMA (logement des jeunes) — son CFA"
+    assert lines[1] == f"  1. n° {ids['cfa']} CFA de la CMA (logement des jeunes) — CFA du jeune"
     assert lines[2] == (
-        f"  2. n° {ids['commune']} Habitat Jeunes Laval (logement des jeunes) — sa commune"
+        f"  2. n° {ids['commune']} Habitat Jeunes Laval (logement des jeunes) — intervient dans "
+        "la commune du jeune"
+    )
+    assert lines[5] == (
+        f"  5. n° {ids['outside']} Habitat Jeunes Le Mans (logement des jeunes) — ne couvre pas "
+        "le secteur du jeune"
     )
     assert len(lines) == 1 + 6 + 1
     assert lines[-1].startswith(
@@ -109,7 +117,9 @@ def test_case_propose_lists_them_and_says_how_to_refer(app: App, db_url: str) ->
     assert "besoin inconnu : astrologie" in bad.output
 
 
-def test_refer_records_the_proposals_and_the_reason_for_another_choice(app: App) -> None:
+def test_refer_records_the_proposals_and_the_reason_for_another_choice(
+    app: App, db_url: str
+) -> None:
     ids = the_directory(app)
     case_id = add_case(app, state="follow_up", cycle=1, postcode="53000", training_centre_uai=UAI)
     app.engine.fire(case_id, "refer", PERSON, partner_id=ids["cfa"], **REFER)
@@ -121,7 +131,10 @@ def test_refer_records_the_proposals_and_the_reason_for_another_choice(app: App)
     with pytest.raises(TransitionRefused) as refused:
         app.engine.fire(case_id, "refer", PERSON, partner_id=ids["departement"], **REFER)
     said = refused.value.french()
-    assert "le partenaire proposé en premier pour ce besoin est « CFA de la CMA » (son CFA)" in said
+    assert (
+        "le partenaire proposé en premier pour ce besoin est « CFA de la CMA » (CFA du jeune)"
+        in said
+    )
     assert "; pour en choisir un autre, indiquez le motif de votre choix" in said
     reason = "Suivi déjà engagé par l'ADLJ avec la famille."
     app.engine.fire(case_id, "refer", PERSON, partner_id=ids["departement"], reason=reason, **REFER)
@@ -134,6 +147,15 @@ def test_refer_records_the_proposals_and_the_reason_for_another_choice(app: App)
     with app.db.read() as conn:
         sheets = conn.execute(select(LiaisonSheet.partner_id).order_by(LiaisonSheet.id)).all()
     assert [s.partner_id for s in sheets] == [ids["cfa"], ids["departement"]]
+    # The history names the partners (chosen and proposed), not their numbers.
+    history = CliRunner().invoke(main, ["--database", db_url, "history", str(case_id)]).output
+    last = next(line for line in reversed(history.splitlines()) if "Orienter" in line)
+    assert "Partenaire : ADLJ 53 ;" in last
+    assert (
+        "partenaires proposés : CFA de la CMA, Habitat Jeunes Laval, ADLJ 53, Fondation "
+        "nationale, Habitat Jeunes Le Mans, Foyer de Laval ; rang du partenaire choisi : 3"
+    ) in last
+    assert "n°" not in last
 
 
 def test_a_deactivated_partner_or_one_without_the_need_takes_no_sheet(app: App) -> None:

@@ -91,7 +91,9 @@ def test_liaison_deadlines_count_working_days(app: App, clock: FixedClock) -> No
     app.engine.fire_sheet(sheet_id, "send", PERSON)
     due = {t.trigger: t.due_at for t in pending(app, "liaison", sheet_id)}
     assert due == {
-        "remind": paris(2026, 11, 13, 9, 0),  # 3 working days: Tue, Thu, Fri
+        # 3 working days: Tue, Thu, Fri (the charter's deadline, Friday included); the reminder
+        # the next working morning.
+        "remind": paris(2026, 11, 16, 9, 0),
         "escalate": paris(2026, 11, 18, 9, 0),
         "mark_overdue": paris(2026, 11, 24, 9, 0),
     }
@@ -101,8 +103,9 @@ def test_a_partner_with_its_own_deadlines_gets_them_on_its_sheets(
     app: App, clock: FixedClock
 ) -> None:
     """A partner that signed the charter with other deadlines (2 working days to acknowledge,
-    5 to report back): its sheets' reminders fall on its deadline, escalation and overdue mark
-    as many working days after it as the workflow says; other partners keep the workflow's."""
+    5 to report back): its sheets' reminders come the working morning after its deadline,
+    escalation and overdue mark as many working days after it as the workflow says; other
+    partners keep the workflow's."""
     own = add_partner(app, ack_days=2, feedback_days=5)
     clock.set(paris(2026, 11, 9, 15, 0))  # Monday before Armistice Day (Wednesday 11th)
     sheet_id = add_sheet(app, partner_id=own)
@@ -111,17 +114,17 @@ def test_a_partner_with_its_own_deadlines_gets_them_on_its_sheets(
     app.engine.fire_sheet(usual_id, "send", PERSON)
     due = {t.trigger: t.due_at for t in pending(app, "liaison", sheet_id)}
     assert due == {
-        "remind": paris(2026, 11, 12, 9, 0),  # 2 working days: Tue 10, Thu 12
+        "remind": paris(2026, 11, 13, 9, 0),  # 2 working days: Tue 10, Thu 12; then Friday
         "escalate": paris(2026, 11, 17, 9, 0),  # 2 + 3
         "mark_overdue": paris(2026, 11, 23, 9, 0),  # 2 + 7
     }
     usual = {t.trigger: t.due_at for t in pending(app, "liaison", usual_id)}
-    assert usual["remind"] == paris(2026, 11, 13, 9, 0)  # the workflow's 3
+    assert usual["remind"] == paris(2026, 11, 16, 9, 0)  # the workflow's 3, then Monday
     clock.set(paris(2026, 12, 23, 11, 0))  # Wednesday before Christmas
     app.engine.fire_sheet(sheet_id, "acknowledge", Actor.partner("accueil@adlj53.example"))
     due = {t.trigger: t.due_at for t in pending(app, "liaison", sheet_id)}
     assert due == {
-        "remind": paris(2026, 12, 31, 9, 0),  # 5 working days: 24, 28, 29, 30, 31
+        "remind": paris(2027, 1, 4, 9, 0),  # 5 working days: 24, 28, 29, 30, 31; not 1st
         "escalate": paris(2027, 1, 8, 9, 0),  # 5 + 5, New Year's Day skipped
         "mark_overdue": paris(2027, 1, 15, 9, 0),  # 5 + 10
     }

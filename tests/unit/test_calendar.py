@@ -84,6 +84,14 @@ def test_working_days_between_counts_like_the_charter() -> None:
     assert FR.working_days_between(date(2026, 11, 9), date(2026, 11, 9)) == 0
 
 
+def test_the_working_day_before_skips_weekends_and_holidays() -> None:
+    # The last day of a charter deadline, from its reminder's day.
+    assert FR.working_day_before(date(2026, 11, 13)) == date(2026, 11, 12)  # Friday
+    assert FR.working_day_before(date(2026, 11, 16)) == date(2026, 11, 13)  # Monday
+    assert FR.working_day_before(date(2026, 11, 12)) == date(2026, 11, 10)  # 11th: Armistice
+    assert FR.working_day_before(date(2027, 1, 4)) == date(2026, 12, 31)  # New Year's Day
+
+
 def test_day_based_delays_land_at_nine_in_paris_across_daylight_saving() -> None:
     entered = paris(2026, 3, 26, 16, 30)  # Thursday, winter time (UTC+1)
     due = FR.due_at(Delay(3, "working_days"), entered)

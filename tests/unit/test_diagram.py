@@ -26,7 +26,7 @@ def test_mermaid_has_every_state_and_edge() -> None:
 def test_text_summary_lists_timers_guards_and_mails() -> None:
     workflows = load_workflows(default_workflows_dir(), registry, default_templates_dir())
     text = text_summary(workflows.latest("liaison").definition)
-    assert "⏱ remind après 3 working days (or partner.ack_days)" in text
+    assert "⏱ remind après 4 working days (or partner.ack_days + 1)" in text
     assert "⏱ escalate après 6 working days (or partner.ack_days + 3)" in text
     assert "si young_person_consents" in text
     assert "courriels escalation→partner_manager, escalation→counsellor" in text

@@ -6,7 +6,7 @@ import errno
 
 import pytest
 
-from casework.french import decimal, elide, faults, os_error, with_kind
+from casework.french import decimal, elide, faults, name_and_kind, os_error, with_kind
 
 
 @pytest.mark.parametrize(
@@ -32,6 +32,13 @@ def test_a_kind_of_place_is_not_said_twice() -> None:
     assert with_kind("cfa du Bâtiment", "CFA") == "cfa du Bâtiment"
     assert with_kind("Campus des métiers", "CFA") == "CFA Campus des métiers"
     assert with_kind("CFAB Laval", "CFA") == "CFA CFAB Laval"
+
+
+def test_a_kind_the_name_already_says_is_not_repeated_after_it() -> None:
+    assert name_and_kind("CFA du bâtiment de la Mayenne", "CFA") == "CFA du bâtiment de la Mayenne"
+    assert name_and_kind("Mission Locale de Laval", "mission locale") == "Mission Locale de Laval"
+    assert name_and_kind("ADLJ 53", "logement des jeunes") == "ADLJ 53 (logement des jeunes)"
+    assert name_and_kind("CFAB Laval", "CFA") == "CFAB Laval (CFA)"  # a word, not a prefix
 
 
 def test_the_proofreader_finds_the_classic_faults() -> None:

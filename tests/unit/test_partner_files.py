@@ -135,6 +135,34 @@ def test_every_bad_value_is_said_with_its_line_column_and_reason(tmp_path: Path)
     assert [e.name for e in found.entries] == ["CD"]  # what the importer would refuse whole
 
 
+def test_a_continuation_row_is_judged_as_one_when_the_first_row_was_refused(
+    tmp_path: Path,
+) -> None:
+    """One bad value on a partner's first row is said once: its continuation rows (name and
+    contact only) are not taken for first rows missing a type and needs; what they do give is
+    still checked, and compared with the first row's good values."""
+    path = write(
+        tmp_path,
+        HEADER
+        + "ADLJ 53;logement;logement;Laval;2;Sophie;accueil@adlj53.example;contact\n"
+        + "ADLJ 53;;;;;Paul;direction@adlj53.example;responsable\n"
+        + "adlj 53;;argent;;;Léo;leo@adlj53.example;\n"
+        + "ADLJ 53;;;;90;Anne;anne@;\n",
+    )
+    said = [str(p) for p in read_partners(path).problems]
+    assert said == [
+        "partenaires.csv, ligne 2, colonne « Territoire » : « Laval » — code inconnu : Laval "
+        "(attendu : des départements, de 01 à 95, 2A, 2B, 971 à 974 ou 976, et des codes postaux "
+        "à 5 chiffres)",
+        "partenaires.csv, ligne 4, colonne « Besoins » : « argent » — contredit la ligne 2 pour "
+        "ce partenaire",
+        "partenaires.csv, ligne 5, colonne « Délai AR » : « 90 » — délai invalide (un nombre de "
+        "jours ouvrés, de 1 à 60)",
+        "partenaires.csv, ligne 5, colonne « Courriel » : « anne@ » — adresse électronique "
+        "invalide",
+    ]
+
+
 def test_a_contact_is_checked_even_when_its_partner_is_good(tmp_path: Path) -> None:
     path = write(tmp_path, HEADER + "ADLJ 53;logement;logement;53;;Sophie;accueil@;chef\n")
     said = [str(p) for p in read_partners(path).problems]

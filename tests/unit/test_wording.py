@@ -13,8 +13,16 @@ CASE = load_workflows(default_workflows_dir(), registry, default_templates_dir()
 def test_a_referral_says_its_fields_once_in_the_order_the_workflow_declares() -> None:
     data = {"consent": True, "description": "Cherche", "need_category": "housing", "partner_id": 3}
     assert wording.recorded(CASE.definition, "refer", data) == (
-        "Partenaire : 3 ; Besoin : logement ; Description du besoin : Cherche ; "
+        "Partenaire : n° 3 ; Besoin : logement ; Description du besoin : Cherche ; "
         "Le jeune est d'accord : oui"
+    )
+    # Partners by their names when the caller read them; one not read by its number.
+    data = {"partner_id": 3, "proposed": [2, 3, 9], "rank": 2}
+    assert wording.recorded(
+        CASE.definition, "refer", data, {2: "CFA du bâtiment", 3: "ADLJ 53"}
+    ) == (
+        "Partenaire : ADLJ 53 ; partenaires proposés : CFA du bâtiment, ADLJ 53, n° 9 ; "
+        "rang du partenaire choisi : 2"
     )
 
 

@@ -407,16 +407,20 @@ def _referent(conn: Connection, case_id: int) -> str | None:
 @click.pass_obj
 def history(context: Context, case_id: int, as_json: bool) -> None:
     """Historique d'un dossier et de ses fiches de liaison, à partir du journal d'audit."""
+    from casework.partners.directory import partner_names
+
     with context.app.db.read() as conn:
         events = timeline(conn, case_id)
+        named = set().union(*(wording.partner_ids(e.data or {}) for e in events))
+        partners = partner_names(conn, named)
     for e in events:
         if as_json:
             click.echo(json_for_terminal({**e._asdict(), "at": e.at.isoformat()}))
             continue
-        click.echo(_event_line(context, e))
+        click.echo(_event_line(context, e, partners))
 
 
-def _event_line(context: Context, e: Any) -> str:
+def _event_line(context: Context, e: Any, partners: dict[int, str]) -> str:
     """One event as people read it: who, on what, which action, from which state to which,
     and what it recorded — labels, not codes (`--json` keeps the codes)."""
     try:
@@ -436,7 +440,7 @@ def _event_line(context: Context, e: Any) -> str:
         step = f" ({after})"
     else:
         step = f" : {before} → {after}"
-    data = printable(wording.recorded(definition, e.trigger, e.data)) if e.data else ""
+    data = printable(wording.recorded(definition, e.trigger, e.data, partners)) if e.data else ""
     who = printable(wording.actor(e.actor_kind, e.actor))
     return f"{format_local(e.at)}  {who:20}  {what:8}  {action}{step}" + (
         f"  ({data})" if data else ""

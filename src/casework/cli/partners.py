@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.exc import IntegrityError
 
 from casework.cli.main import CheckedText, Context, acting_person, as_option, printable
 from casework.clock import format_local
+from casework.french import name_and_kind
 from casework.intake.fields import Invalid
 from casework.labels import CONTACT_ROLE, NEED_CATEGORY, PARTNER_KIND
 from casework.partners.vocabulary import (
@@ -97,9 +99,15 @@ def import_partners(context: Context, path: Path, dry_run: bool, login: str | No
         with app.db.read() as conn:
             changes = plan_import(conn, found.entries)
     else:
-        with app.db.transaction() as conn:
-            changes = plan_import(conn, found.entries)
-            apply_import(conn, changes, app.clock.now())
+        try:
+            with app.db.transaction() as conn:
+                changes = plan_import(conn, found.entries)
+                apply_import(conn, changes, app.clock.now(), actor, path.name)
+        except IntegrityError:  # a partner of that (folded) name was created meanwhile
+            raise click.ClickException(
+                f"{path.name} : l'annuaire a changé pendant l'import (un autre import en même "
+                "temps ?) ; rien n'est importé, relancez la commande."
+            ) from None
     contacts = sum(len(e.contacts) for e in found.entries)
     click.echo(
         f"{'Simulation — ' if dry_run else ''}{path.name} ({found.described}) : "
@@ -158,7 +166,7 @@ def list_partners(context: Context, need: str | None, everyone: bool) -> None:
         lost = sum(c.unreachable for c in people)
         said = _count(len(people), "contact") + (f" dont {lost} injoignable" if lost else "")
         off = " — désactivé" if not p.active else ""
-        click.echo(f"{p.id:>4}  {printable(p.name)} ({PARTNER_KIND[p.kind]}){off}")
+        click.echo(f"{p.id:>4}  {_named(p.name, p.kind)}{off}")
         click.echo(
             f"      {_needs(p.need_categories)} — {_territory(p)} — {_deadlines(p)} — {said}"
         )
@@ -168,7 +176,9 @@ def list_partners(context: Context, need: str | None, everyone: bool) -> None:
 @click.argument("key", metavar="PARTENAIRE")
 @click.pass_obj
 def show(context: Context, key: str) -> None:
-    """Un partenaire (par son numéro ou son nom) : tout ce que l'annuaire en sait."""
+    """Un partenaire (par son numéro ou son nom) : tout ce que l'annuaire en sait, et son
+    historique (qui l'a créé, modifié, désactivé, qui a ajouté ses contacts)."""
+    from casework.partners.audit import happened, partner_events
     from casework.partners.directory import contacts_of, find_partner, open_sheets
 
     app = context.app
@@ -176,7 +186,8 @@ def show(context: Context, key: str) -> None:
         p = find_partner(conn, key)
         people = contacts_of(conn, [p.id])[p.id]
         sheets = open_sheets(conn, p.id, _final_sheet_states(context))
-    click.echo(f"Partenaire n° {p.id} — {printable(p.name)} ({PARTNER_KIND[p.kind]})")
+        history = partner_events(conn, p.id)
+    click.echo(f"Partenaire n° {p.id} — {_named(p.name, p.kind)}")
     if not p.active:
         click.echo(
             f"  Désactivé le {format_local(p.deactivated_at)} par {printable(p.deactivated_by)} :"
@@ -197,6 +208,11 @@ def show(context: Context, key: str) -> None:
             f"  {CONTACT_ROLE[c.role].capitalize()} : {printable(c.name)} "
             f"<{printable(c.email)}>{phone}{lost}"
         )
+    if history:
+        click.echo("  Historique :")
+    for event in history:
+        by = f" (par {printable(event.actor)})" if event.actor_kind == "person" else ""
+        click.echo(f"    {format_local(event.at)}  {printable(happened(event))}{by}")
 
 
 @partners.command("add-contact", epilog=EXAMPLES)
@@ -227,11 +243,11 @@ def add_contact(
     from casework.partners.reading import ContactEntry
 
     app = context.app
-    acting_person(app, login)
+    actor = acting_person(app, login)
     contact = ContactEntry(0, email, name, phone, role)
     with app.db.transaction() as conn:
         partner = find_partner(conn, key)
-        _id, new = add_contact(conn, partner, contact, app.clock.now())
+        _id, new = add_contact(conn, partner, contact, app.clock.now(), actor)
     verb = "ajouté à" if new else "mis à jour chez"
     role_said = CONTACT_ROLE[contact.role]
     click.echo(f"Contact {email} ({role_said}) {verb} {printable(partner.name)}.")
@@ -267,7 +283,7 @@ def _set_active(context: Context, key: str, login: str | None, active: bool) -> 
         if partner.active == active:
             click.echo(f"{name} est déjà {'actif' if active else 'désactivé'}.")
             return
-        set_active(conn, partner, active, actor.id, app.clock.now())
+        set_active(conn, partner, active, actor, app.clock.now())
         sheets = open_sheets(conn, partner.id, _final_sheet_states(context))
     if active:
         click.echo(f"{name} est de nouveau proposé et reçoit des fiches.")
@@ -292,9 +308,9 @@ def reachable(context: Context, email: str, login: str | None) -> None:
     from casework.partners.directory import mark_reachable
 
     app = context.app
-    acting_person(app, login)
+    actor = acting_person(app, login)
     with app.db.transaction() as conn:
-        contacts, flagged = mark_reachable(conn, email)
+        contacts, flagged = mark_reachable(conn, email, actor, app.clock.now())
     if not contacts:
         raise click.ClickException(f"Aucun contact de partenaire n'a l'adresse {email}.")
     if not flagged:
@@ -310,8 +326,8 @@ def reachable(context: Context, email: str, login: str | None) -> None:
 @click.pass_obj
 def propose(context: Context, case_id: int, need: str, limit: int) -> None:
     """Les partenaires à qui orienter ce jeune pour ce besoin, le plus indiqué d'abord : son
-    CFA, puis sa commune, son département, les autres ; un partenaire sans contact joignable
-    vient en dernier."""
+    CFA, puis ceux qui interviennent dans sa commune, dans son département, les autres ; un
+    partenaire sans contact joignable vient en dernier."""
     from casework.partners.proposals import propose_partners
 
     with context.app.db.read() as conn:
@@ -323,8 +339,7 @@ def propose(context: Context, case_id: int, need: str, limit: int) -> None:
         )
     click.echo(f"Dossier {case_id}, besoin : {label}.")
     for rank, p in enumerate(proposals[:limit], start=1):
-        click.echo(f"  {rank}. n° {p.partner_id} {printable(p.name)} ({PARTNER_KIND[p.kind]}) "
-                   f"— {p.why}")  # fmt: skip
+        click.echo(f"  {rank}. n° {p.partner_id} {_named(p.name, p.kind)} — {p.why}")
     if len(proposals) > limit:
         click.echo(f"  … et {_count(len(proposals) - limit, 'autre')} (--limit)")
     first = proposals[0].partner_id
@@ -338,6 +353,11 @@ def propose(context: Context, case_id: int, need: str, limit: int) -> None:
 def _final_sheet_states(context: Context) -> set[str]:
     definition = context.app.workflows.latest("liaison").definition
     return {s.name for s in definition.states.values() if s.final}
+
+
+def _named(name: str, kind: str) -> str:
+    """ "ADLJ 53 (logement des jeunes)"; "CFA du bâtiment", not "CFA du bâtiment (CFA)"."""
+    return printable(name_and_kind(name, PARTNER_KIND[kind]))
 
 
 def _needs(codes: list[str]) -> str:

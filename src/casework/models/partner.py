@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.models.base import (
@@ -15,14 +16,27 @@ from casework.models.base import (
     UTCDateTime,
     str_enum,
 )
+from casework.names import fold
+
+
+def _name_key(context: Any) -> str:
+    return fold(context.get_current_parameters()["name"])
 
 
 class Partner(Base):
     __tablename__ = "partners"
+    # A unique index, not a constraint: SQLite adds one in place, where a constraint would
+    # mean copying a table that sheets, contacts and alerts refer to.
+    __table_args__ = (Index("ix_partners_name_key", "name_key", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # The directory's key: importing a file again updates the partner of that name.
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    # The name as partners are known by (`casework.names.fold`: without case, accents or
+    # punctuation), unique: two imports at once cannot create "ADLJ 53" and "Adlj 53". Python
+    # computes it (the folding has no SQL equivalent on both databases): every insert gets it
+    # from the name; a rename sets it with the name (`partners.directory`).
+    name_key: Mapped[str] = mapped_column(String(200), default=_name_key)
     kind: Mapped[PartnerKind] = mapped_column(str_enum(PartnerKind, "partner_kind"))
     # NeedCategory values this partner handles, per the charter of good practice.
     need_categories: Mapped[list[str]] = mapped_column(JSONDoc, default=list)

@@ -46,6 +46,7 @@ from casework.models.base import ContactRole
 from casework.models.beneficiary import MAJORITY_AGE, age_on, display_name
 from casework.models.contract import UNKNOWN_EMPLOYER
 from casework.notify import mime
+from casework.notify.deadlines import AWAITED, feedback_days, in_working_days, last_day
 from casework.notify.links import LinkRequest, LinkSigner
 from casework.notify.mime import one_line
 from casework.notify.outbox import Outbox
@@ -53,6 +54,7 @@ from casework.notify.templates import mail_environment, template_path
 from casework.settings import MailSettings
 from casework.states.catalog import WorkflowSet
 from casework.states.definition import LINK_ACTORS
+from casework.timers.calendar import Calendar
 
 log = logging.getLogger("casework.mail")
 
@@ -110,8 +112,10 @@ class Renderer:
         workflows: WorkflowSet,
         signer: LinkSigner,
         templates_dir: Path,
+        calendar: Calendar,
     ):
         self.settings = settings
+        self.calendar = calendar  # the timers': a deadline's last day is a working day
         self.workflows = workflows
         self.signer = signer
         self.env = mail_environment(templates_dir)
@@ -371,17 +375,25 @@ class Renderer:
                 counsellor_email=referent.email if referent else None,
             )
         if sheet is not None:
-            deadlines = facts.deadlines.get((sheet.id, row.state_entry), {})
+            entry = (sheet.id, row.state_entry)
+            deadlines = facts.deadlines.get(entry, {})
+            # What the mail is about is what was awaited when its state was entered (a mail
+            # rendered after the partner answered still speaks of that state).
+            state = facts.entered.get(entry, sheet.state)
+            definition = self.workflows.definition(sheet.workflow_name, sheet.workflow_version)
             context.update(
                 sheet_id=sheet.id,
                 partner_name=sheet.partner_name,
                 need_label=NEED_CATEGORY.get(sheet.need_category, sheet.need_category),
                 description=sheet.description,
                 sent_date=paris_date(sheet.sent_at),
-                answer_by=paris_date(deadlines.get("remind")),
-                deadline=paris_date(deadlines.get("mark_overdue")),
+                # The charter's deadline for what is awaited, its last day included.
+                answer_by=paris_date(last_day(self.calendar, deadlines.get("remind"))),
+                feedback_within=in_working_days(
+                    feedback_days(definition, sheet.partner_feedback_days)
+                ),
                 feedback=sheet.feedback,
-                awaited="accusé de réception" if sheet.state == "sent" else "retour",
+                awaited=AWAITED.get(state, "retour"),
             )
         return context
 
@@ -395,6 +407,7 @@ class _Facts:
     users: dict[str, Any]
     contacts: dict[int, list[Any]]
     deadlines: dict[tuple[int, int], dict[str, datetime]]
+    entered: dict[tuple[int, int], str]  # the state each (sheet, state entry) was
     waiting_since: dict[tuple[int, int], datetime]
 
     @classmethod
@@ -412,7 +425,10 @@ class _Facts:
                     SHEETS.c.sent_at,
                     SHEETS.c.feedback,
                     SHEETS.c.state,
+                    SHEETS.c.workflow_name,
+                    SHEETS.c.workflow_version,
                     PARTNERS.c.name.label("partner_name"),
+                    PARTNERS.c.feedback_days.label("partner_feedback_days"),
                 )
                 .join(PARTNERS, PARTNERS.c.id == SHEETS.c.partner_id)
                 .where(SHEETS.c.id.in_(sheet_ids))
@@ -465,13 +481,20 @@ class _Facts:
         # The deadlines set when the row entered the state the mail is about, whatever became
         # of those timers since (a mail rendered late still states the deadlines it was for).
         deadlines: dict[tuple[int, int], dict[str, datetime]] = defaultdict(dict)
+        entered: dict[tuple[int, int], str] = {}
         if sheet_ids:
             query = select(
-                TIMERS.c.entity_id, TIMERS.c.set_version, TIMERS.c.trigger, TIMERS.c.due_at
+                TIMERS.c.entity_id,
+                TIMERS.c.set_version,
+                TIMERS.c.state,
+                TIMERS.c.trigger,
+                TIMERS.c.due_at,
             ).where(TIMERS.c.entity == "liaison", TIMERS.c.entity_id.in_(sheet_ids))
             for timer in conn.execute(query):
                 deadlines[(timer.entity_id, timer.set_version)][timer.trigger] = timer.due_at
-        return cls(cases, sheets, users, contacts, deadlines, _waiting_since(conn, rows))
+                entered[(timer.entity_id, timer.set_version)] = timer.state
+        waiting = _waiting_since(conn, rows)
+        return cls(cases, sheets, users, contacts, deadlines, entered, waiting)
 
 
 def _waiting_since(conn: Connection, rows: Sequence[Any]) -> dict[tuple[int, int], datetime]:

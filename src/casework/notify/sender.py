@@ -99,7 +99,11 @@ class MailSender:
         self.outbox: Outbox = app.engine.outbox
         self.signer = LinkSigner.from_settings(self.settings)
         self.renderer = Renderer(
-            self.settings, app.workflows, self.signer, app.settings.paths.templates
+            self.settings,
+            app.workflows,
+            self.signer,
+            app.settings.paths.templates,
+            app.engine.timers.calendar,
         )
         self.limiter = RateLimiter(self.settings.rate_per_second)
 

@@ -8,7 +8,8 @@ SIRET is an establishment's, one establishment can hold several services that ta
 sheets (the département's social workers and its youth service), and many partners have none;
 nor by UAI, which only training centres have. A contact is known by its partner and address.
 A value a file leaves empty leaves what is recorded; partners and contacts the file does not
-name are left as they are.
+name are left as they are. Every change is recorded in the partner's audit trail
+(`partners.audit`), in the same transaction.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from casework.actors import Actor
 from casework.errors import CaseworkError
 from casework.models import LiaisonSheet, Partner, PartnerContact
 from casework.names import fold
+from casework.partners.audit import record
 from casework.partners.reading import ContactEntry, PartnerEntry
 
 PARTNERS: Any = Partner.__table__
@@ -58,7 +61,9 @@ class Change:
     partner_id: int | None  # None: a new partner
     values: dict[str, Any]  # the columns that change (all of them for a new partner)
     new_contacts: list[ContactEntry] = field(default_factory=list)
-    changed_contacts: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    # (id, address, what changes) of each known contact the file changes.
+    changed_contacts: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
+    before: dict[str, Any] = field(default_factory=dict)  # the changed columns' old values
     inactive: bool = False  # a deactivated partner: updated, still deactivated
 
     @property
@@ -86,7 +91,8 @@ def plan_import(conn: Connection, entries: list[PartnerEntry]) -> list[Change]:
             change = Change(entry, None, given, new_contacts=list(entry.contacts))
         else:
             values = {k: v for k, v in given.items() if getattr(current, k) != v}
-            change = Change(entry, current.id, values, inactive=not current.active)
+            before = {k: getattr(current, k) for k in values}
+            change = Change(entry, current.id, values, inactive=not current.active, before=before)
             for contact in entry.contacts:
                 known = contacts.get((current.id, contact.email))
                 if known is None:
@@ -97,12 +103,15 @@ def plan_import(conn: Connection, entries: list[PartnerEntry]) -> list[Change]:
                     k: v for k, v in wanted.items() if v is not None and getattr(known, k) != v
                 }
                 if differs:
-                    change.changed_contacts.append((known.id, differs))
+                    change.changed_contacts.append((known.id, contact.email, differs))
         changes.append(change)
     return changes
 
 
-def apply_import(conn: Connection, changes: list[Change], now: datetime) -> None:
+def apply_import(
+    conn: Connection, changes: list[Change], now: datetime, by: Actor, source: str
+) -> None:
+    """The changes written, each partner changed with its event (`source`: the file's name)."""
     for change in changes:
         partner_id = change.partner_id
         if partner_id is None:
@@ -111,14 +120,34 @@ def apply_import(conn: Connection, changes: list[Change], now: datetime) -> None
                 {"departements": [], "postcodes": [], **change.values, "created_at": now},
             ).scalar_one()
         elif change.values:
-            conn.execute(update(PARTNERS).where(PARTNERS.c.id == partner_id).values(change.values))
+            values = dict(change.values)
+            if "name" in values:  # its spelling corrected: the same folded name
+                values["name_key"] = fold(values["name"])
+            conn.execute(update(PARTNERS).where(PARTNERS.c.id == partner_id).values(values))
         if change.new_contacts:
             conn.execute(
                 insert(CONTACTS),
                 [_contact_row(partner_id, change.entry.name, c, now) for c in change.new_contacts],
             )
-        for contact_id, values in change.changed_contacts:
+        for contact_id, _email, values in change.changed_contacts:
             conn.execute(update(CONTACTS).where(CONTACTS.c.id == contact_id).values(values))
+        _record_import(conn, partner_id, change, by, now, source)
+
+
+def _record_import(
+    conn: Connection, partner_id: int, change: Change, by: Actor, now: datetime, source: str
+) -> None:
+    """What importing changed of one partner (nothing recorded for a partner left as it was)."""
+    data: dict[str, Any] = {"file": source}
+    if change.new_contacts:
+        data["contacts_added"] = [c.email for c in change.new_contacts]
+    if change.changed_contacts:
+        data["contacts_changed"] = [email for _id, email, _values in change.changed_contacts]
+    if change.partner_id is None:
+        record(conn, partner_id, "create", by, now, data)
+    elif change.values or len(data) > 1:
+        data["changes"] = {k: [change.before.get(k), v] for k, v in change.values.items()}
+        record(conn, partner_id, "update", by, now, data)
 
 
 def _contact_row(partner_id: int, partner_name: str, c: ContactEntry, now: datetime) -> dict:
@@ -150,34 +179,42 @@ def find_partner(conn: Connection, key: str) -> Any:
 
 
 def add_contact(
-    conn: Connection, partner: Any, contact: ContactEntry, now: datetime
+    conn: Connection, partner: Any, contact: ContactEntry, now: datetime, by: Actor
 ) -> tuple[int, bool]:
     """The contact added, or updated if the partner has that address already; returns its id
     and whether it was new."""
     known = conn.execute(
-        select(CONTACTS.c.id).where(
+        select(CONTACTS).where(
             CONTACTS.c.partner_id == partner.id, CONTACTS.c.email == contact.email
         )
-    ).scalar()
+    ).first()
     if known is None:
         row = _contact_row(partner.id, partner.name, contact, now)
-        return conn.execute(insert(CONTACTS).returning(CONTACTS.c.id), row).scalar_one(), True
+        contact_id = conn.execute(insert(CONTACTS).returning(CONTACTS.c.id), row).scalar_one()
+        data = {"email": contact.email, "role": contact.role}
+        record(conn, partner.id, "add_contact", by, now, data)
+        return contact_id, True
     values = {"name": contact.name, "phone": contact.phone, "role": contact.role}
-    values = {k: v for k, v in values.items() if v is not None}
-    conn.execute(update(CONTACTS).where(CONTACTS.c.id == known).values(values))
-    return known, False
+    values = {k: v for k, v in values.items() if v is not None and getattr(known, k) != v}
+    if values:
+        conn.execute(update(CONTACTS).where(CONTACTS.c.id == known.id).values(values))
+        data = {"email": contact.email, "fields": sorted(values)}
+        record(conn, partner.id, "update_contact", by, now, data)
+    return known.id, False
 
 
-def set_active(conn: Connection, partner: Any, active: bool, login: str, now: datetime) -> None:
+def set_active(conn: Connection, partner: Any, active: bool, by: Actor, now: datetime) -> None:
     """Deactivated: no new sheet goes to it (proposals leave it out, `refer` refuses it);
-    the sheets it has go on, with their reminders. Reactivated: it takes sheets again."""
+    the sheets it has go on, with their reminders. Reactivated: it takes sheets again. The row
+    says the deactivation in force; the events keep every one."""
     values: dict[str, Any] = {"active": active}
     values.update(
         {"deactivated_at": None, "deactivated_by": None}
         if active
-        else {"deactivated_at": now, "deactivated_by": login}
+        else {"deactivated_at": now, "deactivated_by": by.id}
     )
     conn.execute(update(PARTNERS).where(PARTNERS.c.id == partner.id).values(values))
+    record(conn, partner.id, "reactivate" if active else "deactivate", by, now, {})
 
 
 def open_sheets(conn: Connection, partner_id: int, final_states: set[str]) -> int:
@@ -191,16 +228,32 @@ def open_sheets(conn: Connection, partner_id: int, final_states: set[str]) -> in
     )
 
 
-def mark_reachable(conn: Connection, email: str) -> tuple[int, int]:
+def mark_reachable(conn: Connection, email: str, by: Actor, now: datetime) -> tuple[int, int]:
     """An address made reachable again, at every partner it is a contact of: (contacts with
-    that address, how many were marked unreachable)."""
+    that address, how many were marked unreachable). Each partner changed gets its event."""
     rows = conn.execute(
-        select(CONTACTS.c.id, CONTACTS.c.unreachable).where(CONTACTS.c.email == email)
+        select(CONTACTS.c.id, CONTACTS.c.partner_id, CONTACTS.c.unreachable).where(
+            CONTACTS.c.email == email
+        )
     ).all()
-    flagged = [r.id for r in rows if r.unreachable]
+    flagged = [r for r in rows if r.unreachable]
     if flagged:
-        conn.execute(update(CONTACTS).where(CONTACTS.c.id.in_(flagged)).values(unreachable=False))
+        conn.execute(
+            update(CONTACTS)
+            .where(CONTACTS.c.id.in_([r.id for r in flagged]))
+            .values(unreachable=False)
+        )
+    for partner_id in sorted({r.partner_id for r in flagged}):
+        record(conn, partner_id, "reachable", by, now, {"email": email})
     return len(rows), len(flagged)
+
+
+def partner_names(conn: Connection, partner_ids: set[int]) -> dict[int, str]:
+    """Partners' names by number (what a case's history names them by)."""
+    if not partner_ids:
+        return {}
+    query = select(PARTNERS.c.id, PARTNERS.c.name).where(PARTNERS.c.id.in_(sorted(partner_ids)))
+    return {row.id: row.name for row in conn.execute(query)}
 
 
 def contacts_of(conn: Connection, partner_ids: list[int]) -> dict[int, list[Any]]:

@@ -29,13 +29,14 @@ from casework.territory import departement_of
 
 # How near a partner is, best first.
 TRAINING_CENTRE, POSTCODE, DEPARTEMENT, UNSAID, OUTSIDE = range(5)
-# What people read about each (after "partenaire de …" / "hors de …").
+# What people read about each, after the partner's name: whose territory is meant is said
+# ("du jeune"), never a bare "son", which could be the partner's.
 NEARNESS = {
-    TRAINING_CENTRE: "son CFA",
-    POSTCODE: "sa commune",
-    DEPARTEMENT: "son département",
-    UNSAID: "territoire du partenaire non précisé",
-    OUTSIDE: "hors de son territoire",
+    TRAINING_CENTRE: "CFA du jeune",
+    POSTCODE: "intervient dans la commune du jeune",
+    DEPARTEMENT: "intervient dans le département du jeune",
+    UNSAID: "territoire d'intervention non précisé",
+    OUTSIDE: "ne couvre pas le secteur du jeune",
 }
 
 

@@ -162,6 +162,9 @@ class Merging:
         self.found = found
         self.by_name: dict[str, PartnerEntry] = {}
         self.cells: dict[str, dict[str, Cell]] = {}  # the first value given, by partner
+        # Partners whose first row was refused (its problems said there): that row's line and
+        # cells, so that their later rows are judged as what they are, continuations.
+        self.refused: dict[str, tuple[int, dict[str, Cell]]] = {}
         self.emails: dict[tuple[str, str], int] = {}
 
     def problem(self, cell: Cell | None, reason: str, line: int | None = None) -> None:
@@ -172,24 +175,26 @@ class Merging:
             value = cell.value if isinstance(cell.value, str) else _text(cell.value)
             self.found.problems.append(BadValue(file, cell.line, cell.place, value, reason))
 
-    def parsed(self, cells: dict[str, Cell], columns: tuple[Column, ...], line: int) -> dict:
-        """`cells` read by `columns` (a missing required value is a problem), or {} if any is
-        bad (its problems recorded)."""
+    def parsed(
+        self,
+        cells: dict[str, Cell],
+        columns: tuple[Column, ...],
+        line: int,
+        required: bool = True,
+    ) -> dict:
+        """`cells` read by `columns` (a missing required value is a problem, unless not
+        `required`), or {} if any is bad (its problems recorded)."""
         values: dict[str, Any] = {}
         good = True
         for column in columns:
             cell = cells.get(column.key)
             if cell is None or _empty(cell.value):
-                if column.required:
+                if column.required and required:
                     self.problem(cell, f"valeur obligatoire manquante : {column.label}", line)
                     good = False
                 continue
             try:
-                if isinstance(cell.value, dict) or (
-                    isinstance(cell.value, list) and column.key not in _LISTS
-                ):
-                    raise Invalid("une seule valeur attendue ici")
-                values[column.key] = column.parse(cell.value)
+                values[column.key] = _value(column, cell)
             except Invalid as error:
                 self.problem(cell, str(error))
                 good = False
@@ -203,9 +208,13 @@ class Merging:
             return None
         key = fold(str(name_cell.value))
         entry = self.by_name.get(key)
+        if entry is None and key in self.refused:
+            self.after_refused(*self.refused[key], cells, line)
+            return None
         if entry is None:
             values = self.parsed(cells, PARTNER_COLUMNS, line)
             if not values:
+                self.refused[key] = (line, cells)
                 return None
             entry = self.by_name[key] = PartnerEntry(line, values)
             self.cells[key] = cells
@@ -218,8 +227,29 @@ class Merging:
             if column_key == "name":  # the same once folded: the first spelling is kept
                 continue
             if values and values.get(column_key) != entry.values.get(column_key):
-                self.problem(cell, f"contredit la ligne {entry.line} pour ce partenaire")
+                self.problem(cell, _contradicts(entry.line))
         return entry
+
+    def after_refused(
+        self, first_line: int, first: dict[str, Cell], cells: dict[str, Cell], line: int
+    ) -> None:
+        """A later row of a partner whose first row was refused: a continuation, whose empty
+        cells say nothing (no "valeur obligatoire manquante" for a type left empty as on any
+        continuation row); what it gives is checked, and compared with the first row's good
+        values."""
+        given = {k: c for k, c in cells.items() if k != "name" and not _empty(c.value)}
+        values = self.parsed(given, PARTNER_COLUMNS, line, required=False)
+        columns = {c.key: c for c in PARTNER_COLUMNS}
+        for column_key, value in values.items():
+            earlier = first.get(column_key)
+            if earlier is None or _empty(earlier.value):
+                continue
+            try:
+                differs = _value(columns[column_key], earlier) != value
+            except Invalid:
+                continue  # said on the first row
+            if differs:
+                self.problem(given[column_key], _contradicts(first_line))
 
     def contact(self, entry: PartnerEntry | None, cells: dict[str, Cell], line: int) -> None:
         """A contact of `entry` (None: its partner is bad; the contact is checked all the
@@ -285,6 +315,17 @@ def _locate(found: PartnerFile, header: list[str]) -> dict[tuple[str, str], int]
     used = set(where.values())
     found.ignored = [h for i, h in enumerate(header) if i not in used and h.strip()]
     return where
+
+
+def _contradicts(line: int) -> str:
+    return f"contredit la ligne {line} pour ce partenaire"
+
+
+def _value(column: Column, cell: Cell) -> Any:
+    """`cell` read by `column`; raises Invalid, with the reason in French."""
+    if isinstance(cell.value, dict) or (isinstance(cell.value, list) and column.key not in _LISTS):
+        raise Invalid("une seule valeur attendue ici")
+    return column.parse(cell.value)
 
 
 def _empty(value: Any) -> bool:

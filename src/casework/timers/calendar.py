@@ -72,6 +72,16 @@ class Calendar:
                     return current
         raise ValueError(f"no {count} working days within reach after {day}")
 
+    def working_day_before(self, day: date) -> date:
+        """The last working day before `day`: the day a charter deadline ends when its reminder
+        comes the next working morning."""
+        current = day
+        for _ in range(MAX_WORKING_DAY_SEARCH):
+            current -= timedelta(days=1)
+            if self.is_working_day(current):
+                return current
+        raise ValueError(f"no working day within a year before {day}")
+
     def working_days_between(self, start: date, end: date) -> int:
         """Working days in (start, end]: how late a partner is, in the charter's unit."""
         step = 1 if end >= start else -1
