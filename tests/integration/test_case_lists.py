@@ -3,6 +3,7 @@ the same filters."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from click.testing import CliRunner
@@ -32,7 +33,13 @@ def listed(db_url: str, *args: str) -> list[int]:
 def summary(db_url: str, *args: str) -> list[tuple[str, ...]]:
     result = CliRunner().invoke(main, ["--database", db_url, "case", "list", "--summary", *args])
     assert result.exit_code == 0, result.output
-    return [tuple(line.split()) for line in result.output.splitlines()]
+    lines = result.output.splitlines()
+    if lines == ["Aucun dossier."]:
+        return []
+    assert lines[0].split() == ["Groupe", "État", "Dossiers"]
+    assert lines[-1].split()[0] == "Total"
+    # Columns two spaces apart: (group, state, count), by their labels.
+    return [tuple(re.split(r"\s{2,}", line.strip())) for line in lines[1:-1]]
 
 
 def season(app: App, clock: FixedClock) -> dict[str, int]:
@@ -118,14 +125,15 @@ def test_a_timer_left_unfired_past_its_time_makes_a_case_overdue(
 
 def test_the_summary_counts_with_the_same_filters(app: App, clock: FixedClock, db_url: str) -> None:
     season(app, clock)
-    assert summary(db_url, "--cohort", "2025") == [("control", "outcome_tracking", "1")]
-    assert ("control", "outcome_tracking", "1") not in summary(db_url, "--cohort", "2026")
+    tracked = ("témoin", "Suivi des résultats (groupe témoin)", "1")
+    assert summary(db_url, "--cohort", "2025") == [tracked]
+    assert tracked not in summary(db_url, "--cohort", "2026")
     assert {g for g, *_ in summary(db_url, "--group", "test")} == {"test"}
     assert summary(db_url, "--for", "paul") == [
-        ("test", "monitoring", "1"),
-        ("test", "rupture", "1"),
+        ("test", "Veille jusqu'à la fin du contrat", "1"),
+        ("test", "Rupture du contrat", "1"),
     ]
-    assert summary(db_url, "--for", "paul", "--due", "--state", "closed") == [("Aucun", "dossier.")]
+    assert summary(db_url, "--for", "paul", "--due", "--state", "closed") == []
 
 
 def test_an_unknown_referent_is_said_so(app: App, db_url: str) -> None:
