@@ -25,6 +25,7 @@ from casework.states.definition import (
     TransitionDef,
     WorkflowDef,
 )
+from casework.states.rules import RULE_SECTIONS, read_rules
 from casework.states.yaml_lines import LDict, LList, YamlSyntaxError, load_with_lines
 from casework.text_limits import NOTE
 
@@ -41,8 +42,9 @@ _TOP_KEYS = {
     "parameters",
     "states",
     "transitions",
+    *RULE_SECTIONS,
 }
-_STATE_KEYS = {"label", "description", "final", "tags", "timers", "on_enter", "on_exit"}
+_STATE_KEYS = {"label", "description", "final", "tags", "timers", "on_enter", "on_exit", "awaits"}
 _TIMER_KEYS = {"fire", "after", "from", "misfire", "description"}
 _DELAY_KEYS = {"or", "plus"}  # besides its one unit
 _TRANSITION_KEYS = {
@@ -58,6 +60,7 @@ _TRANSITION_KEYS = {
     "mails",
     "fields",
     "by",
+    "tags",
 }
 _MAIL_KEYS = {"template", "to", "links", "reply"}
 _FIELD_KEYS = {
@@ -172,6 +175,7 @@ class _Reader:
 
         states = self.read_states(top)
         transitions = self.read_transitions(top, states)
+        rules = read_rules(self, top)
         if name is None or version is None or entity is None or initial is None:
             return None
         return WorkflowDef(
@@ -185,6 +189,7 @@ class _Reader:
             states=MappingProxyType(states),
             transitions=tuple(transitions),
             parameters=MappingProxyType(parameters),
+            **rules,
         )
 
     def read_states(self, top: LDict) -> dict[str, StateDef]:
@@ -209,6 +214,7 @@ class _Reader:
                 timers=self.read_timers(body, what),
                 on_enter=self.names(body, "on_enter", what),
                 on_exit=self.names(body, "on_exit", what),
+                awaits=self.string(body, "awaits", what) or "",
             )
         return states
 
@@ -289,6 +295,7 @@ class _Reader:
                     mails=self.read_mails(node, what),
                     fields=self.read_fields(node, what),
                     by=frozenset(by) if by else ACTOR_KINDS,
+                    tags=frozenset(self.names(node, "tags", what)),
                 )
             )
         return result

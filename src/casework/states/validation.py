@@ -14,6 +14,8 @@ import jinja2
 from casework.errors import Problem
 from casework.handlers.registry import Registry
 from casework.notify.templates import MAIL_PARTS, mail_environment, template_path
+from casework.states.requirements import check_requirements
+from casework.states.rules import check_rules
 from casework.states.definition import (
     LINK_ACTORS,
     NO_CONTACT_TAG,
@@ -40,6 +42,8 @@ def validate(wf: WorkflowDef, registry: Registry, templates_dir: Path) -> list[P
     ):
         problems.extend(check(wf, registry))
     problems.extend(_templates(wf, templates_dir))
+    problems.extend(check_rules(wf))
+    problems.extend(check_requirements(wf))
     return sorted(problems, key=lambda p: (p.file, p.line, p.message))
 
 
