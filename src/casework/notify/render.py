@@ -42,7 +42,7 @@ from casework.models import (
     Timer,
     User,
 )
-from casework.models.base import ContactRole
+from casework.models.base import ContactRole, Group
 from casework.models.beneficiary import MAJORITY_AGE, age_on, display_name
 from casework.models.contract import UNKNOWN_EMPLOYER
 from casework.notify import mime
@@ -53,11 +53,17 @@ from casework.notify.templates import mail_environment, template_path
 from casework.settings import MailSettings
 from casework.states.catalog import WorkflowSet
 from casework.states.definition import LINK_ACTORS
+from casework.states.requirements import requires
 
 log = logging.getLogger("casework.mail")
 
 OUTBOX = OutboxMail.__table__
 CASES, SHEETS = Case.__table__, LiaisonSheet.__table__
+# A sheet's mails give the date to answer by (when the trigger tagged `reminder` is due) and the
+# deadline (the trigger tagged `deadline`: the sheet goes overdue), set when it entered its state.
+requires(
+    "liaison", by="notify/render.py (dates dans les courriels)", tagged=["reminder", "deadline"]
+)
 PEOPLE, CONTRACTS = Beneficiary.__table__, Contract.__table__
 USERS, PARTNERS, CONTACTS = User.__table__, Partner.__table__, PartnerContact.__table__
 TIMERS, EVENTS = Timer.__table__, Event.__table__
@@ -167,7 +173,7 @@ class Renderer:
         self, conn: Connection, row: Any, facts: _Facts, now: datetime, result: Rendered
     ) -> None:
         case = facts.cases.get(row.case_id) if row.case_id is not None else None
-        if case is not None and case.group == "control":
+        if case is not None and case.group == Group.CONTROL:
             result.undeliverable.append((row.id, "dossier du groupe témoin : jamais contacté"))
             return
         sheet = facts.sheets.get(row.entity_id) if row.entity == "liaison" else None
@@ -372,16 +378,20 @@ class Renderer:
             )
         if sheet is not None:
             deadlines = facts.deadlines.get((sheet.id, row.state_entry), {})
+            flow = self.workflows.definition(sheet.workflow_name, sheet.workflow_version)
+            state = flow.states.get(sheet.state)
             context.update(
                 sheet_id=sheet.id,
                 partner_name=sheet.partner_name,
                 need_label=NEED_CATEGORY.get(sheet.need_category, sheet.need_category),
                 description=sheet.description,
                 sent_date=paris_date(sheet.sent_at),
-                answer_by=paris_date(deadlines.get("remind")),
-                deadline=paris_date(deadlines.get("mark_overdue")),
+                answer_by=paris_date(deadlines.get(flow.trigger_tagged("reminder"))),
+                deadline=paris_date(deadlines.get(flow.trigger_tagged("deadline"))),
                 feedback=sheet.feedback,
-                awaited="accusé de réception" if sheet.state == "sent" else "retour",
+                # A mail rendered after its sheet left the states that await something (closed
+                # meanwhile) speaks of the feedback, as it always did.
+                awaited=(state.awaits if state is not None else "") or "retour",
             )
         return context
 
@@ -412,6 +422,8 @@ class _Facts:
                     SHEETS.c.sent_at,
                     SHEETS.c.feedback,
                     SHEETS.c.state,
+                    SHEETS.c.workflow_name,
+                    SHEETS.c.workflow_version,
                     PARTNERS.c.name.label("partner_name"),
                 )
                 .join(PARTNERS, PARTNERS.c.id == SHEETS.c.partner_id)

@@ -23,9 +23,10 @@ from casework.states.definition import WorkflowDef
 DECLARING_MODULES = (
     "casework.handover",
     "casework.intake.importer",
+    "casework.intake.launch",
     "casework.notify.render",
-    "casework.queries",
     "casework.demo.people",
+    "casework.demo.story",
 )
 
 
@@ -41,6 +42,7 @@ class Requirement:
     tagged: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     states: tuple[str, ...] = ()
     state_tags: tuple[str, ...] = ()
+    start: tuple[str, ...] = ()  # groups `start:` must give a trigger for
 
     def applies_to(self, wf: WorkflowDef) -> bool:
         if self.workflow is not None:
@@ -60,11 +62,13 @@ def requires(
     tagged: Iterable[str] | Mapping[str, Mapping[str, str]] = (),
     states: Iterable[str] = (),
     state_tags: Iterable[str] = (),
+    start: Iterable[str] = (),
 ) -> None:
     """Declare names `by` relies on: in every workflow of `entity`, or in `workflow`.
 
     `triggers` names triggers the code fires, `tagged` the tags it finds exactly one trigger
-    by; either may map each to the fields the code passes ({"rupture_date": "date"})."""
+    by; either may map each to the fields the code passes ({"rupture_date": "date"}); `start`
+    the groups whose starting trigger the file must name (`start:`)."""
     if (entity is None) == (workflow is None):
         raise ValueError("requires(): give an entity kind or a workflow name")
     REQUIREMENTS.append(
@@ -76,6 +80,7 @@ def requires(
             tagged=_with_fields(tagged),
             states=tuple(states),
             state_tags=tuple(state_tags),
+            start=tuple(start),
         )
     )
 
@@ -123,6 +128,17 @@ def check_requirements(wf: WorkflowDef) -> list[Problem]:
         for tag in need.state_tags:
             if not wf.states_tagged(tag):
                 problem(f"aucun état ne porte l'étiquette « {tag} »", need.by)
+        for group in need.start:
+            if group not in wf.start:
+                where = wf.section_lines.get("start", wf.line)
+                problems.append(
+                    Problem(
+                        wf.file,
+                        where,
+                        f"« start » doit nommer le déclencheur qui démarre les dossiers du groupe "
+                        f"« {group} » ({need.by} en dépend)",
+                    )
+                )
     return problems
 
 

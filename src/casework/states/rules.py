@@ -118,13 +118,6 @@ def _check_start(wf: WorkflowDef) -> Iterable[Problem]:
         if wf.start:
             yield _p(wf, line, "« start » ne vaut que pour un workflow de dossiers (entity: case)")
         return
-    for group in GROUPS:
-        if group not in wf.start:
-            yield _p(
-                wf,
-                line,
-                f"« start » doit dire quel déclencheur démarre les dossiers du groupe « {group} »",
-            )
     for group, trigger in wf.start.items():
         if group not in GROUPS:
             yield _p(wf, line, f"« start » : groupe inconnu « {group} » (test ou control)")
