@@ -6,7 +6,7 @@ Whether names resolve (states, guards, templates) is `validation.py`'s job.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -113,6 +113,19 @@ class _Reader:
             if mapping is not None:
                 found.append(mapping)
         return found
+
+    def named_mappings(
+        self, body: LDict | None, allowed: set[str], what: Callable[[str], str]
+    ) -> Iterator[tuple[str, int, LDict, str]]:
+        """Each `name: {mapping}` of `body`, its keys checked: (name, line, mapping, what it
+        is); an entry that is not a mapping is reported and left out."""
+        for name, spec in (body or {}).items():
+            line = body.line_of(name)  # type: ignore[union-attr]
+            where = what(name)
+            spec = self.mapping(spec, line, where)
+            if spec is not None:
+                self.keys(spec, allowed, where)
+                yield name, line, spec, where
 
     def string(self, node: LDict, key: str, what: str, required: bool = False) -> str | None:
         if key not in node or node[key] is None:
@@ -335,13 +348,10 @@ class _Reader:
             return ()
         body = self.mapping(node["fields"], node.line_of("fields"), f"'fields' of {what}")
         fields = []
-        for name, spec in (body or {}).items():
-            line = body.line_of(name)  # type: ignore[union-attr]
-            where = f"field {name!r} of {what}"
-            spec = self.mapping(spec, line, where)
-            if spec is None:
-                continue
-            self.keys(spec, _FIELD_KEYS, where)
+        of = f" of {what}"
+        for name, line, spec, where in self.named_mappings(
+            body, _FIELD_KEYS, lambda name: f"field {name!r}{of}"
+        ):
             ftype = self.string(spec, "type", where, required=True)
             if ftype is not None and ftype not in FIELD_TYPES:
                 self.problem(spec.line_of("type"), f"{where}: unknown type {ftype!r}")

@@ -79,13 +79,9 @@ def _read_replies(reader: _Reader, top: LDict) -> dict[str, ReplyDef]:
         return {}
     node = reader.mapping(top["replies"], top.line_of("replies"), "'replies'")
     found = {}
-    for state, body in (node or {}).items():
-        line = node.line_of(state)  # type: ignore[union-attr]
-        what = f"the reply in state {state!r}"
-        body = reader.mapping(body, line, what)
-        if body is None:
-            continue
-        reader.keys(body, _REPLY_KEYS, what)
+    for state, line, body, what in reader.named_mappings(
+        node, _REPLY_KEYS, lambda state: f"the reply in state {state!r}"
+    ):
         trigger = reader.string(body, "fire", what, required=True)
         field = reader.string(body, "text", what, required=True)
         says = reader.string(body, "says", what, required=True)
