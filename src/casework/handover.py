@@ -28,6 +28,7 @@ from casework.labels import ROLE
 from casework.models import Case, User
 from casework.models.user import REFERENT_ROLES
 from casework.notify.revocation import revoke_links
+from casework.states.requirements import requires
 
 if TYPE_CHECKING:  # the case workflow's handlers import this module
     from casework.app import App
@@ -35,6 +36,12 @@ if TYPE_CHECKING:  # the case workflow's handlers import this module
 
 CASES, USERS = Case.__table__, User.__table__
 TRIGGER = "reassign"
+# A handover fires it with the new referent's login and the reason (`cases start` too).
+requires(
+    "case",
+    by="le changement de référent (handover.py)",
+    triggers={TRIGGER: {"to": "text", "reason": "text"}},
+)
 # What the revocation events say (the reassignment's own event holds the person's reason).
 REVOKE_REASON = "changement de référent"
 

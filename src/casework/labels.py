@@ -63,10 +63,6 @@ INBOUND_KIND = {
     "bounce": "avis de non-distribution",
     "unreadable": "illisible",
 }
-REPLY_RECORDED = {
-    "acknowledge": "accusé de réception enregistré",
-    "give_feedback": "retour enregistré",
-}
 PARTNER_KIND = {
     "mission_locale": "Mission Locale",
     "housing": "logement des jeunes",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, and_, exists, false, func, or_, select
 
 from casework.errors import EntityNotFound
 from casework.models import (
@@ -20,6 +21,7 @@ from casework.models import (
     TimerStatus,
 )
 from casework.notify.digest import case_is_due
+from casework.states.definition import WorkflowDef
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,9 @@ class CaseFilter:
     due: bool = False  # something waits for the referent now (their digest's list)
     # A deadline passed with nothing done: timers late by this time (see `overdue`) count.
     overdue_before: datetime | None = None
+    # The workflows whose files say what is due (`digest:`) and overdue (states tagged so):
+    # needed with `due` or `overdue_before`.
+    workflows: tuple[WorkflowDef, ...] = ()
 
     def conditions(self) -> list[ColumnElement[bool]]:
         found = []
@@ -44,20 +49,21 @@ class CaseFilter:
             found.append(Case.cohort == self.cohort)
         if self.referent:
             found.append(Case.referent == self.referent)
+        if (self.due or self.overdue_before is not None) and not self.workflows:
+            raise ValueError("CaseFilter: due and overdue need the workflows")
         if self.due:
-            found.append(case_is_due())
+            found.append(case_is_due(self.workflows))
         if self.overdue_before is not None:
-            found.append(overdue(self.overdue_before))
+            found.append(overdue(self.overdue_before, self.workflows))
         return found
 
 
-# Where a deadline has passed: the consent still not obtained after its reminder, and a liaison
-# sheet the partner let go past its deadline (what `workflows/*.yaml` call these states).
-OVERDUE_CASE_STATES = ("consent_reminded",)
-OVERDUE_SHEET_STATES = ("overdue",)
+# States where a deadline has passed (the consent still not obtained after its reminder, a
+# liaison sheet the partner let go past its deadline) carry this tag in `workflows/*.yaml`.
+OVERDUE_TAG = "overdue"
 
 
-def overdue(late_before: datetime) -> ColumnElement[bool]:
+def overdue(late_before: datetime, workflows: Iterable[WorkflowDef]) -> ColumnElement[bool]:
     """A case past a deadline: in an overdue state, with an overdue sheet, or with a timer that
     was due before `late_before` and has not fired (the service is behind, or the timer
     failed: `casework timers --failed`). Timers are read through their partial indexes."""
@@ -70,9 +76,29 @@ def overdue(late_before: datetime) -> ColumnElement[bool]:
     )
     sheets = LiaisonSheet.__table__
     return or_(
-        Case.state.in_(OVERDUE_CASE_STATES),
-        exists().where(sheets.c.case_id == Case.id, sheets.c.state.in_(OVERDUE_SHEET_STATES)),
+        tagged_state(Case.__table__, "case", OVERDUE_TAG, workflows),
+        exists().where(
+            sheets.c.case_id == Case.id, tagged_state(sheets, "liaison", OVERDUE_TAG, workflows)
+        ),
         Case.id.in_(late),
+    )
+
+
+def tagged_state(
+    table: Any, entity: str, tag: str, workflows: Iterable[WorkflowDef]
+) -> ColumnElement[bool]:
+    """Rows of `table` in a state their own workflow tags `tag`."""
+    return or_(
+        false(),
+        *(
+            and_(
+                table.c.workflow_name == wf.name,
+                table.c.workflow_version == wf.version,
+                table.c.state.in_(wf.states_tagged(tag)),
+            )
+            for wf in workflows
+            if wf.entity == entity and wf.states_tagged(tag)
+        ),
     )
 
 

@@ -74,7 +74,9 @@ def test_due_is_what_the_digest_lists_and_filters_by_referent(
     hers = [c["consent"], c["check_in"], c["reminded"], c["feedback"]]
     assert listed(db_url, "--for", "referente", "--due") == sorted(hers)
     with app.db.read() as conn:
-        assert sorted({i["case_id"] for i in due_items(conn, "referente")}) == sorted(hers)
+        assert sorted(
+            {i["case_id"] for i in due_items(conn, "referente", app.workflows)}
+        ) == sorted(hers)
     everyone = [*hers, c["pauls_rupture"], c["pauls_overdue_sheet"]]
     assert listed(db_url, "--due") == sorted(everyone)
     assert listed(db_url, "--for", "paul") == [c["pauls_rupture"], c["pauls_overdue_sheet"]]
@@ -109,7 +111,7 @@ def test_a_timer_left_unfired_past_its_time_makes_a_case_overdue(
     grace = timedelta(seconds=app.settings.timers.overdue_after_seconds)
 
     def overdue() -> list[int]:
-        where = CaseFilter(overdue_before=clock.now() - grace)
+        where = CaseFilter(overdue_before=clock.now() - grace, workflows=tuple(app.workflows))
         with app.db.read() as conn:
             return [r.id for r in list_cases(conn, where=where)]
 

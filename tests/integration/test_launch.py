@@ -269,7 +269,7 @@ def test_without_starting_referents_may_come_later(app: App, tmp_path: Path) -> 
     from casework.intake.launch import allocate, start, waiting
 
     with app.db.transaction() as conn:
-        found = waiting(conn, COHORT)
+        found = waiting(conn, app, COHORT)
         chosen = allocate(
             conn, app, [(str(i), d) for i, g, _r, d in found if g == "test"], Referents("paul")
         )

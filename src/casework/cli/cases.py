@@ -97,6 +97,7 @@ def list_(
         referent=referent,
         due=due,
         overdue_before=app.clock.now() - late if overdue else None,
+        workflows=tuple(app.workflows),
     )
     with app.db.read() as conn:
         if referent is not None:
@@ -146,7 +147,9 @@ def _state_in_list(context: Context, r: Any) -> str:
     """A case's state as `case list` shows it: its label, and the cycle while followed."""
     definition = context.app.workflows.latest("case").definition
     label = wording.state(definition, r.state)
-    return label + (f" ({r.cycle}/{_cycles(definition)})" if r.state == "follow_up" else "")
+    state = definition.states.get(r.state)
+    cycling = state is not None and CYCLES_TAG in state.tags  # the monthly follow-up
+    return label + (f" ({r.cycle}/{_cycles(definition)})" if cycling else "")
 
 
 def _referent_shown(conn: Connection, login: str | None) -> str:
@@ -158,6 +161,10 @@ def _referent_shown(conn: Connection, login: str | None) -> str:
         return printable(login)
     left = "" if user.active else ", désactivé"
     return f"{printable(user.name)} ({printable(login)}{left})"
+
+
+# States where a case goes through its cycles carry this tag (`workflows/case.yaml`).
+CYCLES_TAG = "cycles"
 
 
 def _cycles(definition: Any) -> Any:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from casework.cli.main import CheckedText, Context, acting_person, as_option, printable
 from casework.clock import format_local
-from casework.labels import INBOUND_KIND, INBOUND_STATUS, REPLY_RECORDED
+from casework.labels import INBOUND_KIND, INBOUND_STATUS
 from casework.models import InboundMail, InboundStatus
 from casework.text_hygiene import for_terminal
 from casework.text_limits import REASON
@@ -82,9 +82,8 @@ def attach(context: Context, inbound_id: int, sheet_id: int, login: str | None) 
     from casework.inbound.ingest import Ingestor
 
     actor = acting_person(context.app, login)
-    trigger = Ingestor(context.app).attach(inbound_id, sheet_id, actor)
-    done = REPLY_RECORDED.get(trigger, trigger)
-    click.echo(f"Courriel n° {inbound_id} rattaché à la fiche n° {sheet_id} : {done}.")
+    answer = Ingestor(context.app).attach(inbound_id, sheet_id, actor)
+    click.echo(f"Courriel n° {inbound_id} rattaché à la fiche n° {sheet_id} : {answer.says}.")
 
 
 @inbound.command("reject")

@@ -11,6 +11,7 @@ import click
 
 from casework.cli.cases import cases
 from casework.cli.main import CheckedText, Context, acting_person, as_option
+from casework.handover import TRIGGER
 from casework.intake.launch import ALLOCATIONS, LaunchRefused, Referents, allocate, start, waiting
 from casework.text_limits import LOGIN
 
@@ -74,7 +75,7 @@ def start_command(
     actor = acting_person(app, login)
     how = referents(referent, allocate_how)
     with app.db.transaction() as conn:
-        found = waiting(conn, cohort)
+        found = waiting(conn, app, cohort)
         orphans = [(str(i), dep) for i, group, ref, dep in found if group == "test" and not ref]
         chosen = allocate(conn, app, orphans, how) if orphans else {}
         given: dict[str, list[int]] = defaultdict(list)
@@ -82,7 +83,7 @@ def start_command(
             given[to].append(int(case_id))
         for to, ids in sorted(given.items()):  # through the engine: audited like a handover
             app.engine.fire_many(
-                "case", ids, "reassign", actor, {"to": to, "reason": "démarrage"}, conn=conn
+                "case", ids, TRIGGER, actor, {"to": to, "reason": "démarrage"}, conn=conn
             )
         done = start(conn, app, {i: group for i, group, _r, _d in found}, actor)
     if chosen:

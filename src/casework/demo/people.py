@@ -24,6 +24,7 @@ from casework.errors import CaseworkError
 from casework.labels import NEED_CATEGORY
 from casework.models import Case, ContactLog, LiaisonSheet, NeedCategory
 from casework.partners.proposals import propose_partners
+from casework.states.requirements import requires
 
 log = logging.getLogger("casework.demo")
 COUNSELLOR = Actor.person("referente")
@@ -38,6 +39,32 @@ ACTIVE = (
     "monitoring",
     "declined",
     "outcome_tracking",
+)
+
+# The demo's people act on the shipped workflows by name: `workflows check` says if one is
+# renamed (the demo, not the engine, would break).
+requires(
+    workflow="case",
+    by="la démo (demo/people.py)",
+    states=[*ACTIVE, "rupture", "reorientation"],
+    triggers=[
+        "ask_consent",
+        "track_outcomes",
+        "decline",
+        "give_consent",
+        "record_contact",
+        "refer",
+        "rupture",
+        "start_reorientation",
+        "positive_exit",
+        "exit_without_solution",
+    ],
+)
+requires(
+    workflow="liaison",
+    by="la démo (demo/people.py)",
+    states=["sent", "overdue", "acknowledged", "feedback_received"],
+    triggers=["send", "acknowledge", "give_feedback", "close"],
 )
 
 # Rates per day.

@@ -18,6 +18,7 @@ from casework.clock import PARIS, FixedClock, to_local
 from casework.demo.cohort import seed_cohort
 from casework.demo.people import DemoPeople
 from casework.models import Case, ContactLog, Event, LiaisonSheet
+from casework.states.requirements import requires
 
 MONTHS = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
 RUPTURED = {
@@ -28,6 +29,7 @@ RUPTURED = {
     "lost_contact",
     "rupture_recorded",
 }
+requires(workflow="case", by="la démo (demo/story.py)", states=sorted(RUPTURED))
 
 
 def cohort_start(cohort: int) -> datetime:

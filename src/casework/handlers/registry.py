@@ -34,10 +34,14 @@ class Condition:
 
 
 class Registry:
-    def __init__(self) -> None:
+    def __init__(self, code_requirements: bool = False) -> None:
         self.guards: dict[str, Guard] = {}
         self.handlers: dict[str, Handler] = {}
         self.conditions: dict[str, Condition] = {}
+        # Whether workflows checked with this registry must also hold the names casework's
+        # own code relies on (`casework.states.requirements`): the bundled registry does; one
+        # a test builds for its own small workflow does not.
+        self.code_requirements = code_requirements
 
     def guard(self, fn: Guard) -> Guard:
         """Register a guard under its function name."""
@@ -63,7 +67,7 @@ class Registry:
         return register
 
     def copy(self) -> Registry:
-        other = Registry()
+        other = Registry(self.code_requirements)
         other.guards, other.handlers = dict(self.guards), dict(self.handlers)
         other.conditions = dict(self.conditions)
         return other
@@ -76,4 +80,4 @@ class Registry:
 
 
 # The registry the bundled workflows use; `casework.handlers` fills it on import.
-registry = Registry()
+registry = Registry(code_requirements=True)

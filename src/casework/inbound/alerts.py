@@ -45,6 +45,7 @@ from casework.models import (
 )
 from casework.names import name_key, word_runs
 from casework.notify.outbox import Outbox
+from casework.states.definition import NO_CONTACT_TAG
 
 log = logging.getLogger("casework.inbound")
 ALERTS, EVENTS = Alert.__table__, Event.__table__
@@ -81,7 +82,7 @@ class AlertDesk:
             for d in app.workflows
             if d.entity == "case"
             for name, state in d.states.items()
-            if state.final or "no_contact" in state.tags
+            if state.final or NO_CONTACT_TAG in state.tags
         }
 
     def is_for_us(self, addresses: list[str]) -> bool:

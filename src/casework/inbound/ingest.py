@@ -52,7 +52,6 @@ from casework.errors import CaseworkError, error_kind
 from casework.inbound.alerts import AlertDesk
 from casework.inbound.classify import Classified, Kind, classify
 from casework.inbound.quotes import strip_quotes
-from casework.labels import REPLY_RECORDED
 from casework.models import (
     Case,
     InboundAttachment,
@@ -67,6 +66,7 @@ from casework.models import (
 )
 from casework.notify.links import LinkSigner
 from casework.notify.sender import queue_failure_notice
+from casework.states.definition import ReplyDef, WorkflowDef
 from casework.text_limits import NOTE, fitted, french_number, shown
 
 log = logging.getLogger("casework.inbound")
@@ -77,18 +77,10 @@ CONTACTS, USERS = PartnerContact.__table__, User.__table__
 _MESSAGE_IDS = re.compile(r"<[^<>\s]+>")
 # A Message-ID kept as it is: no control character, no surrogate (RFC 5322 and 6532 allow none).
 _PLAIN_ID = re.compile(r"[^\x00-\x20\x7f-\x9f\ud800-\udfff]+")
-# What a reply does to a sheet, by the sheet's state.
-REPLY_TRIGGERS = {"sent": "acknowledge", "overdue": "acknowledge", "acknowledged": "give_feedback"}
 MAIL_COLUMNS = (OUTBOX.c.id, OUTBOX.c.case_id, OUTBOX.c.entity, OUTBOX.c.entity_id)
 ATTEMPTS = 3  # a batch read again after another reader took one of its messages
 CHUNK = 500  # values per IN (...) list
 NOT_OURS = "ne répond à aucun de nos courriels (adresse de réponse ou références inconnues)"
-
-
-def reply_data(trigger: str, text: str) -> dict[str, str]:
-    """The transition's field a reply's text fills: the acknowledgement's message, or the
-    feedback."""
-    return {"message": text} if trigger == "acknowledge" else {"feedback": text}
 
 
 class InboundError(CaseworkError):
@@ -385,7 +377,8 @@ class Ingestor:
         """Each reply acknowledges or gives feedback, by its sheet's state. A sheet answered
         twice in the batch is answered in turn, in the batch's order: one reply per sheet per
         round, each round seeing the states the previous one left."""
-        states = _sheet_states(conn, {r.sheet_id for r in replies})
+        flows = _sheets(conn, {r.sheet_id for r in replies})  # state and workflow
+        states = {sheet_id: row.state for sheet_id, row in flows.items()}
         waiting = replies
         while waiting:
             this_round: list[_Reply] = []
@@ -397,17 +390,18 @@ class Ingestor:
             requests, asked = [], {}
             for reply in this_round:
                 state = states.get(reply.sheet_id)
-                trigger = REPLY_TRIGGERS.get(state or "")
-                if trigger is None:
+                flow = self._sheet_workflow(flows.get(reply.sheet_id))
+                answer = flow.replies.get(state or "")  # the file's `replies:`
+                if answer is None:
                     reason = f"la fiche n'attend plus de réponse ({self._sheet_state(state)})"
                     rows[reply.at] = _quarantined(reply.record, reply.text, reason)
-                elif trigger == "give_feedback" and not reply.text.strip():
+                elif flow.reply_needs_text(answer) and not reply.text.strip():
                     reason = "réponse vide : aucun retour à enregistrer"
                     rows[reply.at] = _quarantined(reply.record, reply.text, reason)
                 else:
-                    data = reply_data(trigger, reply.text)
-                    requests.append(FireRequest(reply.sheet_id, trigger, reply.actor, data))
-                    asked[reply.sheet_id] = (reply, trigger)
+                    data = {answer.field: reply.text}
+                    requests.append(FireRequest(reply.sheet_id, answer.trigger, reply.actor, data))
+                    asked[reply.sheet_id] = (reply, answer)
             if not requests:
                 continue
             done = self.app.engine.fire_each("liaison", requests, conn=conn)
@@ -420,26 +414,29 @@ class Ingestor:
                 },
             )
             for moved in done.applied:
-                reply, trigger = asked[moved.entity_id]
+                reply, answer = asked[moved.entity_id]
                 states[moved.entity_id] = moved.dest
                 reply.record["event_version"] = moved.version
-                recorded = REPLY_RECORDED[trigger]
                 rows[reply.at] = _row(
-                    reply.record, InboundKind.ANSWER, reply.text, InboundStatus.RECORDED, recorded
+                    reply.record,
+                    InboundKind.ANSWER,
+                    reply.text,
+                    InboundStatus.RECORDED,
+                    answer.says,
                 )
                 log.info(
                     "reply %s from %s: sheet %s %s",
                     reply.record["message_id"],
                     reply.actor,
                     moved.entity_id,
-                    trigger,
+                    answer.trigger,
                 )
             not_moved: list[tuple[int, object]] = [(r.entity_id, r) for r in done.refused]
             not_moved += done.failed
             not_moved += [(i, "fiche introuvable") for i in done.missing]
             for sheet_id, error in not_moved:
-                reply, trigger = asked[sheet_id]
-                reason = f"{trigger} refusé : {error}"
+                reply, answer = asked[sheet_id]
+                reason = f"{answer.trigger} refusé : {error}"
                 rows[reply.at] = _quarantined(reply.record, reply.text, reason)
 
     def _alone(
@@ -527,25 +524,26 @@ class Ingestor:
 
     # -- the quarantine, reviewed by a person ----------------------------------------------------
 
-    def attach(self, inbound_id: int, sheet_id: int, actor: Actor) -> str:
+    def attach(self, inbound_id: int, sheet_id: int, actor: Actor) -> ReplyDef:
         """A person says this quarantined message answers that sheet: it acknowledges or gives
-        feedback, as a matched reply would; returns the trigger fired."""
+        feedback, as a matched reply would; returns what the reply did (the file's `replies:`)."""
         with self.app.db.transaction() as conn:
             record = self._quarantined(conn, inbound_id)
             state = conn.execute(
-                select(SHEETS.c.state, SHEETS.c.case_id).where(SHEETS.c.id == sheet_id)
+                select(*_SHEET_FLOW, SHEETS.c.state, SHEETS.c.case_id).where(
+                    SHEETS.c.id == sheet_id
+                )
             ).first()
             if state is None:
                 raise InboundError(f"fiche n° {sheet_id} inconnue")
-            trigger = REPLY_TRIGGERS.get(state.state)
-            if trigger is None:
+            answer = self._sheet_workflow(state).replies.get(state.state)
+            if answer is None:
                 raise InboundError(
                     f"la fiche n° {sheet_id} n'attend pas de réponse "
                     f"({self._sheet_state(state.state)})"
                 )
-            text = record.text or ""
-            data = reply_data(trigger, text)
-            done = self.app.engine.fire_sheet(sheet_id, trigger, actor, conn=conn, **data)
+            data = {answer.field: record.text or ""}
+            done = self.app.engine.fire_sheet(sheet_id, answer.trigger, actor, conn=conn, **data)
             conn.execute(
                 update(INBOUND)
                 .where(INBOUND.c.id == inbound_id)
@@ -557,8 +555,20 @@ class Ingestor:
                     reason=f"rattaché à la fiche n° {sheet_id} par {actor}",
                 )
             )
-        log.info("inbound %s attached to sheet %s by %s (%s)", inbound_id, sheet_id, actor, trigger)
-        return trigger
+        log.info(
+            "inbound %s attached to sheet %s by %s (%s)",
+            inbound_id,
+            sheet_id,
+            actor,
+            answer.trigger,
+        )
+        return answer
+
+    def _sheet_workflow(self, row: Any) -> WorkflowDef:
+        """The sheet's own workflow (the latest liaison workflow for a sheet not found)."""
+        if row is None:
+            return self.app.workflows.latest("liaison").definition
+        return self.app.workflows.definition(row.workflow_name, row.workflow_version)
 
     def _sheet_state(self, state: str | None) -> str:
         """A sheet's state as people read it: « Close », not "closed"."""
@@ -734,7 +744,8 @@ _MAILS_BY_ID = select(*MAIL_COLUMNS).where(OUTBOX.c.id.in_(_keys()))
 _MAILS_BY_MESSAGE_ID = select(*MAIL_COLUMNS, OUTBOX.c.message_id).where(
     OUTBOX.c.message_id.in_(_keys())
 )
-_SHEET_STATES = select(SHEETS.c.id, SHEETS.c.state).where(SHEETS.c.id.in_(_keys()))
+_SHEET_FLOW = (SHEETS.c.workflow_name, SHEETS.c.workflow_version)
+_SHEET_STATES = select(SHEETS.c.id, SHEETS.c.state, *_SHEET_FLOW).where(SHEETS.c.id.in_(_keys()))
 _CONTACTS_OF_SHEETS = (
     select(SHEETS.c.id, CONTACTS.c.email)
     .join(CONTACTS, CONTACTS.c.partner_id == SHEETS.c.partner_id)
@@ -787,8 +798,8 @@ def _known_many(conn: Connection, batch: list[_Read]) -> dict[Any, Any]:
     return known
 
 
-def _sheet_states(conn: Connection, sheet_ids: set[int]) -> dict[int, str]:
-    return {row.id: row.state for row in _rows_in(conn, _SHEET_STATES, sheet_ids)}
+def _sheets(conn: Connection, sheet_ids: set[int]) -> dict[int, Any]:
+    return {row.id: row for row in _rows_in(conn, _SHEET_STATES, sheet_ids)}
 
 
 # PostgreSQL's "operational" errors that one message's content can cause (a value over a

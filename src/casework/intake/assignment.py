@@ -38,6 +38,7 @@ from casework.app import App
 from casework.errors import CaseworkError
 from casework.intake.candidates import Matched, roll
 from casework.intake.files import read_table
+from casework.intake.importer import RUPTURE_TAG
 from casework.intake.launch import NO_REFERENTS, Referents, Started, allocate
 from casework.intake.launch import start as launch
 from casework.intake.matching import contracts_in_cases, young_people_in_cases
@@ -365,11 +366,13 @@ def _create_cases(
     )
     ruptures = 0
     importer = Actor.importer("fichier CMA")
+    # The cases were just made on the latest case workflow (`Engine.create_cases`).
+    rupture = app.workflows.latest("case").definition.trigger_tagged(RUPTURE_TAG)
     for case_id, (_key, cma, _ml) in zip(case_ids, pairs, strict=True):
         if cma.get("rupture_date"):
             app.engine.fire(
                 case_id,
-                "rupture",
+                rupture,
                 importer,
                 conn=conn,
                 rupture_date=date.fromisoformat(cma["rupture_date"]),

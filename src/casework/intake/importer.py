@@ -34,11 +34,20 @@ from casework.intake.fields import KEYS, Problem
 from casework.intake.profile import Profile, default_profile
 from casework.intake.reading import Checked, check_file, write_rejected
 from casework.models import Case, Contract, IntakeFile, IntakeRecord
+from casework.states.requirements import requires
 
 log = logging.getLogger("casework.intake")
 FILES, RECORDS = IntakeFile.__table__, IntakeRecord.__table__
 CASES, CONTRACTS = Case.__table__, Contract.__table__
 CHUNK = 500
+# The trigger a rupture date in the chamber's file fires, found by this tag in the case's own
+# workflow, given the date (`assignment.py` too, for a contract broken before its case began).
+RUPTURE_TAG = "rupture"
+requires(
+    "case",
+    by="l'import des ruptures (intake/importer.py)",
+    tagged={RUPTURE_TAG: {"rupture_date": "date"}},
+)
 # What a later chamber file may change on a contract that became a case.
 CONTRACT_COLUMNS = (
     "employer_name",
@@ -287,7 +296,13 @@ class Importer:
         keys = list(changed)
         for start in range(0, len(keys), CHUNK):
             for row in conn.execute(
-                select(CONTRACTS.c.id, CONTRACTS.c.cma_number, CASES.c.id.label("case_id"))
+                select(
+                    CONTRACTS.c.id,
+                    CONTRACTS.c.cma_number,
+                    CASES.c.id.label("case_id"),
+                    CASES.c.workflow_name,
+                    CASES.c.workflow_version,
+                )
                 .join(CASES, CASES.c.contract_id == CONTRACTS.c.id)
                 .where(CONTRACTS.c.cma_number.in_(keys[start : start + CHUNK]))
             ):
@@ -322,9 +337,13 @@ class Importer:
             if key not in cases:
                 continue  # not a case: the record keeps it for the evaluation
             case_id = cases[key].case_id
+            flow = self.app.workflows.definition(
+                cases[key].workflow_name, cases[key].workflow_version
+            )
+            rupture = flow.trigger_tagged(RUPTURE_TAG)
             nested = conn.begin_nested()  # a refused rupture must not undo the import
             try:
-                done = self.app.engine.fire(case_id, "rupture", actor, conn=conn, rupture_date=day)
+                done = self.app.engine.fire(case_id, rupture, actor, conn=conn, rupture_date=day)
             except CaseworkError as error:
                 nested.rollback()
                 report.ruptures.append((key, case_id, f"non enregistrée : {error}"))

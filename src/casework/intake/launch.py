@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, or_, select
 
 from casework.actors import Actor
 from casework.app import App
@@ -31,11 +31,14 @@ from casework.handover import successor_refusal
 from casework.models import Case, User
 from casework.models.user import REFERENT_ROLES
 from casework.staff import caseloads
+from casework.states.definition import GROUPS, WorkflowDef
+from casework.states.requirements import requires
 
 CASES, USERS = Case.__table__, User.__table__
 ALLOCATIONS = ("balanced", "territory")
-# The trigger that starts a case, by group (both from `identified`).
-STARTS = {"test": "ask_consent", "control": "track_outcomes"}
+CHUNK = 500  # ids per IN (...) list
+# Each case starts with the trigger its workflow names for its group (`start:`).
+requires("case", by="le démarrage des dossiers (intake/launch.py)", start=GROUPS)
 
 
 class LaunchRefused(CaseworkError):
@@ -130,30 +133,74 @@ def allocate(
 
 
 def start(conn: Connection, app: App, groups: Mapping[int, str], actor: Actor) -> Started:
-    """Start each case (case id → group) from `identified`, in the caller's transaction."""
+    """Start each case (case id → group) from its workflow's initial state, in the caller's
+    transaction, with the trigger its workflow file names for the group (`start:`)."""
     done = Started()
     by_group: dict[str, list[int]] = defaultdict(list)
     for case_id, group in groups.items():
         by_group[group].append(case_id)
+    flows = _workflows(conn, app, list(groups))
     for group, ids in sorted(by_group.items()):
-        result = app.engine.fire_many("case", ids, STARTS[group], actor, conn=conn)
-        done.started[group] = len(result.applied)
-        done.left += len(result.refused)
-        if result.failed or result.missing:
-            stuck = len(result.failed) + len(result.missing)
-            raise LaunchRefused(f"{stuck} dossier(s) n'ont pas pu démarrer")
+        by_trigger: dict[str, list[int]] = defaultdict(list)
+        for case_id in ids:
+            by_trigger[flows[case_id].start[group]].append(case_id)
+        for trigger, started in sorted(by_trigger.items()):
+            _start(conn, app, group, started, trigger, actor, done)
     return done
 
 
-def waiting(conn: Connection, cohort: int) -> list[tuple[int, str, str | None, str | None]]:
-    """The cohort's cases not started yet: (id, group, referent, département)."""
+def _start(
+    conn: Connection,
+    app: App,
+    group: str,
+    ids: list[int],
+    trigger: str,
+    actor: Actor,
+    done: Started,
+) -> None:
+    result = app.engine.fire_many("case", ids, trigger, actor, conn=conn)
+    done.started[group] = done.started.get(group, 0) + len(result.applied)
+    done.left += len(result.refused)
+    if result.failed or result.missing:
+        stuck = len(result.failed) + len(result.missing)
+        raise LaunchRefused(f"{stuck} dossier(s) n'ont pas pu démarrer")
+
+
+def _workflows(conn: Connection, app: App, ids: list[int]) -> dict[int, WorkflowDef]:
+    """Each case's own workflow."""
+    found = {}
+    for at in range(0, len(ids), CHUNK):
+        query = select(CASES.c.id, CASES.c.workflow_name, CASES.c.workflow_version).where(
+            CASES.c.id.in_(ids[at : at + CHUNK])
+        )
+        for row in conn.execute(query):
+            found[row.id] = app.workflows.definition(row.workflow_name, row.workflow_version)
+    return found
+
+
+def waiting(
+    conn: Connection, app: App, cohort: int
+) -> list[tuple[int, str, str | None, str | None]]:
+    """The cohort's cases not started yet (in their workflow's initial state): (id, group,
+    referent, département)."""
     from casework.models import Beneficiary
 
     people = Beneficiary.__table__
+    not_started = or_(
+        *(
+            and_(
+                CASES.c.workflow_name == wf.name,
+                CASES.c.workflow_version == wf.version,
+                CASES.c.state == wf.initial,
+            )
+            for wf in app.workflows
+            if wf.entity == "case"
+        )
+    )
     query = (
         select(CASES.c.id, CASES.c.group, CASES.c.referent, people.c.departement)
         .join(people, people.c.id == CASES.c.beneficiary_id)
-        .where(CASES.c.cohort == cohort, CASES.c.state == "identified")
+        .where(CASES.c.cohort == cohort, not_started)
         .order_by(CASES.c.id)
     )
     return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]

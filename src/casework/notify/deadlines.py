@@ -14,8 +14,8 @@ from datetime import date, datetime
 from casework.states.definition import WorkflowDef
 from casework.timers.calendar import Calendar
 
-# What the partner owes in each state that waits for it.
-AWAITED = {"sent": "accusé de réception", "acknowledged": "retour"}
+# The state a partner reports back from (`requires` in notify/render.py checks the name).
+REPORTING = "acknowledged"
 
 
 def last_day(calendar: Calendar, reminder_due: datetime | None) -> date | None:
@@ -30,7 +30,8 @@ def feedback_days(definition: WorkflowDef, own: int | None) -> int:
     workflow's (its reminder's number less the days it comes after the deadline)."""
     if own is not None:
         return own
-    (remind,) = (t for t in definition.states["acknowledged"].timers if t.trigger == "remind")
+    reminder = definition.trigger_tagged("reminder")
+    (remind,) = (t for t in definition.states[REPORTING].timers if t.trigger == reminder)
     return remind.delay.amount - remind.delay.plus
 
 

@@ -10,11 +10,12 @@ day's digest when it comes back, the same day; a day entirely missed is not sent
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, exists, insert, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, exists, false, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from casework.app import App
@@ -24,6 +25,7 @@ from casework.models.beneficiary import display_name
 from casework.models.user import REFERENT_ROLES
 from casework.notify.outbox import Outbox
 from casework.notify.render import CASES, PEOPLE, SHEETS, paris_date
+from casework.states.definition import WorkflowDef
 
 log = logging.getLogger("casework.digest")
 DIGESTS, USERS, CONTACTS = Digest.__table__, User.__table__, ContactLog.__table__
@@ -32,37 +34,29 @@ MAX_ITEMS = 200  # a longer list is cut (the mail says how many more)
 
 @dataclass(frozen=True)
 class DueAction:
-    """Rows in `states` wait for the counsellor to fire `trigger`."""
+    """Rows of the workflows `keys` in `states` wait for the counsellor to fire `trigger`: a
+    digest line the workflow files declare (`digest:`), shared by the versions that agree."""
 
     entity: str
+    keys: tuple[tuple[str, int], ...]  # (workflow, version)
     states: tuple[str, ...]
     trigger: str
     what: str  # what the digest line says, in French
     action: str  # the link's text
+    unless: str | None = None  # a filter of `DIGEST_FILTERS`
 
 
-DUE_ACTIONS = (
-    DueAction(
-        "case",
-        ("consent_asked", "consent_reminded"),
-        "give_consent",
-        "Consentement à recueillir",
-        "Enregistrer la réponse",
-    ),
-    # Only the cases not contacted since this month's cycle began (see `_due_rows`).
-    DueAction("case", ("follow_up",), "record_contact", "Point mensuel", "Enregistrer le contact"),
-    DueAction("case", ("rupture",), "start_reorientation", "Rupture à traiter", "Réorienter"),
-    DueAction(
-        "liaison", ("feedback_received",), "close", "Retour reçu d'un partenaire", "Clore la fiche"
-    ),
-    DueAction(
-        "liaison",
-        ("overdue",),
-        "give_feedback",
-        "Fiche en retard (appeler le partenaire)",
-        "Noter son retour",
-    ),
-)
+def due_actions(workflows: Iterable[WorkflowDef]) -> list[DueAction]:
+    """Every digest line, cases' first, each workflow's in its file's order."""
+    found: dict[tuple[Any, ...], list[tuple[str, int]]] = {}
+    for wf in sorted(workflows, key=lambda wf: (wf.entity != "case", wf.key)):
+        for due in wf.digest:
+            line = (wf.entity, due.states, due.trigger, due.says, due.link, due.unless)
+            found.setdefault(line, []).append(wf.key)
+    return [
+        DueAction(entity, tuple(keys), states, trigger, what, action, unless)
+        for (entity, states, trigger, what, action, unless), keys in found.items()
+    ]
 
 
 class DigestMaker:
@@ -104,7 +98,7 @@ class DigestMaker:
 
     def make(self, conn: Connection, login: str, now: datetime) -> int:
         day = to_local(now).date()
-        items = due_items(conn, login)
+        items = due_items(conn, login, self.app.workflows)
         conn.execute(
             insert(DIGESTS),
             {"login": login, "day": day, "actions": len(items), "created_at": now},
@@ -123,9 +117,11 @@ class DigestMaker:
         return 1
 
 
-def due_items(conn: Connection, login: str) -> list[dict[str, Any]]:
+def due_items(
+    conn: Connection, login: str, workflows: Iterable[WorkflowDef]
+) -> list[dict[str, Any]]:
     items = []
-    for due in DUE_ACTIONS:
+    for due in due_actions(workflows):
         for row in _due_rows(conn, login, due):
             items.append(
                 {
@@ -145,10 +141,17 @@ def due_items(conn: Connection, login: str) -> list[dict[str, Any]]:
 
 def waiting(due: DueAction) -> ColumnElement[bool]:
     """The rows (cases, or sheets: `SHEETS`) on which `due` waits for the counsellor."""
-    if due.entity == "liaison":
-        return SHEETS.c.state.in_(due.states)
-    condition = CASES.c.state.in_(due.states)
-    if due.trigger == "record_contact":  # not contacted since this month's cycle began
+    table = SHEETS if due.entity == "liaison" else CASES
+    condition = and_(
+        or_(
+            *(
+                and_(table.c.workflow_name == name, table.c.workflow_version == version)
+                for name, version in due.keys
+            )
+        ),
+        table.c.state.in_(due.states),
+    )
+    if due.unless == "contacted_in_state":  # this month's check-in is done
         contacted = exists().where(
             and_(CONTACTS.c.case_id == CASES.c.id, CONTACTS.c.at >= CASES.c.state_since)
         )
@@ -156,12 +159,15 @@ def waiting(due: DueAction) -> ColumnElement[bool]:
     return condition
 
 
-def case_is_due() -> ColumnElement[bool]:
+def case_is_due(workflows: Iterable[WorkflowDef]) -> ColumnElement[bool]:
     """A case on which something waits for its counsellor now: what their digest lists
     (`casework case list --due`)."""
-    on_cases = [waiting(due) for due in DUE_ACTIONS if due.entity == "case"]
-    on_sheets = or_(*(waiting(due) for due in DUE_ACTIONS if due.entity == "liaison"))
-    return or_(*on_cases, exists().where(SHEETS.c.case_id == CASES.c.id, on_sheets))
+    actions = due_actions(workflows)
+    on_cases = [waiting(due) for due in actions if due.entity == "case"]
+    on_sheets = [waiting(due) for due in actions if due.entity == "liaison"]
+    return or_(
+        false(), *on_cases, exists().where(SHEETS.c.case_id == CASES.c.id, or_(false(), *on_sheets))
+    )
 
 
 def _due_rows(conn: Connection, login: str, due: DueAction) -> list[Any]:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, and_, func, insert, select, update
 
 from casework.models import MailStatus, OutboxMail
+from casework.models.base import Group
 from casework.states.fields import to_json
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ class Outbox:
             assert tdef is not None
             if not tdef.mails:
                 continue
-            if getattr(ctx.row, "group", None) == "control":
+            if getattr(ctx.row, "group", None) == Group.CONTROL:
                 # Validation already forbids mail around control-group states; never mail one.
                 continue
             version = ctx.row.version + 1

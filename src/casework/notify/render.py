@@ -42,11 +42,11 @@ from casework.models import (
     Timer,
     User,
 )
-from casework.models.base import ContactRole
+from casework.models.base import ContactRole, Group
 from casework.models.beneficiary import MAJORITY_AGE, age_on, display_name
 from casework.models.contract import UNKNOWN_EMPLOYER
 from casework.notify import mime
-from casework.notify.deadlines import AWAITED, feedback_days, in_working_days, last_day
+from casework.notify.deadlines import REPORTING, feedback_days, in_working_days, last_day
 from casework.notify.links import LinkRequest, LinkSigner
 from casework.notify.mime import one_line
 from casework.notify.outbox import Outbox
@@ -54,12 +54,22 @@ from casework.notify.templates import mail_environment, template_path
 from casework.settings import MailSettings
 from casework.states.catalog import WorkflowSet
 from casework.states.definition import LINK_ACTORS
+from casework.states.requirements import requires
 from casework.timers.calendar import Calendar
 
 log = logging.getLogger("casework.mail")
 
 OUTBOX = OutboxMail.__table__
 CASES, SHEETS = Case.__table__, LiaisonSheet.__table__
+# A sheet's mails give the last day to answer by (the working day before the trigger tagged
+# `reminder`, set when the sheet entered its state) and how long a partner has to report back
+# (that reminder's count in the state it reports back from).
+requires(
+    "liaison",
+    by="notify/render.py (dates dans les courriels)",
+    tagged=["reminder"],
+    states=[REPORTING],
+)
 PEOPLE, CONTRACTS = Beneficiary.__table__, Contract.__table__
 USERS, PARTNERS, CONTACTS = User.__table__, Partner.__table__, PartnerContact.__table__
 TIMERS, EVENTS = Timer.__table__, Event.__table__
@@ -171,7 +181,7 @@ class Renderer:
         self, conn: Connection, row: Any, facts: _Facts, now: datetime, result: Rendered
     ) -> None:
         case = facts.cases.get(row.case_id) if row.case_id is not None else None
-        if case is not None and case.group == "control":
+        if case is not None and case.group == Group.CONTROL:
             result.undeliverable.append((row.id, "dossier du groupe témoin : jamais contacté"))
             return
         sheet = facts.sheets.get(row.entity_id) if row.entity == "liaison" else None
@@ -377,10 +387,11 @@ class Renderer:
         if sheet is not None:
             entry = (sheet.id, row.state_entry)
             deadlines = facts.deadlines.get(entry, {})
+            flow = self.workflows.definition(sheet.workflow_name, sheet.workflow_version)
             # What the mail is about is what was awaited when its state was entered (a mail
             # rendered after the partner answered still speaks of that state).
-            state = facts.entered.get(entry, sheet.state)
-            definition = self.workflows.definition(sheet.workflow_name, sheet.workflow_version)
+            state = flow.states.get(facts.entered.get(entry, sheet.state))
+            reminder = deadlines.get(flow.trigger_tagged("reminder"))
             context.update(
                 sheet_id=sheet.id,
                 partner_name=sheet.partner_name,
@@ -388,12 +399,12 @@ class Renderer:
                 description=sheet.description,
                 sent_date=paris_date(sheet.sent_at),
                 # The charter's deadline for what is awaited, its last day included.
-                answer_by=paris_date(last_day(self.calendar, deadlines.get("remind"))),
-                feedback_within=in_working_days(
-                    feedback_days(definition, sheet.partner_feedback_days)
-                ),
+                answer_by=paris_date(last_day(self.calendar, reminder)),
+                feedback_within=in_working_days(feedback_days(flow, sheet.partner_feedback_days)),
                 feedback=sheet.feedback,
-                awaited=AWAITED.get(state, "retour"),
+                # A mail rendered after its sheet left the states that await something (closed
+                # meanwhile) speaks of the feedback, as it always did.
+                awaited=(state.awaits if state is not None else "") or "retour",
             )
         return context
 

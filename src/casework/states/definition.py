@@ -36,6 +36,13 @@ TIMER_COUNTS = {
 }
 # A state tagged so is for cases nobody contacts (the control group): no mail may enter or leave it.
 NO_CONTACT_TAG = "no_contact"
+# Groups a case can be assigned to (casework.models.Group values): `start:` maps each to the
+# trigger that starts its cases from the initial state.
+GROUPS = ("test", "control")
+# Filters a digest line may apply to its rows (`unless:`), per entity kind; the SQL for each is
+# in `casework.notify.digest`. "contacted_in_state": a contact was recorded since the case
+# entered its state (this month's check-in is done).
+DIGEST_FILTERS = {"case": frozenset({"contacted_in_state"})}
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,8 @@ class StateDef:
     timers: tuple[TimerDef, ...] = ()
     on_enter: tuple[str, ...] = ()
     on_exit: tuple[str, ...] = ()
+    # What a partner still owes while a row is here, as a mail says it ("accusé de réception").
+    awaits: str = ""
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,8 @@ class TransitionDef:
     mails: tuple[MailDef, ...] = ()
     fields: tuple[FieldDef, ...] = ()
     by: frozenset[str] = ACTOR_KINDS
+    # What the code may look the trigger up by ("rupture", "reminder"): see `requirements.py`.
+    tags: frozenset[str] = frozenset()
 
     @property
     def internal(self) -> bool:
@@ -131,6 +142,31 @@ class TransitionDef:
 
     def destination_from(self, source: str) -> str:
         return source if self.dest is None else self.dest
+
+
+@dataclass(frozen=True)
+class DigestDef:
+    """One kind of line in the counsellor's daily digest: rows in `states` wait for the
+    counsellor to fire `trigger` (the line's link)."""
+
+    states: tuple[str, ...]
+    trigger: str
+    says: str  # what the line says, in French ("Consentement à recueillir")
+    link: str  # the link's text ("Enregistrer la réponse")
+    line: int
+    # A filter of `DIGEST_FILTERS` leaving out the rows it holds for; None: every row.
+    unless: str | None = None
+
+
+@dataclass(frozen=True)
+class ReplyDef:
+    """What a reply by mail does to a row in `state`: fire `trigger` with its text in `field`."""
+
+    state: str
+    trigger: str
+    field: str
+    says: str  # what the inbound list says was recorded ("retour enregistré")
+    line: int
 
 
 @dataclass(frozen=True)
@@ -145,6 +181,14 @@ class WorkflowDef:
     states: Mapping[str, StateDef] = field(default_factory=lambda: MappingProxyType({}))
     transitions: tuple[TransitionDef, ...] = ()
     parameters: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    # The digest's lines, in the order the mail lists them.
+    digest: tuple[DigestDef, ...] = ()
+    # By state: what a reply by mail fires (liaison sheets).
+    replies: Mapping[str, ReplyDef] = field(default_factory=lambda: MappingProxyType({}))
+    # By group: the trigger that starts a case from `initial` (case workflows).
+    start: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # Line of each top-level section, for problems about a section as a whole.
+    section_lines: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def key(self) -> tuple[str, int]:
@@ -159,3 +203,23 @@ class WorkflowDef:
 
     def states_tagged(self, tag: str) -> tuple[str, ...]:
         return tuple(name for name, s in self.states.items() if tag in s.tags)
+
+    def triggers_tagged(self, tag: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(t.trigger for t in self.transitions if tag in t.tags))
+
+    def trigger_tagged(self, tag: str) -> str:
+        """The one trigger tagged `tag` (`workflows check` makes sure there is exactly one
+        where the code relies on it)."""
+        found = self.triggers_tagged(tag)
+        if len(found) != 1:
+            raise LookupError(f"workflow {self.name!r}: {len(found)} triggers tagged {tag!r}")
+        return found[0]
+
+    def reply_needs_text(self, reply: ReplyDef) -> bool:
+        """A reply's text is required when the field it fills is (an empty feedback is none)."""
+        return any(
+            f.name == reply.field and f.required
+            for t in self.transitions_from(reply.state)
+            if t.trigger == reply.trigger
+            for f in t.fields
+        )

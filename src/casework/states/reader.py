@@ -6,7 +6,7 @@ Whether names resolve (states, guards, templates) is `validation.py`'s job.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -25,6 +25,7 @@ from casework.states.definition import (
     TransitionDef,
     WorkflowDef,
 )
+from casework.states.rules import RULE_SECTIONS, read_rules
 from casework.states.yaml_lines import LDict, LList, YamlSyntaxError, load_with_lines
 from casework.text_limits import NOTE
 
@@ -41,8 +42,9 @@ _TOP_KEYS = {
     "parameters",
     "states",
     "transitions",
+    *RULE_SECTIONS,
 }
-_STATE_KEYS = {"label", "description", "final", "tags", "timers", "on_enter", "on_exit"}
+_STATE_KEYS = {"label", "description", "final", "tags", "timers", "on_enter", "on_exit", "awaits"}
 _TIMER_KEYS = {"fire", "after", "from", "misfire", "description"}
 _DELAY_KEYS = {"or", "plus"}  # besides its one unit
 _TRANSITION_KEYS = {
@@ -58,6 +60,7 @@ _TRANSITION_KEYS = {
     "mails",
     "fields",
     "by",
+    "tags",
 }
 _MAIL_KEYS = {"template", "to", "links", "reply"}
 _FIELD_KEYS = {
@@ -110,6 +113,19 @@ class _Reader:
             if mapping is not None:
                 found.append(mapping)
         return found
+
+    def named_mappings(
+        self, body: LDict | None, allowed: set[str], what: Callable[[str], str]
+    ) -> Iterator[tuple[str, int, LDict, str]]:
+        """Each `name: {mapping}` of `body`, its keys checked: (name, line, mapping, what it
+        is); an entry that is not a mapping is reported and left out."""
+        for name, spec in (body or {}).items():
+            line = body.line_of(name)  # type: ignore[union-attr]
+            where = what(name)
+            spec = self.mapping(spec, line, where)
+            if spec is not None:
+                self.keys(spec, allowed, where)
+                yield name, line, spec, where
 
     def string(self, node: LDict, key: str, what: str, required: bool = False) -> str | None:
         if key not in node or node[key] is None:
@@ -172,6 +188,7 @@ class _Reader:
 
         states = self.read_states(top)
         transitions = self.read_transitions(top, states)
+        rules = read_rules(self, top)
         if name is None or version is None or entity is None or initial is None:
             return None
         return WorkflowDef(
@@ -185,6 +202,7 @@ class _Reader:
             states=MappingProxyType(states),
             transitions=tuple(transitions),
             parameters=MappingProxyType(parameters),
+            **rules,
         )
 
     def read_states(self, top: LDict) -> dict[str, StateDef]:
@@ -209,6 +227,7 @@ class _Reader:
                 timers=self.read_timers(body, what),
                 on_enter=self.names(body, "on_enter", what),
                 on_exit=self.names(body, "on_exit", what),
+                awaits=self.string(body, "awaits", what) or "",
             )
         return states
 
@@ -289,6 +308,7 @@ class _Reader:
                     mails=self.read_mails(node, what),
                     fields=self.read_fields(node, what),
                     by=frozenset(by) if by else ACTOR_KINDS,
+                    tags=frozenset(self.names(node, "tags", what)),
                 )
             )
         return result
@@ -328,13 +348,10 @@ class _Reader:
             return ()
         body = self.mapping(node["fields"], node.line_of("fields"), f"'fields' of {what}")
         fields = []
-        for name, spec in (body or {}).items():
-            line = body.line_of(name)  # type: ignore[union-attr]
-            where = f"field {name!r} of {what}"
-            spec = self.mapping(spec, line, where)
-            if spec is None:
-                continue
-            self.keys(spec, _FIELD_KEYS, where)
+        of = f" of {what}"
+        for name, line, spec, where in self.named_mappings(
+            body, _FIELD_KEYS, lambda name: f"field {name!r}{of}"
+        ):
             ftype = self.string(spec, "type", where, required=True)
             if ftype is not None and ftype not in FIELD_TYPES:
                 self.problem(spec.line_of("type"), f"{where}: unknown type {ftype!r}")

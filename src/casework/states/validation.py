@@ -24,6 +24,8 @@ from casework.states.definition import (
     TimerDef,
     WorkflowDef,
 )
+from casework.states.requirements import check_requirements
+from casework.states.rules import check_rules
 
 
 def validate(wf: WorkflowDef, registry: Registry, templates_dir: Path) -> list[Problem]:
@@ -40,6 +42,9 @@ def validate(wf: WorkflowDef, registry: Registry, templates_dir: Path) -> list[P
     ):
         problems.extend(check(wf, registry))
     problems.extend(_templates(wf, templates_dir))
+    problems.extend(check_rules(wf))
+    if registry.code_requirements:
+        problems.extend(check_requirements(wf))
     return sorted(problems, key=lambda p: (p.file, p.line, p.message))
 
 
