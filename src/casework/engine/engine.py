@@ -229,16 +229,23 @@ class Engine:
         actor: Actor,
         rows: Sequence[Mapping[str, Any]],
         note: Mapping[str, Any] | None = None,
+        *,
+        workflow: str = "case",
+        workflow_version: int | None = None,
     ) -> list[int]:
         """Insert many cases (imports, benchmarks): one multi-row INSERT and their events.
-        `note` joins each creation event's data (an assignment says which draw it came from)."""
+        `note` joins each creation event's data (an assignment says which draw it came from).
+        The cases start in `workflow` at `workflow_version` (None: its latest version) and stay
+        on that version whatever is loaded later (`casework workflows migrate` moves them)."""
         audit = ("cohort", "group", "assignment_method", "referent")
-        return self._create(conn, CASE, actor, rows, audit=audit, note=note)
+        machine = self.workflows.starting(workflow, workflow_version, CASE.name)
+        return self._create(conn, CASE, machine, actor, rows, audit=audit, note=note)
 
     def create_sheet(self, conn: Connection, actor: Actor, **values: Any) -> int:
         """Insert a liaison sheet in its workflow's initial state, with its creation event."""
         audit = ("partner_id", "need_category")
-        return self._create(conn, LIAISON, actor, [values], audit=audit)[0]
+        machine = self.workflows.starting(LIAISON.name, None, LIAISON.name)
+        return self._create(conn, LIAISON, machine, actor, [values], audit=audit)[0]
 
     # -- internals --------------------------------------------------------------------------
 
@@ -457,6 +464,7 @@ class Engine:
         self,
         conn: Connection,
         entity: EntityKind,
+        machine: WorkflowMachine,
         actor: Actor,
         rows: Sequence[Mapping[str, Any]],
         audit: tuple[str, ...],
@@ -464,7 +472,6 @@ class Engine:
     ) -> list[int]:
         if not rows:
             return []
-        machine = self.workflows.latest(entity.name)
         definition = machine.definition
         now = self.clock.now()
         base = {

@@ -51,6 +51,14 @@ class WorkflowSet:
             raise UnknownWorkflow(name)
         return self.machines[(name, max(versions))]
 
+    def starting(self, name: str, version: int | None, kind: str) -> WorkflowMachine:
+        """The workflow new rows of `kind` are created in: `name` at `version` (None: the
+        latest loaded). Rows keep the version they were created in (see `machine`)."""
+        machine = self.latest(name) if version is None else self.machine(name, version)
+        if machine.definition.entity != kind:
+            raise UnknownWorkflow(name, version, kind)
+        return machine
+
     def __iter__(self) -> Iterator[WorkflowDef]:
         for key in sorted(self.machines):
             yield self.machines[key].definition
