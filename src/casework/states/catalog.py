@@ -45,6 +45,17 @@ class WorkflowSet:
     def definition(self, name: str, version: int) -> WorkflowDef:
         return self.machine(name, version).definition
 
+    def find(self, name: str, version: int) -> WorkflowDef | None:
+        """A row's own definition, or None if its workflow is no longer loaded (what people
+        read then shows codes rather than failing)."""
+        machine = self.machines.get((name, version))
+        return machine.definition if machine is not None else None
+
+    def versions(self, name: str) -> list[WorkflowDef]:
+        """Every loaded version of a workflow, newest first."""
+        found = sorted(v for (n, v) in self.machines if n == name)
+        return [self.machines[(name, v)].definition for v in reversed(found)]
+
     def latest(self, name: str) -> WorkflowMachine:
         versions = [v for (n, v) in self.machines if n == name]
         if not versions:
