@@ -219,9 +219,12 @@ class Engine:
 
     # -- creating ---------------------------------------------------------------------------
 
-    def create_case(self, conn: Connection, actor: Actor, **values: Any) -> int:
-        """Insert a case in its workflow's initial state, with its creation event."""
-        return self.create_cases(conn, actor, [values])[0]
+    def create_case(
+        self, conn: Connection, actor: Actor, workflow: str = "case", **values: Any
+    ) -> int:
+        """Insert a case in `workflow`'s initial state (its latest version), with its creation
+        event."""
+        return self.create_cases(conn, actor, [values], workflow=workflow)[0]
 
     def create_cases(
         self,
