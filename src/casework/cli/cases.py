@@ -445,16 +445,22 @@ def _event_line(context: Context, e: Any, definitions: Mapping[str, WorkflowDef 
     and what it recorded — labels, not codes (`--json` keeps the codes). `definitions`: the
     case's and its sheets' workflows, by entity kind."""
     definition = definitions.get(e.entity)
-    states = {e.from_state, e.to_state} - {None}
-    if definition is not None and not states <= set(definition.states):
-        # An event from before a migration: in the words of the version it was written in.
-        older = context.app.workflows.versions(definition.name)
-        definition = next((d for d in older if states <= set(d.states)), definition)
+    # Events from before a migration (and the migration's own from-state) are in the words of
+    # the newest version that has their states.
+    versions = context.app.workflows.versions(definition.name) if definition else []
+
+    def words_for(state: str | None) -> WorkflowDef | None:
+        if definition is None or state is None or state in definition.states:
+            return definition
+        return next((d for d in versions if state in d.states), definition)
+
+    own = words_for(e.from_state)  # the version the transition was taken in
     what = "dossier" if e.entity == "case" else f"fiche {e.entity_id}"
-    action = wording.action(definition, e.trigger)
+    action = wording.action(own, e.trigger)
     if e.to_state is None and e.from_state is not None:  # a timer set aside: no state change
         action += " (minuteur écarté)"
-    before, after = wording.state(definition, e.from_state), wording.state(definition, e.to_state)
+    before = wording.state(words_for(e.from_state), e.from_state)
+    after = wording.state(words_for(e.to_state), e.to_state)
     if e.from_state is None and e.to_state is not None:
         step = f" : {after}"
     elif e.to_state is None:  # a fact recorded beside the transitions (an alert, links revoked)
@@ -463,7 +469,7 @@ def _event_line(context: Context, e: Any, definitions: Mapping[str, WorkflowDef 
         step = f" ({after})"
     else:
         step = f" : {before} → {after}"
-    data = printable(wording.recorded(definition, e.trigger, e.data)) if e.data else ""
+    data = printable(wording.recorded(own, e.trigger, e.data)) if e.data else ""
     who = printable(wording.actor(e.actor_kind, e.actor))
     return f"{format_local(e.at)}  {who:20}  {what:8}  {action}{step}" + (
         f"  ({data})" if data else ""

@@ -34,6 +34,7 @@ from casework.database import Database
 from casework.engine.context import TransitionContext
 from casework.engine.entities import CASE, KINDS, LIAISON, EntityKind, RowReader
 from casework.engine.fastsql import FastSQL
+from casework.engine.migration import MigrationPlan, apply_migration, plan_migration
 from casework.errors import EntityNotFound, TransitionRefused, VersionConflict
 from casework.models import Event
 from casework.notify.outbox import Outbox
@@ -249,6 +250,30 @@ class Engine:
         audit = ("partner_id", "need_category")
         machine = self.workflows.starting(LIAISON.name, None, LIAISON.name)
         return self._create(conn, LIAISON, machine, actor, [values], audit=audit)[0]
+
+    # -- migrating --------------------------------------------------------------------------
+
+    def migrate_workflow(
+        self,
+        name: str,
+        from_version: int,
+        to_version: int,
+        mapping: Mapping[str, str],
+        actor: Actor,
+        *,
+        dry_run: bool = False,
+    ) -> MigrationPlan:
+        """Move every case on `name` at `from_version` to `to_version`, in one transaction (see
+        `engine/migration.py`); `dry_run` plans only. Raises MigrationRefused or
+        UnknownWorkflow, having written nothing."""
+        before = self.workflows.definition(name, from_version)
+        after = self.workflows.definition(name, to_version)
+        with self._transaction(None) as conn:
+            now = self.clock.now()
+            plan = plan_migration(conn, self, before, after, mapping, now)
+            if not dry_run:
+                apply_migration(conn, plan, actor, now, self)
+        return plan
 
     # -- internals --------------------------------------------------------------------------
 
