@@ -1,10 +1,11 @@
 """The single write path for workflow state.
 
-Nothing else writes `state`, `version` or `state_since`. One call is one database transaction:
-the guards run, the machine applies the transition, the row changes (state, version + 1, what
-handlers staged), the audit event is inserted, the state's timers are reset, the transition's
-mails are queued in the outbox, then the handlers' deferred writes run. If
-anything raises, the transaction rolls back and nothing at all is written.
+Nothing else writes `state`, `version` or `state_since`, except `migration.py` (state and
+version: it moves a workflow version's cases to another version, `migrate_workflow`). One call
+is one database transaction: the guards run, the machine applies the transition, the row
+changes (state, version + 1, what handlers staged), the audit event is inserted, the state's
+timers are reset, the transition's mails are queued in the outbox, then the handlers' deferred
+writes run. If anything raises, the transaction rolls back and nothing at all is written.
 
 Concurrency. Each row carries a version counter. `fire` reads the row and updates it with
 `WHERE version = <the version read>`: if another transaction changed it in between, no row
