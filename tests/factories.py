@@ -80,10 +80,12 @@ def add_case(
     cycle: int = 0,
     birth_date: date = date(2000, 5, 4),
     referent: str | None = "referente",
+    workflow: str = "case",
     **person: Any,
 ) -> int:
-    """A case created through the engine; `state`/`cycle` then set directly (test set-up only).
-    `person` goes to `add_person` (names, training centre, postcode)."""
+    """A case created through the engine (in `workflow`, its latest version); `state`/`cycle`
+    then set directly (test set-up only). `person` goes to `add_person` (names, training
+    centre, postcode)."""
     beneficiary_id, contract_id = add_person(app, birth_date=birth_date, **person)
     with app.db.transaction() as conn:
         case_id = app.engine.create_case(
@@ -95,6 +97,7 @@ def add_case(
             group=group,
             assignment_method="parity",
             referent=referent,
+            workflow=workflow,
         )
         if state is not None:
             conn.execute(update(Case).where(Case.id == case_id).values(state=state, cycle=cycle))

@@ -51,12 +51,18 @@ class WorkflowDefinitionError(CaseworkError):
 
 
 class UnknownWorkflow(CaseworkError):
-    def __init__(self, name: str, version: int | None = None):
-        self.name, self.version = name, version
-        super().__init__(f"unknown workflow {name!r} version {version}")
+    """No workflow by that name (and version); with `kind`, none for that kind of row."""
+
+    def __init__(self, name: str, version: int | None = None, kind: str | None = None):
+        self.name, self.version, self.kind = name, version, kind
+        super().__init__(f"unknown {kind or ''} workflow {name!r} version {version}")
 
     def french(self) -> str:
-        return f"Workflow inconnu : {self.name} (version {self.version})."
+        shown = self.name if self.version is None else f"{self.name} (version {self.version})"
+        if self.kind is not None:
+            what = {"case": "des dossiers", "liaison": "des fiches de liaison"}.get(self.kind)
+            return f"Aucun workflow {shown} pour {what or self.kind}."
+        return f"Workflow inconnu : {shown}."
 
 
 class EntityNotFound(CaseworkError):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, select
+from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
 from casework.actors import Actor
 from casework.errors import CaseworkError, TransitionRefused
@@ -78,7 +78,21 @@ def final_states(workflows: WorkflowSet) -> frozenset[str]:
 def is_open(workflows: WorkflowSet) -> ColumnElement[bool]:
     """A case still followed: not in a final state (closed, exited). These are a referent's
     caseload, and what a handover moves."""
-    return CASES.c.state.not_in(sorted(final_states(workflows)))
+    finals = final_states(workflows)
+    cases = [d for d in workflows if d.entity == "case"]
+    if not any(name in d.states and not d.states[name].final for d in cases for name in finals):
+        return CASES.c.state.not_in(sorted(finals))  # a final state is final wherever it is
+    # A state final in one programme but not in another: each workflow its own final states.
+    return or_(
+        *(
+            and_(
+                CASES.c.workflow_name == d.name,
+                CASES.c.workflow_version == d.version,
+                CASES.c.state.not_in(sorted(n for n, s in d.states.items() if s.final)),
+            )
+            for d in cases
+        )
+    )
 
 
 def successor_refusal(conn: Connection, login: str) -> str | None:

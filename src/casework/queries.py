@@ -21,6 +21,7 @@ from casework.models import (
     TimerStatus,
 )
 from casework.notify.digest import case_is_due
+from casework.states.catalog import WorkflowSet
 from casework.states.definition import WorkflowDef
 
 
@@ -120,6 +121,8 @@ def list_cases(
             Case.cohort,
             Case.group,
             Case.state,
+            Case.workflow_name,
+            Case.workflow_version,
             Case.cycle,
             Case.state_since,
             Beneficiary.first_names,
@@ -137,13 +140,38 @@ def list_cases(
 
 
 def count_by_state(conn: Connection, where: CaseFilter | None = None) -> list[Row[Any]]:
+    """(group, workflow_name, workflow_version, state, n): a state is a state of its workflow."""
+    by = (Case.group, Case.workflow_name, Case.workflow_version, Case.state)
     stmt = (
-        select(Case.group, Case.state, func.count())
+        select(*by, func.count().label("n"))
         .where(*(where or CaseFilter()).conditions())
-        .group_by(Case.group, Case.state)
-        .order_by(Case.group, Case.state)
+        .group_by(*by)
+        .order_by(*by)
     )
     return list(conn.execute(stmt).all())
+
+
+def definitions_of(
+    conn: Connection, workflows: WorkflowSet, rows: Iterable[tuple[str, int]]
+) -> dict[tuple[str, int], WorkflowDef]:
+    """The definition each row, given as (entity kind, id), runs on: its own workflow and
+    version, not the latest of its kind (cases of several programmes, and of older versions,
+    live side by side). A row whose workflow is no longer loaded is left out."""
+    wanted: dict[str, set[int]] = {}
+    for kind, entity_id in rows:
+        wanted.setdefault(kind, set()).add(entity_id)
+    found = {}
+    for kind, table in (("case", Case.__table__), ("liaison", LiaisonSheet.__table__)):
+        if kind not in wanted:  # callers list a page of rows: one query per kind
+            continue
+        query = select(table.c.id, table.c.workflow_name, table.c.workflow_version).where(
+            table.c.id.in_(sorted(wanted[kind]))
+        )
+        for row in conn.execute(query):
+            definition = workflows.find(row[1], row[2])
+            if definition is not None:
+                found[(kind, row.id)] = definition
+    return found
 
 
 @dataclass(frozen=True)

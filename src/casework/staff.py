@@ -189,13 +189,15 @@ def users_with_caseload(
 
 
 def caseload_by_state(conn: Connection, workflows: WorkflowSet, login: str) -> list[Any]:
-    """(state, group, count) of a referent's open cases, most frequent state first."""
+    """(state, group, count, workflow_name, workflow_version) of a referent's open cases, most
+    frequent state first (a state is a state of its own workflow)."""
     n = func.count().label("n")
+    by = (CASES.c.state, CASES.c.group, CASES.c.workflow_name, CASES.c.workflow_version)
     query = (
-        select(CASES.c.state, CASES.c.group, n)
+        select(CASES.c.state, CASES.c.group, n, *by[2:])
         .where(CASES.c.referent == login, is_open(workflows))
-        .group_by(CASES.c.state, CASES.c.group)
-        .order_by(n.desc(), CASES.c.state, CASES.c.group)
+        .group_by(*by)
+        .order_by(n.desc(), *by)
     )
     return list(conn.execute(query))
 

@@ -41,6 +41,9 @@ FACTS = {
     "reason": "motif",
     "timer": "minuteur n°",
     "due_at": "prévu le",
+    "workflow": "workflow",  # a migration's (casework workflows migrate)
+    "from_version": "de la version",
+    "to_version": "à la version",
 }
 FACT_VALUES: Mapping[str, Mapping[str, str]] = {
     "group": GROUP,
@@ -53,7 +56,11 @@ FACT_VALUES: Mapping[str, Mapping[str, str]] = {
 # said by their names when the caller read them (`recorded(..., partners=)`).
 PARTNER_KEYS = frozenset({"partner_id", "proposed"})
 # Events that record a fact rather than fire a transition, by their `trigger`.
-EVENTS = {"revoke_links": "Liens révoqués", "partner_alert": "Alerte d'un partenaire"}
+EVENTS = {
+    "revoke_links": "Liens révoqués",
+    "partner_alert": "Alerte d'un partenaire",
+    "migrate_workflow": "Passage à une autre version du workflow",
+}
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 

@@ -41,7 +41,7 @@ def test_init_db_on_an_empty_database(tmp_path: Path) -> None:
 def test_workflows_check_and_show(db_url: str) -> None:
     checked = run(db_url, "workflows", "check")
     assert checked.exit_code == 0
-    assert "Workflows valides : case v1, liaison v1." in checked.output
+    assert "Workflows valides : case v1, liaison v1, pre_apprenticeship v1." in checked.output
     shown = run(db_url, "workflows", "show", "case", "--mermaid")
     assert shown.output.startswith("stateDiagram-v2")
     text = run(db_url, "workflows", "show", "liaison")

@@ -47,7 +47,8 @@ CODES = re.compile(
     r"\b(?:consent_asked|consent_reminded|follow_up|give_consent|record_contact|"
     r"start_follow_up|ask_consent|identified|outcome_tracking|employer_conflict|"
     r"acknowledged|feedback_received|give_feedback|quarantined|recorded|apprentice|"
-    r"housing|mobility|person|timer|parity)\b"
+    r"housing|mobility|person|timer|parity|sign_contract|dropped_out|apprenticeship_signed|"
+    r"pre_apprenticeship)\b"
 )
 
 
@@ -89,6 +90,12 @@ def play_season(app: App, catcher: MailCatcher, clock: FixedClock) -> Season:
         "followed": add_case(app, state="consented", **person),
         "broken": add_case(app, state="follow_up", cycle=2, **person),
         "monitored": add_case(app, state="monitoring", cycle=6, **person),
+        # The pre-apprenticeship programme's mails, side by side with the case's.
+        "pre": add_case(app, workflow="pre_apprenticeship", **person),
+        "pre_placed": add_case(app, workflow="pre_apprenticeship", **person),
+        "pre_dropped": add_case(
+            app, workflow="pre_apprenticeship", state="follow_up", cycle=1, **person
+        ),
     }
     with app.db.transaction() as conn:
         conn.execute(
@@ -105,6 +112,15 @@ def play_season(app: App, catcher: MailCatcher, clock: FixedClock) -> Season:
     )
     engine.fire(cases["monitored"], "one_year_assessment_due", TIMER)
     engine.fire(cases["monitored"], "contract_ended", TIMER)
+    for name in ("pre", "pre_placed"):
+        engine.fire(cases[name], "ask_consent", Actor.system())
+    engine.fire(cases["pre"], "remind_consent", TIMER)
+    engine.fire(cases["pre_placed"], "give_consent", PERSON, given_by="apprentice")
+    for _ in range(3):  # three check-ins, then the search for a contract
+        engine.fire(cases["pre_placed"], "next_cycle", TIMER)
+    engine.fire(
+        cases["pre_dropped"], "rupture", PERSON, rupture_date="2026-08-31", initiative="apprentice"
+    )
     partner = add_partner(app, name="ADLJ 53 — logement des jeunes")
     add_contact(app, partner, CONTACT, name="Inès Aubry")
     add_contact(app, partner, MANAGER, role="manager", name="Hervé Petit")
@@ -128,7 +144,7 @@ def play_season(app: App, catcher: MailCatcher, clock: FixedClock) -> Season:
     clock.set(clock.now().replace(hour=6) + timedelta(days=1))  # Wednesday, 08:00 in Paris
     DigestMaker(app).run(clock.now())
     MailSender(app).drain_sync()
-    mails = catcher.wait_for(19)
+    mails = catcher.wait_for(27)
     return Season(list(mails), cases, sheet)
 
 

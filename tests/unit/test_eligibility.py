@@ -189,3 +189,42 @@ def test_every_reason_is_given_not_only_the_first() -> None:
         "diplôme BTS (retenu : CAP)",
         "statut étudiant (retenu : apprenti)",
     ]
+
+
+def test_a_cohort_names_its_workflow_and_version(tmp_path: Path) -> None:
+    eligibility = settings_from(
+        tmp_path,
+        "[intake.eligibility]\n"
+        "workflow_version = 1\n"
+        "[intake.eligibility.2027]\n"
+        'workflow = "pre_apprenticeship"\n'
+        "[intake.eligibility.2028]\n"
+        'workflow = "pre_apprenticeship"\n'
+        "workflow_version = 2\n",
+    ).intake.eligibility
+    assert (eligibility.rule(2026).workflow, eligibility.rule(2026).workflow_version) == ("case", 1)
+    # Another workflow than the common rule's: not that workflow's version, its latest.
+    assert eligibility.rule(2027).workflow == "pre_apprenticeship"
+    assert eligibility.rule(2027).workflow_version is None
+    assert eligibility.rule(2028).workflow_version == 2
+    assert eligibility.workflows() == {
+        "intake.eligibility": ("case", 1),
+        "intake.eligibility.2027": ("pre_apprenticeship", None),
+        "intake.eligibility.2028": ("pre_apprenticeship", 2),
+    }
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ('workflow = ""', "le nom d'un workflow"),
+        ("workflow = 3", "le nom d'un workflow"),
+        ("workflow_version = 0", "un numéro de version entier"),
+        ('workflow_version = "2"', "un numéro de version entier"),
+        ("workflow_version = true", "un numéro de version entier"),
+    ],
+)
+def test_a_workflow_that_cannot_be_named_is_refused(tmp_path: Path, line: str, said: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        settings_from(tmp_path, f"[intake.eligibility.2027]\n{line}\n")
+    assert said in refused.value.french()

@@ -52,7 +52,8 @@ def said(found: list[Problem], file: Path, line: int) -> list[str]:
 def test_the_shipped_workflows_declare_what_the_code_reads(tmp_path: Path) -> None:
     definitions, found = check_workflows(default_workflows_dir(), registry, default_templates_dir())
     assert found == []
-    case, liaison = sorted(definitions, key=lambda d: d.name)
+    named = {d.name: d for d in definitions}
+    case, liaison = named["case"], named["liaison"]
     assert dict(case.start) == {"test": "ask_consent", "control": "track_outcomes"}
     assert [d.trigger for d in case.digest] == [
         "give_consent",

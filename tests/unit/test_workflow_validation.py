@@ -100,7 +100,7 @@ def test_the_bundled_workflows_are_valid() -> None:
         default_workflows_dir(), bundled_registry, default_templates_dir()
     )
     assert problems == []
-    assert {d.name for d in definitions} == {"case", "liaison"}
+    assert {d.name for d in definitions} == {"case", "liaison", "pre_apprenticeship"}
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -20,8 +20,16 @@ from casework.labels import ASSIGNMENT_METHOD, GROUP, NEED_CATEGORY, RUPTURE_INI
 from casework.models import Case
 from casework.models.beneficiary import age_on, display_name
 from casework.models.contract import UNKNOWN_EMPLOYER
-from casework.queries import CaseFilter, case_detail, count_by_state, list_cases, timeline
+from casework.queries import (
+    CaseFilter,
+    case_detail,
+    count_by_state,
+    definitions_of,
+    list_cases,
+    timeline,
+)
 from casework.staff import USERS, user_row
+from casework.states.definition import WorkflowDef
 from casework.text_hygiene import for_terminal, json_for_terminal
 from casework.text_limits import LOGIN, REASON
 
@@ -132,10 +140,15 @@ def _summary(context: Context, counts: list[Any]) -> None:
     if not counts:
         click.echo("Aucun dossier.")
         return
-    definition = context.app.workflows.latest("case").definition
-    lines = [
-        (GROUP.get(r.group, r.group), wording.state(definition, r.state), r[2]) for r in counts
-    ]
+    workflows = context.app.workflows
+    several = len({(r.workflow_name, r.workflow_version) for r in counts}) > 1
+    lines = []
+    for r in counts:
+        definition = workflows.find(r.workflow_name, r.workflow_version)
+        label = wording.state(definition, r.state)
+        if several:  # two programmes may both have a "follow_up": say whose
+            label = f"{label} ({definition.label if definition else r.workflow_name})"
+        lines.append((GROUP.get(r.group, r.group), label, r.n))
     width = max(len("État"), *(len(label) for _group, label, _n in lines))
     click.echo(f"{'Groupe':7}  {'État':{width}}  {'Dossiers':>8}")
     for group_label, label, n in lines:
@@ -145,7 +158,7 @@ def _summary(context: Context, counts: list[Any]) -> None:
 
 def _state_in_list(context: Context, r: Any) -> str:
     """A case's state as `case list` shows it: its label, and the cycle while followed."""
-    definition = context.app.workflows.latest("case").definition
+    definition = context.app.workflows.find(r.workflow_name, r.workflow_version)
     label = wording.state(definition, r.state)
     state = definition.states.get(r.state)
     cycling = state is not None and CYCLES_TAG in state.tags  # the monthly follow-up
@@ -168,7 +181,7 @@ CYCLES_TAG = "cycles"
 
 
 def _cycles(definition: Any) -> Any:
-    return definition.parameters.get("follow_up_cycles")
+    return definition.parameters.get("follow_up_cycles") if definition is not None else "?"
 
 
 @case.command("show")
@@ -287,7 +300,8 @@ def fire(
     data = data_pairs(pairs)
     actor = acting_person(context.app, login)
     done = context.app.engine.fire(case_id, trigger, actor, expected_version, **data)
-    definition = context.app.workflows.latest("case").definition
+    with context.app.db.read() as conn:
+        definition = _definition_of_case(context, conn, case_id)
     step = wording.state(definition, done.source)
     if done.dest != done.source:
         step += f" → {wording.state(definition, done.dest)}"
@@ -420,25 +434,49 @@ def history(context: Context, case_id: int, as_json: bool) -> None:
         events = timeline(conn, case_id)
         named = set().union(*(wording.partner_ids(e.data or {}) for e in events))
         partners = partner_names(conn, named)
+        definitions = {"case": _definition_of_case(context, conn, case_id)}
+    try:
+        definitions["liaison"] = context.app.workflows.latest("liaison").definition
+    except CaseworkError:
+        definitions["liaison"] = None
     for e in events:
         if as_json:
             click.echo(json_for_terminal({**e._asdict(), "at": e.at.isoformat()}))
             continue
-        click.echo(_event_line(context, e, partners))
+        click.echo(_event_line(context, e, definitions, partners))
 
 
-def _event_line(context: Context, e: Any, partners: dict[int, str]) -> str:
+def _definition_of_case(context: Context, conn: Connection, case_id: int) -> WorkflowDef | None:
+    """The workflow the case runs on: its own programme and version."""
+    return definitions_of(conn, context.app.workflows, [("case", case_id)]).get(("case", case_id))
+
+
+def _event_line(
+    context: Context,
+    e: Any,
+    definitions: Mapping[str, WorkflowDef | None],
+    partners: dict[int, str],
+) -> str:
     """One event as people read it: who, on what, which action, from which state to which,
-    and what it recorded — labels, not codes (`--json` keeps the codes)."""
-    try:
-        definition = context.app.workflows.latest(e.entity).definition
-    except CaseworkError:
-        definition = None
+    and what it recorded — labels, not codes (`--json` keeps the codes). `definitions`: the
+    case's and its sheets' workflows, by entity kind."""
+    definition = definitions.get(e.entity)
+    # Events from before a migration (and the migration's own from-state) are in the words of
+    # the newest version that has their states.
+    versions = context.app.workflows.versions(definition.name) if definition else []
+
+    def words_for(state: str | None) -> WorkflowDef | None:
+        if definition is None or state is None or state in definition.states:
+            return definition
+        return next((d for d in versions if state in d.states), definition)
+
+    own = words_for(e.from_state)  # the version the transition was taken in
     what = "dossier" if e.entity == "case" else f"fiche {e.entity_id}"
-    action = wording.action(definition, e.trigger)
+    action = wording.action(own, e.trigger)
     if e.to_state is None and e.from_state is not None:  # a timer set aside: no state change
         action += " (minuteur écarté)"
-    before, after = wording.state(definition, e.from_state), wording.state(definition, e.to_state)
+    before = wording.state(words_for(e.from_state), e.from_state)
+    after = wording.state(words_for(e.to_state), e.to_state)
     if e.from_state is None and e.to_state is not None:
         step = f" : {after}"
     elif e.to_state is None:  # a fact recorded beside the transitions (an alert, links revoked)
@@ -447,7 +485,7 @@ def _event_line(context: Context, e: Any, partners: dict[int, str]) -> str:
         step = f" ({after})"
     else:
         step = f" : {before} → {after}"
-    data = printable(wording.recorded(definition, e.trigger, e.data, partners)) if e.data else ""
+    data = printable(wording.recorded(own, e.trigger, e.data, partners)) if e.data else ""
     who = printable(wording.actor(e.actor_kind, e.actor))
     return f"{format_local(e.at)}  {who:20}  {what:8}  {action}{step}" + (
         f"  ({data})" if data else ""

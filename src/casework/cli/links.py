@@ -12,6 +12,7 @@ from casework.cli.main import CheckedText, Context, acting_person, as_option, pr
 from casework.clock import format_local
 from casework.models import ActionLink, Case, User
 from casework.notify.revocation import links_of_case, revoke_links
+from casework.queries import definitions_of
 from casework.text_limits import REASON
 
 LINKS, USERS = ActionLink.__table__, User.__table__
@@ -31,13 +32,14 @@ def list_links(context: Context, case_id: int) -> None:
     app = context.app
     with app.db.read() as conn:
         rows = links_of_case(conn, case_id)
+        definitions = definitions_of(conn, app.workflows, ((r.entity, r.entity_id) for r in rows))
     if not rows:
         click.echo(f"Aucun lien pour le dossier n° {case_id}.")
         return
     now = app.clock.now()
     for r in rows:
         what = "dossier" if r.entity == "case" else f"fiche n° {r.entity_id}"
-        action = wording.action(app.workflows.latest(r.entity).definition, r.trigger)
+        action = wording.action(definitions.get((r.entity, r.entity_id)), r.trigger)
         click.echo(
             f"{r.id:>8}  {format_local(r.created_at)}  {what:14} {action:28} "
             f"{printable(r.recipient)}"

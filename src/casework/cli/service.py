@@ -18,7 +18,9 @@ from casework.app import App, build_app
 from casework.cli.main import Context
 from casework.clock import PARIS, FastClock, FixedClock, SystemClock, format_local, to_local
 from casework.migrate import current_revision, head_revision
+from casework.queries import definitions_of
 from casework.settings import Settings
+from casework.states.definition import WorkflowDef
 from casework.text_hygiene import for_terminal
 from casework.timers.service import STALE_AFTER, Service, heartbeats
 
@@ -162,13 +164,16 @@ def status(context: Context) -> None:
             conn, app.clock.now(), timedelta(seconds=settings.overdue_after_seconds)
         )
         upcoming = app.engine.timers.upcoming(conn, limit=5)
+        keys = ((t.entity, t.entity_id) for t in upcoming)
+        definitions = definitions_of(conn, app.workflows, keys)
     click.echo(
         f"Minuteurs : {counts['pending']} en attente, {counts['due']} échus, "
         f"{counts['overdue']} en retard (plus de {settings.overdue_after_seconds:.0f} s), "
         f"{counts['failed']} en échec."
     )
     for t in upcoming:
-        click.echo(f"  prochain : {format_local(t.due_at)}  {_timer_text(app, t)}")
+        definition = definitions.get((t.entity, t.entity_id))
+        click.echo(f"  prochain : {format_local(t.due_at)}  {_timer_text(definition, t)}")
     beats = heartbeats(app)
     if not beats:
         click.echo("Aucun service n'a encore tourné sur cette base.")
@@ -185,10 +190,10 @@ def status(context: Context) -> None:
                 click.echo(f"  {_reader_line(name, reader)}")
 
 
-def _timer_text(app: App, timer: Any) -> str:
-    """ "dossier 12 : Relancer pour le consentement" — what a timer will do, to which row."""
+def _timer_text(definition: WorkflowDef | None, timer: Any) -> str:
+    """ "dossier 12 : Relancer pour le consentement" — what a timer will do, to which row (in
+    the words of the row's own workflow)."""
     what = "dossier" if timer.entity == "case" else "fiche"
-    definition = app.workflows.latest(timer.entity).definition
     return f"{what} {timer.entity_id} : {wording.action(definition, timer.trigger)}"
 
 
@@ -258,13 +263,15 @@ def timers(context: Context, failed: bool, limit: int) -> None:
     store = app.engine.timers
     with app.db.read() as conn:
         rows = store.failed(conn, limit) if failed else store.upcoming(conn, limit)
+        definitions = definitions_of(conn, app.workflows, ((t.entity, t.entity_id) for t in rows))
     if not rows:
         click.echo("Aucun minuteur en échec." if failed else "Aucun minuteur en attente.")
         return
     for t in rows:
-        state = wording.state(app.workflows.latest(t.entity).definition, t.state)
+        definition = definitions.get((t.entity, t.entity_id))
+        state = wording.state(definition, t.state)
         click.echo(
-            f"{t.id:>8}  {format_local(t.due_at)}  {_timer_text(app, t)} (état : {state}), "
+            f"{t.id:>8}  {format_local(t.due_at)}  {_timer_text(definition, t)} (état : {state}), "
             f"{t.attempts} tentative(s)"
         )
         if failed:

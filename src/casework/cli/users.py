@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from casework import wording
 from casework.actors import Actor
 from casework.cli.cases import reason_option, successor_option
 from casework.cli.main import CheckedText, Context, acting_person, as_option, printable
@@ -204,7 +205,6 @@ def show(context: Context, login: str) -> None:
         user = user_row(conn, login)
         load = caseload_by_state(conn, app.workflows, user.login)
         history = user_events(conn, user.id)
-    states = app.workflows.latest("case").definition.states
     click.echo(f"{printable(user.login)} — {printable(user.name)} <{printable(user.email)}>")
     click.echo(f"  Rôle : {ROLE[user.role]} ; territoire : {shown_territory(user.territory)}")
     click.echo(f"  État : {'actif(ve)' if user.active else 'désactivé(e)'}")
@@ -214,7 +214,8 @@ def show(context: Context, login: str) -> None:
         if rows:
             click.echo(f"    {_GROUP[group]} : {sum(row.n for row in rows)}")
         for row in rows:
-            label = states[row.state].label if row.state in states else row.state
+            definition = app.workflows.find(row.workflow_name, row.workflow_version)
+            label = wording.state(definition, row.state)
             click.echo(f"      {label} : {row.n}")
     if history:
         click.echo("  Historique :")

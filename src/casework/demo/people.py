@@ -46,6 +46,7 @@ ACTIVE = (
 requires(
     workflow="case",
     by="la démo (demo/people.py)",
+    bundled_only=True,
     states=[*ACTIVE, "rupture", "reorientation"],
     triggers=[
         "ask_consent",
@@ -63,6 +64,7 @@ requires(
 requires(
     workflow="liaison",
     by="la démo (demo/people.py)",
+    bundled_only=True,
     states=["sent", "overdue", "acknowledged", "feedback_received"],
     triggers=["send", "acknowledge", "give_feedback", "close"],
 )

@@ -29,7 +29,7 @@ RUPTURED = {
     "lost_contact",
     "rupture_recorded",
 }
-requires(workflow="case", by="la démo (demo/story.py)", states=sorted(RUPTURED))
+requires(workflow="case", by="la démo (demo/story.py)", states=sorted(RUPTURED), bundled_only=True)
 
 
 def cohort_start(cohort: int) -> datetime:

@@ -1,10 +1,11 @@
 """The single write path for workflow state.
 
-Nothing else writes `state`, `version` or `state_since`. One call is one database transaction:
-the guards run, the machine applies the transition, the row changes (state, version + 1, what
-handlers staged), the audit event is inserted, the state's timers are reset, the transition's
-mails are queued in the outbox, then the handlers' deferred writes run. If
-anything raises, the transaction rolls back and nothing at all is written.
+Nothing else writes `state`, `version` or `state_since`, except `migration.py` (state and
+version: it moves a workflow version's cases to another version, `migrate_workflow`). One call
+is one database transaction: the guards run, the machine applies the transition, the row
+changes (state, version + 1, what handlers staged), the audit event is inserted, the state's
+timers are reset, the transition's mails are queued in the outbox, then the handlers' deferred
+writes run. If anything raises, the transaction rolls back and nothing at all is written.
 
 Concurrency. Each row carries a version counter. `fire` reads the row and updates it with
 `WHERE version = <the version read>`: if another transaction changed it in between, no row
@@ -34,6 +35,7 @@ from casework.database import Database
 from casework.engine.context import TransitionContext
 from casework.engine.entities import CASE, KINDS, LIAISON, EntityKind, RowReader
 from casework.engine.fastsql import FastSQL
+from casework.engine.migration import MigrationPlan, apply_migration, plan_migration
 from casework.errors import EntityNotFound, TransitionRefused, VersionConflict
 from casework.models import Event
 from casework.notify.outbox import Outbox
@@ -219,9 +221,12 @@ class Engine:
 
     # -- creating ---------------------------------------------------------------------------
 
-    def create_case(self, conn: Connection, actor: Actor, **values: Any) -> int:
-        """Insert a case in its workflow's initial state, with its creation event."""
-        return self.create_cases(conn, actor, [values])[0]
+    def create_case(
+        self, conn: Connection, actor: Actor, workflow: str = "case", **values: Any
+    ) -> int:
+        """Insert a case in `workflow`'s initial state (its latest version), with its creation
+        event."""
+        return self.create_cases(conn, actor, [values], workflow=workflow)[0]
 
     def create_cases(
         self,
@@ -229,16 +234,47 @@ class Engine:
         actor: Actor,
         rows: Sequence[Mapping[str, Any]],
         note: Mapping[str, Any] | None = None,
+        *,
+        workflow: str = "case",
+        workflow_version: int | None = None,
     ) -> list[int]:
         """Insert many cases (imports, benchmarks): one multi-row INSERT and their events.
-        `note` joins each creation event's data (an assignment says which draw it came from)."""
+        `note` joins each creation event's data (an assignment says which draw it came from).
+        The cases start in `workflow` at `workflow_version` (None: its latest version) and stay
+        on that version whatever is loaded later (`casework workflows migrate` moves them)."""
         audit = ("cohort", "group", "assignment_method", "referent")
-        return self._create(conn, CASE, actor, rows, audit=audit, note=note)
+        machine = self.workflows.starting(workflow, workflow_version, CASE.name)
+        return self._create(conn, CASE, machine, actor, rows, audit=audit, note=note)
 
     def create_sheet(self, conn: Connection, actor: Actor, **values: Any) -> int:
         """Insert a liaison sheet in its workflow's initial state, with its creation event."""
         audit = ("partner_id", "need_category")
-        return self._create(conn, LIAISON, actor, [values], audit=audit)[0]
+        machine = self.workflows.starting(LIAISON.name, None, LIAISON.name)
+        return self._create(conn, LIAISON, machine, actor, [values], audit=audit)[0]
+
+    # -- migrating --------------------------------------------------------------------------
+
+    def migrate_workflow(
+        self,
+        name: str,
+        from_version: int,
+        to_version: int,
+        mapping: Mapping[str, str],
+        actor: Actor,
+        *,
+        dry_run: bool = False,
+    ) -> MigrationPlan:
+        """Move every case on `name` at `from_version` to `to_version`, in one transaction (see
+        `engine/migration.py`); `dry_run` plans only. Raises MigrationRefused or
+        UnknownWorkflow, having written nothing."""
+        before = self.workflows.definition(name, from_version)
+        after = self.workflows.definition(name, to_version)
+        with self._transaction(None) as conn:
+            now = self.clock.now()
+            plan = plan_migration(conn, self, before, after, mapping, now)
+            if not dry_run:
+                apply_migration(conn, plan, actor, now, self)
+        return plan
 
     # -- internals --------------------------------------------------------------------------
 
@@ -457,6 +493,7 @@ class Engine:
         self,
         conn: Connection,
         entity: EntityKind,
+        machine: WorkflowMachine,
         actor: Actor,
         rows: Sequence[Mapping[str, Any]],
         audit: tuple[str, ...],
@@ -464,7 +501,6 @@ class Engine:
     ) -> list[int]:
         if not rows:
             return []
-        machine = self.workflows.latest(entity.name)
         definition = machine.definition
         now = self.clock.now()
         base = {

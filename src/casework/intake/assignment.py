@@ -298,6 +298,7 @@ def _create_cases(
 ) -> tuple[dict[int, str], int]:
     """The cases (case id → group) and how many ruptures the file already told."""
     now = app.clock.now()
+    rule = app.settings.intake.eligibility.rule(cohort)
     people = (
         conn.execute(
             insert(PEOPLE).returning(PEOPLE.c.id, sort_by_parameter_order=True),
@@ -363,6 +364,9 @@ def _create_cases(
         ],
         # The audit log says how each group was decided: the draw it came from.
         note={"draw": draw_id},
+        # The cohort's programme: its cases follow the workflow its rule names.
+        workflow=rule.workflow,
+        workflow_version=rule.workflow_version,
     )
     ruptures = 0
     importer = Actor.importer("fichier CMA")

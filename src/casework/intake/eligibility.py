@@ -13,7 +13,12 @@ training_centres = ["0530914B"]      # by UAI or by name
 statuses = ["apprenti"]              # apprenti, étudiant
 campaign_start = "07-01"             # the signing window (month-day of the cohort's year, or a
 campaign_end = "12-31"               # full date); absent: [intake] campaign_start, campaign_end
+workflow = "pre_apprenticeship"      # the workflow its cases follow (default "case")
+workflow_version = 1                 # pinned; absent: the latest version loaded when a case is made
 ```
+
+A cohort's workflow is a programme: its cases are created in it (and its version) and stay in
+it. Whether it exists is checked when the workflows are loaded (`casework.app.build_app`).
 
 A window of two month-days whose end comes before its start runs across the new year: "09-01"
 to "02-28" is, for cohort 2026, 1 September 2026 to 28 February 2027 (a season that signs
@@ -58,6 +63,9 @@ class Rule:
     statuses: tuple[str, ...] = ()  # apprentice, student
     campaign_start: str = ""  # "" : [intake] campaign_start
     campaign_end: str = ""
+    # The workflow (programme) the cohort's cases follow, and its version (None: the latest).
+    workflow: str = "case"
+    workflow_version: int | None = None
 
     @property
     def needs_both_files(self) -> bool:
@@ -73,6 +81,13 @@ class Eligibility:
 
     def rule(self, cohort: int) -> Rule:
         return self.cohorts.get(cohort, self.default)
+
+    def workflows(self) -> dict[str, tuple[str, int | None]]:
+        """The workflow (name, version) each rule names, by where it is set."""
+        named = {"intake.eligibility": (self.default.workflow, self.default.workflow_version)}
+        for cohort, rule in sorted(self.cohorts.items()):
+            named[f"intake.eligibility.{cohort}"] = (rule.workflow, rule.workflow_version)
+        return named
 
     @classmethod
     def from_toml(cls, raw: object, key: str) -> Eligibility:
@@ -101,11 +116,21 @@ def _rule(base: Rule, given: dict[str, Any], key: str) -> Rule:
             if value not in FILES:
                 raise RuleError(where, "« both » (les deux fichiers) ou « cma » (celui de la CMA)")
             changes[name] = value
+        elif name == "workflow":
+            if not isinstance(value, str) or not value.strip():
+                raise RuleError(where, "le nom d'un workflow (fichier workflows/*.yaml)")
+            changes[name] = value.strip()
+        elif name == "workflow_version":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise RuleError(where, "un numéro de version entier (1, 2…)")
+            changes[name] = value
         elif name in ("campaign_start", "campaign_end"):
             _window_bound(value, LEAP, where)  # checked on a leap year; read per cohort
             changes[name] = value
         else:
             changes[name] = tuple(_item(name, v, where) for v in _listed(value, where))
+    if "workflow" in changes and "workflow_version" not in changes:
+        changes["workflow_version"] = None  # another workflow: not the version of the one above
     rule = replace(base, **changes)
     bounds = (rule.campaign_start, rule.campaign_end)
     # Two month-days always make a window (it may wrap the year end); a date and a month-day

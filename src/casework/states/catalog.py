@@ -45,11 +45,30 @@ class WorkflowSet:
     def definition(self, name: str, version: int) -> WorkflowDef:
         return self.machine(name, version).definition
 
+    def find(self, name: str, version: int) -> WorkflowDef | None:
+        """A row's own definition, or None if its workflow is no longer loaded (what people
+        read then shows codes rather than failing)."""
+        machine = self.machines.get((name, version))
+        return machine.definition if machine is not None else None
+
+    def versions(self, name: str) -> list[WorkflowDef]:
+        """Every loaded version of a workflow, newest first."""
+        found = sorted(v for (n, v) in self.machines if n == name)
+        return [self.machines[(name, v)].definition for v in reversed(found)]
+
     def latest(self, name: str) -> WorkflowMachine:
         versions = [v for (n, v) in self.machines if n == name]
         if not versions:
             raise UnknownWorkflow(name)
         return self.machines[(name, max(versions))]
+
+    def starting(self, name: str, version: int | None, kind: str) -> WorkflowMachine:
+        """The workflow new rows of `kind` are created in: `name` at `version` (None: the
+        latest loaded). Rows keep the version they were created in (see `machine`)."""
+        machine = self.latest(name) if version is None else self.machine(name, version)
+        if machine.definition.entity != kind:
+            raise UnknownWorkflow(name, version, kind)
+        return machine
 
     def __iter__(self) -> Iterator[WorkflowDef]:
         for key in sorted(self.machines):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from casework.errors import Problem
 from casework.states.definition import WorkflowDef
@@ -43,8 +44,13 @@ class Requirement:
     states: tuple[str, ...] = ()
     state_tags: tuple[str, ...] = ()
     start: tuple[str, ...] = ()  # groups `start:` must give a trigger for
+    # Only the workflow files shipped with casework (the demo runs on those; a deployment's own
+    # files, or a version 2 of them, need not keep the demo's names).
+    bundled_only: bool = False
 
     def applies_to(self, wf: WorkflowDef) -> bool:
+        if self.bundled_only and not _bundled(wf):
+            return False
         if self.workflow is not None:
             return wf.name == self.workflow
         return wf.entity == self.entity
@@ -63,6 +69,7 @@ def requires(
     states: Iterable[str] = (),
     state_tags: Iterable[str] = (),
     start: Iterable[str] = (),
+    bundled_only: bool = False,
 ) -> None:
     """Declare names `by` relies on: in every workflow of `entity`, or in `workflow`.
 
@@ -81,8 +88,15 @@ def requires(
             states=tuple(states),
             state_tags=tuple(state_tags),
             start=tuple(start),
+            bundled_only=bundled_only,
         )
     )
+
+
+def _bundled(wf: WorkflowDef) -> bool:
+    from casework.resources import default_workflows_dir
+
+    return Path(wf.file).resolve().parent == default_workflows_dir().resolve()
 
 
 def _with_fields(
