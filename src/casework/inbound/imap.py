@@ -24,7 +24,8 @@ from imapclient.exceptions import IMAPClientError
 from sqlalchemy.exc import DBAPIError
 
 from casework.errors import describe_error
-from casework.inbound.ingest import Incoming, Ingestor
+from casework.inbound.ingest import Ingestor
+from casework.inbound.parsing import Incoming
 from casework.inbound.reader_state import ReaderState
 from casework.settings import InboundSettings, SettingsError
 
