@@ -3,7 +3,7 @@
 Compared: the chamber's contracts that the cohort's rule makes eligible (`eligibility.py`: the
 signing window, diplomas, levels, years, training centres, statuses) and that are not cases
 yet, and the young people of the Mission Locale not in a cohort already; a cohort whose rule
-takes the chamber's file alone is not cross-matched. `match` links them (`linkage.py`) with
+takes the chamber's file alone is not cross-matched. `match` links them (`linkage/`) with
 people's earlier decisions, and keeps its proposals (the latest run replaces the proposals still
 waiting); pairs *to review* wait for a person: `decide` confirms or rejects one, and that
 decision holds in every later run.
