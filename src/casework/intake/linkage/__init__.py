@@ -16,9 +16,9 @@ Incomplete records are compared on what they have (a missing field weighs nothin
 and are at best to review. Every pair kept is explained field by field, in French
 (`Pair.explain`, `model.py`).
 
-Guarantees: each person is in at most one pair. Speed (a million a side in about 20 s, `bench/match.py`): every step works on numpy
-arrays of integers, Python touching each distinct name once, not each person; the cyclic garbage
-collector is paused while linking.
+Guarantees: each person is in at most one pair. Speed (a million a side in about 20 s,
+`bench/match.py`): every step works on numpy arrays of integers, Python touching each distinct
+name once, not each person; the cyclic garbage collector is paused while linking.
 """
 
 from __future__ import annotations
