@@ -7,7 +7,6 @@ belong to.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -15,11 +14,12 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from casework.engine.fastsql import FastSQL
-from casework.models import Timer, TimerStatus
+from casework.models import TimerStatus
+from casework.models.tables import TIMERS
+from casework.retry import Backoff
 from casework.states.definition import Delay, StateDef, TimerDef
 from casework.timers.calendar import Calendar
 
-TIMERS = Timer.__table__
 PENDING = TimerStatus.PENDING.value
 TIMER_COLUMNS = (
     "entity",
@@ -234,20 +234,18 @@ class TimerStore:
         now: datetime,
         error: str,
         max_attempts: int,
-        base: float,
-        ceiling: float,
+        backoff: Backoff,
     ) -> bool:
-        """After a failure: pending again, to try later (exponential backoff with jitter), or
-        parked as failed once it has had `max_attempts`. Returns True if parked."""
+        """After a failure: pending again, to try later (after `backoff`), or parked as failed
+        once it has had `max_attempts`. Returns True if parked."""
         attempts = timer.attempts + 1  # as claimed, before this attempt
         if attempts >= max_attempts:
             values = {"status": TimerStatus.FAILED.value, "closed_at": now}
         else:
-            delay = min(ceiling, base * 2 ** (attempts - 1)) * random.uniform(0.8, 1.2)
             values = {
                 "status": PENDING,
                 "closed_at": None,
-                "run_after": now + timedelta(seconds=delay),
+                "run_after": now + backoff.delay(attempts),
             }
         conn.execute(
             update(TIMERS)
