@@ -18,9 +18,9 @@ from casework.app import App, build_app
 from casework.cli.main import Context
 from casework.clock import PARIS, FastClock, FixedClock, SystemClock, format_local, to_local
 from casework.migrate import current_revision, head_revision
+from casework.service.lifecycle import STALE_AFTER, Service, heartbeats
 from casework.settings import Settings
 from casework.text_hygiene import for_terminal
-from casework.timers.service import STALE_AFTER, Service, heartbeats
 
 log = logging.getLogger("casework.cli")
 LOOPBACK = ("127.0.0.1", "localhost")
@@ -133,7 +133,7 @@ def run_service(
         return
     import uvicorn
 
-    from casework.web.app import create_web_app
+    from casework.service.web import create_web_app
 
     config = uvicorn.Config(
         create_web_app(service, extra_routes),
