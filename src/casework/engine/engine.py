@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, insert, select
 
 from casework.actors import Actor
+from casework.chunks import chunks
 from casework.clock import Clock
 from casework.database import Database
 from casework.engine.context import TransitionContext
@@ -200,7 +201,7 @@ class Engine:
         result = BatchResult()
         with self._transaction(conn) as c:
             now = self.clock.now()  # one transaction, one time
-            for part in _chunks(sorted(ids), CHUNK):
+            for part in chunks(sorted(ids), CHUNK):
                 rows = self._batch_readers[entity.name].read(c, part)
                 found = {row.id for row in rows}
                 result.missing.extend(i for i in part if i not in found)
@@ -527,8 +528,3 @@ class Engine:
                 )
             self.timers.insert(conn, planned)
         return ids
-
-
-def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

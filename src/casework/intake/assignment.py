@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 
 from casework.actors import Actor
 from casework.app import App
+from casework.chunks import chunks
 from casework.errors import CaseworkError
 from casework.intake.candidates import Matched, roll
 from casework.intake.files import read_table
@@ -244,8 +245,7 @@ def _lottery(
     for stratum in sorted(by_stratum, key=repr):
         people = sorted(by_stratum[stratum])
         rng.shuffle(people)
-        for start in range(0, len(people), block_size):
-            block = people[start : start + block_size]
+        for block in chunks(people, block_size):
             places = ["test", "control"] * (len(block) // 2)
             if len(block) % 2:
                 places.append(rng.choice(("test", "control")))

@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError
 
 from casework.actors import Actor
 from casework.app import App
+from casework.chunks import chunks
 from casework.errors import CaseworkError
 from casework.french import os_error
 from casework.intake import rejects
@@ -204,8 +205,7 @@ class Importer:
         key_name = KEYS[source]
         changed_contracts: dict[str, dict[str, Any]] = {}
         ruptures: dict[str, date] = {}
-        for start in range(0, len(records), CHUNK):
-            part = records[start : start + CHUNK]
+        for part in chunks(records, CHUNK):
             keys = [str(values[key_name]) for _, values in part]
             known = {
                 row.key: row
@@ -285,11 +285,11 @@ class Importer:
         now = self.app.clock.now()
         cases = {}
         keys = list(changed)
-        for start in range(0, len(keys), CHUNK):
+        for part in chunks(keys, CHUNK):
             for row in conn.execute(
                 select(CONTRACTS.c.id, CONTRACTS.c.cma_number, CASES.c.id.label("case_id"))
                 .join(CASES, CASES.c.contract_id == CONTRACTS.c.id)
-                .where(CONTRACTS.c.cma_number.in_(keys[start : start + CHUNK]))
+                .where(CONTRACTS.c.cma_number.in_(part))
             ):
                 cases[row.cma_number] = row
         if cases:

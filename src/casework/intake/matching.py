@@ -21,6 +21,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from casework.actors import Actor
 from casework.app import App
+from casework.chunks import chunks
 from casework.errors import CaseworkError
 from casework.intake.eligibility import Rule, judge, window
 from casework.intake.linkage import Band, Thresholds, link
@@ -146,10 +147,8 @@ def match(app: App, cohort: int) -> MatchReport:
     now = app.clock.now()
     keys = [r.key for r in contracts]
     with app.db.transaction() as conn:
-        for start in range(0, len(keys), 500):
-            conn.execute(
-                delete(PROPOSALS).where(PROPOSALS.c.cma_key.in_(keys[start : start + 500]))
-            )
+        for part in chunks(keys):
+            conn.execute(delete(PROPOSALS).where(PROPOSALS.c.cma_key.in_(part)))
         if result.pairs:
             conn.execute(
                 insert(PROPOSALS),

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert, select
 
+from casework.chunks import chunks
 from casework.csv_export import SafeWriter
 from casework.errors import CaseworkError
 from casework.models import IntakeFile, IntakeReject
@@ -50,8 +51,8 @@ def store(conn: Connection, file_id: int, checked: Checked) -> None:
         {"file_id": file_id, "line": line, "cells": cells, "reasons": reasons}
         for line, cells, reasons in rejected_rows(checked)
     ]
-    for start in range(0, len(rows), CHUNK):
-        conn.execute(insert(REJECTS), rows[start : start + CHUNK])
+    for part in chunks(rows, CHUNK):
+        conn.execute(insert(REJECTS), part)
 
 
 def write_csv(path: Path, header: list[str], rows: Iterable[Rejected]) -> None:
