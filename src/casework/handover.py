@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, Connection, select
 from casework.actors import Actor
 from casework.errors import CaseworkError, TransitionRefused
 from casework.labels import ROLE
-from casework.models import Case, User
+from casework.models.tables import CASES, USERS
 from casework.models.user import REFERENT_ROLES
 from casework.notify.revocation import revoke_links
 
@@ -33,7 +33,6 @@ if TYPE_CHECKING:  # the case workflow's handlers import this module
     from casework.app import App
     from casework.states.catalog import WorkflowSet
 
-CASES, USERS = Case.__table__, User.__table__
 TRIGGER = "reassign"
 # What the revocation events say (the reassignment's own event holds the person's reason).
 REVOKE_REASON = "changement de référent"

@@ -19,7 +19,8 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from casework.actors import Actor
 from casework.handover import Handover, HandoverRefused, hand_over, is_open, open_cases_of
-from casework.models import Case, Event, Role, User
+from casework.models import Role
+from casework.models.tables import CASES, EVENTS, USERS
 from casework.models.user import REFERENT_ROLES
 from casework.notify.render import is_usable_address
 from casework.notify.revocation import revoke_links
@@ -27,8 +28,6 @@ from casework.notify.revocation import revoke_links
 if TYPE_CHECKING:
     from casework.app import App
     from casework.states.catalog import WorkflowSet
-
-USERS, CASES, EVENTS = User.__table__, Case.__table__, Event.__table__
 
 
 class StaffRefused(HandoverRefused):

@@ -8,11 +8,11 @@ from sqlalchemy import select
 from casework.cli.main import CheckedText, Context, acting_person, as_option, printable
 from casework.clock import format_local
 from casework.labels import INBOUND_KIND, INBOUND_STATUS, REPLY_RECORDED
-from casework.models import InboundMail, InboundStatus
+from casework.models import InboundStatus
+from casework.models.tables import INBOUND
 from casework.text_hygiene import for_terminal
 from casework.text_limits import REASON
 
-INBOUND = InboundMail.__table__
 # How a message came in (`inbound_mails.source`).
 SOURCES = {"imap": "lu par IMAP", "lmtp": "reçu par LMTP", "demo": "démonstration"}
 

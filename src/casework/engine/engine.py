@@ -36,7 +36,7 @@ from casework.engine.context import TransitionContext
 from casework.engine.entities import CASE, KINDS, LIAISON, EntityKind, RowReader
 from casework.engine.fastsql import FastSQL
 from casework.errors import EntityNotFound, TransitionRefused, VersionConflict
-from casework.models import Event
+from casework.models.tables import EVENTS
 from casework.notify.outbox import Outbox
 from casework.states.catalog import WorkflowSet
 from casework.states.fields import check_applying, clean_fields, to_json
@@ -44,7 +44,6 @@ from casework.states.machine import WorkflowMachine
 from casework.timers.calendar import Calendar
 from casework.timers.store import TimerStore
 
-EVENTS = Event.__table__
 EVENT_COLUMNS = (
     "case_id",
     "entity",

@@ -22,10 +22,9 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from casework.models import Beneficiary, Case, Contract, LiaisonSheet, Partner
+from casework.models import Beneficiary, Contract, Partner
+from casework.models.tables import CASES, SHEETS
 
-CASES: Table = Case.__table__  # type: ignore[assignment]
-SHEETS: Table = LiaisonSheet.__table__  # type: ignore[assignment]
 # Nothing decides on these, and reading timestamps costs (SQLite stores text to parse).
 _NOT_READ = {"created_at", "updated_at", "state_since"}
 

@@ -42,20 +42,12 @@ from casework.intake.files import read_table
 from casework.intake.launch import NO_REFERENTS, Referents, Started, allocate
 from casework.intake.launch import start as launch
 from casework.intake.matching import contracts_in_cases, young_people_in_cases
-from casework.models import (
-    AssignmentDraw,
-    Beneficiary,
-    Case,
-    Contract,
-    MatchProposal,
-)
+from casework.models.tables import CONTRACTS, DRAWS, PEOPLE
 from casework.names import fold
 from casework.territory import departement_of
 from casework.text_limits import shown
 
 log = logging.getLogger("casework.intake")
-PROPOSALS, DRAWS = MatchProposal.__table__, AssignmentDraw.__table__
-CASES, CONTRACTS, PEOPLE = Case.__table__, Contract.__table__, Beneficiary.__table__
 METHODS = ("parity", "lottery", "evaluator")
 STRATA = ("sex", "diploma_level", "postcode_department", "training_centre_uai")
 GROUPS = {"test": "test", "t": "test", "témoin": "control", "temoin": "control",

@@ -34,11 +34,9 @@ from casework.intake import rejects
 from casework.intake.fields import KEYS, Problem
 from casework.intake.profile import Profile, default_profile
 from casework.intake.reading import Checked, check_file, write_rejected
-from casework.models import Case, Contract, IntakeFile, IntakeRecord
+from casework.models.tables import CASES, CONTRACTS, FILES, RECORDS
 
 log = logging.getLogger("casework.intake")
-FILES, RECORDS = IntakeFile.__table__, IntakeRecord.__table__
-CASES, CONTRACTS = Case.__table__, Contract.__table__
 CHUNK = 500
 # What a later chamber file may change on a contract that became a case.
 CONTRACT_COLUMNS = (

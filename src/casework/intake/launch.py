@@ -28,11 +28,10 @@ from casework.actors import Actor
 from casework.app import App
 from casework.errors import CaseworkError
 from casework.handover import successor_refusal
-from casework.models import Case, User
+from casework.models.tables import CASES, USERS
 from casework.models.user import REFERENT_ROLES
 from casework.staff import caseloads
 
-CASES, USERS = Case.__table__, User.__table__
 ALLOCATIONS = ("balanced", "territory")
 # The trigger that starts a case, by group (both from `identified`).
 STARTS = {"test": "ask_consent", "control": "track_outcomes"}

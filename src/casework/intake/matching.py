@@ -26,12 +26,9 @@ from casework.errors import CaseworkError
 from casework.intake.eligibility import Rule, judge, window
 from casework.intake.linkage import Band, Thresholds, link
 from casework.intake.records import Person
-from casework.models import Beneficiary, Case, Contract, IntakeRecord, MatchDecision, MatchProposal
+from casework.models.tables import CASES, CONTRACTS, DECISIONS, PEOPLE, PROPOSALS, RECORDS
 
 log = logging.getLogger("casework.intake")
-RECORDS, PROPOSALS = IntakeRecord.__table__, MatchProposal.__table__
-DECISIONS = MatchDecision.__table__
-CASES, CONTRACTS, PEOPLE = Case.__table__, Contract.__table__, Beneficiary.__table__
 
 
 class ReviewError(CaseworkError):

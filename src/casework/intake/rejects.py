@@ -22,13 +22,12 @@ from sqlalchemy import Connection, insert, select
 from casework.chunks import chunks
 from casework.csv_export import SafeWriter
 from casework.errors import CaseworkError
-from casework.models import IntakeFile, IntakeReject
+from casework.models.tables import FILES, REJECTS
 from casework.text_limits import shown
 
 if TYPE_CHECKING:
     from casework.intake.reading import Checked
 
-FILES, REJECTS = IntakeFile.__table__, IntakeReject.__table__
 MAX_CELL = 1_000
 CHUNK = 500
 Rejected = tuple[int, list[str], list[str]]  # line, cells as text, reasons

@@ -30,21 +30,23 @@ from casework.clock import format_local, to_local
 from casework.french import elide, with_kind
 from casework.labels import NEED_CATEGORY, choice_label
 from casework.models import (
-    Beneficiary,
-    Case,
-    Contract,
-    Event,
-    LiaisonSheet,
     MailStatus,
-    OutboxMail,
-    Partner,
-    PartnerContact,
-    Timer,
-    User,
 )
 from casework.models.base import ContactRole
 from casework.models.beneficiary import MAJORITY_AGE, age_on, display_name
 from casework.models.contract import UNKNOWN_EMPLOYER
+from casework.models.tables import (
+    CASES,
+    CONTACTS,
+    CONTRACTS,
+    EVENTS,
+    OUTBOX,
+    PARTNERS,
+    PEOPLE,
+    SHEETS,
+    TIMERS,
+    USERS,
+)
 from casework.notify import mime
 from casework.notify.links import LinkRequest, LinkSigner
 from casework.notify.mime import one_line
@@ -56,11 +58,6 @@ from casework.states.definition import LINK_ACTORS
 
 log = logging.getLogger("casework.mail")
 
-OUTBOX = OutboxMail.__table__
-CASES, SHEETS = Case.__table__, LiaisonSheet.__table__
-PEOPLE, CONTRACTS = Beneficiary.__table__, Contract.__table__
-USERS, PARTNERS, CONTACTS = User.__table__, Partner.__table__, PartnerContact.__table__
-TIMERS, EVENTS = Timer.__table__, Event.__table__
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+$")
 
 

@@ -33,8 +33,9 @@ from sqlalchemy import Connection, select
 
 from casework.app import App
 from casework.models import MailStatus
+from casework.models.tables import OUTBOX
 from casework.notify.links import LinkSigner
-from casework.notify.outbox import OUTBOX, Outbox
+from casework.notify.outbox import Outbox
 from casework.notify.render import Renderer
 from casework.retry import Backoff
 from casework.settings import MailSettings, SettingsError

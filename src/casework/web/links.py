@@ -46,16 +46,15 @@ from casework.app import App
 from casework.engine.entities import KINDS, RowReader
 from casework.errors import InvalidTransitionData, TransitionRefused, VersionConflict
 from casework.labels import NEED_CATEGORY, labels_for
-from casework.models import Event, User
 from casework.models.beneficiary import display_name
 from casework.models.contract import UNKNOWN_EMPLOYER
+from casework.models.tables import CASES, CONTRACTS, EVENTS, PEOPLE, SHEETS, USERS
 from casework.notify.links import LinkError, LinkRevoked, LinkSigner, LinkStale
-from casework.notify.render import CASES, CONTRACTS, PEOPLE, SHEETS, case_facts, paris_date
+from casework.notify.render import case_facts, paris_date
 from casework.states.definition import FieldDef, TransitionDef
 from casework.web import forms
 
 log = logging.getLogger("casework.links")
-USERS, EVENTS = User.__table__, Event.__table__
 CSRF_COOKIE = "casework_csrf"
 HEADERS = forms.PAGE_HEADERS
 
