@@ -333,6 +333,7 @@ class Engine:
             detail=detail,
             actor_kind=actor.kind_value if actor else None,
             state_label=machine.definition.states[row.state].label,
+            case_id=getattr(row, entity.case_id_column, None),
         )
 
     def _write(

@@ -312,7 +312,7 @@ class Sweeper:
 
 def _reason(refusal: TransitionRefused) -> str:
     """Why a timer was set aside, in French: `casework history` shows it."""
-    what, moved = ("la fiche", "passée") if refusal.kind == "liaison" else ("le dossier", "passé")
+    what, moved = ("la fiche", "passée") if refusal.entity == "liaison" else ("le dossier", "passé")
     if refusal.reason == "stale":
         return f"{what} a changé d'état depuis que le minuteur a été posé"
     if refusal.reason == "state":
