@@ -84,8 +84,8 @@ def add_user(
             "created_at": now,
         },
     ).scalar_one()
-    facts = {"role": role.value, "territory": list(territory)}
-    _record(conn, user_id, "add", by, now, facts)
+    details = {"role": role.value, "territory": list(territory)}
+    _record(conn, user_id, "add", by, now, details)
     return int(user_id)
 
 
@@ -111,9 +111,10 @@ def update_user(
         changed["territory"] = list(changed["territory"])
     if changed:
         conn.execute(update(USERS).where(USERS.c.id == user.id).values(**changed))
-        # The facts, not the values: an address is personal data, and is in the users table.
-        facts = {k: (str(v) if k == "role" else v) for k, v in changed.items() if k != "email"}
-        _record(conn, user.id, "update", by, now, {"fields": sorted(changed), **facts})
+        # Which fields changed, and their values but the address: an address is personal data,
+        # and is in the users table.
+        details = {k: (str(v) if k == "role" else v) for k, v in changed.items() if k != "email"}
+        _record(conn, user.id, "update", by, now, {"fields": sorted(changed), **details})
     return sorted(changed)
 
 
@@ -148,8 +149,8 @@ def deactivate(
     if successor is not None:
         handover = hand_over(app, conn, login, successor, by, reason)
     conn.execute(update(USERS).where(USERS.c.id == user.id).values(active=False))
-    facts = {"reason": reason, "to": successor, "cases": len(handover.moved), "links": links}
-    _record(conn, user.id, "deactivate", by, now, facts)
+    details = {"reason": reason, "to": successor, "cases": len(handover.moved), "links": links}
+    _record(conn, user.id, "deactivate", by, now, details)
     return Deactivated(handover, links)
 
 

@@ -19,9 +19,9 @@ from casework.notify.render import paris_date
 from casework.states.definition import FieldDef, WorkflowDef
 
 ACTORS = {"timer": "minuteur", "system": "système"}
-# Facts an event records beside a transition's fields: a creation's, a handler's note, the
+# Details an event records beside a transition's fields: a creation's, a handler's note, the
 # events that are no transition (an alert, links revoked, a timer set aside).
-FACTS = {
+NOTED = {
     "cohort": "cohorte",
     "group": "groupe",
     "assignment_method": "méthode",
@@ -94,9 +94,9 @@ def fields_of(definition: WorkflowDef | None, trigger: str | None) -> dict[str, 
 def recorded(definition: WorkflowDef | None, trigger: str | None, data: Mapping[str, Any]) -> str:
     """What an event recorded: « Canal : téléphone ; Difficultés repérées : logement, argent »."""
     fields = fields_of(definition, trigger)
-    # In the order the workflow declares its fields, then the facts': the same on both
+    # In the order the workflow declares its fields, then the details': the same on both
     # databases (PostgreSQL's JSONB keeps its keys in an order of its own).
-    known = list(dict.fromkeys([*fields, *FACTS]))
+    known = list(dict.fromkeys([*fields, *NOTED]))
     order = [k for k in known if k in data] + sorted(k for k in data if k not in known)
     parts = []
     for key in order:
@@ -104,7 +104,7 @@ def recorded(definition: WorkflowDef | None, trigger: str | None, data: Mapping[
         if key == "outcome":  # a timer set aside: the line says so
             continue
         f = fields.get(key)
-        name = f.label if f is not None and f.label else FACTS.get(key, key)
+        name = f.label if f is not None and f.label else NOTED.get(key, key)
         colon = "" if name.endswith("n°") else " :"  # "alerte n° 3", "canal : téléphone"
         parts.append(f"{name}{colon} {value_text(value, f, key)}")
     return " ; ".join(parts)

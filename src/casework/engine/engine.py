@@ -120,8 +120,9 @@ class Engine:
         conn: Connection | None = None,
         **data: Any,
     ) -> Transitioned:
-        """Apply `trigger` to a case. Raises TransitionRefused, VersionConflict,
-        InvalidTransitionData or EntityNotFound, having written nothing."""
+        """Apply `trigger` to one case (cases only; a sheet is `fire_sheet`, many rows of any
+        kind `fire_many`). Raises TransitionRefused, VersionConflict, InvalidTransitionData or
+        EntityNotFound, having written nothing."""
         return self._fire_one(CASE, case_id, trigger, actor, expected_version, data, conn)
 
     def fire_sheet(
@@ -149,13 +150,14 @@ class Engine:
         isolate: bool = False,
         entered: Mapping[int, int] | None = None,
     ) -> BatchResult:
-        """Apply one trigger to many rows in one transaction.
+        """Apply one trigger to many rows of `kind` ("case", "liaison") in one transaction.
 
-        Rows whose state does not allow the trigger (or whose guards say no) are left unchanged
-        and listed in `refused`; unknown ids in `missing`. With `isolate=True`, a row whose guard
-        or handler raises is listed in `failed` instead of failing the batch. `entered` maps ids
-        to the state entry (`entered_version`) the caller acts for (a timer's): a row that has
-        entered a state since is refused as stale.
+        Unlike `fire` (one case, a refusal raised), it names its entity kind and lists
+        refusals instead of raising them: rows whose state does not allow the trigger (or whose
+        guards say no) are left unchanged and listed in `refused`; unknown ids in `missing`.
+        With `isolate=True`, a row whose guard or handler raises is listed in `failed` instead
+        of failing the batch. `entered` maps ids to the state entry (`entered_version`) the
+        caller acts for (a timer's): a row that has entered a state since is refused as stale.
         """
         entity = KINDS[kind]
         data = data or {}
@@ -433,7 +435,7 @@ class Engine:
                     state,
                     ctx.row.version + 1,
                     now,
-                    ctx.fact,
+                    ctx.value_of,
                     due_cache,
                 )
         self.timers.insert(conn, planned)
@@ -515,7 +517,7 @@ class Engine:
             planned: list[tuple[Any, ...]] = []
             due_cache: dict[tuple[int, int, Any], datetime] = {}
             for row in reader.read(conn, ids):
-                facts = lambda name, row=row: getattr(row, name.replace(".", "_"), None)  # noqa: E731
+                value_of = lambda name, row=row: getattr(row, name.replace(".", "_"), None)  # noqa: E731
                 planned += self.timers.plan(
                     entity.name,
                     row.id,
@@ -523,7 +525,7 @@ class Engine:
                     initial,
                     1,
                     now,
-                    facts,
+                    value_of,
                     due_cache,
                 )
             self.timers.insert(conn, planned)

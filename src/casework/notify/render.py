@@ -67,7 +67,7 @@ def is_usable_address(address: str) -> bool:
     return _ADDRESS.match(address.strip()) is not None
 
 
-def case_facts(*columns: Any) -> Select[Any]:
+def case_with_person(*columns: Any) -> Select[Any]:
     """`columns` of cases with their young person (`PEOPLE`) and contract (`CONTRACTS`)."""
     return (
         select(*columns)
@@ -133,10 +133,10 @@ class Renderer:
         result.ready += [r.id for r in rows if r.message is not None]
         if not todo:
             return result
-        facts = _Facts.load(conn, todo, now)
+        preloaded = _Preloaded.load(conn, todo, now)
         for row in todo:
             try:
-                self._render_row(conn, row, facts, now, result)
+                self._render_row(conn, row, preloaded, now, result)
             except DBAPIError:
                 raise  # the transaction is broken: the whole round rolls back, mails stay due
             except Exception as error:
@@ -161,14 +161,14 @@ class Renderer:
         return result
 
     def _render_row(
-        self, conn: Connection, row: Any, facts: _Facts, now: datetime, result: Rendered
+        self, conn: Connection, row: Any, preloaded: _Preloaded, now: datetime, result: Rendered
     ) -> None:
-        case = facts.cases.get(row.case_id) if row.case_id is not None else None
+        case = preloaded.cases.get(row.case_id) if row.case_id is not None else None
         if case is not None and case.group == "control":
             result.undeliverable.append((row.id, "dossier du groupe témoin : jamais contacté"))
             return
-        sheet = facts.sheets.get(row.entity_id) if row.entity == "liaison" else None
-        addresses = self._addresses(row, case, sheet, facts)
+        sheet = preloaded.sheets.get(row.entity_id) if row.entity == "liaison" else None
+        addresses = self._addresses(row, case, sheet, preloaded)
         if not addresses:
             result.undeliverable.append((row.id, f"aucune adresse pour « {row.recipient_role} »"))
             return
@@ -191,7 +191,7 @@ class Renderer:
             )
             targets.append((copy_id, address))
         for mail_id, (name, address) in targets:
-            self._render_one(mail_id, row, name, address, case, sheet, facts, now, result)
+            self._render_one(mail_id, row, name, address, case, sheet, preloaded, now, result)
             result.ready.append(mail_id)
 
     def _render_one(
@@ -202,12 +202,12 @@ class Renderer:
         address: str,
         case: Any,
         sheet: Any,
-        facts: _Facts,
+        preloaded: _Preloaded,
         now: datetime,
         result: Rendered,
     ) -> None:
         stored = row.context or {}
-        context = self._context(row, case, sheet, facts, now)
+        context = self._context(row, case, sheet, preloaded, now)
         context["recipient_name"] = name
         # Links: the ones the transition declared (on its own row), or a digest's items.
         requests, slots = [], []
@@ -297,19 +297,21 @@ class Renderer:
 
     # -- what a template sees ----------------------------------------------------------------------
 
-    def _addresses(self, row: Any, case: Any, sheet: Any, facts: _Facts) -> list[tuple[str, str]]:
+    def _addresses(
+        self, row: Any, case: Any, sheet: Any, preloaded: _Preloaded
+    ) -> list[tuple[str, str]]:
         role = row.recipient_role
         found: list[tuple[str, str]] = []
         if role == "counsellor":
             login = (row.context or {}).get("login") or (case.referent if case else None)
-            user = facts.users.get(login) if login else None
+            user = preloaded.users.get(login) if login else None
             if user is not None and user.active:
                 found = [(user.name, user.email)]
         elif role in ("partner", "partner_manager") and sheet is not None:
             wanted = ContactRole.MANAGER if role == "partner_manager" else ContactRole.CONTACT
             found = [
                 (c.name, c.email)
-                for c in facts.contacts.get(sheet.partner_id, [])
+                for c in preloaded.contacts.get(sheet.partner_id, [])
                 if c.role == wanted and not c.unreachable
             ]
         elif role == "beneficiary" and case is not None and case.email:
@@ -326,7 +328,7 @@ class Renderer:
         return clean
 
     def _context(
-        self, row: Any, case: Any, sheet: Any, facts: _Facts, now: datetime
+        self, row: Any, case: Any, sheet: Any, preloaded: _Preloaded, now: datetime
     ) -> dict[str, Any]:
         stored = row.context or {}
         data = dict(stored.get("data", {}))
@@ -340,7 +342,7 @@ class Renderer:
         if case is not None:
             machine = self.workflows.machine(case.workflow_name, case.workflow_version)
             first_name = case.first_names.split()[0] if case.first_names.split() else ""
-            referent = facts.users.get(case.referent) if case.referent else None
+            referent = preloaded.users.get(case.referent) if case.referent else None
             age = age_on(case.birth_date, to_local(now).date())
             context.update(
                 age=age,
@@ -348,7 +350,7 @@ class Renderer:
                 cohort=case.cohort,
                 state_since=paris_date(case.state_since),
                 # Since when what this mail chases was awaited (a reminder says so).
-                waiting_since=paris_date(facts.waiting_since.get((case.id, row.version))),
+                waiting_since=paris_date(preloaded.waiting_since.get((case.id, row.version))),
                 beneficiary_name=display_name(case.first_names, case.birth_name),
                 first_name=first_name,
                 birth_date=paris_date(case.birth_date),
@@ -368,7 +370,7 @@ class Renderer:
                 counsellor_email=referent.email if referent else None,
             )
         if sheet is not None:
-            deadlines = facts.deadlines.get((sheet.id, row.state_entry), {})
+            deadlines = preloaded.deadlines.get((sheet.id, row.state_entry), {})
             context.update(
                 sheet_id=sheet.id,
                 partner_name=sheet.partner_name,
@@ -384,7 +386,7 @@ class Renderer:
 
 
 @dataclass
-class _Facts:
+class _Preloaded:
     """Everything a batch of mails reads, in a handful of queries."""
 
     cases: dict[int, Any]
@@ -395,7 +397,7 @@ class _Facts:
     waiting_since: dict[tuple[int, int], datetime]
 
     @classmethod
-    def load(cls, conn: Connection, rows: Sequence[Any], now: datetime) -> _Facts:
+    def load(cls, conn: Connection, rows: Sequence[Any], now: datetime) -> _Preloaded:
         sheet_ids = sorted({r.entity_id for r in rows if r.entity == "liaison"})
         sheets = {}
         if sheet_ids:
@@ -418,7 +420,7 @@ class _Facts:
         case_ids = sorted({r.case_id for r in rows if r.case_id is not None})
         cases = {}
         if case_ids:
-            query = case_facts(
+            query = case_with_person(
                 CASES.c.id,
                 CASES.c.state,
                 CASES.c.workflow_name,

@@ -92,10 +92,10 @@ class TimerStore:
         state: StateDef,
         set_version: int,
         entered_at: datetime,
-        facts: Any,
+        value_of: Any,
         due_cache: dict[tuple[int, int, Any], datetime],
     ) -> list[tuple[Any, ...]]:
-        """Rows for the timers of `state`, entered at `entered_at`. `facts(name)` gives the date
+        """Rows for the timers of `state`, entered at `entered_at`. `value_of(name)` gives the date
         a timer counts from (`contract.start_date`…), and the row's own count for a delay that
         may take one (`partner.ack_days`: the partner's deadline, else the YAML's); a timer
         whose date is unknown is not set. `due_cache` spares recomputing a due time a batch of
@@ -104,14 +104,14 @@ class TimerStore:
         for timer in state.timers:
             anchor = None
             if timer.anchor is not None:
-                anchor = facts(timer.anchor)
+                anchor = value_of(timer.anchor)
                 if anchor is None:
                     continue
                 if isinstance(anchor, datetime):
                     anchor = self.calendar.local_date(anchor)
             delay = timer.delay
             if delay.instead is not None:
-                delay = delay.for_row(facts(delay.instead))
+                delay = delay.for_row(value_of(delay.instead))
             due = self._due(timer, delay, entered_at, anchor, due_cache)
             rows.append(
                 (
