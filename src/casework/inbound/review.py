@@ -54,16 +54,14 @@ class Review:
             text = record.text or ""
             data = reply_data(trigger, text)
             done = self.app.engine.fire_sheet(sheet_id, trigger, actor, conn=conn, **data)
-            conn.execute(
-                update(INBOUND)
-                .where(INBOUND.c.id == inbound_id)
-                .values(
-                    status=InboundStatus.RECORDED,
-                    sheet_id=sheet_id,
-                    case_id=state.case_id,
-                    event_version=done.version,
-                    reason=f"rattaché à la fiche n° {sheet_id} par {actor}",
-                )
+            _settle(
+                conn,
+                inbound_id,
+                status=InboundStatus.RECORDED,
+                sheet_id=sheet_id,
+                case_id=state.case_id,
+                event_version=done.version,
+                reason=f"rattaché à la fiche n° {sheet_id} par {actor}",
             )
         log.info("inbound %s attached to sheet %s by %s (%s)", inbound_id, sheet_id, actor, trigger)
         return trigger
@@ -88,14 +86,12 @@ class Review:
                 identified_by=actor,
                 now=self.app.clock.now(),
             )
-            conn.execute(
-                update(INBOUND)
-                .where(INBOUND.c.id == inbound_id)
-                .values(
-                    status=InboundStatus.RECORDED,
-                    case_id=case_id,
-                    reason=f"alerte sur le dossier n° {case_id}, rattachée par {actor}",
-                )
+            _settle(
+                conn,
+                inbound_id,
+                status=InboundStatus.RECORDED,
+                case_id=case_id,
+                reason=f"alerte sur le dossier n° {case_id}, rattachée par {actor}",
             )
         log.info(
             "inbound %s attached as alert %s on case %s by %s", inbound_id, alert_id, case_id, actor
@@ -105,11 +101,8 @@ class Review:
     def reject(self, inbound_id: int, actor: Actor, reason: str) -> None:
         with self.app.db.transaction() as conn:
             _quarantined(conn, inbound_id)
-            conn.execute(
-                update(INBOUND)
-                .where(INBOUND.c.id == inbound_id)
-                .values(status=InboundStatus.REJECTED, reason=f"écarté par {actor} : {reason}")
-            )
+            rejected = f"écarté par {actor} : {reason}"
+            _settle(conn, inbound_id, status=InboundStatus.REJECTED, reason=rejected)
         log.info("inbound %s rejected by %s: %s", inbound_id, actor, shown(reason, 200))
 
 
@@ -120,3 +113,8 @@ def _quarantined(conn: Connection, inbound_id: int) -> Any:
     if record.status != InboundStatus.QUARANTINED:
         raise InboundError(f"le courriel reçu n° {inbound_id} n'est pas en quarantaine")
     return record
+
+
+def _settle(conn: Connection, inbound_id: int, **values: Any) -> None:
+    """What a person decided about a quarantined message, written on its record."""
+    conn.execute(update(INBOUND).where(INBOUND.c.id == inbound_id).values(**values))
