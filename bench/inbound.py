@@ -45,7 +45,8 @@ from casework.actors import Actor
 from casework.app import build_app
 from casework.clock import SystemClock
 from casework.inbound.classify import classify
-from casework.inbound.ingest import Incoming, Ingestor, _body_text
+from casework.inbound.ingest import Ingestor
+from casework.inbound.parsing import Incoming, body_text
 from casework.inbound.quotes import strip_quotes
 from casework.migrate import upgrade
 from casework.models import LiaisonSheet, OutboxMail, Partner, PartnerContact
@@ -171,7 +172,7 @@ def run_parse_only(raws: list[bytes]) -> float:
     for raw in raws:
         message = email.message_from_bytes(raw, policy=email.policy.compat32)
         classify(message)
-        strip_quotes(_body_text(message))
+        strip_quotes(body_text(message))
     return time.perf_counter() - started
 
 

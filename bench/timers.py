@@ -45,8 +45,8 @@ from casework.app import build_app
 from casework.clock import SystemClock
 from casework.migrate import upgrade
 from casework.models import Beneficiary, Case, Contract, Timer
+from casework.service.lifecycle import Service
 from casework.settings import MailSettings, Settings
-from casework.timers.service import Service
 
 CHUNK = 50_000
 

@@ -87,6 +87,8 @@ _ACTOR_FR = {
 class TransitionRefused(CaseworkError):
     """The trigger is not allowed from the entity's state, not for this actor, or a guard said no.
 
+    `entity` ("case", "liaison") and `entity_id` name what was refused; `case_id` is the case it
+    belongs to (the case itself, or a sheet's case; None when the refusal did not say).
     `reason` is one of "state", "actor", "guards", "stale" (a timer's row has entered a state
     again since the timer was set); `detail` is the guard's own French explanation when it gave
     one.
@@ -94,7 +96,7 @@ class TransitionRefused(CaseworkError):
 
     def __init__(
         self,
-        kind: str,
+        entity: str,
         entity_id: int,
         trigger: str,
         state: str,
@@ -103,8 +105,10 @@ class TransitionRefused(CaseworkError):
         detail: str | None = None,
         actor_kind: str | None = None,
         state_label: str | None = None,
+        case_id: int | None = None,
     ):
-        self.kind, self.entity_id, self.trigger, self.state = kind, entity_id, trigger, state
+        self.entity, self.entity_id, self.trigger, self.state = entity, entity_id, trigger, state
+        self.case_id = case_id if case_id is not None or entity != "case" else entity_id
         self.allowed = tuple(sorted(allowed))
         self.reason, self.detail, self.actor_kind = reason, detail, actor_kind
         # What people call the state (the workflow's label): messages name it, not its code.
@@ -116,16 +120,12 @@ class TransitionRefused(CaseworkError):
             "stale": "the row has entered a state again since",
         }[reason]
         super().__init__(
-            f"{kind} {entity_id}: trigger {trigger!r} refused in state {state!r} ({explained}); "
+            f"{entity} {entity_id}: trigger {trigger!r} refused in state {state!r} ({explained}); "
             f"allowed: {', '.join(self.allowed) or 'none'}"
         )
 
-    @property
-    def case_id(self) -> int:
-        return self.entity_id
-
     def french(self) -> str:
-        what = {"case": "dossier", "liaison": "fiche de liaison"}.get(self.kind, self.kind)
+        what = {"case": "dossier", "liaison": "fiche de liaison"}.get(self.entity, self.entity)
         where = f"{what} {self.entity_id}, état « {self.state_label} »"
         if self.reason == "guards":
             why = self.detail or "les conditions ne sont pas remplies"
@@ -133,7 +133,7 @@ class TransitionRefused(CaseworkError):
         if self.reason == "stale":
             return (
                 f"L'action « {self.trigger} » n'a plus lieu d'être : "
-                f"{'la' if self.kind == 'liaison' else 'le'} {what} a changé d'état depuis."
+                f"{'la' if self.entity == 'liaison' else 'le'} {what} a changé d'état depuis."
             )
         if self.reason == "actor":
             who = _ACTOR_FR.get(self.actor_kind or "", self.actor_kind)

@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, Connection, and_, or_, select
 from casework.actors import Actor
 from casework.errors import CaseworkError, TransitionRefused
 from casework.labels import ROLE
-from casework.models import Case, User
+from casework.models.tables import CASES, USERS
 from casework.models.user import REFERENT_ROLES
 from casework.notify.revocation import revoke_links
 from casework.states.requirements import requires
@@ -34,7 +34,6 @@ if TYPE_CHECKING:  # the case workflow's handlers import this module
     from casework.app import App
     from casework.states.catalog import WorkflowSet
 
-CASES, USERS = Case.__table__, User.__table__
 TRIGGER = "reassign"
 # A handover fires it with the new referent's login and the reason (`cases start` too).
 requires(

@@ -20,7 +20,8 @@ from sqlalchemy import Connection, func, insert, select, update
 from casework.actors import Actor
 from casework.audit import record_event
 from casework.handover import Handover, HandoverRefused, hand_over, is_open, open_cases_of
-from casework.models import Case, Event, Role, User
+from casework.models import Role
+from casework.models.tables import CASES, EVENTS, USERS
 from casework.models.user import REFERENT_ROLES
 from casework.notify.render import is_usable_address
 from casework.notify.revocation import revoke_links
@@ -28,8 +29,6 @@ from casework.notify.revocation import revoke_links
 if TYPE_CHECKING:
     from casework.app import App
     from casework.states.catalog import WorkflowSet
-
-USERS, CASES, EVENTS = User.__table__, Case.__table__, Event.__table__
 
 
 class StaffRefused(HandoverRefused):
@@ -86,8 +85,8 @@ def add_user(
             "created_at": now,
         },
     ).scalar_one()
-    facts = {"role": role.value, "territory": list(territory)}
-    _record(conn, user_id, "add", by, now, facts)
+    details = {"role": role.value, "territory": list(territory)}
+    _record(conn, user_id, "add", by, now, details)
     return int(user_id)
 
 
@@ -113,9 +112,10 @@ def update_user(
         changed["territory"] = list(changed["territory"])
     if changed:
         conn.execute(update(USERS).where(USERS.c.id == user.id).values(**changed))
-        # The facts, not the values: an address is personal data, and is in the users table.
-        facts = {k: (str(v) if k == "role" else v) for k, v in changed.items() if k != "email"}
-        _record(conn, user.id, "update", by, now, {"fields": sorted(changed), **facts})
+        # Which fields changed, and their values but the address: an address is personal data,
+        # and is in the users table.
+        details = {k: (str(v) if k == "role" else v) for k, v in changed.items() if k != "email"}
+        _record(conn, user.id, "update", by, now, {"fields": sorted(changed), **details})
     return sorted(changed)
 
 
@@ -150,8 +150,8 @@ def deactivate(
     if successor is not None:
         handover = hand_over(app, conn, login, successor, by, reason)
     conn.execute(update(USERS).where(USERS.c.id == user.id).values(active=False))
-    facts = {"reason": reason, "to": successor, "cases": len(handover.moved), "links": links}
-    _record(conn, user.id, "deactivate", by, now, facts)
+    details = {"reason": reason, "to": successor, "cases": len(handover.moved), "links": links}
+    _record(conn, user.id, "deactivate", by, now, details)
     return Deactivated(handover, links)
 
 

@@ -19,9 +19,9 @@ from casework.notify.render import paris_date
 from casework.states.definition import FieldDef, WorkflowDef
 
 ACTORS = {"timer": "minuteur", "system": "système"}
-# Facts an event records beside a transition's fields: a creation's, a handler's note, the
+# Details an event records beside a transition's fields: a creation's, a handler's note, the
 # events that are no transition (an alert, links revoked, a timer set aside).
-FACTS = {
+NOTED = {
     "cohort": "cohorte",
     "group": "groupe",
     "assignment_method": "méthode",
@@ -110,9 +110,9 @@ def recorded(
     """What an event recorded: « Canal : téléphone ; Difficultés repérées : logement, argent »;
     partners by their names in `partners` (by number), else « n° 3 »."""
     fields = fields_of(definition, trigger)
-    # In the order the workflow declares its fields, then the facts': the same on both
+    # In the order the workflow declares its fields, then the details': the same on both
     # databases (PostgreSQL's JSONB keeps its keys in an order of its own).
-    known = list(dict.fromkeys([*fields, *FACTS]))
+    known = list(dict.fromkeys([*fields, *NOTED]))
     order = [k for k in known if k in data] + sorted(k for k in data if k not in known)
     parts = []
     for key in order:
@@ -120,7 +120,7 @@ def recorded(
         if key == "outcome":  # a timer set aside: the line says so
             continue
         f = fields.get(key)
-        name = f.label if f is not None and f.label else FACTS.get(key, key)
+        name = f.label if f is not None and f.label else NOTED.get(key, key)
         colon = "" if name.endswith("n°") else " :"  # "alerte n° 3", "canal : téléphone"
         if key in PARTNER_KEYS:
             text = partner_text(value, partners or {})

@@ -19,6 +19,7 @@ from casework.database import Database
 from casework.demo.mailcatcher import MailCatcher
 from casework.inbound.alerts import AlertError
 from casework.inbound.ingest import Ingestor
+from casework.inbound.review import Review
 from casework.migrate import alembic_config, upgrade
 from casework.models import Alert, InboundStatus, OutboxMail
 from casework.names import fold, name_key, word_runs
@@ -165,7 +166,7 @@ def test_control_group_and_closed_cases_never_get_alerts(
     assert alerts(mail_app) == []
     # A person cannot force it either.
     with pytest.raises(AlertError, match=r"n'est (plus|pas) suivi"):
-        Ingestor(mail_app).attach_alert(result.id, case_id, Actor.person("referente"))
+        Review(mail_app).attach_alert(result.id, case_id, Actor.person("referente"))
     assert alerts(mail_app) == []
 
 

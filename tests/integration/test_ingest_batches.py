@@ -12,7 +12,9 @@ from casework.actors import Actor
 from casework.app import App
 from casework.demo.mailcatcher import Caught, MailCatcher
 from casework.inbound.alerts import AlertDesk
-from casework.inbound.ingest import Incoming, Ingested, Ingestor
+from casework.inbound.ingest import Ingestor
+from casework.inbound.parsing import Incoming
+from casework.inbound.records import Ingested
 from casework.models import InboundStatus, LiaisonSheet, OutboxMail
 from casework.notify.sender import MailSender
 from tests.factories import add_case, add_contact, add_partner, add_sheet, add_user, events, row

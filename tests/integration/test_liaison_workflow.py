@@ -10,7 +10,7 @@ from casework.actors import Actor
 from casework.app import App
 from casework.errors import TransitionRefused
 from casework.models import LiaisonSheet
-from tests.factories import add_sheet, events, row
+from tests.factories import add_case, add_sheet, events, row
 
 PERSON, PARTNER, TIMER = (
     Actor.person("referente"),
@@ -95,10 +95,15 @@ def test_every_other_trigger_is_refused(app: App, state: str) -> None:
 
 
 def test_a_sheet_is_never_sent_without_the_young_persons_consent(app: App) -> None:
+    add_case(app)  # so that the sheet's case and the sheet have different numbers
     sheet_id = add_sheet(app, consent=False)
     with pytest.raises(TransitionRefused) as refused:
         app.engine.fire_sheet(sheet_id, "send", PERSON)
     assert "accord" in refused.value.french()
+    # The refusal names the sheet, and the case it belongs to.
+    sheet = row(app, LiaisonSheet, sheet_id)
+    assert (refused.value.entity, refused.value.entity_id) == ("liaison", sheet_id)
+    assert refused.value.case_id == sheet.case_id != sheet_id
     assert row(app, LiaisonSheet, sheet_id).state == "draft"
 
 

@@ -13,8 +13,8 @@ from casework.demo.mailcatcher import MailCatcher, free_port
 from casework.inbound.ingest import Ingestor
 from casework.inbound.lmtp import LmtpReceiver
 from casework.models import LiaisonSheet
+from casework.service.lifecycle import Service
 from casework.settings import InboundSettings
-from casework.timers.service import Service
 from tests.factories import row
 from tests.integration.test_ingest import OUTLOOK_BODY, PARTNER, inbound, reply, sent_sheet
 

@@ -8,7 +8,8 @@ import pytest
 
 from casework.app import App
 from casework.demo.mailcatcher import Caught, MailCatcher
-from casework.inbound.ingest import Incoming, Ingestor
+from casework.inbound.ingest import Ingestor
+from casework.inbound.parsing import Incoming
 from casework.models import InboundStatus, LiaisonSheet
 from tests.factories import events, row
 from tests.integration.test_ingest import PARTNER, inbound, reply

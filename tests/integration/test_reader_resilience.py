@@ -21,8 +21,9 @@ from casework.app import App
 from casework.cli import main
 from casework.demo.mailcatcher import MailCatcher, free_port
 from casework.inbound.imap import ImapReader
-from casework.inbound.ingest import Incoming, Ingestor
+from casework.inbound.ingest import Ingestor
 from casework.inbound.lmtp import LmtpReceiver
+from casework.inbound.parsing import Incoming
 from casework.inbound.reader_state import ReaderState
 from casework.models import InboundStatus, LiaisonSheet, ServiceHeartbeat
 from casework.settings import InboundSettings

@@ -23,9 +23,9 @@ from casework.app import App, build_app
 from casework.clock import FixedClock
 from casework.demo.mailcatcher import MailCatcher
 from casework.models import Beneficiary, Contract, Event, ServiceHeartbeat, Timer
+from casework.service.lifecycle import Service
+from casework.service.web import create_web_app
 from casework.settings import Settings, SettingsError
-from casework.timers.service import Service
-from casework.web.app import create_web_app
 from tests.factories import add_case, add_user
 
 

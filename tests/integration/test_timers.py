@@ -19,6 +19,7 @@ from casework.handlers import registry
 from casework.models import Case, ContactLog, Event, LiaisonSheet, Timer
 from casework.resources import default_workflows_dir
 from casework.settings import PathsSettings, Settings
+from casework.timers.sweep import Sweeper
 from tests.factories import add_case, add_partner, add_sheet, events, row
 
 PERSON = Actor.person("referente")
@@ -267,7 +268,9 @@ def test_a_failing_timer_is_retried_with_backoff_then_parked(fragile_app: App) -
     app.failing.add(bad)  # type: ignore[attr-defined]
     app.engine.fire_many("case", [good, bad], "ask_consent", Actor.system())
     clock.advance(timedelta(days=8))  # type: ignore[attr-defined]
-    report = app.sweeper.sweep(clock.now())
+    # The backoff's jitter at its highest: the whole base delay (`timers.retry_base_seconds`).
+    sweeper = Sweeper(app.engine, app.settings.timers, uniform=lambda _low, high: high)
+    report = sweeper.sweep(clock.now())
     assert report.fired == {"remind_consent": 1}
     assert report.retried == 1
     assert row(app, Case, good).state == "consent_reminded"
@@ -275,7 +278,7 @@ def test_a_failing_timer_is_retried_with_backoff_then_parked(fragile_app: App) -
     (timer,) = pending(app, "case", bad)
     assert timer.attempts == 1
     assert "the handler broke on case" in timer.last_error
-    assert timedelta(seconds=48) <= timer.run_after - clock.now() <= timedelta(seconds=72)
+    assert timer.run_after - clock.now() == timedelta(seconds=60)
     for _ in range(10):
         clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
         app.sweeper.drain(clock.now())

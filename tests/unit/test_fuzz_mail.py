@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from casework.inbound.classify import Kind, classify
-from casework.inbound.ingest import Incoming, _html_to_text, _read
+from casework.inbound.parsing import Incoming, html_to_text, read_message
 from casework.inbound.quotes import strip_quotes
 from casework.text_hygiene import clean_parameters, for_terminal, json_dumps, storable
 
@@ -80,7 +80,7 @@ def messages(draw: Any) -> bytes:
 @FUZZ
 @given(st.one_of(st.binary(max_size=2000), messages()))
 def test_any_bytes_are_read_as_a_message_or_marked_unreadable(raw: bytes) -> None:
-    read = _read(Incoming(raw, "fuzz"), max_attachment=1000)
+    read = read_message(Incoming(raw, "fuzz"), max_attachment=1000)
     assert read.message_id.startswith("<")
     assert read.message_id.endswith(">")
     if read.message is None:
@@ -113,7 +113,7 @@ def test_the_quote_stripper_keeps_only_lines_it_was_given(text: str) -> None:
 @FUZZ
 @given(WILD)
 def test_html_is_read_as_text_whatever_it_holds(html: str) -> None:
-    assert isinstance(_html_to_text(html), str)
+    assert isinstance(html_to_text(html), str)
 
 
 @FUZZ
@@ -198,7 +198,7 @@ def finishes(work: Callable[[], object], within: float = 60.0) -> None:
 
 
 def test_a_message_full_of_unclosed_script_tags_is_read() -> None:
-    finishes(lambda: _html_to_text("<script>" * 200_000 + "bonjour"))
+    finishes(lambda: html_to_text("<script>" * 200_000 + "bonjour"))
 
 
 def test_a_reply_of_many_blank_lines_is_stripped() -> None:

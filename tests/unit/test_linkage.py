@@ -160,11 +160,11 @@ def test_an_empty_list_links_nothing() -> None:
 
 
 def test_one_to_one_in_rounds_keeps_what_one_row_at_a_time_would() -> None:
-    """The rounds of `_greedy` (numpy) against the plain loop, on rows that compete hard for the
+    """The rounds of `greedy` (numpy) against the plain loop, on rows that compete hard for the
     same people (long chains: more rounds than GREEDY_ROUNDS, so the loop finishes them too)."""
     import numpy as np
 
-    from casework.intake.linkage import GREEDY_ROUNDS, _greedy
+    from casework.intake.linkage.assign import GREEDY_ROUNDS, greedy
 
     rng = np.random.default_rng(5)
     for people, rows in ((30, 200), (1_000, 5_000), (3, 40)):
@@ -178,13 +178,13 @@ def test_one_to_one_in_rounds_keeps_what_one_row_at_a_time_would() -> None:
                 seen_a.add(x)
                 seen_b.add(y)
                 expected.append(n)
-        assert _greedy(i, j, taken_a, taken_b).tolist() == expected
+        assert greedy(i, j, taken_a, taken_b).tolist() == expected
         assert set(np.nonzero(taken_b)[0].tolist()) == seen_b
     # A chain: row n competes with row n + 1 for one person, so each round keeps one row.
     chain = np.arange(2 * GREEDY_ROUNDS + 10)
     i, j = chain // 2, (chain + 1) // 2
     size = len(chain)
-    kept = _greedy(i, j, np.zeros(size, dtype=bool), np.zeros(size, dtype=bool))
+    kept = greedy(i, j, np.zeros(size, dtype=bool), np.zeros(size, dtype=bool))
     assert kept.tolist() == list(range(0, len(chain), 2))
 
 

@@ -10,11 +10,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from casework.notify import sender as sender_module
 from casework.notify.links import LinkSigner, recipient_tag
 from casework.notify.mime import address, compose, encode_header, one_line
 from casework.notify.render import paris_date
-from casework.notify.sender import MailSender, RateLimiter
+from casework.notify.sender import RateLimiter, batch_limit
+from casework.retry import Backoff
 from casework.settings import MailSettings, SettingsError
 
 KEYS = ("old", "new", "newer", "other")
@@ -75,28 +75,25 @@ def test_the_recipient_is_bound_without_being_readable() -> None:
     assert len(tag) == 12
 
 
-def test_backoff_doubles_with_jitter_up_to_a_ceiling(monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = MailSettings(retry_base_seconds=60, retry_max_seconds=3600, link_keys="k" * 32)
-    sender = MailSender.__new__(MailSender)
-    sender.settings = settings
-    monkeypatch.setattr(sender_module.random, "uniform", lambda low, high: high)
-    assert [sender.backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [60, 120, 240, 480]
-    assert sender.backoff(20).total_seconds() == 3600
-    monkeypatch.setattr(sender_module.random, "uniform", lambda low, high: low)
-    assert sender.backoff(1).total_seconds() == 30
+def test_backoff_doubles_with_jitter_up_to_a_ceiling() -> None:
+    longest = Backoff(60, 3600, uniform=lambda low, high: high)
+    assert [longest.delay(n).total_seconds() for n in (1, 2, 3, 4)] == [60, 120, 240, 480]
+    assert longest.delay(20).total_seconds() == 3600
+    assert Backoff(60, 3600, uniform=lambda low, high: low).delay(1).total_seconds() == 30
 
 
-def test_the_rate_limiter_spaces_mails_evenly(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_rate_limiter_spaces_mails_evenly() -> None:
     now = [100.0]
     slept: list[float] = []
 
-    async def fake_sleep(seconds: float) -> None:
+    def monotonic() -> float:
+        return now[0]
+
+    async def sleep(seconds: float) -> None:
         slept.append(round(seconds, 6))
         now[0] += seconds
 
-    monkeypatch.setattr(sender_module.time, "monotonic", lambda: now[0])
-    monkeypatch.setattr(sender_module.asyncio, "sleep", fake_sleep)
-    limiter = RateLimiter(4)  # four a second: one every 0.25 s
+    limiter = RateLimiter(4, monotonic, sleep)  # four a second: one every 0.25 s
 
     async def five() -> None:
         for _ in range(5):
@@ -104,7 +101,7 @@ def test_the_rate_limiter_spaces_mails_evenly(monkeypatch: pytest.MonkeyPatch) -
 
     asyncio.run(five())
     assert slept == [0.25, 0.25, 0.25, 0.25]
-    unlimited = RateLimiter(0)
+    unlimited = RateLimiter(0, monotonic, sleep)
     slept.clear()
     asyncio.run(unlimited.wait())
     assert slept == []
@@ -140,10 +137,7 @@ def test_a_composed_message_reads_back_exactly() -> None:
 
 
 def test_a_round_never_outlives_its_lease_under_a_rate_limit() -> None:
-    sender = MailSender.__new__(MailSender)
-    sender.settings = MailSettings(batch_size=200, lease_seconds=300, rate_per_second=0)
-    assert sender.batch_limit() == 200
-    sender.settings = MailSettings(batch_size=200, lease_seconds=300, rate_per_second=0.5)
-    assert sender.batch_limit() == 75  # 0.5 mail/s for half of 300 s
-    sender.settings = MailSettings(batch_size=200, lease_seconds=1, rate_per_second=0.1)
-    assert sender.batch_limit() == 1
+    assert batch_limit(MailSettings(batch_size=200, lease_seconds=300, rate_per_second=0)) == 200
+    # 0.5 mail/s for half of 300 s
+    assert batch_limit(MailSettings(batch_size=200, lease_seconds=300, rate_per_second=0.5)) == 75
+    assert batch_limit(MailSettings(batch_size=200, lease_seconds=1, rate_per_second=0.1)) == 1

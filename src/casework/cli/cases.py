@@ -20,6 +20,7 @@ from casework.labels import ASSIGNMENT_METHOD, GROUP, NEED_CATEGORY, RUPTURE_INI
 from casework.models import Case
 from casework.models.beneficiary import age_on, display_name
 from casework.models.contract import UNKNOWN_EMPLOYER
+from casework.models.tables import USERS
 from casework.queries import (
     CaseFilter,
     case_detail,
@@ -28,7 +29,7 @@ from casework.queries import (
     list_cases,
     timeline,
 )
-from casework.staff import USERS, user_row
+from casework.staff import user_row
 from casework.states.definition import WorkflowDef
 from casework.text_hygiene import for_terminal, json_for_terminal
 from casework.text_limits import LOGIN, REASON

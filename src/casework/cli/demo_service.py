@@ -16,7 +16,7 @@ from casework.cli.service import LOOPBACK, run_service
 from casework.clock import FastClock
 from casework.demo.clock import WorkingHoursClock, beat_seconds
 from casework.migrate import upgrade
-from casework.timers.service import Service
+from casework.service.lifecycle import Service
 
 
 def serve_demo(

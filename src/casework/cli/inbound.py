@@ -8,11 +8,11 @@ from sqlalchemy import select
 from casework.cli.main import CheckedText, Context, acting_person, as_option, printable
 from casework.clock import format_local
 from casework.labels import INBOUND_KIND, INBOUND_STATUS
-from casework.models import InboundMail, InboundStatus
+from casework.models import InboundStatus
+from casework.models.tables import INBOUND
 from casework.text_hygiene import for_terminal
 from casework.text_limits import REASON
 
-INBOUND = InboundMail.__table__
 # How a message came in (`inbound_mails.source`).
 SOURCES = {"imap": "lu par IMAP", "lmtp": "reçu par LMTP", "demo": "démonstration"}
 
@@ -79,10 +79,10 @@ def show(context: Context, inbound_id: int) -> None:
 @click.pass_obj
 def attach(context: Context, inbound_id: int, sheet_id: int, login: str | None) -> None:
     """Rattache un courriel en quarantaine à une fiche : il vaut accusé de réception ou retour."""
-    from casework.inbound.ingest import Ingestor
+    from casework.inbound.review import Review
 
     actor = acting_person(context.app, login)
-    answer = Ingestor(context.app).attach(inbound_id, sheet_id, actor)
+    answer = Review(context.app).attach(inbound_id, sheet_id, actor)
     click.echo(f"Courriel n° {inbound_id} rattaché à la fiche n° {sheet_id} : {answer.says}.")
 
 
@@ -93,10 +93,10 @@ def attach(context: Context, inbound_id: int, sheet_id: int, login: str | None) 
 @click.pass_obj
 def reject(context: Context, inbound_id: int, reason: str, login: str | None) -> None:
     """Écarte un courriel en quarantaine (il reste conservé)."""
-    from casework.inbound.ingest import Ingestor
+    from casework.inbound.review import Review
 
     actor = acting_person(context.app, login)
-    Ingestor(context.app).reject(inbound_id, actor, reason)
+    Review(context.app).reject(inbound_id, actor, reason)
     click.echo(f"Courriel n° {inbound_id} écarté.")
 
 
@@ -108,8 +108,8 @@ def reject(context: Context, inbound_id: int, reason: str, login: str | None) ->
 def alert(context: Context, inbound_id: int, case_id: int, login: str | None) -> None:
     """Fait d'un courriel en quarantaine une alerte sur un dossier suivi (son conseiller est
     prévenu)."""
-    from casework.inbound.ingest import Ingestor
+    from casework.inbound.review import Review
 
     actor = acting_person(context.app, login)
-    alert_id = Ingestor(context.app).attach_alert(inbound_id, case_id, actor)
+    alert_id = Review(context.app).attach_alert(inbound_id, case_id, actor)
     click.echo(f"Courriel n° {inbound_id} : alerte n° {alert_id} sur le dossier n° {case_id}.")

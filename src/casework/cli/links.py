@@ -10,12 +10,11 @@ from sqlalchemy import func, select
 from casework import wording
 from casework.cli.main import CheckedText, Context, acting_person, as_option, printable
 from casework.clock import format_local
-from casework.models import ActionLink, Case, User
+from casework.models import Case
+from casework.models.tables import LINKS, USERS
 from casework.notify.revocation import links_of_case, revoke_links
 from casework.queries import definitions_of
 from casework.text_limits import REASON
-
-LINKS, USERS = ActionLink.__table__, User.__table__
 
 
 @click.group("links")

@@ -11,10 +11,10 @@ from casework.cli.main import CheckedText, Context, as_option, printable
 from casework.cli.users import RoleType
 from casework.clock import format_local
 from casework.labels import MAIL_STATUS
-from casework.models import MailStatus, OutboxMail, Role
+from casework.models import MailStatus, Role
+from casework.models.tables import OUTBOX
 from casework.text_limits import ADDRESS, LOGIN, NAME
 
-OUTBOX = OutboxMail.__table__
 # Whom a mail with no address yet is for (`outbox.recipient_role`).
 ROLES = {
     "counsellor": "le référent",

@@ -19,10 +19,10 @@ from casework.cli.main import Context
 from casework.clock import PARIS, FastClock, FixedClock, SystemClock, format_local, to_local
 from casework.migrate import current_revision, head_revision
 from casework.queries import definitions_of
+from casework.service.lifecycle import STALE_AFTER, Service, heartbeats
 from casework.settings import Settings
 from casework.states.definition import WorkflowDef
 from casework.text_hygiene import for_terminal
-from casework.timers.service import STALE_AFTER, Service, heartbeats
 
 log = logging.getLogger("casework.cli")
 LOOPBACK = ("127.0.0.1", "localhost")
@@ -135,7 +135,7 @@ def run_service(
         return
     import uvicorn
 
-    from casework.web.app import create_web_app
+    from casework.service.web import create_web_app
 
     config = uvicorn.Config(
         create_web_app(service, extra_routes),

@@ -20,8 +20,8 @@ from casework.intake.matching import match
 from casework.intake.synthetic import write_sample_files
 from casework.models import Beneficiary, Case, Partner, Role, User
 from casework.models.beneficiary import display_name
+from casework.models.tables import PEOPLE
 
-PEOPLE = Beneficiary.__table__
 # The share of generated young people on both files (see `casework.intake.synthetic`).
 OVERLAP = 0.6
 

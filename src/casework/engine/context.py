@@ -2,7 +2,7 @@
 
 Guards and handlers never write the entity's state or version. They stage:
 - `set(...)`: other columns of the entity's own row, written with the state change in one UPDATE;
-- `note(...)`: facts added to the transition's audit event;
+- `note(...)`: details added to the transition's audit event;
 - `defer(fn)`: any other write, run after the entity row and its event are written, in the same
   transaction (so a failure anywhere rolls everything back).
 """
@@ -87,13 +87,13 @@ class TransitionContext:
             raise ValueError(f"handlers may not set {sorted(unknown)} on a {self.kind.name}")
         self.changes.update(values)
 
-    def note(self, **facts: Any) -> None:
-        self.notes.update(facts)
+    def note(self, **details: Any) -> None:
+        self.notes.update(details)
 
     def defer(self, fn: Callable[[Connection], None]) -> None:
         self.deferred.append(fn)
 
-    def fact(self, name: str) -> Any:
+    def value_of(self, name: str) -> Any:
         """A value the row carries or this transition is setting: "sent_at",
         "contract.start_date" (read as the row's `contract_start_date`)."""
         attribute = name.replace(".", "_")

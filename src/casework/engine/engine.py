@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, insert, select
 
 from casework.actors import Actor
+from casework.chunks import chunks
 from casework.clock import Clock
 from casework.database import Database
 from casework.engine.context import TransitionContext
@@ -37,7 +38,7 @@ from casework.engine.entities import CASE, KINDS, LIAISON, EntityKind, RowReader
 from casework.engine.fastsql import FastSQL
 from casework.engine.migration import MigrationPlan, apply_migration, plan_migration
 from casework.errors import EntityNotFound, TransitionRefused, VersionConflict
-from casework.models import Event
+from casework.models.tables import EVENTS
 from casework.notify.outbox import Outbox
 from casework.states.catalog import WorkflowSet
 from casework.states.fields import check_applying, clean_fields, to_json
@@ -45,7 +46,6 @@ from casework.states.machine import WorkflowMachine
 from casework.timers.calendar import Calendar
 from casework.timers.store import TimerStore
 
-EVENTS = Event.__table__
 EVENT_COLUMNS = (
     "case_id",
     "entity",
@@ -122,8 +122,9 @@ class Engine:
         conn: Connection | None = None,
         **data: Any,
     ) -> Transitioned:
-        """Apply `trigger` to a case. Raises TransitionRefused, VersionConflict,
-        InvalidTransitionData or EntityNotFound, having written nothing."""
+        """Apply `trigger` to one case (cases only; a sheet is `fire_sheet`, many rows of any
+        kind `fire_many`). Raises TransitionRefused, VersionConflict, InvalidTransitionData or
+        EntityNotFound, having written nothing."""
         return self._fire_one(CASE, case_id, trigger, actor, expected_version, data, conn)
 
     def fire_sheet(
@@ -151,13 +152,14 @@ class Engine:
         isolate: bool = False,
         entered: Mapping[int, int] | None = None,
     ) -> BatchResult:
-        """Apply one trigger to many rows in one transaction.
+        """Apply one trigger to many rows of `kind` ("case", "liaison") in one transaction.
 
-        Rows whose state does not allow the trigger (or whose guards say no) are left unchanged
-        and listed in `refused`; unknown ids in `missing`. With `isolate=True`, a row whose guard
-        or handler raises is listed in `failed` instead of failing the batch. `entered` maps ids
-        to the state entry (`entered_version`) the caller acts for (a timer's): a row that has
-        entered a state since is refused as stale.
+        Unlike `fire` (one case, a refusal raised), it names its entity kind and lists
+        refusals instead of raising them: rows whose state does not allow the trigger (or whose
+        guards say no) are left unchanged and listed in `refused`; unknown ids in `missing`.
+        With `isolate=True`, a row whose guard or handler raises is listed in `failed` instead
+        of failing the batch. `entered` maps ids to the state entry (`entered_version`) the
+        caller acts for (a timer's): a row that has entered a state since is refused as stale.
         """
         entity = KINDS[kind]
         data = data or {}
@@ -202,7 +204,7 @@ class Engine:
         result = BatchResult()
         with self._transaction(conn) as c:
             now = self.clock.now()  # one transaction, one time
-            for part in _chunks(sorted(ids), CHUNK):
+            for part in chunks(sorted(ids), CHUNK):
                 rows = self._batch_readers[entity.name].read(c, part)
                 found = {row.id for row in rows}
                 result.missing.extend(i for i in part if i not in found)
@@ -369,6 +371,7 @@ class Engine:
             detail=detail,
             actor_kind=actor.kind_value if actor else None,
             state_label=machine.definition.states[row.state].label,
+            case_id=getattr(row, entity.case_id_column, None),
         )
 
     def _write(
@@ -468,7 +471,7 @@ class Engine:
                     state,
                     ctx.row.version + 1,
                     now,
-                    ctx.fact,
+                    ctx.value_of,
                     due_cache,
                 )
         self.timers.insert(conn, planned)
@@ -550,7 +553,7 @@ class Engine:
             planned: list[tuple[Any, ...]] = []
             due_cache: dict[tuple[int, int, Any], datetime] = {}
             for row in reader.read(conn, ids):
-                facts = lambda name, row=row: getattr(row, name.replace(".", "_"), None)  # noqa: E731
+                value_of = lambda name, row=row: getattr(row, name.replace(".", "_"), None)  # noqa: E731
                 planned += self.timers.plan(
                     entity.name,
                     row.id,
@@ -558,13 +561,8 @@ class Engine:
                     initial,
                     1,
                     now,
-                    facts,
+                    value_of,
                     due_cache,
                 )
             self.timers.insert(conn, planned)
         return ids
-
-
-def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -22,10 +22,9 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from casework.models import Beneficiary, Case, Contract, LiaisonSheet, Partner
+from casework.models import Beneficiary, Contract, Partner
+from casework.models.tables import CASES, SHEETS
 
-CASES: Table = Case.__table__  # type: ignore[assignment]
-SHEETS: Table = LiaisonSheet.__table__  # type: ignore[assignment]
 # Nothing decides on these, and reading timestamps costs (SQLite stores text to parse).
 _NOT_READ = {"created_at", "updated_at", "state_since"}
 
@@ -71,11 +70,11 @@ class EntityKind:
 
 class RowReader:
     """Reads rows of one kind by id, in id order, locked when asked (two batches over the same
-    rows then wait for each other instead of deadlocking), with their related facts.
+    rows then wait for each other instead of deadlocking), with their related rows' values.
 
-    How the facts come depends on the planner. SQLite joins by primary key, so one query does.
+    How they come depends on the planner. SQLite joins by primary key, so one query does.
     PostgreSQL, given a few hundred ids, may hash whole related tables for a join; there each
-    kind of facts is read in its own query by primary key.
+    related table is read in its own query by primary key.
 
     The ids are rendered into the SQL (`literal_execute`): a thousand bound parameters cost
     more to process than the rows they fetch."""
@@ -87,11 +86,11 @@ class RowReader:
         self.related: list[tuple[int, int, Select[Any]]] = []
         if join:
             source: Any = table
-            facts = []
+            related = []
             for rel in entity.related:
                 source = source.join(rel.table, rel.table.c.id == table.c[rel.via])
-                facts += [rel.table.c[column] for column, _label in rel.columns]
-            own = select(*entity.own_columns, *facts).select_from(source)
+                related += [rel.table.c[column] for column, _label in rel.columns]
+            own = select(*entity.own_columns, *related).select_from(source)
         else:
             own = select(*entity.own_columns)
             self.related = [
@@ -119,13 +118,13 @@ class RowReader:
         found = []
         for position, width, query in self.related:
             keys = sorted({r[position] for r in own})
-            facts = {r[0]: tuple(r[1:]) for r in conn.execute(query, {"ids": keys})}
-            found.append((position, facts, (None,) * width))
+            values_of = {r[0]: tuple(r[1:]) for r in conn.execute(query, {"ids": keys})}
+            found.append((position, values_of, (None,) * width))
         rows = []
         for r in own:
             values = tuple(r)
-            for position, facts, missing in found:
-                values += facts.get(r[position], missing)
+            for position, values_of, missing in found:
+                values += values_of.get(r[position], missing)
             rows.append(make(values))
         return rows
 

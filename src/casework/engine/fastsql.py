@@ -33,6 +33,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, Connection, Table
 from sqlalchemy.engine import Dialect
 
+from casework.chunks import chunks
+
 Converter = Callable[[Any], Any]
 # SQLite allows 32,766 parameters per statement: 200 rows of a dozen values stay far below, and
 # measured as fast as larger statements.
@@ -101,7 +103,7 @@ class FastSQL:
             sql = self._update_sql(table, columns, reenter, 0)
             return conn.exec_driver_sql(sql, (*head, *map(list, zip(*rows, strict=True)))).rowcount
         changed = 0
-        for part in _parts(rows):
+        for part in chunks(rows, ROWS_PER_STATEMENT):
             sql = self._update_sql(table, columns, reenter, len(part))
             changed += conn.exec_driver_sql(sql, (*head, *chain.from_iterable(part))).rowcount
         return changed
@@ -143,7 +145,7 @@ class FastSQL:
             sql = self._insert_few_sql(table, columns, tuple(shared))
             conn.exec_driver_sql(sql, (*params, *arrays))
             return
-        for part in _parts(rows):
+        for part in chunks(rows, ROWS_PER_STATEMENT):
             sql = self._insert_sql(table, columns, len(part))
             conn.exec_driver_sql(sql, tuple(chain.from_iterable(part)))
 
@@ -232,7 +234,3 @@ class FastSQL:
         if isinstance(column.type, JSON):
             return "text[]"
         return f"{column.type.compile(self.dialect)}[]"
-
-
-def _parts(rows: Sequence[tuple[Any, ...]]) -> list[Sequence[tuple[Any, ...]]]:
-    return [rows[i : i + ROWS_PER_STATEMENT] for i in range(0, len(rows), ROWS_PER_STATEMENT)]

@@ -55,7 +55,7 @@ class Registry:
 
     def condition(self, name: str, entity: str, says: str) -> Callable[[Predicate], Predicate]:
         """Register a predicate as the condition `name` (a dotted name such as
-        "beneficiary.minor": conditions read as facts, not as function names)."""
+        "beneficiary.minor": conditions read as a row's values, not as function names)."""
 
         def register(fn: Predicate) -> Predicate:
             found = self.conditions.get(name)

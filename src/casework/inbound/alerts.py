@@ -25,36 +25,38 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from email.message import Message
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
 from casework.actors import Actor
 from casework.app import App
+from casework.chunks import chunks
 from casework.errors import CaseworkError
-from casework.models import (
-    Alert,
-    Beneficiary,
-    Case,
-    Contract,
-    Event,
-    Group,
-    LiaisonSheet,
-    Partner,
-    PartnerContact,
+from casework.inbound.parsing import body_text
+from casework.inbound.records import Ingested, store
+from casework.models import Group, InboundKind, InboundStatus
+from casework.models.tables import (
+    ALERTS,
+    CASES,
+    CONTACTS,
+    CONTRACTS,
+    EVENTS,
+    INBOUND,
+    PARTNERS,
+    PEOPLE,
+    SHEETS,
 )
 from casework.names import name_key, word_runs
 from casework.notify.outbox import Outbox
 from casework.states.definition import NO_CONTACT_TAG
+from casework.text_limits import NOTE, fitted
 
 log = logging.getLogger("casework.inbound")
-ALERTS, EVENTS = Alert.__table__, Event.__table__
-PEOPLE, CASES, CONTRACTS = Beneficiary.__table__, Case.__table__, Contract.__table__
-SHEETS, PARTNERS, CONTACTS = LiaisonSheet.__table__, Partner.__table__, PartnerContact.__table__
 TEMPLATE = "case/partner_alert"
 # What is read of a mail to find names in, and what the counsellor's notice quotes of it.
 READ_CHARS, QUOTED_CHARS = 20_000, 3_000
-KEYS_PER_QUERY = 500
 _DATES = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\b")
 
 
@@ -141,14 +143,13 @@ class AlertDesk:
             PEOPLE.c.birth_date,
             CONTRACTS.c.training_centre_uai,
         )
-        ordered = sorted(keys)
         found = []
-        for start in range(0, len(ordered), KEYS_PER_QUERY):
+        for part in chunks(sorted(keys)):
             found += conn.execute(
                 select(*columns)
                 .join(CASES, CASES.c.beneficiary_id == PEOPLE.c.id)
                 .join(CONTRACTS, CONTRACTS.c.id == CASES.c.contract_id)
-                .where(PEOPLE.c.name_key.in_(ordered[start : start + KEYS_PER_QUERY]))
+                .where(PEOPLE.c.name_key.in_(part))
                 .order_by(CASES.c.id)
             ).all()
         named = []
@@ -190,6 +191,40 @@ class AlertDesk:
         return [c for c in named if c.case_id in with_sheet or c.training_centre_uai in uais]
 
     # -- raising -------------------------------------------------------------------------------
+
+    def take(
+        self, conn: Connection, record: dict[str, Any], message: Message, text: str, now: datetime
+    ) -> Ingested:
+        """A mail to the alert address: an alert on the case it names, or the quarantine.
+        Names are looked for in the whole body (a forwarded mail is often the alert itself);
+        people are shown the text without quotes, or the whole body when that is all there is."""
+        body = body_text(message)
+        shown = text.strip() or fitted(NOTE, body)
+        found = self.identify(conn, record["sender"], f"{record['subject'] or ''}\n{body}")
+        record["case_id"] = found.case_id
+        if found.case_id is None:
+            reason = found.reason or "alerte non identifiée"
+            return store(conn, record, InboundKind.ANSWER, shown, InboundStatus.QUARANTINED, reason)
+        stored = store(
+            conn,
+            record,
+            InboundKind.ANSWER,
+            shown,
+            InboundStatus.RECORDED,
+            f"alerte sur le dossier n° {found.case_id}",
+        )
+        self.raise_alert(
+            conn,
+            case_id=found.case_id,
+            inbound_id=stored.id,
+            partner_id=found.partner_id,
+            sender=record["sender"],
+            subject=record["subject"],
+            text=shown,
+            identified_by=None,
+            now=now,
+        )
+        return stored
 
     def raise_alert(
         self,
@@ -301,9 +336,7 @@ class AlertDesk:
 
 def open_alerts_query(login: str | None = None, everything: bool = False) -> Any:
     """Alerts with what the counsellor needs to read them, newest first."""
-    from casework.models import InboundMail
-
-    inbound = InboundMail.__table__
+    inbound = INBOUND
     query = (
         select(
             ALERTS.c.id,

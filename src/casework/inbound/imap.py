@@ -23,8 +23,10 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 from sqlalchemy.exc import DBAPIError
 
+from casework.chunks import chunks
 from casework.errors import describe_error
-from casework.inbound.ingest import Incoming, Ingestor
+from casework.inbound.ingest import Ingestor
+from casework.inbound.parsing import Incoming
 from casework.inbound.reader_state import ReaderState
 from casework.settings import InboundSettings, SettingsError
 
@@ -155,8 +157,7 @@ class ImapReader:
         validity = int(client.folder_status(folder, ["UIDVALIDITY"])[b"UIDVALIDITY"])
         uids = sorted(client.search(["UNSEEN"]))
         taken = 0
-        for start in range(0, len(uids), FETCH_AT_ONCE):
-            part = uids[start : start + FETCH_AT_ONCE]
+        for part in chunks(uids, FETCH_AT_ONCE):
             sizes = {
                 uid: int(data.get(b"RFC822.SIZE", 0))
                 for uid, data in client.fetch(part, ["RFC822.SIZE"]).items()

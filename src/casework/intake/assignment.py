@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 
 from casework.actors import Actor
 from casework.app import App
+from casework.chunks import chunks
 from casework.errors import CaseworkError
 from casework.intake.candidates import Matched, roll
 from casework.intake.files import read_table
@@ -42,20 +43,12 @@ from casework.intake.importer import RUPTURE_TAG
 from casework.intake.launch import NO_REFERENTS, Referents, Started, allocate
 from casework.intake.launch import start as launch
 from casework.intake.matching import contracts_in_cases, young_people_in_cases
-from casework.models import (
-    AssignmentDraw,
-    Beneficiary,
-    Case,
-    Contract,
-    MatchProposal,
-)
+from casework.models.tables import CONTRACTS, DRAWS, PEOPLE
 from casework.names import fold
 from casework.territory import departement_of
 from casework.text_limits import shown
 
 log = logging.getLogger("casework.intake")
-PROPOSALS, DRAWS = MatchProposal.__table__, AssignmentDraw.__table__
-CASES, CONTRACTS, PEOPLE = Case.__table__, Contract.__table__, Beneficiary.__table__
 METHODS = ("parity", "lottery", "evaluator")
 STRATA = ("sex", "diploma_level", "postcode_department", "training_centre_uai")
 GROUPS = {"test": "test", "t": "test", "témoin": "control", "temoin": "control",
@@ -245,8 +238,7 @@ def _lottery(
     for stratum in sorted(by_stratum, key=repr):
         people = sorted(by_stratum[stratum])
         rng.shuffle(people)
-        for start in range(0, len(people), block_size):
-            block = people[start : start + block_size]
+        for block in chunks(people, block_size):
             places = ["test", "control"] * (len(block) // 2)
             if len(block) % 2:
                 places.append(rng.choice(("test", "control")))

@@ -31,11 +31,10 @@ from sqlalchemy import Connection, select
 from casework.app import App
 from casework.intake.eligibility import Rule, judge
 from casework.intake.linkage import Band
-from casework.intake.matching import CASES, PEOPLE, RECORDS, contracts_in_cases, rule_of, season
-from casework.models import MatchProposal
+from casework.intake.matching import contracts_in_cases, rule_of, season
+from casework.models.tables import CASES, PEOPLE, PROPOSALS, RECORDS
 from casework.names import name_key
 
-PROPOSALS = MatchProposal.__table__
 # What a person's row may take from the other file's when it lacks it.
 IDENTITY = ("birth_name", "first_names", "birth_date", "sex", "postcode", "commune")
 # What a case cannot be made without.

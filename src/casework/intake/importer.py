@@ -27,18 +27,17 @@ from sqlalchemy.exc import DBAPIError
 
 from casework.actors import Actor
 from casework.app import App
+from casework.chunks import chunks
 from casework.errors import CaseworkError
 from casework.french import os_error
 from casework.intake import rejects
 from casework.intake.fields import KEYS, Problem
 from casework.intake.profile import Profile, default_profile
 from casework.intake.reading import Checked, check_file, write_rejected
-from casework.models import Case, Contract, IntakeFile, IntakeRecord
+from casework.models.tables import CASES, CONTRACTS, FILES, RECORDS
 from casework.states.requirements import requires
 
 log = logging.getLogger("casework.intake")
-FILES, RECORDS = IntakeFile.__table__, IntakeRecord.__table__
-CASES, CONTRACTS = Case.__table__, Contract.__table__
 CHUNK = 500
 # The trigger a rupture date in the chamber's file fires, found by this tag in the case's own
 # workflow, given the date (`assignment.py` too, for a contract broken before its case began).
@@ -213,8 +212,7 @@ class Importer:
         key_name = KEYS[source]
         changed_contracts: dict[str, dict[str, Any]] = {}
         ruptures: dict[str, date] = {}
-        for start in range(0, len(records), CHUNK):
-            part = records[start : start + CHUNK]
+        for part in chunks(records, CHUNK):
             keys = [str(values[key_name]) for _, values in part]
             known = {
                 row.key: row
@@ -294,7 +292,7 @@ class Importer:
         now = self.app.clock.now()
         cases = {}
         keys = list(changed)
-        for start in range(0, len(keys), CHUNK):
+        for part in chunks(keys, CHUNK):
             for row in conn.execute(
                 select(
                     CONTRACTS.c.id,
@@ -304,7 +302,7 @@ class Importer:
                     CASES.c.workflow_version,
                 )
                 .join(CASES, CASES.c.contract_id == CONTRACTS.c.id)
-                .where(CONTRACTS.c.cma_number.in_(keys[start : start + CHUNK]))
+                .where(CONTRACTS.c.cma_number.in_(part))
             ):
                 cases[row.cma_number] = row
         if cases:

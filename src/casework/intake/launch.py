@@ -28,13 +28,12 @@ from casework.actors import Actor
 from casework.app import App
 from casework.errors import CaseworkError
 from casework.handover import successor_refusal
-from casework.models import Case, User
+from casework.models.tables import CASES, USERS
 from casework.models.user import REFERENT_ROLES
 from casework.staff import caseloads
 from casework.states.definition import GROUPS, WorkflowDef
 from casework.states.requirements import requires
 
-CASES, USERS = Case.__table__, User.__table__
 ALLOCATIONS = ("balanced", "territory")
 CHUNK = 500  # ids per IN (...) list
 # Each case starts with the trigger its workflow names for its group (`start:`).

@@ -3,7 +3,7 @@
 Compared: the chamber's contracts that the cohort's rule makes eligible (`eligibility.py`: the
 signing window, diplomas, levels, years, training centres, statuses) and that are not cases
 yet, and the young people of the Mission Locale not in a cohort already; a cohort whose rule
-takes the chamber's file alone is not cross-matched. `match` links them (`linkage.py`) with
+takes the chamber's file alone is not cross-matched. `match` links them (`linkage/`) with
 people's earlier decisions, and keeps its proposals (the latest run replaces the proposals still
 waiting); pairs *to review* wait for a person: `decide` confirms or rejects one, and that
 decision holds in every later run.
@@ -21,16 +21,14 @@ from sqlalchemy import Connection, delete, insert, select
 
 from casework.actors import Actor
 from casework.app import App
+from casework.chunks import chunks
 from casework.errors import CaseworkError
 from casework.intake.eligibility import Rule, judge, window
 from casework.intake.linkage import Band, Thresholds, link
 from casework.intake.records import Person
-from casework.models import Beneficiary, Case, Contract, IntakeRecord, MatchDecision, MatchProposal
+from casework.models.tables import CASES, CONTRACTS, DECISIONS, PEOPLE, PROPOSALS, RECORDS
 
 log = logging.getLogger("casework.intake")
-RECORDS, PROPOSALS = IntakeRecord.__table__, MatchProposal.__table__
-DECISIONS = MatchDecision.__table__
-CASES, CONTRACTS, PEOPLE = Case.__table__, Contract.__table__, Beneficiary.__table__
 
 
 class ReviewError(CaseworkError):
@@ -146,10 +144,8 @@ def match(app: App, cohort: int) -> MatchReport:
     now = app.clock.now()
     keys = [r.key for r in contracts]
     with app.db.transaction() as conn:
-        for start in range(0, len(keys), 500):
-            conn.execute(
-                delete(PROPOSALS).where(PROPOSALS.c.cma_key.in_(keys[start : start + 500]))
-            )
+        for part in chunks(keys):
+            conn.execute(delete(PROPOSALS).where(PROPOSALS.c.cma_key.in_(part)))
         if result.pairs:
             conn.execute(
                 insert(PROPOSALS),

@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert, select
 
+from casework.chunks import chunks
 from casework.csv_export import SafeWriter
 from casework.errors import CaseworkError
-from casework.models import IntakeFile, IntakeReject
+from casework.models.tables import FILES, REJECTS
 from casework.text_limits import shown
 
 if TYPE_CHECKING:
     from casework.intake.reading import Checked
 
-FILES, REJECTS = IntakeFile.__table__, IntakeReject.__table__
 MAX_CELL = 1_000
 CHUNK = 500
 Rejected = tuple[int, list[str], list[str]]  # line, cells as text, reasons
@@ -50,8 +50,8 @@ def store(conn: Connection, file_id: int, checked: Checked) -> None:
         {"file_id": file_id, "line": line, "cells": cells, "reasons": reasons}
         for line, cells, reasons in rejected_rows(checked)
     ]
-    for start in range(0, len(rows), CHUNK):
-        conn.execute(insert(REJECTS), rows[start : start + CHUNK])
+    for part in chunks(rows, CHUNK):
+        conn.execute(insert(REJECTS), part)
 
 
 def write_csv(path: Path, header: list[str], rows: Iterable[Rejected]) -> None:

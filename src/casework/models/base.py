@@ -158,5 +158,6 @@ class ExitKind(enum.StrEnum):
     LOST_CONTACT = "lost_contact"
 
 
-def labels(cls: type[enum.Enum]) -> list[str]:
+def enum_values(cls: type[enum.Enum]) -> list[str]:
+    """The values a closed vocabulary stores (its members' `.value`s), in declaration order."""
     return [m.value for m in cls]

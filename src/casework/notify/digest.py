@@ -20,15 +20,14 @@ from sqlalchemy.exc import IntegrityError
 
 from casework.app import App
 from casework.clock import to_local
-from casework.models import ContactLog, Digest, User
 from casework.models.beneficiary import display_name
+from casework.models.tables import CASES, CONTACT_LOGS, DIGESTS, PEOPLE, SHEETS, USERS
 from casework.models.user import REFERENT_ROLES
 from casework.notify.outbox import Outbox
-from casework.notify.render import CASES, PEOPLE, SHEETS, paris_date
+from casework.notify.render import paris_date
 from casework.states.definition import WorkflowDef
 
 log = logging.getLogger("casework.digest")
-DIGESTS, USERS, CONTACTS = Digest.__table__, User.__table__, ContactLog.__table__
 MAX_ITEMS = 200  # a longer list is cut (the mail says how many more)
 
 
@@ -153,7 +152,7 @@ def waiting(due: DueAction) -> ColumnElement[bool]:
     )
     if due.unless == "contacted_in_state":  # this month's check-in is done
         contacted = exists().where(
-            and_(CONTACTS.c.case_id == CASES.c.id, CONTACTS.c.at >= CASES.c.state_since)
+            and_(CONTACT_LOGS.c.case_id == CASES.c.id, CONTACT_LOGS.c.at >= CASES.c.state_since)
         )
         condition = and_(condition, ~contacted)
     return condition

@@ -29,7 +29,7 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Connection, insert, select, update
 
-from casework.models import ActionLink
+from casework.models.tables import LINKS
 from casework.settings import (
     NEW_KEY_COMMAND,
     MailSettings,
@@ -38,7 +38,6 @@ from casework.settings import (
     split_link_keys,
 )
 
-LINKS = ActionLink.__table__
 _SALT = "casework.action-link.v1"
 _REPLY_SALT = b"casework.reply.v1"
 

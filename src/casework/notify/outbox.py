@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, func, insert, select, update
 
-from casework.models import MailStatus, OutboxMail
+from casework.models import MailStatus
 from casework.models.base import Group
+from casework.models.tables import OUTBOX
 from casework.states.fields import to_json
 
 if TYPE_CHECKING:
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     from casework.engine.entities import EntityKind
     from casework.engine.fastsql import FastSQL
 
-OUTBOX = OutboxMail.__table__
 # Once a mail is done with (sent, or failed for good), its body goes: the outbox keeps no copy of
 # the personal data it carried and no usable link (only hashes of links are kept elsewhere).
 # The subject, the addresses, the Message-ID and the context (what the transition said) stay.

@@ -30,21 +30,23 @@ from casework.clock import format_local, to_local
 from casework.french import elide, with_kind
 from casework.labels import NEED_CATEGORY, choice_label
 from casework.models import (
-    Beneficiary,
-    Case,
-    Contract,
-    Event,
-    LiaisonSheet,
     MailStatus,
-    OutboxMail,
-    Partner,
-    PartnerContact,
-    Timer,
-    User,
 )
 from casework.models.base import ContactRole, Group
 from casework.models.beneficiary import MAJORITY_AGE, age_on, display_name
 from casework.models.contract import UNKNOWN_EMPLOYER
+from casework.models.tables import (
+    CASES,
+    CONTACTS,
+    CONTRACTS,
+    EVENTS,
+    OUTBOX,
+    PARTNERS,
+    PEOPLE,
+    SHEETS,
+    TIMERS,
+    USERS,
+)
 from casework.notify import mime
 from casework.notify.deadlines import REPORTING, feedback_days, in_working_days, last_day
 from casework.notify.links import LinkRequest, LinkSigner
@@ -59,8 +61,6 @@ from casework.timers.calendar import Calendar
 
 log = logging.getLogger("casework.mail")
 
-OUTBOX = OutboxMail.__table__
-CASES, SHEETS = Case.__table__, LiaisonSheet.__table__
 # A sheet's mails give the last day to answer by (the working day before the trigger tagged
 # `reminder`, set when the sheet entered its state) and how long a partner has to report back
 # (that reminder's count in the state it reports back from).
@@ -70,9 +70,6 @@ requires(
     tagged=["reminder"],
     states=[REPORTING],
 )
-PEOPLE, CONTRACTS = Beneficiary.__table__, Contract.__table__
-USERS, PARTNERS, CONTACTS = User.__table__, Partner.__table__, PartnerContact.__table__
-TIMERS, EVENTS = Timer.__table__, Event.__table__
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+$")
 
 
@@ -82,7 +79,7 @@ def is_usable_address(address: str) -> bool:
     return _ADDRESS.match(address.strip()) is not None
 
 
-def case_facts(*columns: Any) -> Select[Any]:
+def case_with_person(*columns: Any) -> Select[Any]:
     """`columns` of cases with their young person (`PEOPLE`) and contract (`CONTRACTS`)."""
     return (
         select(*columns)
@@ -150,10 +147,10 @@ class Renderer:
         result.ready += [r.id for r in rows if r.message is not None]
         if not todo:
             return result
-        facts = _Facts.load(conn, todo, now)
+        preloaded = _Preloaded.load(conn, todo, now)
         for row in todo:
             try:
-                self._render_row(conn, row, facts, now, result)
+                self._render_row(conn, row, preloaded, now, result)
             except DBAPIError:
                 raise  # the transaction is broken: the whole round rolls back, mails stay due
             except Exception as error:
@@ -178,14 +175,14 @@ class Renderer:
         return result
 
     def _render_row(
-        self, conn: Connection, row: Any, facts: _Facts, now: datetime, result: Rendered
+        self, conn: Connection, row: Any, preloaded: _Preloaded, now: datetime, result: Rendered
     ) -> None:
-        case = facts.cases.get(row.case_id) if row.case_id is not None else None
+        case = preloaded.cases.get(row.case_id) if row.case_id is not None else None
         if case is not None and case.group == Group.CONTROL:
             result.undeliverable.append((row.id, "dossier du groupe témoin : jamais contacté"))
             return
-        sheet = facts.sheets.get(row.entity_id) if row.entity == "liaison" else None
-        addresses = self._addresses(row, case, sheet, facts)
+        sheet = preloaded.sheets.get(row.entity_id) if row.entity == "liaison" else None
+        addresses = self._addresses(row, case, sheet, preloaded)
         if not addresses:
             result.undeliverable.append((row.id, f"aucune adresse pour « {row.recipient_role} »"))
             return
@@ -208,7 +205,7 @@ class Renderer:
             )
             targets.append((copy_id, address))
         for mail_id, (name, address) in targets:
-            self._render_one(mail_id, row, name, address, case, sheet, facts, now, result)
+            self._render_one(mail_id, row, name, address, case, sheet, preloaded, now, result)
             result.ready.append(mail_id)
 
     def _render_one(
@@ -219,12 +216,12 @@ class Renderer:
         address: str,
         case: Any,
         sheet: Any,
-        facts: _Facts,
+        preloaded: _Preloaded,
         now: datetime,
         result: Rendered,
     ) -> None:
         stored = row.context or {}
-        context = self._context(row, case, sheet, facts, now)
+        context = self._context(row, case, sheet, preloaded, now)
         context["recipient_name"] = name
         # Links: the ones the transition declared (on its own row), or a digest's items.
         requests, slots = [], []
@@ -314,19 +311,21 @@ class Renderer:
 
     # -- what a template sees ----------------------------------------------------------------------
 
-    def _addresses(self, row: Any, case: Any, sheet: Any, facts: _Facts) -> list[tuple[str, str]]:
+    def _addresses(
+        self, row: Any, case: Any, sheet: Any, preloaded: _Preloaded
+    ) -> list[tuple[str, str]]:
         role = row.recipient_role
         found: list[tuple[str, str]] = []
         if role == "counsellor":
             login = (row.context or {}).get("login") or (case.referent if case else None)
-            user = facts.users.get(login) if login else None
+            user = preloaded.users.get(login) if login else None
             if user is not None and user.active:
                 found = [(user.name, user.email)]
         elif role in ("partner", "partner_manager") and sheet is not None:
             wanted = ContactRole.MANAGER if role == "partner_manager" else ContactRole.CONTACT
             found = [
                 (c.name, c.email)
-                for c in facts.contacts.get(sheet.partner_id, [])
+                for c in preloaded.contacts.get(sheet.partner_id, [])
                 if c.role == wanted and not c.unreachable
             ]
         elif role == "beneficiary" and case is not None and case.email:
@@ -343,7 +342,7 @@ class Renderer:
         return clean
 
     def _context(
-        self, row: Any, case: Any, sheet: Any, facts: _Facts, now: datetime
+        self, row: Any, case: Any, sheet: Any, preloaded: _Preloaded, now: datetime
     ) -> dict[str, Any]:
         stored = row.context or {}
         data = dict(stored.get("data", {}))
@@ -357,7 +356,7 @@ class Renderer:
         if case is not None:
             machine = self.workflows.machine(case.workflow_name, case.workflow_version)
             first_name = case.first_names.split()[0] if case.first_names.split() else ""
-            referent = facts.users.get(case.referent) if case.referent else None
+            referent = preloaded.users.get(case.referent) if case.referent else None
             age = age_on(case.birth_date, to_local(now).date())
             context.update(
                 age=age,
@@ -365,7 +364,7 @@ class Renderer:
                 cohort=case.cohort,
                 state_since=paris_date(case.state_since),
                 # Since when what this mail chases was awaited (a reminder says so).
-                waiting_since=paris_date(facts.waiting_since.get((case.id, row.version))),
+                waiting_since=paris_date(preloaded.waiting_since.get((case.id, row.version))),
                 beneficiary_name=display_name(case.first_names, case.birth_name),
                 first_name=first_name,
                 birth_date=paris_date(case.birth_date),
@@ -386,11 +385,11 @@ class Renderer:
             )
         if sheet is not None:
             entry = (sheet.id, row.state_entry)
-            deadlines = facts.deadlines.get(entry, {})
+            deadlines = preloaded.deadlines.get(entry, {})
             flow = self.workflows.definition(sheet.workflow_name, sheet.workflow_version)
             # What the mail is about is what was awaited when its state was entered (a mail
             # rendered after the partner answered still speaks of that state).
-            state = flow.states.get(facts.entered.get(entry, sheet.state))
+            state = flow.states.get(preloaded.entered.get(entry, sheet.state))
             reminder = deadlines.get(flow.trigger_tagged("reminder"))
             context.update(
                 sheet_id=sheet.id,
@@ -410,7 +409,7 @@ class Renderer:
 
 
 @dataclass
-class _Facts:
+class _Preloaded:
     """Everything a batch of mails reads, in a handful of queries."""
 
     cases: dict[int, Any]
@@ -422,7 +421,7 @@ class _Facts:
     waiting_since: dict[tuple[int, int], datetime]
 
     @classmethod
-    def load(cls, conn: Connection, rows: Sequence[Any], now: datetime) -> _Facts:
+    def load(cls, conn: Connection, rows: Sequence[Any], now: datetime) -> _Preloaded:
         sheet_ids = sorted({r.entity_id for r in rows if r.entity == "liaison"})
         sheets = {}
         if sheet_ids:
@@ -448,7 +447,7 @@ class _Facts:
         case_ids = sorted({r.case_id for r in rows if r.case_id is not None})
         cases = {}
         if case_ids:
-            query = case_facts(
+            query = case_with_person(
                 CASES.c.id,
                 CASES.c.state,
                 CASES.c.workflow_name,

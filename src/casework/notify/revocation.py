@@ -18,10 +18,9 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from casework.actors import Actor
-from casework.models import ActionLink, Event
+from casework.models.tables import EVENTS, LINKS
 
 log = logging.getLogger("casework.links")
-LINKS, EVENTS = ActionLink.__table__, Event.__table__
 MAX_REASON = 500  # the column's size
 
 

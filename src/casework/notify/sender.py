@@ -7,8 +7,8 @@ after the other, and record each outcome:
 
 - 250: sent (marked in small groups; a crash before the mark resends with the same Message-ID);
 - 4xx, or the connection lost: tried again later, after an exponential backoff with jitter
-  (so that many mails that failed together do not come back together); after `max_attempts`,
-  failed;
+  (`casework.retry`: many mails that failed together do not come back together); after
+  `max_attempts`, failed;
 - 5xx: failed at once;
 - a failed mail, or one with nobody to go to, queues a notice to the counsellor of its case
   (never a notice about a notice).
@@ -23,7 +23,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,9 +33,11 @@ from sqlalchemy import Connection, select
 
 from casework.app import App
 from casework.models import MailStatus
+from casework.models.tables import OUTBOX
 from casework.notify.links import LinkSigner
-from casework.notify.outbox import OUTBOX, Outbox
+from casework.notify.outbox import Outbox
 from casework.notify.render import Renderer
+from casework.retry import Backoff
 from casework.settings import MailSettings, SettingsError
 
 log = logging.getLogger("casework.mail")
@@ -71,23 +73,41 @@ class SendReport:
 
 
 class RateLimiter:
-    """At most `rate` calls a second (0: unlimited), evenly spaced."""
+    """At most `rate` calls a second (0: unlimited), evenly spaced. It reads a monotonic clock
+    and sleeps with `sleep` (both given, so that a test runs it on a clock of its own)."""
 
-    def __init__(self, rate: float):
+    def __init__(
+        self,
+        rate: float,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ):
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self.next_at = 0.0
+        self.monotonic = monotonic
+        self.sleep = sleep
 
     async def wait(self) -> None:
         if not self.interval:
             return
-        now = time.monotonic()
+        now = self.monotonic()
         if self.next_at > now:
-            await asyncio.sleep(self.next_at - now)
+            await self.sleep(self.next_at - now)
         self.next_at = max(now, self.next_at) + self.interval
 
 
 class MailSender:
-    def __init__(self, app: App, settings: MailSettings | None = None):
+    """`uniform` is the backoff's random source and `limiter` the pace of sending: given by a
+    test that wants them fixed, built from the settings otherwise."""
+
+    def __init__(
+        self,
+        app: App,
+        settings: MailSettings | None = None,
+        *,
+        uniform: Callable[[float, float], float] = random.uniform,
+        limiter: RateLimiter | None = None,
+    ):
         self.app = app
         self.settings = settings or app.settings.mail
         if self.settings.smtp_security not in SECURITY:
@@ -105,7 +125,10 @@ class MailSender:
             app.settings.paths.templates,
             app.engine.timers.calendar,
         )
-        self.limiter = RateLimiter(self.settings.rate_per_second)
+        self.limiter = limiter or RateLimiter(self.settings.rate_per_second)
+        self.retry = Backoff(
+            self.settings.retry_base_seconds, self.settings.retry_max_seconds, uniform
+        )
 
     # -- rounds ----------------------------------------------------------------------------------
 
@@ -129,7 +152,7 @@ class MailSender:
         now = self.app.clock.now()
         lease = timedelta(seconds=self.settings.lease_seconds)
         with self.app.db.transaction() as conn:
-            claimed = self.outbox.claim(conn, now, self.batch_limit(), lease)
+            claimed = self.outbox.claim(conn, now, batch_limit(self.settings), lease)
             if not claimed:
                 return report
             rendered = self.renderer.render_pending(conn, claimed, now)
@@ -235,7 +258,7 @@ class MailSender:
                 self._give_up(conn, mail.id, MailStatus.FAILED, f"{attempts} essais : {error}")
                 report.failed += 1
                 return
-            when = self.app.clock.now() + self.backoff(attempts)
+            when = self.app.clock.now() + self.retry.delay(attempts)
             self.outbox.retry_later(conn, mail.id, when, error)
         log.info("mail %s: %s; next attempt at %s", mail.id, error, when.isoformat())
         report.retried += 1
@@ -249,29 +272,24 @@ class MailSender:
         if tried is not None:
             self._retry(tried, message, report)
         if untried:
-            when = self.app.clock.now() + self.backoff(1)
+            when = self.app.clock.now() + self.retry.delay(1)
             with self.app.db.transaction() as conn:
                 self.outbox.release(conn, untried, when)
-
-    def batch_limit(self) -> int:
-        """Mails per round: never more than the rate limit lets us send in half a lease, or a
-        slow round would outlive its lease and another sender would send the rest again."""
-        s = self.settings
-        if s.rate_per_second <= 0:
-            return s.batch_size
-        return max(1, min(s.batch_size, int(s.rate_per_second * s.lease_seconds / 2)))
-
-    def backoff(self, attempts: int) -> timedelta:
-        """base × 2^(attempts-1), at most `retry_max_seconds`, then between half and all of it."""
-        s = self.settings
-        delay = min(s.retry_max_seconds, s.retry_base_seconds * 2 ** max(0, attempts - 1))
-        return timedelta(seconds=delay * random.uniform(0.5, 1.0))
 
     def _give_up(
         self, conn: Connection, mail_id: int, status: MailStatus, reason: str, tried: bool = True
     ) -> None:
         self.outbox.give_up(conn, mail_id, status, reason, tried)
         queue_failure_notice(conn, mail_id, reason, self.app.clock.now())
+
+
+def batch_limit(settings: MailSettings) -> int:
+    """Mails per round: never more than the rate limit lets us send in half a lease, or a slow
+    round would outlive its lease and another sender would send the rest again."""
+    if settings.rate_per_second <= 0:
+        return settings.batch_size
+    per_half_lease = int(settings.rate_per_second * settings.lease_seconds / 2)
+    return max(1, min(settings.batch_size, per_half_lease))
 
 
 def queue_failure_notice(conn: Connection, mail_id: int, reason: str, now: datetime) -> None:

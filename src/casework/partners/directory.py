@@ -22,14 +22,11 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from casework.actors import Actor
 from casework.errors import CaseworkError
-from casework.models import LiaisonSheet, Partner, PartnerContact
+from casework.models.tables import CONTACTS, PARTNERS, SHEETS
 from casework.names import fold
 from casework.partners.audit import record
 from casework.partners.reading import ContactEntry, PartnerEntry
 
-PARTNERS: Any = Partner.__table__
-CONTACTS: Any = PartnerContact.__table__
-SHEETS: Any = LiaisonSheet.__table__
 # What people are told changed, by column.
 CHANGED = {
     "name": "nom",

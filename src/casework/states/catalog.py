@@ -12,7 +12,13 @@ from pathlib import Path
 
 from casework.errors import Problem, UnknownWorkflow, WorkflowDefinitionError
 from casework.handlers.registry import Registry
-from casework.models.base import ContactChannel, ExitKind, NeedCategory, RuptureInitiative, labels
+from casework.models.base import (
+    ContactChannel,
+    ExitKind,
+    NeedCategory,
+    RuptureInitiative,
+    enum_values,
+)
 from casework.states.definition import WorkflowDef
 from casework.states.machine import WorkflowMachine
 from casework.states.reader import read_workflow
@@ -20,9 +26,9 @@ from casework.states.validation import validate
 
 # Closed lists a field can take its choices from (`vocabulary:` in YAML).
 VOCABULARIES: Mapping[str, tuple[str, ...]] = {
-    "need_category": tuple(labels(NeedCategory)),
-    "contact_channel": tuple(labels(ContactChannel)),
-    "rupture_initiative": tuple(labels(RuptureInitiative)),
+    "need_category": tuple(enum_values(NeedCategory)),
+    "contact_channel": tuple(enum_values(ContactChannel)),
+    "rupture_initiative": tuple(enum_values(RuptureInitiative)),
     "positive_exit": (
         ExitKind.NEW_CONTRACT_SAME_TRADE.value,
         ExitKind.OTHER_ORIENTATION.value,

@@ -1,2 +1,2 @@
-"""Durable timers: when they are due (`calendar`), their rows (`store`), the sweep that fires
-them through the engine (`sweep`), and the service that runs the sweep (`service`)."""
+"""Durable timers: when they are due (`calendar`), their rows (`store`), and the sweep that fires
+them through the engine (`sweep`). What runs the sweep is the service (`casework.service`)."""

@@ -7,7 +7,6 @@ belong to.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -15,11 +14,12 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from casework.engine.fastsql import FastSQL
-from casework.models import Timer, TimerStatus
+from casework.models import TimerStatus
+from casework.models.tables import TIMERS
+from casework.retry import Backoff
 from casework.states.definition import Delay, StateDef, TimerDef
 from casework.timers.calendar import Calendar
 
-TIMERS = Timer.__table__
 PENDING = TimerStatus.PENDING.value
 TIMER_COLUMNS = (
     "entity",
@@ -92,10 +92,10 @@ class TimerStore:
         state: StateDef,
         set_version: int,
         entered_at: datetime,
-        facts: Any,
+        value_of: Any,
         due_cache: dict[tuple[int, int, Any], datetime],
     ) -> list[tuple[Any, ...]]:
-        """Rows for the timers of `state`, entered at `entered_at`. `facts(name)` gives the date
+        """Rows for the timers of `state`, entered at `entered_at`. `value_of(name)` gives the date
         a timer counts from (`contract.start_date`…), and the row's own count for a delay that
         may take one (`partner.ack_days`: the partner's deadline, else the YAML's); a timer
         whose date is unknown is not set. `due_cache` spares recomputing a due time a batch of
@@ -104,14 +104,14 @@ class TimerStore:
         for timer in state.timers:
             anchor = None
             if timer.anchor is not None:
-                anchor = facts(timer.anchor)
+                anchor = value_of(timer.anchor)
                 if anchor is None:
                     continue
                 if isinstance(anchor, datetime):
                     anchor = self.calendar.local_date(anchor)
             delay = timer.delay
             if delay.instead is not None:
-                delay = delay.for_row(facts(delay.instead))
+                delay = delay.for_row(value_of(delay.instead))
             due = self._due(timer, delay, entered_at, anchor, due_cache)
             rows.append(
                 (
@@ -234,20 +234,18 @@ class TimerStore:
         now: datetime,
         error: str,
         max_attempts: int,
-        base: float,
-        ceiling: float,
+        backoff: Backoff,
     ) -> bool:
-        """After a failure: pending again, to try later (exponential backoff with jitter), or
-        parked as failed once it has had `max_attempts`. Returns True if parked."""
+        """After a failure: pending again, to try later (after `backoff`), or parked as failed
+        once it has had `max_attempts`. Returns True if parked."""
         attempts = timer.attempts + 1  # as claimed, before this attempt
         if attempts >= max_attempts:
             values = {"status": TimerStatus.FAILED.value, "closed_at": now}
         else:
-            delay = min(ceiling, base * 2 ** (attempts - 1)) * random.uniform(0.8, 1.2)
             values = {
                 "status": PENDING,
                 "closed_at": None,
-                "run_after": now + timedelta(seconds=delay),
+                "run_after": now + backoff.delay(attempts),
             }
         conn.execute(
             update(TIMERS)

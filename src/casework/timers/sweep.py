@@ -20,6 +20,7 @@ connection, mark each timer fired, discarded or to retry, commit. Hence:
 from __future__ import annotations
 
 import logging
+import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,7 +33,9 @@ from casework.actors import Actor
 from casework.clock import format_local
 from casework.engine import Engine
 from casework.errors import TransitionRefused
-from casework.models import Event, TimerStatus
+from casework.models import TimerStatus
+from casework.models.tables import EVENTS
+from casework.retry import Backoff
 from casework.settings import TimerSettings
 from casework.timers.store import TimerStore
 
@@ -99,11 +102,19 @@ class SweepReport:
 
 
 class Sweeper:
-    def __init__(self, engine: Engine, settings: TimerSettings | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        settings: TimerSettings | None = None,
+        uniform: Callable[[float, float], float] = random.uniform,
+    ):
         self.engine = engine
         self.db = engine.db
         self.store: TimerStore = engine.timers
         self.settings = settings or TimerSettings()
+        self.backoff = Backoff(
+            self.settings.retry_base_seconds, self.settings.retry_max_seconds, uniform
+        )
 
     # -- entry points ----------------------------------------------------------------------------
 
@@ -218,7 +229,7 @@ class Sweeper:
         """Close timers that will not fire, with an event on their row saying why."""
         self.store.close(conn, [t.id for t in timers], TimerStatus.DISCARDED, now, reason)
         conn.execute(
-            insert(Event.__table__),
+            insert(EVENTS),
             [
                 {
                     "case_id": t.case_id,
@@ -261,15 +272,8 @@ class Sweeper:
         report: SweepReport,
     ) -> None:
         message = f"{type(error).__name__}: {error}"[:2000]
-        settings = self.settings
         parked = self.store.retry_later(
-            conn,
-            timer,
-            now,
-            message,
-            settings.max_attempts,
-            settings.retry_base_seconds,
-            settings.retry_max_seconds,
+            conn, timer, now, message, self.settings.max_attempts, self.backoff
         )
         if parked:
             report.failed += 1
@@ -308,7 +312,7 @@ class Sweeper:
 
 def _reason(refusal: TransitionRefused) -> str:
     """Why a timer was set aside, in French: `casework history` shows it."""
-    what, moved = ("la fiche", "passée") if refusal.kind == "liaison" else ("le dossier", "passé")
+    what, moved = ("la fiche", "passée") if refusal.entity == "liaison" else ("le dossier", "passé")
     if refusal.reason == "stale":
         return f"{what} a changé d'état depuis que le minuteur a été posé"
     if refusal.reason == "state":

@@ -1,2 +1,2 @@
-"""The service's HTTP side (Starlette): the health endpoint now; signed links, the counsellor's
-dashboard and the partner view next."""
+"""Pages (Starlette routes): the pages behind the links in mails and their bounded, CSRF-checked
+forms. The service mounts them beside /health (`casework.service.web`)."""

@@ -46,16 +46,15 @@ from casework.app import App
 from casework.engine.entities import KINDS, RowReader
 from casework.errors import InvalidTransitionData, TransitionRefused, VersionConflict
 from casework.labels import NEED_CATEGORY, labels_for
-from casework.models import Event, User
 from casework.models.beneficiary import display_name
 from casework.models.contract import UNKNOWN_EMPLOYER
+from casework.models.tables import CASES, CONTRACTS, EVENTS, PEOPLE, SHEETS, USERS
 from casework.notify.links import LinkError, LinkRevoked, LinkSigner, LinkStale
-from casework.notify.render import CASES, CONTRACTS, PEOPLE, SHEETS, case_facts, paris_date
+from casework.notify.render import case_with_person, paris_date
 from casework.states.definition import FieldDef, TransitionDef
 from casework.web import forms
 
 log = logging.getLogger("casework.links")
-USERS, EVENTS = User.__table__, Event.__table__
 CSRF_COOKIE = "casework_csrf"
 HEADERS = forms.PAGE_HEADERS
 
@@ -71,7 +70,7 @@ class LinkPages:
         self.base = urlsplit(app.settings.mail.base_url)
         self.secure = self.base.scheme == "https"
         self.max_form_bytes = app.settings.service.max_form_bytes
-        # Rows as guards see them (with the facts fields' conditions read), plain or locked:
+        # Rows as guards see them (with what their fields' conditions read), plain or locked:
         # locked on PostgreSQL FOR NO KEY UPDATE, as the engine's batches (a plain FOR UPDATE
         # would also block the key-share lock every row referencing this one takes: its events).
         pg = app.db.is_postgresql
@@ -251,7 +250,7 @@ class LinkPages:
     def _about(self, conn: Connection, link: Any, row: Any) -> dict[str, Any]:
         """What the person needs to act, and no more: a partner sees only its sheet."""
         case = conn.execute(
-            case_facts(
+            case_with_person(
                 PEOPLE.c.first_names, PEOPLE.c.birth_name, PEOPLE.c.phone, CONTRACTS.c.employer_name
             ).where(CASES.c.id == link.case_id)
         ).one()

@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from casework.service.lifecycle import Service
 from casework.settings import ServiceSettings, SettingsError
-from casework.timers.service import Service
 from casework.web.links import LinkPages
 
 HEALTH_FROM = ("loopback", "anywhere")

@@ -1,4 +1,4 @@
-"""The background service: APScheduler calls the sweep every interval; the database decides.
+"""The service's life cycle: APScheduler calls the sweep every interval; the database decides.
 
 Two beats: the timer sweep, and (when mail is enabled) the mail round, which queues the day's
 digests once they are due and sends what the outbox holds (`casework.notify.sender`).
@@ -36,12 +36,11 @@ from sqlalchemy import insert, select, update
 from casework.app import App
 from casework.clock import Clock, SystemClock
 from casework.errors import describe_error
-from casework.inbound.reader_state import ReaderState
-from casework.models import ServiceHeartbeat
+from casework.models.tables import HEARTBEATS
+from casework.service.composition import compose
 from casework.timers.sweep import SweepReport
 
 log = logging.getLogger("casework.service")
-HEARTBEATS = ServiceHeartbeat.__table__
 HEARTBEAT_SECONDS = 5.0
 # `casework status` calls a process whose heartbeat is older than this stopped (it was killed,
 # or its machine went down: a process that stops cleanly says so itself).
@@ -69,41 +68,14 @@ class Service:
         self.last_report = SweepReport()
         self.last_error: str | None = None
         self.scheduler = BackgroundScheduler(timezone=UTC)
-        self.mail: Any = None
-        self.digests: Any = None
         self.last_mail: dict[str, int] = {}
         self.last_mail_error: str | None = None
         # What /health shows of the database, refreshed by the beat (never by a request).
         self.counts: dict[str, Any] = {}
         self.counts_at: float | None = None  # monotonic
-        self.readers: dict[str, ReaderState] = {}
-        if app.settings.mail.enabled:
-            # Imported here: the sender needs aiosmtplib, which a sweep-only process does not.
-            from casework.notify.digest import DigestMaker
-            from casework.notify.sender import MailSender
-
-            self.mail = MailSender(app)  # refuses to start without keys to sign links
-            self.digests = DigestMaker(app)
-        # Replies come in over LMTP (a mail server delivers to us) and/or IMAP (we read a box).
-        self.lmtp: Any = None
-        self.imap: Any = None
-        inbound = app.settings.inbound
-        if inbound.lmtp_enabled or inbound.imap_enabled:
-            from casework.inbound.imap import ImapReader
-            from casework.inbound.ingest import Ingestor
-            from casework.inbound.lmtp import LmtpReceiver
-
-            ingestor = Ingestor(app, self.mail.signer if self.mail is not None else None)
-            # Replies are matched by signed tokens: refuse to start without keys.
-            _ = ingestor.signer
-            # Failing for a few polls in a row is a problem a supervisor should see.
-            failing = timedelta(seconds=max(300.0, 5 * inbound.imap_poll_seconds))
-            if inbound.lmtp_enabled:
-                self.readers["lmtp"] = ReaderState("lmtp", self.wall, failing)
-                self.lmtp = LmtpReceiver(ingestor, inbound, self.readers["lmtp"])
-            if inbound.imap_enabled:
-                self.readers["imap"] = ReaderState("imap", self.wall, failing)
-                self.imap = ImapReader(ingestor, inbound, self.readers["imap"])
+        parts = compose(app, self.wall)
+        self.mail, self.digests = parts.mail, parts.digests
+        self.lmtp, self.imap, self.readers = parts.lmtp, parts.imap, parts.readers
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -120,37 +92,10 @@ class Service:
                     "last_sweep": {},
                 },
             ).scalar_one()
-        self.scheduler.add_job(
-            self.beat,
-            "interval",
-            seconds=HEARTBEAT_SECONDS,
-            id="beat",
-            next_run_time=datetime.now(UTC),
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-        )
-        self.scheduler.add_job(
-            self.tick,
-            "interval",
-            seconds=self.interval,
-            id="sweep",
-            next_run_time=datetime.now(UTC),
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-        )
+        self._every(HEARTBEAT_SECONDS, self.beat, "beat")
+        self._every(self.interval, self.tick, "sweep")
         if self.mail is not None:
-            self.scheduler.add_job(
-                self.mail_tick,
-                "interval",
-                seconds=self.app.settings.mail.send_interval_seconds,
-                id="mail",
-                next_run_time=datetime.now(UTC),
-                max_instances=1,
-                coalesce=True,
-                misfire_grace_time=None,
-            )
+            self._every(self.app.settings.mail.send_interval_seconds, self.mail_tick, "mail")
         self.scheduler.start()
         if self.lmtp is not None:
             self.lmtp.start()
@@ -161,6 +106,20 @@ class Service:
             self.interval,
             self.heartbeat_id,
             os.getpid(),
+        )
+
+    def _every(self, seconds: float, job: Callable[[], None], name: str) -> None:
+        """A beat: first at once; never overlapping itself; a late beat run once, not once per
+        missed interval."""
+        self.scheduler.add_job(
+            job,
+            "interval",
+            seconds=seconds,
+            id=name,
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
         )
 
     def stop(self) -> None:
