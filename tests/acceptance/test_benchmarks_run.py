@@ -1,4 +1,4 @@
-"""The benchmark scripts run (on tiny sizes): figures in the README must stay reproducible.
+"""The benchmark scripts run (on tiny sizes): figures in docs/benchmarks.md must stay reproducible.
 
 Speed is never asserted here; `bench/` measures it, as ratios within one run.
 """

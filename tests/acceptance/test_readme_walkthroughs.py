@@ -1,4 +1,4 @@
-"""The README's walkthroughs, run as a newcomer would: each command of a shell block, in order,
+"""The docs' walkthroughs, run as a newcomer would: each command of a shell block, in order,
 in an empty folder (the default SQLite database in ./var/), with the sample files at
 `examples/`. A line commented "refused" must fail; every other must succeed."""
 
@@ -23,8 +23,10 @@ def shell_block(markdown: Path, after: str) -> list[str]:
 
 
 WALKTHROUGHS = {
-    "README, intake": shell_block(ROOT / "README.md", "## Intake"),
-    "README, partners": shell_block(ROOT / "README.md", "## Partners and referrals"),
+    "docs/intake": shell_block(ROOT / "docs" / "intake.md", "# Intake"),
+    "docs/staff-and-partners": shell_block(
+        ROOT / "docs" / "staff-and-partners.md", "## Partners and referrals"
+    ),
     "examples/README": shell_block(ROOT / "examples" / "README.md", "# Sample files"),
 }
 

@@ -3,7 +3,7 @@ cases through consent, reminders, monthly cycles and liaison sheets on a fast cl
 SIGKILLs at moments drawn from the seed; then nothing lost, nothing doubled, nothing stuck.
 
 What is run and checked: tests/chaos/. The full run (100 kills, a bigger cohort, a year) is
-`bench/chaos.py`; its figures are in the README. To replay a failure, run the same seed:
+`bench/chaos.py`; its figures are in docs/benchmarks.md. To replay a failure, run the same seed:
 `.venv/bin/python bench/chaos.py --kills 20 --cases 200 --seed <seed>`.
 """
 

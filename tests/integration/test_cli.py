@@ -173,7 +173,7 @@ def test_click_says_its_errors_in_french() -> None:
 
 
 def _examples(text: str, fenced: bool = False) -> list[str]:
-    """`casework …` command lines in a text: --help epilogs, or README code blocks."""
+    """`casework …` command lines in a text: --help epilogs, or the docs' code blocks."""
     found, inside = [], not fenced
     for raw in text.splitlines():
         line = raw.strip()
@@ -186,10 +186,12 @@ def _examples(text: str, fenced: bool = False) -> list[str]:
     return found
 
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCUMENTED = [e for doc in DOCS for e in _examples(doc.read_text(encoding="utf-8"), fenced=True)]
 
 
-@pytest.mark.parametrize("example", _examples(EPILOG) + _examples(README, fenced=True))
+@pytest.mark.parametrize("example", _examples(EPILOG) + DOCUMENTED)
 def test_documented_examples_name_real_commands_and_options(example: str) -> None:
     words = shlex.split(example)[1:]
     group: click.Command = main

@@ -91,9 +91,9 @@ def test_short_link_keys_are_refused_at_load_naming_where_they_come_from(tmp_pat
     assert load_settings(environ={}).mail.link_keys == ""  # none: mail refuses to start
 
 
-def test_the_readme_placeholder_for_link_keys_is_refused() -> None:
-    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
-    placeholder = re.search(r'^link_keys = "([^"]*)"', readme, re.MULTILINE)
+def test_the_documented_placeholder_for_link_keys_is_refused() -> None:
+    guide = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text(encoding="utf-8")
+    placeholder = re.search(r'^link_keys = "([^"]*)"', guide, re.MULTILINE)
     assert placeholder is not None
     with pytest.raises(SettingsError, match="link_keys"):
         load_settings(environ={"CASEWORK_MAIL_LINK_KEYS": placeholder.group(1)})

@@ -10,7 +10,7 @@
 - *Its rows* are read as they come, each up to one column past `max_columns` (a cell far to the
   right is never padded to), and a row numbered past `max_rows` stops the reading.
 
-Why openpyxl and not python-calamine, measured by `bench/intake_read.py` (see the README):
+Why openpyxl and not python-calamine, measured by `bench/intake_read.py` (see docs/benchmarks.md):
 calamine reads a whole sheet into memory before handing over a row, sized by the cells'
 positions — a 5 KB workbook with one cell at XFD1048576 makes it allocate 512 GB and abort
 the process, which no `except` can catch — and it offers no streaming. openpyxl's read-only
