@@ -6,9 +6,10 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 
 # PostgreSQL for the throwaway cluster; openssl makes the SMTP relay's test certificate;
-# Dovecot is the IMAP server the reply tests read from.
+# Dovecot is the IMAP server the reply tests read from; sqlite3 takes the operations guide's
+# SQLite backup.
 ensure_debian_packages "postgresql:/usr/lib/postgresql/*/bin/initdb" "openssl:/usr/bin/openssl" \
-    "dovecot-imapd:/usr/lib/dovecot/imap"
+    "dovecot-imapd:/usr/lib/dovecot/imap" "sqlite3:/usr/bin/sqlite3"
 setup_venv test,bench  # bench: the benchmarks' smoke tests run splink too
 
 echo "==> ruff"
