@@ -7,9 +7,10 @@ source scripts/setup.sh
 
 # PostgreSQL for the throwaway cluster; openssl makes the SMTP relay's test certificate;
 # Dovecot is the IMAP server the reply tests read from; sqlite3 takes the operations guide's
-# SQLite backup.
+# SQLite backup; systemd-analyze checks the shipped unit.
 ensure_debian_packages "postgresql:/usr/lib/postgresql/*/bin/initdb" "openssl:/usr/bin/openssl" \
-    "dovecot-imapd:/usr/lib/dovecot/imap" "sqlite3:/usr/bin/sqlite3"
+    "dovecot-imapd:/usr/lib/dovecot/imap" "sqlite3:/usr/bin/sqlite3" \
+    "systemd:/usr/bin/systemd-analyze"
 setup_venv test,bench  # bench: the benchmarks' smoke tests run splink too
 
 echo "==> ruff"
