@@ -29,7 +29,7 @@ EPILOG = """\b
 Exemples :
   casework init-db
   casework workflows check
-  casework workflows show case --mermaid > docs/case.md
+  casework workflows show case --mermaid > case.md
   casework case list --state follow_up
   casework case fire 12 record_contact -d channel=phone -d duration_min=20
   casework history 12
