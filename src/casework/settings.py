@@ -222,6 +222,31 @@ class IntakeSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    # The staff pages (`casework.web.staff`): sessions stored in the database, the cookie
+    # carrying only a random id. A session ends after this long without a request…
+    session_idle_minutes: int = 30
+    # …and this long after the login, however active (a working day).
+    session_max_hours: int = 10
+    # The session cookie is `Secure` when the request came over https: said by the request
+    # itself, or by `X-Forwarded-Proto` from a proxy listed in `trusted_proxies`.
+    # "always" marks it Secure whatever the request says ("never": plain-http tests only).
+    secure_cookies: str = "auto"
+    # Proxies whose X-Forwarded-Proto and X-Forwarded-For are believed (comma-separated
+    # addresses; "" none): the address a failed login is counted against comes from there.
+    trusted_proxies: str = ""
+    # Failed logins within `login_window_minutes` after which further attempts are refused for
+    # the rest of the window, per login typed and per client address.
+    login_window_minutes: int = 15
+    failures_per_account: int = 5
+    failures_per_address: int = 30
+    # A password reset link works once, for this long.
+    reset_link_minutes: int = 60
+    # The shortest password accepted (`casework.accounts.passwords`).
+    min_password_length: int = 12
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     paths: PathsSettings = field(default_factory=PathsSettings)
@@ -232,6 +257,7 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     inbound: InboundSettings = field(default_factory=InboundSettings)
     intake: IntakeSettings = field(default_factory=IntakeSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
     def with_database(self, url: str) -> Settings:
         return dataclasses.replace(self, database=dataclasses.replace(self.database, url=url))
@@ -276,7 +302,16 @@ def load_settings(
 # command at start with a French message instead of surfacing hours later.
 _CHECKS: dict[str, Callable[[object, str], None]] = {
     "mail.link_keys": lambda value, source: check_link_keys(split_link_keys(str(value)), source),
+    "web.secure_cookies": lambda value, source: _one_of(
+        value, SECURE_COOKIES, source, "web.secure_cookies"
+    ),
 }
+SECURE_COOKIES = ("auto", "always", "never")
+
+
+def _one_of(value: object, allowed: Sequence[str], source: str, key: str) -> None:
+    if value not in allowed:
+        raise SettingsError(source, key, f"{value!r} : attendu {', '.join(allowed)}")
 
 
 def _build_section(

@@ -1,5 +1,7 @@
 """The domain model: one module per concept, all on one declarative base."""
 
+from casework.models.access_log import AccessLogEntry
+from casework.models.account import LoginFailure, StaffSession
 from casework.models.alert import Alert
 from casework.models.base import (
     ActorKind,
@@ -39,6 +41,7 @@ from casework.models.timer import Timer, TimerStatus
 from casework.models.user import Role, User
 
 __all__ = [
+    "AccessLogEntry",
     "ActionLink",
     "ActorKind",
     "Alert",
@@ -64,6 +67,7 @@ __all__ = [
     "IntakeReject",
     "LearnerStatus",
     "LiaisonSheet",
+    "LoginFailure",
     "MailStatus",
     "MatchDecision",
     "MatchProposal",
@@ -76,6 +80,7 @@ __all__ = [
     "RuptureInitiative",
     "ServiceHeartbeat",
     "Sex",
+    "StaffSession",
     "Timer",
     "TimerStatus",
     "User",

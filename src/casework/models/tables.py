@@ -12,6 +12,8 @@ from typing import cast
 
 from sqlalchemy import Table
 
+from casework.models.access_log import AccessLogEntry
+from casework.models.account import LoginFailure, StaffSession
 from casework.models.alert import Alert
 from casework.models.beneficiary import Beneficiary
 from casework.models.case import Case
@@ -36,6 +38,7 @@ from casework.models.partner import Partner, PartnerContact
 from casework.models.timer import Timer
 from casework.models.user import User
 
+ACCESS_LOG = cast(Table, AccessLogEntry.__table__)
 ALERTS = cast(Table, Alert.__table__)
 ATTACHMENTS = cast(Table, InboundAttachment.__table__)
 CASES = cast(Table, Case.__table__)
@@ -50,12 +53,14 @@ FILES = cast(Table, IntakeFile.__table__)
 HEARTBEATS = cast(Table, ServiceHeartbeat.__table__)
 INBOUND = cast(Table, InboundMail.__table__)
 LINKS = cast(Table, ActionLink.__table__)
+LOGIN_FAILURES = cast(Table, LoginFailure.__table__)
 OUTBOX = cast(Table, OutboxMail.__table__)
 PARTNERS = cast(Table, Partner.__table__)
 PEOPLE = cast(Table, Beneficiary.__table__)
 PROPOSALS = cast(Table, MatchProposal.__table__)
 RECORDS = cast(Table, IntakeRecord.__table__)
 REJECTS = cast(Table, IntakeReject.__table__)
+SESSIONS = cast(Table, StaffSession.__table__)  # the staff pages'
 SHEETS = cast(Table, LiaisonSheet.__table__)
 TIMERS = cast(Table, Timer.__table__)
 USERS = cast(Table, User.__table__)

@@ -38,3 +38,6 @@ class User(Base):
     # empty: not limited to any.
     territory: Mapped[list[str]] = mapped_column(JSONDoc, default=list, server_default=text("'[]'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Argon2id, as `casework.accounts.passwords` writes it ("$argon2id$v=19$…"); None: the
+    # person cannot sign in to the web pages (`casework users set-password`).
+    password_hash: Mapped[str | None] = mapped_column(String(200))
