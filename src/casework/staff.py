@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from casework.accounts.sessions import end_sessions
 from casework.actors import Actor
 from casework.audit import record_event
 from casework.handover import Handover, HandoverRefused, hand_over, is_open, open_cases_of
@@ -150,6 +151,9 @@ def deactivate(
     if successor is not None:
         handover = hand_over(app, conn, login, successor, by, reason)
     conn.execute(update(USERS).where(USERS.c.id == user.id).values(active=False))
+    # Signed in on the staff pages: signed out now (an inactive user's session is refused
+    # anyway; ended, it stays so after a reactivation).
+    end_sessions(conn, user.id, now)
     details = {"reason": reason, "to": successor, "cases": len(handover.moved), "links": links}
     _record(conn, user.id, "deactivate", by, now, details)
     return Deactivated(handover, links)

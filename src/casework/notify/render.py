@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 
+from casework.accounts.reset import ResetTokens, reset_link
 from casework.clock import format_local, to_local
 from casework.french import elide, with_kind
 from casework.labels import NEED_CATEGORY, choice_label
@@ -270,6 +271,12 @@ class Renderer:
             local = f"{self.settings.reply_local}+{self.signer.reply_token(mail_id)}"
             reply_address = f"{local}@{self.settings.domain}"
         context["reply_address"] = reply_address
+        if stored.get("password_reset"):  # a staff member's reset link, made now, never stored
+            user = preloaded.users[stored["login"]]
+            context["reset_url"], expires = reset_link(
+                self.settings.base_url, ResetTokens(self.signer.keys), user, stored
+            )
+            context["reset_until"] = format_local(expires)
 
         workflow, event = row.template.split("/", 1)
         parts = {
