@@ -42,6 +42,8 @@ Exemples :
   casework links revoke --user referente --reason "départ"
   casework users add claire --name "Claire Martin" --email claire@ml.example --territory 53
   casework users deactivate claire --to paul --reason "départ"
+  casework users set-password claire
+  casework access-log --case 12 --as admin
   casework case reassign 12 --to paul
   casework cases handover --from claire --to paul
   casework case list --for claire --due
@@ -225,6 +227,7 @@ def printable(value: object) -> str:
 
 def _register() -> None:
     from casework.cli import (
+        accounts,
         alerts,
         cases,
         catcher,  # noqa: F401  (`mail catcher`, on the `mail` group)
@@ -255,6 +258,8 @@ def _register() -> None:
     cases.case.add_command(partners.propose)
     main.add_command(sheets.sheet)
     main.add_command(users.users)
+    users.users.add_command(accounts.set_password_command)
+    main.add_command(accounts.access_log)
     for command in (service.serve, service.status, service.timers, service.simulate):
         main.add_command(command)
 
