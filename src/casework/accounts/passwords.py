@@ -38,6 +38,8 @@ _HASHER = PasswordHasher()
 @functools.cache
 def _dummy() -> str:
     return _HASHER.hash("casework: no such account")
+
+
 # The most common passwords and the words they are made of (French and English lists), folded.
 _COMMON = """
     motdepasse password azerty azertyuiop qwerty qwertyuiop soleil bonjour doudou loulou

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from casework.database import Database
 from casework.models.tables import SESSIONS, USERS
 from casework.settings import WebSettings
 
@@ -57,29 +58,33 @@ def open_session(conn: Connection, user_id: int, now: datetime, address: str | N
     return token
 
 
-def session_user(conn: Connection, token: str, now: datetime, rules: SessionRules) -> Any | None:
-    """The active user whose working session `token` is, or None; a session found past its
-    idle time or lifetime is ended here."""
+def session_user(db: Database, token: str, now: datetime, rules: SessionRules) -> Any | None:
+    """The active user whose working session `token` is, or None. Read without the write lock;
+    a write only to end a session found past its idle time or lifetime, or to move
+    `last_seen_at` (at most once a minute)."""
     if not token or len(token) > 100:
         return None
-    found = conn.execute(
-        select(
-            SESSIONS.c.id.label("session_id"),
-            SESSIONS.c.created_at.label("session_began"),
-            SESSIONS.c.last_seen_at,
-            USERS,
-        )
-        .join(USERS, USERS.c.id == SESSIONS.c.user_id)
-        .where(SESSIONS.c.token_hash == _hash(token), SESSIONS.c.ended_at.is_(None))
-    ).first()
+    with db.read() as conn:
+        found = conn.execute(
+            select(
+                SESSIONS.c.id.label("session_id"),
+                SESSIONS.c.created_at.label("session_began"),
+                SESSIONS.c.last_seen_at,
+                USERS,
+            )
+            .join(USERS, USERS.c.id == SESSIONS.c.user_id)
+            .where(SESSIONS.c.token_hash == _hash(token), SESSIONS.c.ended_at.is_(None))
+        ).first()
     if found is None or not found.active:
         return None
     session = SESSIONS.c.id == found.session_id
     if now - found.last_seen_at > rules.idle or now - found.session_began > rules.lifetime:
-        conn.execute(update(SESSIONS).where(session).values(ended_at=now))
+        with db.transaction() as conn:
+            conn.execute(update(SESSIONS).where(session).values(ended_at=now))
         return None
     if now - found.last_seen_at >= TOUCH_EVERY:
-        conn.execute(update(SESSIONS).where(session).values(last_seen_at=now))
+        with db.transaction() as conn:
+            conn.execute(update(SESSIONS).where(session).values(last_seen_at=now))
     return found
 
 

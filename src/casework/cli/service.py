@@ -146,6 +146,9 @@ def run_service(
         # An access log would write every link's token (the URL) to the logs; the link pages
         # log what happened themselves, without it.
         access_log=False,
+        # X-Forwarded-* are believed from `web.trusted_proxies` only, by the staff pages
+        # themselves (casework/web/staff/security.py), not from any local address.
+        proxy_headers=False,
     )
     click.echo(f"Service sur http://{config.host}:{config.port}/health (Ctrl-C pour arrêter).")
     uvicorn.Server(config).run()

@@ -1,6 +1,6 @@
 """The ASGI application `casework serve` runs: /health, the pages behind the links in mails
-(/l/<token>), and whatever else the caller adds (the demo's mail catcher). Its lifespan starts
-and stops the background service."""
+(/l/<token>), the staff pages (`/`, `/connexion`…: casework.web.staff), and whatever else the
+caller adds (the demo's mail catcher). Its lifespan starts and stops the background service."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 from casework.service.lifecycle import Service
 from casework.settings import ServiceSettings, SettingsError
 from casework.web.links import LinkPages
+from casework.web.staff.app import StaffPages
 
 HEALTH_FROM = ("loopback", "anywhere")
 
@@ -41,8 +42,10 @@ def create_web_app(service: Service, extra_routes: Sequence[BaseRoute] = ()) -> 
             service.stop()
 
     routes: list[BaseRoute] = [Route("/health", health)]
-    if service.mail is not None:
-        routes += LinkPages(service.app, service.mail.signer).routes()
+    signer = service.mail.signer if service.mail is not None else None
+    if signer is not None:
+        routes += LinkPages(service.app, signer).routes()
+    routes += StaffPages(service.app, signer).routes()
     return Starlette(routes=[*routes, *extra_routes], lifespan=lifespan)
 
 
