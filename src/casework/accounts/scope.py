@@ -64,4 +64,5 @@ def check_case(conn: Connection, user: Any, case_id: int) -> None:
 
 def count_visible(conn: Connection, user: Any) -> int:
     """How many cases `user` may see (the dashboard's first figure)."""
-    return int(conn.execute(select(func.count()).where(visible_cases(user))).scalar_one())
+    query = select(func.count()).select_from(CASES).where(visible_cases(user))
+    return int(conn.execute(query).scalar_one())
