@@ -22,6 +22,8 @@ from sqlalchemy import select, update
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from casework.accounts.reset import request_reset
+from casework.accounts.throttle import Throttle
 from casework.actors import Actor
 from casework.app import App
 from casework.cli import main
@@ -37,6 +39,7 @@ from casework.resources import default_templates_dir
 from casework.settings import Settings
 from casework.web.links import LinkPages
 from tests.factories import add_case, add_contact, add_partner, add_sheet, add_user
+from tests.staff import csrf_of, log_in, staff_client, staff_user
 
 BASE = "https://casework.example"
 LINK = re.compile(r"https://casework\.example/l/[A-Za-z0-9_\-.]+")
@@ -143,8 +146,16 @@ def play_season(app: App, catcher: MailCatcher, clock: FixedClock) -> Season:
     add_sheet(app, partner_id=partner, case_id=cases["monitored"], state="overdue")
     clock.set(clock.now().replace(hour=6) + timedelta(days=1))  # Wednesday, 08:00 in Paris
     DigestMaker(app).run(clock.now())
+    with app.db.transaction() as conn:  # the staff pages' password reset
+        request_reset(
+            conn,
+            "referente",
+            clock.now(),
+            timedelta(hours=1),
+            Throttle.from_settings(app.settings.web),
+        )
     MailSender(app).drain_sync()
-    mails = catcher.wait_for(27)
+    mails = catcher.wait_for(28)
     return Season(list(mails), cases, sheet)
 
 
@@ -289,3 +300,39 @@ def test_the_mail_catcher_reads_as_french(season: Season, catcher: MailCatcher) 
         "Réponse mise en quarantaine : la fiche n'attend plus de réponse (état « Retour reçu »)."
         in season.texts["catcher, a reply"]
     )
+
+
+def test_the_staff_pages_read_as_french(season: Season) -> None:
+    app = season.app  # type: ignore[attr-defined]
+    staff_user(app, "sophie", role="manager")
+    staff_user(app, "eva", role="evaluator")
+    texts = season.texts
+    client = staff_client(app)
+    texts["staff: login"] = plain_of(client.get("/connexion").text)
+    texts["staff: login refused"] = plain_of(log_in(client, "sophie", "pas celui-là").text)
+    for _ in range(app.settings.web.failures_per_account):
+        throttled = log_in(client, "personne", "pas celui-là")
+    texts["staff: login throttled"] = plain_of(throttled.text)
+    texts["staff: forgot"] = plain_of(client.get("/mot-de-passe-oublie").text)
+    csrf = csrf_of(client.get("/mot-de-passe-oublie").text)
+    asked = client.post("/mot-de-passe-oublie", data={"csrf": csrf, "identifiant": "x"})
+    texts["staff: forgot, asked"] = plain_of(asked.text)
+    texts["staff: reset link refused"] = plain_of(client.get("/mot-de-passe/abc").text)
+    texts["staff: signed out"] = plain_of(client.get("/connexion?fin=1").text)
+    for login in ("eva", "admin"):
+        if login == "admin":
+            staff_user(app, "admin", role="administrator")
+        who = staff_client(app)
+        log_in(who, login)
+        texts[f"staff: dashboard of {login}"] = plain_of(who.get("/").text)
+    manager = staff_client(app)
+    log_in(manager, "sophie")
+    texts["staff: a case"] = plain_of(manager.get(f"/dossiers/{season.cases['adult']}").text)
+    texts["staff: no such case"] = plain_of(manager.get("/dossiers/999999").text)
+    evaluator = staff_client(app)
+    log_in(evaluator, "eva")
+    texts["staff: refused to a role"] = plain_of(evaluator.get("/dossiers/1").text)
+    proofread(season)
+    every = "\n".join(v for k, v in texts.items() if k.startswith("staff"))
+    assert CODES.findall(every) == []
+    assert "Anaïs ORAIN" in texts["staff: a case"]
