@@ -46,3 +46,16 @@ ensure_debian_packages() {
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
+
+# axe-core, the accessibility checker the browser tests inject into the pages: one pinned
+# version from the npm registry, unpacked under .cache/ (the browser itself is Debian's
+# chromium: nothing downloads one).
+AXE_VERSION=4.14.1
+ensure_axe() {
+    local folder=".cache/axe-core-$AXE_VERSION"
+    [ -f "$folder/package/axe.min.js" ] && return 0
+    echo "==> npm pack axe-core@$AXE_VERSION"
+    mkdir -p "$folder"
+    (cd "$folder" && npm pack --silent "axe-core@$AXE_VERSION" >/dev/null &&
+        tar -xzf "axe-core-$AXE_VERSION.tgz" package/axe.min.js package/LICENSE)
+}

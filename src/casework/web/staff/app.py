@@ -36,7 +36,10 @@ from casework.web.staff.page import Page, PageContext
 from casework.web.staff.security import CSRF_COOKIE, SESSION_COOKIE, RequestFacts
 
 log = logging.getLogger("casework.staff")
-HEADERS = forms.PAGE_HEADERS
+# The link pages' headers, but for the Referer: with "no-referrer" a browser sends
+# "Origin: null" with a same-origin form (Fetch standard), which the CSRF check refuses;
+# "same-origin" sends nothing to other sites either.
+HEADERS = {**forms.PAGE_HEADERS, "Referrer-Policy": "same-origin"}
 LOGIN_PATH = "/connexion"
 
 

@@ -26,6 +26,8 @@ from casework.web.staff.security import SESSION_COOKIE
 if TYPE_CHECKING:
     from casework.web.staff.app import StaffPages
 
+HEADERS = {**forms.PAGE_HEADERS, "Referrer-Policy": "same-origin"}  # as app.HEADERS
+
 log = logging.getLogger("casework.staff")
 
 
@@ -34,7 +36,7 @@ def routes(pages: StaffPages) -> list[Route]:
         if request.method != "POST":
             user = await run_in_threadpool(pages.current_user, request)
             if user is not None:  # signed in already
-                return RedirectResponse(_next(request.query_params.get("suite")), 303)
+                return RedirectResponse(_next(request.query_params.get("suite")), 303, HEADERS)
             done = request.query_params.get("fin") == "1"
             return _form(pages, request, notice=done)
         try:
@@ -52,7 +54,7 @@ def routes(pages: StaffPages) -> list[Route]:
             status = 429 if refused.throttled else 401
             return _form(pages, request, error=refused.french(), login=login_typed, status=status)
         log.info("%s signed in from %s", signed.user.login, address)
-        response = RedirectResponse(_next(str(form.get("suite", ""))), 303)
+        response = RedirectResponse(_next(str(form.get("suite", ""))), 303, headers=HEADERS)
         pages.facts.set_session_cookie(request, response, signed.token)
         return response
 
@@ -64,7 +66,7 @@ def routes(pages: StaffPages) -> list[Route]:
         token = request.cookies.get(SESSION_COOKIE, "")
         if token:
             await run_in_threadpool(_end, pages, token)
-        response = RedirectResponse("/connexion?fin=1", 303, headers=forms.PAGE_HEADERS)
+        response = RedirectResponse("/connexion?fin=1", 303, headers=HEADERS)
         pages.facts.clear_session_cookie(request, response)
         return response
 
