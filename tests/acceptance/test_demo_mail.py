@@ -69,7 +69,21 @@ def test_the_demo_shows_its_mail_and_the_links_work(tmp_path: Path) -> None:
             health = client.get("/health").json()
             assert health["status"] == "ok", health
             assert health["mail"]["outbox"]["queued"] >= 0  # counted in the background
-            assert client.get("/", follow_redirects=False).headers["location"] == "/mails"
+            # The front page is the staff pages' login; the demo's accounts are printed at start.
+            assert client.get("/", follow_redirects=False).headers["location"] == "/connexion"
+            started = (tmp_path / "demo.log").read_text()
+            assert f"Pages du personnel : {base}/ (identifiants ci-dessous)" in started
+            password = re.search(r"mot de passe de chacun : (demo-\S+)", started).group(1)  # type: ignore[union-attr]
+            login = client.get("/connexion").text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', login).group(1)  # type: ignore[union-attr]
+            signed = client.post(
+                "/connexion",
+                data={"csrf": csrf, "identifiant": "referente", "mot_de_passe": password},
+            )
+            assert signed.headers["location"] == "/"
+            dashboard = html.unescape(client.get("/").text)
+            assert "Tableau de bord" in dashboard
+            assert "dossiers dans votre périmètre" in dashboard
             # Reply, as the housing partner (the simulation leaves its sheets to us), to a sheet.
             replied = None
             deadline = time.monotonic() + 90

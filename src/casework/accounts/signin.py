@@ -9,6 +9,7 @@ failures cleared and an outdated hash made again).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
@@ -46,10 +47,13 @@ class SignedIn:
     user: Any
 
 
-def sign_in(app: App, login: str, password: str, address: str | None) -> SignedIn:
+def sign_in(
+    app: App, login: str, password: str, address: str | None, now: datetime | None = None
+) -> SignedIn:
+    """A session for `login` (`now`: the pages' clock, real time; the app's by default)."""
     throttle = Throttle.from_settings(app.settings.web)
     login = login.strip()[:120]
-    now = app.clock.now()
+    now = now or app.clock.now()
     with app.db.read() as conn:
         if throttle.blocked(conn, login, address, now):
             raise LoginRefused(throttled=True)

@@ -36,6 +36,7 @@ def serve_demo(
         prepare_demo_database,
         seed_cohort,
     )
+    from casework.demo.accounts import demo_accounts
     from casework.demo.mailcatcher import MailCatcher
 
     # The demo's pages let anyone who reaches them act and write as the partners: this machine
@@ -91,7 +92,12 @@ def serve_demo(
         seed_cohort(app, n_cases, cohort, seed=53)
         yours, example, housing = demo_cases(app)
         people = DemoPeople(app, seed=53, spared_cases=yours, spared_partner=housing)
+        password, accounts = demo_accounts(app)
         click.echo(_banner(app, speed))
+        click.echo(
+            f"Pages du personnel : http://{host}:{port}/ (identifiants ci-dessous)\n"
+            f"  comptes : {', '.join(accounts)}\n  mot de passe de chacun : {password}"
+        )
         click.echo(
             f"Courriels reçus : http://{host}:{port}/mails (boîte locale, SMTP {catcher.port}). "
             f"Les dossiers n° {', '.join(map(str, sorted(yours)))} et les fiches du partenaire "

@@ -144,7 +144,8 @@ class MailCatcher:
     def routes(
         self, take_reply: Callable[[bytes], Any] | None = None, max_form_bytes: int = 65_536
     ) -> list[Route]:
-        """/mails and /mails/<n>; and / leads there (the demo's front page). With `take_reply`,
+        """/mails and /mails/<n>; and / leads there (when the catcher runs alone: in the demo,
+        / is the staff pages', which come first). With `take_reply`,
         a mail that expects an answer gets a reply form: the reply, written as its recipient
         would, is handed to `take_reply` as a mail server would deliver it."""
         self.take_reply = take_reply

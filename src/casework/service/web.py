@@ -45,7 +45,7 @@ def create_web_app(service: Service, extra_routes: Sequence[BaseRoute] = ()) -> 
     signer = service.mail.signer if service.mail is not None else None
     if signer is not None:
         routes += LinkPages(service.app, signer).routes()
-    routes += StaffPages(service.app, signer).routes()
+    routes += StaffPages(service.app, signer, clock=service.wall).routes()
     return Starlette(routes=[*routes, *extra_routes], lifespan=lifespan)
 
 

@@ -28,6 +28,7 @@ from starlette.routing import Route
 from casework.accounts.scope import CaseNotFound
 from casework.accounts.sessions import SessionRules, session_user
 from casework.app import App
+from casework.clock import Clock
 from casework.labels import ROLE
 from casework.notify.links import LinkSigner
 from casework.web import forms
@@ -53,8 +54,11 @@ def discover_pages() -> list[Page]:
 
 
 class StaffPages:
-    def __init__(self, app: App, signer: LinkSigner | None = None):
+    def __init__(self, app: App, signer: LinkSigner | None = None, clock: Clock | None = None):
         self.app = app
+        # Sessions, throttling and reset links run on real time, even when the service's clock
+        # is the demo's fast one (`Service.wall`); the tests' fixed clock otherwise.
+        self.clock = clock or app.clock
         self.signer = signer  # signs password-reset links; None: mail is off, no resets
         self.facts = RequestFacts(app.settings.web)
         self.rules = SessionRules.from_settings(app.settings.web)
@@ -107,7 +111,7 @@ class StaffPages:
     def current_user(self, request: Request) -> Any | None:
         """The signed-in user (in the thread pool: this reads the database)."""
         token = request.cookies.get(SESSION_COOKIE, "")
-        return session_user(self.app.db, token, self.app.clock.now(), self.rules)
+        return session_user(self.app.db, token, self.clock.now(), self.rules)
 
     def to_login(self, request: Request) -> Response:
         back = request.url.path + (f"?{request.url.query}" if request.url.query else "")

@@ -47,7 +47,9 @@ def routes(pages: StaffPages) -> list[Route]:
         password = str(form.get("mot_de_passe", ""))
         address = pages.facts.address(request)
         try:
-            signed = await run_in_threadpool(sign_in, pages.app, login_typed, password, address)
+            signed = await run_in_threadpool(
+                sign_in, pages.app, login_typed, password, address, pages.clock.now()
+            )
         except LoginRefused as refused:
             # The login typed is logged (it may be a mistyped password: never the password).
             log.info("login refused for %r from %s (%s)", login_typed[:40], address, refused)
@@ -78,7 +80,7 @@ def routes(pages: StaffPages) -> list[Route]:
 
 def _end(pages: StaffPages, token: str) -> None:
     with pages.app.db.transaction() as conn:
-        end_session(conn, token, pages.app.clock.now())
+        end_session(conn, token, pages.clock.now())
 
 
 def _form(

@@ -65,7 +65,7 @@ class PageContext:
             conn,
             login=self.user.login,
             page=self.page.path,
-            now=self.app.clock.now(),
+            now=self.pages.clock.now(),
             case_id=case_id,
             address=self.address,
         )

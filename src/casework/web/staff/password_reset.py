@@ -94,24 +94,24 @@ def _ask(pages: StaffPages, given: str) -> bool:
     valid_for = timedelta(minutes=app.settings.web.reset_link_minutes)
     throttle = Throttle.from_settings(app.settings.web)
     with app.db.transaction() as conn:
-        return request_reset(conn, given, app.clock.now(), valid_for, throttle)
+        return request_reset(conn, given, pages.clock.now(), valid_for, throttle)
 
 
 def _check(pages: StaffPages, tokens: ResetTokens, token: str) -> None:
     with pages.app.db.read() as conn:
-        tokens.check(conn, token, pages.app.clock.now())
+        tokens.check(conn, token, pages.clock.now())
 
 
 def _set(pages: StaffPages, tokens: ResetTokens, token: str, password: str) -> str:
     app = pages.app
     with app.db.read() as conn:
-        user = tokens.check(conn, token, app.clock.now())
+        user = tokens.check(conn, token, pages.clock.now())
     check_new_password(
         password, login=user.login, name=user.name, min_length=app.settings.web.min_password_length
     )
     new_hash = hash_password(password)  # outside the transaction: it takes a while
     with app.db.transaction() as conn:
-        return str(tokens.use(conn, token, new_hash, app.clock.now()).login)
+        return str(tokens.use(conn, token, new_hash, pages.clock.now()).login)
 
 
 def _form(
