@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import getpass
 import sys
-from datetime import date, datetime, time
+from datetime import time
 
 import click
 
@@ -13,7 +13,8 @@ from casework.accounts.access_log import read_access_log
 from casework.accounts.passwords import check_new_password, hash_password, set_password
 from casework.actors import Actor
 from casework.cli.main import CheckedText, Context, acting_person, as_option, printable
-from casework.clock import PARIS, format_local
+from casework.cli.service import _paris_date
+from casework.clock import format_local
 from casework.models import Role
 from casework.staff import user_row
 from casework.text_limits import LOGIN
@@ -113,7 +114,7 @@ def access_log(
                 "consultations leur est réservé."
             )
         rows = read_access_log(
-            conn, login=login, case_id=case_id, since=_day_start(since), limit=limit
+            conn, login=login, case_id=case_id, since=_paris_date(since, time(0)), limit=limit
         )
     if not rows:
         click.echo("Aucune consultation enregistrée pour ces critères.")
@@ -125,13 +126,3 @@ def access_log(
             f"{format_local(row.at)}  {printable(row.user_login)}  {printable(row.page)}"
             f"{case}{where}"
         )
-
-
-def _day_start(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"« {printable(value)} » : date attendue (aaaa-mm-jj)") from None
-    return datetime.combine(day, time(0), tzinfo=PARIS)

@@ -35,14 +35,15 @@ def _ensure_schema(app: App) -> None:
         )
 
 
-def _paris_date(value: str | None) -> datetime | None:
+def _paris_date(value: str | None, at: time = time(9)) -> datetime | None:
+    """The day typed (aaaa-mm-jj) at `at`, Paris time."""
     if value is None:
         return None
     try:
         day = date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} : date attendue (aaaa-mm-jj)") from None
-    return datetime.combine(day, time(9), tzinfo=PARIS).astimezone(UTC)
+    return datetime.combine(day, at, tzinfo=PARIS).astimezone(UTC)
 
 
 @click.command("serve")
