@@ -79,6 +79,12 @@ def test_case_list_show_fire_and_history(app: App, db_url: str) -> None:
     assert re.search(r"^Total +1$", summary.output, re.M)
     assert "follow_up" not in summary.output  # labels, not codes
     assert run(db_url, "case", "list", "--group", "témoin").output == "Aucun dossier.\n"
+    by_label = run(db_url, "case", "list", "--state", "suivi mensuel").output
+    assert "Léa MARTIN" in by_label  # a state by its label, as the list shows it
+    unknown = CliRunner().invoke(main, ["--database", db_url, "case", "list", "--state", "suivi"])
+    assert unknown.exit_code == 2
+    assert "état « suivi » inconnu. États : " in unknown.output
+    assert "Suivi mensuel ;" in unknown.output
     shown = run(db_url, "case", "show", str(case_id))
     assert f"Dossier {case_id} — Léa Marie MARTIN" in shown.output
     assert "Référent : referente" in shown.output  # a login no user has: shown as it is
@@ -374,5 +380,29 @@ def test_the_mail_catcher_says_why_it_cannot_start_or_take_replies(
     assert _reply_taker(Context(None, blank)) is None
     assert "pas de clés de liens" in capsys.readouterr().out
     monkeypatch.setenv("CASEWORK_MAIL_LINK_KEYS", NEW_KEY)
-    assert _reply_taker(Context(None, blank)) is None
-    assert "n'a pas de schéma à jour" in capsys.readouterr().out
+    take = _reply_taker(Context(None, blank))  # started before init-db: checked at each reply
+    assert "prises comme des courriels reçus" in capsys.readouterr().out
+    refused = take(b"From: a@b.example\r\n\r\nBonjour")
+    assert (refused.status, refused.reason) == (
+        "non prise",
+        "la base de ce dossier n'a pas de schéma à jour (casework init-db)",
+    )
+
+
+def test_a_port_a_stopped_catcher_left_in_time_wait_is_free_again() -> None:
+    """Ctrl-C, then start again: the connections just closed (TIME_WAIT) do not make the
+    catcher refuse its own port."""
+    import socket
+
+    from casework.cli.catcher import _free
+
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        served, _ = listener.accept()
+        served.close()  # the server side closes first: its end waits in TIME_WAIT
+        client.close()
+    assert _free(port)

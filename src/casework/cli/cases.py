@@ -41,7 +41,11 @@ def case() -> None:
 
 
 @case.command("list")
-@click.option("--state", help="Seulement les dossiers dans cet état (ex. follow_up).")
+@click.option(
+    "--state",
+    help="Seulement les dossiers dans cet état : son code (ex. follow_up) ou son libellé "
+    "(ex. « Suivi mensuel »).",
+)
 @click.option(
     "--group",
     type=click.Choice(["test", "témoin", "control"]),
@@ -98,6 +102,8 @@ def list_(
       casework case list --summary --cohort 2026 --group test
     """
     app = context.app
+    if state is not None:
+        state = _state_code(context, state)
     late = timedelta(seconds=app.settings.timers.overdue_after_seconds)
     where = CaseFilter(
         state=state,
@@ -155,6 +161,23 @@ def _summary(context: Context, counts: list[Any]) -> None:
     for group_label, label, n in lines:
         click.echo(f"{group_label:7}  {label:{width}}  {n:>8}")
     click.echo(f"{'Total':7}  {'':{width}}  {sum(n for _g, _l, n in lines):>8}")
+
+
+def _state_code(context: Context, given: str) -> str:
+    """A state named by its code or its label (any case workflow); an unknown one is an error
+    listing the labels, not an empty list."""
+    states = [
+        (code, state.label or code)
+        for definition in context.app.workflows
+        if definition.entity == "case"
+        for code, state in definition.states.items()
+    ]
+    folded = given.strip().casefold()
+    for code, label in states:
+        if given == code or label.casefold() == folded:
+            return code
+    known = " ; ".join(sorted({label for _code, label in states}))
+    raise click.BadParameter(f"état « {given} » inconnu. États : {known}.", param_hint="--state")
 
 
 def _state_in_list(context: Context, r: Any) -> str:

@@ -328,7 +328,7 @@ class Engine:
         machine = self.workflows.machine(row.workflow_name, row.workflow_version)
         found = machine.candidates(row.state, trigger)
         if found is None:
-            raise self._refusal(entity, row, trigger, machine, "state")
+            raise self._refusal(entity, row, trigger, machine, "state", actor=actor)
         if actor.kind_value not in found.actor_kinds:
             raise self._refusal(entity, row, trigger, machine, "actor", actor=actor)
         checked = cleaned.get(machine)
@@ -361,12 +361,20 @@ class Engine:
         detail: str | None = None,
         actor: Actor | None = None,
     ) -> TransitionRefused:
+        allowed = machine.allowed_triggers(row.state)
+        if actor is not None:  # what this actor may do (a person is not offered a timer's)
+            by = {
+                t.trigger
+                for t in machine.definition.transitions_from(row.state)
+                if actor.kind_value in t.by
+            }
+            allowed = tuple(t for t in allowed if t in by)
         return TransitionRefused(
             entity.name,
             row.id,
             trigger,
             row.state,
-            machine.allowed_triggers(row.state),
+            allowed,
             reason=reason,
             detail=detail,
             actor_kind=actor.kind_value if actor else None,
