@@ -109,7 +109,7 @@ def test_case_list_show_fire_and_history(app: App, db_url: str) -> None:
         "anne",
     )
     assert fired.exit_code == 0, fired.output
-    assert f"Dossier {case_id} : Enregistrer un contact (Suivi mensuel)." in fired.output
+    assert f"Dossier {case_id} : Enregistrer un contact — Suivi mensuel." in fired.output
     history = run(db_url, "history", str(case_id))
     # Labels, not codes nor a Python list (`--json` keeps the codes).
     assert "anne" in history.output

@@ -20,7 +20,7 @@ from casework.labels import ASSIGNMENT_METHOD, GROUP, NEED_CATEGORY, RUPTURE_INI
 from casework.models import Case
 from casework.models.beneficiary import age_on, display_name
 from casework.models.contract import UNKNOWN_EMPLOYER
-from casework.models.tables import USERS
+from casework.models.tables import SHEETS, USERS
 from casework.queries import (
     CaseFilter,
     case_detail,
@@ -323,14 +323,26 @@ def fire(
     transaction."""
     data = data_pairs(pairs)
     actor = acting_person(context.app, login)
+    with context.app.db.read() as conn:
+        sheets_before = set(_sheet_ids(conn, case_id))
     done = context.app.engine.fire(case_id, trigger, actor, expected_version, **data)
     with context.app.db.read() as conn:
         definition = _definition_of_case(context, conn, case_id)
+        opened = [i for i in _sheet_ids(conn, case_id) if i not in sheets_before]
     step = wording.state(definition, done.source)
     if done.dest != done.source:
         step += f" → {wording.state(definition, done.dest)}"
-    click.echo(f"Dossier {done.entity_id} : {wording.action(definition, trigger)} ({step}).")
+    click.echo(f"Dossier {done.entity_id} : {wording.action(definition, trigger)} — {step}.")
     click.echo(f"Version du dossier : {done.version}.")
+    for sheet_id in opened:  # a referral opens a sheet: its number is what comes next
+        click.echo(
+            f"Fiche de liaison n° {sheet_id} créée (brouillon) : "
+            f"casework sheet fire {sheet_id} send pour l'envoyer au partenaire."
+        )
+
+
+def _sheet_ids(conn: Connection, case_id: int) -> list[int]:
+    return list(conn.execute(select(SHEETS.c.id).where(SHEETS.c.case_id == case_id)).scalars())
 
 
 def successor_option(what: str, dest: str = "to", required: bool = True) -> Any:
