@@ -170,7 +170,7 @@ def test_the_command_line_names_each_case_s_states_in_its_own_workflow(
     fired = run(
         "case", "fire", str(pre), "give_consent", "-d", "given_by=apprentice", "--as", "referente"
     )
-    assert "Accord recueilli (Accord à recueillir → Point d'étape)" in fired
+    assert "Accord recueilli — Accord à recueillir → Point d'étape." in fired
     assert "Point d'étape" in run("history", str(pre))
     assert "Passer au point d'étape suivant" in run("timers")
 
