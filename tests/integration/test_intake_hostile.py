@@ -93,7 +93,7 @@ def test_a_form_value_with_a_nul_or_too_long_is_refused_before_anything_is_writt
     case_id = add_case(app, state="follow_up", cycle=1)
     events_before = len(rows_of(app, Event))
     with pytest.raises(InvalidTransitionData) as bad:
-        app.engine.fire(
+        app.engine.fire_case(
             case_id, "record_contact", ME, channel="phone", duration_min=10, notes=notes
         )
     assert bad.value.field == "notes"

@@ -300,7 +300,7 @@ def fire(
     transaction."""
     data = data_pairs(pairs)
     actor = acting_person(context.app, login)
-    done = context.app.engine.fire(case_id, trigger, actor, expected_version, **data)
+    done = context.app.engine.fire_case(case_id, trigger, actor, expected_version, **data)
     with context.app.db.read() as conn:
         definition = _definition_of_case(context, conn, case_id)
     step = wording.state(definition, done.source)

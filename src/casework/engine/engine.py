@@ -7,15 +7,15 @@ changes (state, version + 1, what handlers staged), the audit event is inserted,
 timers are reset, the transition's mails are queued in the outbox, then the handlers' deferred
 writes run. If anything raises, the transaction rolls back and nothing at all is written.
 
-Concurrency. Each row carries a version counter. `fire` reads the row and updates it with
-`WHERE version = <the version read>`: if another transaction changed it in between, no row
-matches and `VersionConflict` is raised (the other change stands; ours is not written). A caller
-that showed the row to a person passes `expected_version` so that a change made while the
-person was reading is refused as well. On SQLite every write transaction holds the write lock
-from its start (`BEGIN IMMEDIATE`), so only `expected_version` can conflict; on PostgreSQL the
-version check catches true interleavings. `fire_many` locks its rows (`FOR NO KEY UPDATE`, in id
-order so that two batches cannot deadlock) and writes them back with a few set-based statements
-(`fastsql.py`); the version check stays in them.
+Concurrency. Each row carries a version counter. `fire_case` and `fire_sheet` read the row and
+update it with `WHERE version = <the version read>`: if another transaction changed it in
+between, no row matches and `VersionConflict` is raised (the other change stands; ours is not
+written). A caller that showed the row to a person passes `expected_version` so that a change
+made while the person was reading is refused as well. On SQLite every write transaction holds
+the write lock from its start (`BEGIN IMMEDIATE`), so only `expected_version` can conflict; on
+PostgreSQL the version check catches true interleavings. `fire_many` locks its rows (`FOR NO KEY
+UPDATE`, in id order so that two batches cannot deadlock) and writes them back with a few
+set-based statements (`fastsql.py`); the version check stays in them.
 """
 
 from __future__ import annotations
@@ -105,14 +105,14 @@ class Engine:
         self.timers = TimerStore(self.sql, calendar or Calendar(), db.is_postgresql)
         self.outbox = Outbox(self.sql, db.is_postgresql)
         # Batches lock their rows on PostgreSQL (SQLite's write lock already covers them); a
-        # single `fire` relies on the version check alone.
+        # single `fire_case` or `fire_sheet` relies on the version check alone.
         pg = db.is_postgresql
         self._batch_readers = {n: RowReader(k, lock=pg, join=not pg) for n, k in KINDS.items()}
         self._readers = {n: RowReader(k, lock=False, join=not pg) for n, k in KINDS.items()}
 
     # -- firing -----------------------------------------------------------------------------
 
-    def fire(
+    def fire_case(
         self,
         case_id: int,
         trigger: str,
@@ -137,7 +137,7 @@ class Engine:
         conn: Connection | None = None,
         **data: Any,
     ) -> Transitioned:
-        """Apply `trigger` to a liaison sheet (same rules as `fire`)."""
+        """Apply `trigger` to a liaison sheet (same rules as `fire_case`)."""
         return self._fire_one(LIAISON, sheet_id, trigger, actor, expected_version, data, conn)
 
     def fire_many(
@@ -154,7 +154,7 @@ class Engine:
     ) -> BatchResult:
         """Apply one trigger to many rows of `kind` ("case", "liaison") in one transaction.
 
-        Unlike `fire` (one case, a refusal raised), it names its entity kind and lists
+        Unlike `fire_case` (one case, a refusal raised), it names its entity kind and lists
         refusals instead of raising them: rows whose state does not allow the trigger (or whose
         guards say no) are left unchanged and listed in `refused`; unknown ids in `missing`.
         With `isolate=True`, a row whose guard or handler raises is listed in `failed` instead

@@ -366,7 +366,7 @@ def _create_cases(
     rupture = app.workflows.latest("case").definition.trigger_tagged(RUPTURE_TAG)
     for case_id, (_key, cma, _ml) in zip(case_ids, pairs, strict=True):
         if cma.get("rupture_date"):
-            app.engine.fire(
+            app.engine.fire_case(
                 case_id,
                 rupture,
                 importer,

@@ -341,7 +341,9 @@ class Importer:
             rupture = flow.trigger_tagged(RUPTURE_TAG)
             nested = conn.begin_nested()  # a refused rupture must not undo the import
             try:
-                done = self.app.engine.fire(case_id, rupture, actor, conn=conn, rupture_date=day)
+                done = self.app.engine.fire_case(
+                    case_id, rupture, actor, conn=conn, rupture_date=day
+                )
             except CaseworkError as error:
                 nested.rollback()
                 report.ruptures.append((key, case_id, f"non enregistrée : {error}"))

@@ -157,7 +157,11 @@ class LinkPages:
                 applying = tuple(f for f in transition.fields if machine.applies(f, row, now))
                 data = _form_data(applying, form)
                 actor = self._actor(conn, link)
-                fire = self.app.engine.fire if link.entity == "case" else self.app.engine.fire_sheet
+                fire = (
+                    self.app.engine.fire_case
+                    if link.entity == "case"
+                    else self.app.engine.fire_sheet
+                )
                 fire(link.entity_id, link.trigger, actor, row.version, conn=conn, **data)
                 table = KINDS[link.entity].table
                 entry = conn.execute(
