@@ -50,7 +50,8 @@ from casework.models.beneficiary import display_name
 from casework.models.contract import UNKNOWN_EMPLOYER
 from casework.models.tables import CASES, CONTRACTS, EVENTS, PEOPLE, SHEETS, USERS
 from casework.notify.links import LinkError, LinkRevoked, LinkSigner, LinkStale
-from casework.notify.render import case_with_person, paris_date
+from casework.notify.preload import case_with_person
+from casework.notify.render import paris_date
 from casework.states.definition import FieldDef, TransitionDef
 from casework.web import forms
 
