@@ -229,6 +229,8 @@ def _register() -> None:
         cases,
         catcher,  # noqa: F401  (`mail catcher`, on the `mail` group)
         demo,
+        handover,  # noqa: F401  (`case reassign`, `cases handover`)
+        history,
         inbound,
         intake,
         launch,  # noqa: F401  (`cases start`, on the `cases` group)
@@ -244,7 +246,7 @@ def _register() -> None:
     main.add_command(workflows.workflows)
     main.add_command(cases.case)
     main.add_command(cases.cases)
-    main.add_command(cases.history)
+    main.add_command(history.history)
     main.add_command(demo.demo)
     main.add_command(mail.mail)
     main.add_command(links.links)
