@@ -233,6 +233,7 @@ def _register() -> None:
         history,
         inbound,
         intake,
+        intake_assign,  # noqa: F401  (`intake assign`, on the `intake` group)
         launch,  # noqa: F401  (`cases start`, on the `cases` group)
         links,
         mail,
