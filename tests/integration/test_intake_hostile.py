@@ -15,7 +15,8 @@ from casework.app import App
 from casework.cli import main
 from casework.errors import InvalidTransitionData
 from casework.intake.importer import Importer, ImportRefused
-from casework.intake.synthetic import CMA_HEADER, contract_rows, generate, write_csv
+from casework.intake.sample_files import CMA_HEADER, contract_rows, write_csv
+from casework.intake.synthetic import generate
 from casework.models import Case, Event, IntakeFile, IntakeRecord, IntakeReject
 from tests.factories import add_case, add_user
 

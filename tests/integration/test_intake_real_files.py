@@ -21,7 +21,7 @@ from casework.demo.mailcatcher import MailCatcher
 from casework.intake import matching
 from casework.intake.eligibility import Eligibility, Rule
 from casework.intake.importer import Importer
-from casework.intake.synthetic import write_sample_files
+from casework.intake.sample_files import write_sample_files
 from casework.models import Beneficiary, Case, Contract
 from casework.notify.sender import MailSender
 from casework.settings import Settings

@@ -48,7 +48,7 @@ def programmes(settings: Settings, clock: FixedClock) -> Iterator[App]:
 
 def launch_both(app: App, tmp_path: Path) -> None:
     """Each cohort's files imported, cross-matched, drawn and started by intake."""
-    from casework.intake.synthetic import write_sample_files
+    from casework.intake.sample_files import write_sample_files
 
     for cohort, seed in ((APPRENTICES, 9), (PRE, 31)):
         folder = tmp_path / str(cohort)

@@ -290,7 +290,7 @@ def decide(context: Context, contract: str, verdict: str, login: str | None) -> 
 def sample_files(folder: Path, size: int, seed: int, cohort: int, as_sent: bool) -> None:
     """Écrit une saison fictive réaliste : le CSV de la CMA (cp1252, « ; », quelques lignes
     fautives) et le classeur de la Mission Locale, avec les écarts des vrais fichiers."""
-    from casework.intake.synthetic import write_sample_files
+    from casework.intake.sample_files import write_sample_files
 
     try:
         data = write_sample_files(folder, size, seed=seed, cohort=cohort, as_sent=as_sent)
