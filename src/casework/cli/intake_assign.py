@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # for the annotation only: the command imports the assignment
     from casework.intake.assignment import AssignReport
 
 
+# long: the body is mostly its French help and the parameters of its options.
 @intake.command("assign")
 @click.argument("cohort", type=int)
 @click.option(

@@ -60,6 +60,7 @@ class TransitionWriter:
         self.timers = timers
         self.outbox = outbox
 
+    # long: one pass over a batch's rows builds every statement's rows; kept whole for speed.
     def write(
         self,
         conn: Connection,
