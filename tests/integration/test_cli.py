@@ -237,7 +237,7 @@ def test_status_and_timers(app: App, db_url: str) -> None:
     from casework.models import Timer
 
     case_id = add_case(app)
-    app.engine.fire(case_id, "ask_consent", Actor.system())
+    app.engine.fire_case(case_id, "ask_consent", Actor.system())
     status = run(db_url, "status")
     assert "Minuteurs : 1 en attente" in status.output
     assert f"dossier {case_id} : Relancer pour le consentement" in status.output
@@ -274,7 +274,7 @@ def test_mail_commands(db_url: str, app: App, catcher: MailCatcher) -> None:
     assert added.exit_code == 0, added.output
     assert "« referente » ajouté(e)" in added.output
     case_id = add_case(app)
-    app.engine.fire(case_id, "ask_consent", Actor.system())
+    app.engine.fire_case(case_id, "ask_consent", Actor.system())
     assert "1 en attente, 0 envoyés" in run(db_url, "mail", "status").output
     env = {
         "CASEWORK_MAIL_SMTP_PORT": str(catcher.port),
@@ -316,7 +316,7 @@ def test_names_and_mail_text_are_printed_without_escape_sequences(app: App, db_u
     case_id = add_case(app, state="follow_up", cycle=1, first_names=fake)
     # An actor's name as a mail header could carry it (the engine takes actors as given).
     contact = {"channel": "phone", "duration_min": 5}
-    app.engine.fire(case_id, "record_contact", Actor.person("x\x1b[31m\x1b]8;;"), **contact)
+    app.engine.fire_case(case_id, "record_contact", Actor.person("x\x1b[31m\x1b]8;;"), **contact)
     commands = [("case", "list"), ("case", "show", str(case_id)), ("history", str(case_id))]
     commands += [("history", str(case_id), "--json"), ("links", "list", "--case", str(case_id))]
     for args in commands:
@@ -336,7 +336,7 @@ def test_mail_send_and_simulate_say_when_the_relay_is_down(app: App, db_url: str
 
     add_user(app)
     case_id = add_case(app)
-    app.engine.fire(case_id, "ask_consent", Actor.person("referente"))
+    app.engine.fire_case(case_id, "ask_consent", Actor.person("referente"))
     env = {"CASEWORK_MAIL_SMTP_PORT": str(free_port()), "CASEWORK_MAIL_LINK_KEYS": NEW_KEY}
     sent = run(db_url, "mail", "send", env=env)
     assert sent.exit_code == 1

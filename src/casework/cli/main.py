@@ -237,8 +237,11 @@ def _register() -> None:
         cases,
         catcher,  # noqa: F401  (`mail catcher`, on the `mail` group)
         demo,
+        handover,  # noqa: F401  (`case reassign`, `cases handover`)
+        history,
         inbound,
         intake,
+        intake_assign,  # noqa: F401  (`intake assign`, on the `intake` group)
         launch,  # noqa: F401  (`cases start`, on the `cases` group)
         links,
         mail,
@@ -252,7 +255,7 @@ def _register() -> None:
     main.add_command(workflows.workflows)
     main.add_command(cases.case)
     main.add_command(cases.cases)
-    main.add_command(cases.history)
+    main.add_command(history.history)
     main.add_command(demo.demo)
     main.add_command(mail.mail)
     main.add_command(links.links)
