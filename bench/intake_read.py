@@ -97,7 +97,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.one:
         if args.one[0] == "generate":
-            from casework.intake.synthetic import write_sample_files
+            from casework.intake.sample_files import write_sample_files
 
             write_sample_files(Path(args.one[1]), args.rows, seed=SEED)
         else:

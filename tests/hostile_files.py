@@ -7,7 +7,8 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from casework.intake.synthetic import ML_HEADER, caseload_rows, generate, write_xlsx
+from casework.intake.sample_files import ML_HEADER, caseload_rows, write_xlsx
+from casework.intake.synthetic import generate
 
 SHEET = "xl/worksheets/sheet1.xml"
 

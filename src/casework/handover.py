@@ -143,7 +143,7 @@ def reassign(
     """Give one case to `to`; returns the engine's `Transitioned`. Raises TransitionRefused
     (with the guard's French reason) or VersionConflict, having written nothing."""
     data = {"to": to, **({"reason": reason} if reason else {})}
-    return app.engine.fire(case_id, TRIGGER, by, expected_version, **data)
+    return app.engine.fire_case(case_id, TRIGGER, by, expected_version, **data)
 
 
 def hand_over(

@@ -120,6 +120,8 @@ def check(args: list[str], output: str, done: list[str], env: dict[str, str], pa
         consent_mails_went_to_each_referent(env, pages)
     elif step == "case propose":
         assert "ADLJ 53" in output.splitlines()[1]  # housing, in the young person's département
+    elif step == "case fire" and "refer" in args:
+        assert "Fiche de liaison n° 1 créée (brouillon) : casework sheet fire 1 send" in output
     elif step == "sheet fire":
         assert "envoyée" in output
     elif step == "cases handover":

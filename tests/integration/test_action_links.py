@@ -62,7 +62,7 @@ def consent_links(
 ) -> tuple[int, dict[str, str]]:
     add_user(app)
     case_id = add_case(app, birth_date=birth_date)
-    app.engine.fire(case_id, "ask_consent", Actor.system())
+    app.engine.fire_case(case_id, "ask_consent", Actor.system())
     MailSender(app).drain_sync()
     (caught,) = catcher.wait_for(1)
     return case_id, links_of(caught, app)
@@ -183,7 +183,7 @@ def test_a_field_that_does_not_apply_is_not_shown_nor_read(
 ) -> None:
     adult, adult_links = consent_links(mail_app, catcher)
     minor = add_case(mail_app, birth_date=date(2010, 5, 4))
-    mail_app.engine.fire(minor, "ask_consent", Actor.system())
+    mail_app.engine.fire_case(minor, "ask_consent", Actor.system())
     MailSender(mail_app).drain_sync()
     minor_mail = next(c for c in catcher.wait_for(2) if c is not catcher.messages[0])
     client = client_for(mail_app)
@@ -232,7 +232,7 @@ def test_a_stale_link_is_refused_with_a_clear_page(
     case_id, links = consent_links(mail_app, catcher)
     client = client_for(mail_app)
     client.get(links["give_consent"])  # the form is open...
-    mail_app.engine.fire(case_id, "decline", Actor.person("referente"))  # ...the case moves on
+    mail_app.engine.fire_case(case_id, "decline", Actor.person("referente"))  # ...the case moves on
     version = row(mail_app, Case, case_id).version
     with caplog.at_level(logging.WARNING, logger="casework.links"):
         page = client.get(links["give_consent"])
@@ -250,7 +250,7 @@ def test_a_stale_link_is_refused_with_a_clear_page(
 
 def test_deadlines_do_not_make_a_link_stale(mail_app: App, catcher: MailCatcher) -> None:
     case_id, links = consent_links(mail_app, catcher)
-    mail_app.engine.fire(case_id, "remind_consent", Actor.timer())  # a new state, by a timer
+    mail_app.engine.fire_case(case_id, "remind_consent", Actor.timer())  # a new state, by a timer
     client = client_for(mail_app)
     assert post(client, links["give_consent"], given_by="apprentice").status_code == 200
     assert row(mail_app, Case, case_id).state == "consented"
@@ -287,10 +287,10 @@ def test_a_rupture_from_the_import_makes_the_follow_up_links_stale(
 ) -> None:
     add_user(mail_app)
     case_id = add_case(mail_app, state="consented")
-    mail_app.engine.fire(case_id, "start_follow_up", Actor.timer())
+    mail_app.engine.fire_case(case_id, "start_follow_up", Actor.timer())
     MailSender(mail_app).drain_sync()
     links = links_of(catcher.wait_for(1)[0], mail_app)
-    mail_app.engine.fire(case_id, "rupture", Actor.importer("cma"), rupture_date="2026-09-20")
+    mail_app.engine.fire_case(case_id, "rupture", Actor.importer("cma"), rupture_date="2026-09-20")
     client = client_for(mail_app)
     page = client.get(links["record_contact"])  # still open in "rupture", but the case moved on
     assert page.status_code == 409
@@ -302,7 +302,7 @@ def test_an_internal_step_keeps_the_other_links_of_a_mail_valid(
 ) -> None:
     add_user(mail_app)
     case_id = add_case(mail_app, state="consented")
-    mail_app.engine.fire(case_id, "start_follow_up", Actor.timer())
+    mail_app.engine.fire_case(case_id, "start_follow_up", Actor.timer())
     MailSender(mail_app).drain_sync()
     links = links_of(catcher.wait_for(1)[0], mail_app)
     assert set(links) == {"record_contact", "rupture"}
@@ -365,7 +365,7 @@ def test_keys_rotate_without_breaking_links_already_sent(
 ) -> None:
     add_user(mail_app)
     case_id = add_case(mail_app)
-    mail_app.engine.fire(case_id, "ask_consent", Actor.system())
+    mail_app.engine.fire_case(case_id, "ask_consent", Actor.system())
     old = LinkSigner([OLD_KEY], timedelta(days=30))  # what signed before the rotation
     request = LinkRequest(
         "case", case_id, case_id, "decline", 2, "claire.martin@ml.example", "person"
@@ -415,7 +415,7 @@ def test_a_mail_scanner_opening_every_link_first_changes_nothing(
 ) -> None:
     sheet_id, _ = sent_sheet(mail_app, catcher, "accueil@foyer.example")
     case_id = add_case(mail_app)
-    mail_app.engine.fire(case_id, "ask_consent", Actor.system())
+    mail_app.engine.fire_case(case_id, "ask_consent", Actor.system())
     MailSender(mail_app).drain_sync()
     caught = catcher.wait_for(2)
     every = [path for c in caught for path in links_of(c, mail_app).values()]

@@ -58,7 +58,7 @@ def season(app: App, clock: FixedClock) -> dict[str, int]:
         "control": add_case(app, group="control", state="outcome_tracking"),
     }
     contact = {"channel": "phone", "duration_min": 10}
-    app.engine.fire(cases["contacted"], "record_contact", REFERENTE, **contact)
+    app.engine.fire_case(cases["contacted"], "record_contact", REFERENTE, **contact)
     add_sheet(app, case_id=cases["feedback"], state="feedback_received")
     add_sheet(app, case_id=cases["pauls_overdue_sheet"], state="overdue")
     add_sheet(app, case_id=cases["contacted"], state="sent")  # at the partner, not late yet
@@ -106,8 +106,8 @@ def test_a_timer_left_unfired_past_its_time_makes_a_case_overdue(
     """Read through the query, on the test's clock (the command line reads the real one)."""
     add_user(app)
     case_id = add_case(app, state="consented")
-    app.engine.fire(case_id, "start_follow_up", REFERENTE)  # the next cycle in a month
-    app.engine.fire(case_id, "record_contact", REFERENTE, channel="sms", duration_min=5)
+    app.engine.fire_case(case_id, "start_follow_up", REFERENTE)  # the next cycle in a month
+    app.engine.fire_case(case_id, "record_contact", REFERENTE, channel="sms", duration_min=5)
     grace = timedelta(seconds=app.settings.timers.overdue_after_seconds)
 
     def overdue() -> list[int]:

@@ -127,7 +127,7 @@ def test_allowed_transition(
 ) -> None:
     case_id = add_case(app, group=group, state=state, cycle=cycle)
     before = row(app, Case, case_id)
-    done = app.engine.fire(case_id, trigger, actor, **_data(app, data))
+    done = app.engine.fire_case(case_id, trigger, actor, **_data(app, data))
     after = row(app, Case, case_id)
     assert (done.source, done.dest, done.version) == (state, expected, before.version + 1)
     assert after.state == expected
@@ -164,13 +164,15 @@ def test_every_other_trigger_is_refused(app: App, state: str) -> None:
     definition = app.workflows.latest("case").definition
     assert state in definition.states
     allowed = {t.trigger for t in definition.transitions_from(state)}
+    # What a refusal offers a person: only the actions a person may do.
+    offered = {t.trigger for t in definition.transitions_from(state) if "person" in t.by}
     case_id = add_case(app, state=state, cycle=2)
     before_events = len(events(app))
     for trigger in sorted(set(definition.triggers) - allowed):
         with pytest.raises(TransitionRefused) as refused:
-            app.engine.fire(case_id, trigger, PERSON)
+            app.engine.fire_case(case_id, trigger, PERSON)
         assert refused.value.reason == "state"
-        assert set(refused.value.allowed) == allowed
+        assert set(refused.value.allowed) == offered
         assert refused.value.state == state
     assert row(app, Case, case_id).version == 1
     assert len(events(app)) == before_events
@@ -179,7 +181,7 @@ def test_every_other_trigger_is_refused(app: App, state: str) -> None:
 def test_unknown_trigger_is_refused_with_the_allowed_ones(app: App) -> None:
     case_id = add_case(app)
     with pytest.raises(TransitionRefused) as refused:
-        app.engine.fire(case_id, "teleport", PERSON)
+        app.engine.fire_case(case_id, "teleport", PERSON)
     allowed = ("ask_consent", "close", "reassign", "rupture", "track_outcomes")
     assert refused.value.allowed == allowed
     assert f"Actions possibles : {', '.join(allowed)}." in refused.value.french()
@@ -191,7 +193,7 @@ def test_unknown_trigger_is_refused_with_the_allowed_ones(app: App) -> None:
 def test_control_group_is_never_asked_for_consent(app: App) -> None:
     case_id = add_case(app, group="control")
     with pytest.raises(TransitionRefused) as refused:
-        app.engine.fire(case_id, "ask_consent", SYSTEM)
+        app.engine.fire_case(case_id, "ask_consent", SYSTEM)
     assert refused.value.reason == "guards"
     assert "groupe témoin" in refused.value.french()
     assert row(app, Case, case_id).state == "identified"
@@ -200,19 +202,19 @@ def test_control_group_is_never_asked_for_consent(app: App) -> None:
 def test_test_group_is_not_tracked_as_control(app: App) -> None:
     case_id = add_case(app, group="test")
     with pytest.raises(TransitionRefused):
-        app.engine.fire(case_id, "track_outcomes", SYSTEM)
+        app.engine.fire_case(case_id, "track_outcomes", SYSTEM)
 
 
 def test_cycles_count_up_to_the_configured_number_then_monitoring(app: App) -> None:
     case_id = add_case(app, state="consented")
-    app.engine.fire(case_id, "start_follow_up", TIMER)
+    app.engine.fire_case(case_id, "start_follow_up", TIMER)
     seen = [row(app, Case, case_id).cycle]
     for _ in range(5):
-        app.engine.fire(case_id, "next_cycle", TIMER)
+        app.engine.fire_case(case_id, "next_cycle", TIMER)
         seen.append(row(app, Case, case_id).cycle)
     assert seen == [1, 2, 3, 4, 5, 6]
     assert row(app, Case, case_id).state == "follow_up"
-    app.engine.fire(case_id, "next_cycle", TIMER)
+    app.engine.fire_case(case_id, "next_cycle", TIMER)
     assert row(app, Case, case_id).state == "monitoring"
     noted = [e.data.get("cycle") for e in events(app, "case", case_id) if e.trigger == "next_cycle"]
     assert noted == [2, 3, 4, 5, 6, None]
@@ -221,16 +223,16 @@ def test_cycles_count_up_to_the_configured_number_then_monitoring(app: App) -> N
 def test_a_minor_consents_only_with_the_guardian(app: App) -> None:
     case_id = add_case(app, state="consent_asked", birth_date=date(2010, 3, 4))
     with pytest.raises(TransitionRefused) as refused:
-        app.engine.fire(case_id, "give_consent", PERSON, given_by="apprentice")
+        app.engine.fire_case(case_id, "give_consent", PERSON, given_by="apprentice")
     assert "représentant légal" in refused.value.french()
     assert row(app, Case, case_id).state == "consent_asked"
-    app.engine.fire(case_id, "give_consent", PERSON, given_by="both", guardian_agreed="oui")
+    app.engine.fire_case(case_id, "give_consent", PERSON, given_by="both", guardian_agreed="oui")
     assert row(app, Case, case_id).state == "consented"
 
 
 def test_an_adult_consents_alone(app: App) -> None:
     case_id = add_case(app, state="consent_asked", birth_date=date(2006, 1, 1))
-    app.engine.fire(case_id, "give_consent", PERSON, given_by="apprentice")
+    app.engine.fire_case(case_id, "give_consent", PERSON, given_by="apprentice")
     assert row(app, Case, case_id).state == "consented"
 
 
@@ -239,7 +241,9 @@ def test_a_value_for_a_field_that_does_not_apply_is_refused(app: App) -> None:
     an adult, it is refused, naming the field and when it applies; nothing is written."""
     case_id = add_case(app, state="consent_asked", birth_date=date(2006, 1, 1))
     with pytest.raises(InvalidTransitionData) as refused:
-        app.engine.fire(case_id, "give_consent", PERSON, given_by="both", guardian_agreed="oui")
+        app.engine.fire_case(
+            case_id, "give_consent", PERSON, given_by="both", guardian_agreed="oui"
+        )
     assert refused.value.field == "guardian_agreed"
     assert refused.value.reason == "ce champ ne s'applique que si l'apprenti(e) est mineur(e)"
     assert (row(app, Case, case_id).state, events(app, "case", case_id)[-1].trigger) == (
@@ -252,12 +256,12 @@ def test_referral_goes_only_to_a_partner_handling_the_need(app: App) -> None:
     case_id = add_case(app, state="follow_up", cycle=2)
     housing = add_partner(app, ("housing",))
     with pytest.raises(TransitionRefused) as refused:
-        app.engine.fire(
+        app.engine.fire_case(
             case_id, "refer", PERSON, **{**REFER, "partner_id": housing, "need_category": "health"}
         )
     assert "charte" in refused.value.french()
     with pytest.raises(TransitionRefused) as unknown:
-        app.engine.fire(case_id, "refer", PERSON, **{**REFER, "partner_id": 9999})
+        app.engine.fire_case(case_id, "refer", PERSON, **{**REFER, "partner_id": 9999})
     assert "inconnu" in unknown.value.french()
     assert events(app, "liaison", 1) == []
 
@@ -265,11 +269,11 @@ def test_referral_goes_only_to_a_partner_handling_the_need(app: App) -> None:
 def test_timer_only_and_person_only_transitions(app: App) -> None:
     case_id = add_case(app, state="follow_up", cycle=2)
     with pytest.raises(TransitionRefused) as refused:
-        app.engine.fire(case_id, "next_cycle", PERSON)
+        app.engine.fire_case(case_id, "next_cycle", PERSON)
     assert refused.value.reason == "actor"
     assert "une personne" in refused.value.french()
     with pytest.raises(TransitionRefused):
-        app.engine.fire(case_id, "record_contact", TIMER, **CONTACT)
+        app.engine.fire_case(case_id, "record_contact", TIMER, **CONTACT)
     assert row(app, Case, case_id).version == 1
 
 
@@ -278,7 +282,7 @@ def test_timer_only_and_person_only_transitions(app: App) -> None:
 
 def test_record_contact_writes_the_contact_log(app: App) -> None:
     case_id = add_case(app, state="follow_up", cycle=3)
-    app.engine.fire(case_id, "record_contact", PERSON, **CONTACT, notes="Tout va bien.")
+    app.engine.fire_case(case_id, "record_contact", PERSON, **CONTACT, notes="Tout va bien.")
     with app.db.read() as conn:
         log = conn.execute(ContactLog.__table__.select()).one()
     assert (log.case_id, log.channel, log.duration_min) == (case_id, "phone", 20)
@@ -293,7 +297,7 @@ def test_record_contact_writes_the_contact_log(app: App) -> None:
 
 def test_rupture_is_written_on_the_contract(app: App) -> None:
     case_id = add_case(app, state="follow_up", cycle=3)
-    app.engine.fire(case_id, "rupture", IMPORT, **RUPTURE)
+    app.engine.fire_case(case_id, "rupture", IMPORT, **RUPTURE)
     contract = row(app, Contract, row(app, Case, case_id).contract_id)
     assert contract.rupture_date == date(2026, 8, 30)
     assert (contract.rupture_initiative, contract.rupture_reason) == ("employer", "désaccord")
@@ -302,7 +306,7 @@ def test_rupture_is_written_on_the_contract(app: App) -> None:
 def test_refer_opens_a_draft_liaison_sheet_in_the_same_transaction(app: App) -> None:
     case_id = add_case(app, state="follow_up", cycle=3)
     partner_id = add_partner(app, ("housing",))
-    app.engine.fire(case_id, "refer", PERSON, **{**REFER, "partner_id": partner_id})
+    app.engine.fire_case(case_id, "refer", PERSON, **{**REFER, "partner_id": partner_id})
     with app.db.read() as conn:
         sheet = conn.execute(LiaisonSheet.__table__.select()).one()
     assert (sheet.case_id, sheet.partner_id, sheet.state, sheet.consent) == (
@@ -327,7 +331,7 @@ def test_exits_record_their_kind(
     app: App, trigger: str, data: dict[str, Any], exit_kind: str
 ) -> None:
     case_id = add_case(app, state="reorientation")
-    app.engine.fire(case_id, trigger, PERSON, **data)
+    app.engine.fire_case(case_id, trigger, PERSON, **data)
     assert row(app, Case, case_id).exit_kind == exit_kind
 
 
@@ -338,7 +342,7 @@ def test_a_value_not_among_the_choices_is_refused_with_their_labels(app: App) ->
     """What a form shows is the labels: the reason names them, never a Python list."""
     case_id = add_case(app, state="follow_up", cycle=1)
     with pytest.raises(InvalidTransitionData) as bad:
-        app.engine.fire(
+        app.engine.fire_case(
             case_id, "record_contact", PERSON, channel="phone", duration_min=5, difficulties="x"
         )
     assert bad.value.reason == (
@@ -373,7 +377,7 @@ def test_bad_data_is_refused_before_anything_is_written(
 ) -> None:
     case_id = add_case(app, state="follow_up", cycle=1)
     with pytest.raises(InvalidTransitionData) as bad:
-        app.engine.fire(case_id, "record_contact", PERSON, **data)
+        app.engine.fire_case(case_id, "record_contact", PERSON, **data)
     assert bad.value.field == field
     assert reason in bad.value.french()
     assert row(app, Case, case_id).version == 1

@@ -79,6 +79,12 @@ def test_case_list_show_fire_and_history(app: App, db_url: str) -> None:
     assert re.search(r"^Total +1$", summary.output, re.M)
     assert "follow_up" not in summary.output  # labels, not codes
     assert run(db_url, "case", "list", "--group", "témoin").output == "Aucun dossier.\n"
+    by_label = run(db_url, "case", "list", "--state", "suivi mensuel").output
+    assert "Léa MARTIN" in by_label  # a state by its label, as the list shows it
+    unknown = CliRunner().invoke(main, ["--database", db_url, "case", "list", "--state", "suivi"])
+    assert unknown.exit_code == 2
+    assert "état « suivi » inconnu. États : " in unknown.output
+    assert "Suivi mensuel ;" in unknown.output
     shown = run(db_url, "case", "show", str(case_id))
     assert f"Dossier {case_id} — Léa Marie MARTIN" in shown.output
     assert "Référent : referente" in shown.output  # a login no user has: shown as it is
@@ -103,7 +109,7 @@ def test_case_list_show_fire_and_history(app: App, db_url: str) -> None:
         "anne",
     )
     assert fired.exit_code == 0, fired.output
-    assert f"Dossier {case_id} : Enregistrer un contact (Suivi mensuel)." in fired.output
+    assert f"Dossier {case_id} : Enregistrer un contact — Suivi mensuel." in fired.output
     history = run(db_url, "history", str(case_id))
     # Labels, not codes nor a Python list (`--json` keeps the codes).
     assert "anne" in history.output
@@ -231,7 +237,7 @@ def test_status_and_timers(app: App, db_url: str) -> None:
     from casework.models import Timer
 
     case_id = add_case(app)
-    app.engine.fire(case_id, "ask_consent", Actor.system())
+    app.engine.fire_case(case_id, "ask_consent", Actor.system())
     status = run(db_url, "status")
     assert "Minuteurs : 1 en attente" in status.output
     assert f"dossier {case_id} : Relancer pour le consentement" in status.output
@@ -268,7 +274,7 @@ def test_mail_commands(db_url: str, app: App, catcher: MailCatcher) -> None:
     assert added.exit_code == 0, added.output
     assert "« referente » ajouté(e)" in added.output
     case_id = add_case(app)
-    app.engine.fire(case_id, "ask_consent", Actor.system())
+    app.engine.fire_case(case_id, "ask_consent", Actor.system())
     assert "1 en attente, 0 envoyés" in run(db_url, "mail", "status").output
     env = {
         "CASEWORK_MAIL_SMTP_PORT": str(catcher.port),
@@ -310,7 +316,7 @@ def test_names_and_mail_text_are_printed_without_escape_sequences(app: App, db_u
     case_id = add_case(app, state="follow_up", cycle=1, first_names=fake)
     # An actor's name as a mail header could carry it (the engine takes actors as given).
     contact = {"channel": "phone", "duration_min": 5}
-    app.engine.fire(case_id, "record_contact", Actor.person("x\x1b[31m\x1b]8;;"), **contact)
+    app.engine.fire_case(case_id, "record_contact", Actor.person("x\x1b[31m\x1b]8;;"), **contact)
     commands = [("case", "list"), ("case", "show", str(case_id)), ("history", str(case_id))]
     commands += [("history", str(case_id), "--json"), ("links", "list", "--case", str(case_id))]
     for args in commands:
@@ -330,7 +336,7 @@ def test_mail_send_and_simulate_say_when_the_relay_is_down(app: App, db_url: str
 
     add_user(app)
     case_id = add_case(app)
-    app.engine.fire(case_id, "ask_consent", Actor.person("referente"))
+    app.engine.fire_case(case_id, "ask_consent", Actor.person("referente"))
     env = {"CASEWORK_MAIL_SMTP_PORT": str(free_port()), "CASEWORK_MAIL_LINK_KEYS": NEW_KEY}
     sent = run(db_url, "mail", "send", env=env)
     assert sent.exit_code == 1
@@ -374,5 +380,29 @@ def test_the_mail_catcher_says_why_it_cannot_start_or_take_replies(
     assert _reply_taker(Context(None, blank)) is None
     assert "pas de clés de liens" in capsys.readouterr().out
     monkeypatch.setenv("CASEWORK_MAIL_LINK_KEYS", NEW_KEY)
-    assert _reply_taker(Context(None, blank)) is None
-    assert "n'a pas de schéma à jour" in capsys.readouterr().out
+    take = _reply_taker(Context(None, blank))  # started before init-db: checked at each reply
+    assert "prises comme des courriels reçus" in capsys.readouterr().out
+    refused = take(b"From: a@b.example\r\n\r\nBonjour")
+    assert (refused.status, refused.reason) == (
+        "non prise",
+        "la base de ce dossier n'a pas de schéma à jour (casework init-db)",
+    )
+
+
+def test_a_port_a_stopped_catcher_left_in_time_wait_is_free_again() -> None:
+    """Ctrl-C, then start again: the connections just closed (TIME_WAIT) do not make the
+    catcher refuse its own port."""
+    import socket
+
+    from casework.cli.catcher import _free
+
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        served, _ = listener.accept()
+        served.close()  # the server side closes first: its end waits in TIME_WAIT
+        client.close()
+    assert _free(port)

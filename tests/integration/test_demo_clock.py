@@ -27,7 +27,7 @@ def test_the_demo_sends_the_digest_every_working_day_in_working_hours(
     start = datetime(2026, 11, 30, 3, tzinfo=PARIS)  # a Monday, 03:00
     clock.set(start)
     add_user(app)
-    app.engine.fire(add_case(app), "ask_consent", Actor.system())  # something due, every day
+    app.engine.fire_case(add_case(app), "ask_consent", Actor.system())  # something due, every day
     fast = FixedClock(start)
     demo = WorkingHoursClock(fast, app.engine.timers.calendar)
     maker = DigestMaker(app)

@@ -85,7 +85,7 @@ def test_a_follow_up_already_contacted_this_cycle_is_not_listed(
     add_user(app)
     contacted, waiting = add_case(app, state="consented"), add_case(app, state="consented")
     app.engine.fire_many("case", [contacted, waiting], "start_follow_up", Actor.timer())
-    app.engine.fire(
+    app.engine.fire_case(
         contacted,
         "record_contact",
         Actor.person("referente"),

@@ -40,9 +40,9 @@ def count(app: App, model: type) -> int:
 def test_a_stale_expected_version_is_a_conflict_and_the_other_change_stands(app: App) -> None:
     case_id = add_case(app, state="follow_up", cycle=1)
     seen = row(app, Case, case_id).version  # a person opens the case...
-    app.engine.fire(case_id, "record_contact", PERSON, **CONTACT)  # ...someone else acts
+    app.engine.fire_case(case_id, "record_contact", PERSON, **CONTACT)  # ...someone else acts
     with pytest.raises(VersionConflict) as conflict:
-        app.engine.fire(case_id, "rupture", PERSON, seen, rupture_date="2026-08-30")
+        app.engine.fire_case(case_id, "rupture", PERSON, seen, rupture_date="2026-08-30")
     assert (conflict.value.expected, conflict.value.actual) == (seen, seen + 1)
     assert "modifié entre-temps" in conflict.value.french()
     after = row(app, Case, case_id)
@@ -52,8 +52,8 @@ def test_a_stale_expected_version_is_a_conflict_and_the_other_change_stands(app:
 
 def test_the_current_expected_version_is_accepted(app: App) -> None:
     case_id = add_case(app, state="follow_up", cycle=1)
-    app.engine.fire(case_id, "record_contact", PERSON, 1, **CONTACT)
-    app.engine.fire(case_id, "record_contact", PERSON, 2, **CONTACT)
+    app.engine.fire_case(case_id, "record_contact", PERSON, 1, **CONTACT)
+    app.engine.fire_case(case_id, "record_contact", PERSON, 2, **CONTACT)
     assert row(app, Case, case_id).version == 3
 
 
@@ -86,12 +86,14 @@ def test_two_writers_at_once_lose_nothing(app: App, backend: str) -> None:
 
     def writer_b() -> None:
         try:
-            outcome.append(app.engine.fire(case_id, "record_contact", Actor.person("b"), **CONTACT))
+            outcome.append(
+                app.engine.fire_case(case_id, "record_contact", Actor.person("b"), **CONTACT)
+            )
         except VersionConflict as conflict:
             outcome.append(conflict)
 
     with app.db.transaction() as conn_a:
-        app.engine.fire(case_id, "record_contact", Actor.person("a"), conn=conn_a, **CONTACT)
+        app.engine.fire_case(case_id, "record_contact", Actor.person("a"), conn=conn_a, **CONTACT)
         b = threading.Thread(target=writer_b)
         b.start()
         if backend == "postgresql":
@@ -167,7 +169,7 @@ def test_a_failing_handler_leaves_no_state_change_and_no_event(fragile_app: App)
     assert case_id % 2 == 1
     before = events(app)
     with pytest.raises(Boom):
-        app.engine.fire(case_id, "explode", PERSON, **CONTACT)
+        app.engine.fire_case(case_id, "explode", PERSON, **CONTACT)
     after = row(app, Case, case_id)
     assert (after.state, after.cycle, after.version) == ("follow_up", 1, 1)
     assert events(app) == before
@@ -179,7 +181,7 @@ def test_a_failing_deferred_write_rolls_back_the_state_and_the_event(fragile_app
     case_id = add_case(app, state="follow_up", cycle=1)
     before = events(app)
     with pytest.raises(DBAPIError):
-        app.engine.fire(case_id, "explode_late", PERSON)
+        app.engine.fire_case(case_id, "explode_late", PERSON)
     after = row(app, Case, case_id)
     assert (after.state, after.cycle, after.version) == ("follow_up", 1, 1)
     assert events(app) == before
@@ -213,7 +215,7 @@ def test_a_transition_joins_the_callers_transaction(app: App) -> None:
 
     def callers_work() -> None:
         with app.db.transaction() as conn:
-            app.engine.fire(case_id, "record_contact", PERSON, conn=conn, **CONTACT)
+            app.engine.fire_case(case_id, "record_contact", PERSON, conn=conn, **CONTACT)
             raise Boom("the caller's own work failed after the transition")
 
     with pytest.raises(Boom):
@@ -352,7 +354,7 @@ def test_an_unknown_case_is_reported(app: App) -> None:
     from casework.errors import EntityNotFound
 
     with pytest.raises(EntityNotFound) as missing:
-        app.engine.fire(424242, "ask_consent", PERSON)
+        app.engine.fire_case(424242, "ask_consent", PERSON)
     assert missing.value.french() == "Dossier 424242 introuvable."
 
 

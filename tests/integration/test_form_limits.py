@@ -38,7 +38,7 @@ def decline_link(app: App) -> tuple[int, str]:
     """A case asked for consent, and a working link to decline it."""
     add_user(app)
     case_id = add_case(app)
-    app.engine.fire(case_id, "ask_consent", Actor.system())
+    app.engine.fire_case(case_id, "ask_consent", Actor.system())
     signer = LinkSigner.from_settings(app.settings.mail)
     request = LinkRequest(
         "case", case_id, case_id, "decline", 2, "claire.martin@ml.example", "person"

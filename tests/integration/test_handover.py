@@ -70,13 +70,13 @@ def test_a_reassignment_is_an_audited_transition_and_moves_the_mails(
 ) -> None:
     staff(mail_app)
     case_id = add_case(mail_app)
-    mail_app.engine.fire(case_id, "ask_consent", Actor.system())
+    mail_app.engine.fire_case(case_id, "ask_consent", Actor.system())
     MailSender(mail_app).drain_sync()
     (to_claire,) = catcher.wait_for(1)
     assert to_claire.recipients == [CLAIRE]
     claires = links_of(to_claire, mail_app)
     # A mail queued before the handover and not sent yet: the reminder.
-    mail_app.engine.fire(case_id, "remind_consent", Actor.timer())
+    mail_app.engine.fire_case(case_id, "remind_consent", Actor.timer())
     before = row(mail_app, Case, case_id)
 
     done = reassign(mail_app, case_id, "paul", ADMIN, "congé maternité", before.version)
@@ -111,8 +111,8 @@ def test_a_reassignment_is_an_audited_transition_and_moves_the_mails(
         code, page = status_of(client, path)
         assert (code, "Lien révoqué" in page) == (410, True)
     # And later mails go to Paul too.
-    mail_app.engine.fire(case_id, "give_consent", Actor.person("paul"), given_by="apprentice")
-    mail_app.engine.fire(case_id, "start_follow_up", Actor.timer())
+    mail_app.engine.fire_case(case_id, "give_consent", Actor.person("paul"), given_by="apprentice")
+    mail_app.engine.fire_case(case_id, "start_follow_up", Actor.timer())
     MailSender(mail_app).drain_sync()
     assert catcher.wait_for(3)[2].recipients == [PAUL]
     assert [m.recipients for m in outbox(mail_app)] == [[CLAIRE], [PAUL], [PAUL]]
@@ -216,7 +216,7 @@ def test_deactivating_hands_over_revokes_every_link_and_records_it(
     MailSender(mail_app).drain_sync()
     mails = catcher.wait_for(2)
     paths = [p for m in mails for p in links_of(m, mail_app).values()]
-    mail_app.engine.fire(ended, "close", Actor.person("referente"), reason="déménagé")
+    mail_app.engine.fire_case(ended, "close", Actor.person("referente"), reason="déménagé")
     client = client_for(mail_app)
 
     with mail_app.db.transaction() as conn:
@@ -235,7 +235,7 @@ def test_deactivating_hands_over_revokes_every_link_and_records_it(
     assert (record.case_id, record.trigger, record.actor) == (None, "deactivate", "admin")
     assert record.data == {"reason": "départ", "to": "paul", "cases": 1, "links": 4}
     # Mail about the case she followed now goes to Paul.
-    mail_app.engine.fire(followed, "remind_consent", Actor.timer())
+    mail_app.engine.fire_case(followed, "remind_consent", Actor.timer())
     MailSender(mail_app).drain_sync()
     assert catcher.wait_for(3)[2].recipients == [PAUL]
 
@@ -267,7 +267,7 @@ def test_the_new_referent_gets_the_cases_waiting_actions_in_their_digest(
     staff(app)
     add_user(app, login="cheffe", email="cheffe@ml.example", role="manager")
     case_id = add_case(app)
-    app.engine.fire(case_id, "ask_consent", Actor.system())
+    app.engine.fire_case(case_id, "ask_consent", Actor.system())
     with app.db.transaction() as conn:
         hand_over(app, conn, "referente", "cheffe", ADMIN, "réorganisation")
     clock.set(datetime(2026, 9, 3, 7, 30, tzinfo=UTC))  # a Thursday, 09:30 in Paris

@@ -24,14 +24,14 @@ from casework.intake.assignment import (
 )
 from casework.intake.importer import Importer, ImportRefused
 from casework.intake.linkage import Band
-from casework.intake.synthetic import (
+from casework.intake.sample_files import (
     CMA_HEADER,
     caseload_rows,
     contract_rows,
-    generate,
     write_csv,
     write_sample_files,
 )
+from casework.intake.synthetic import generate
 from casework.models import (
     AssignmentDraw,
     Beneficiary,

@@ -15,7 +15,8 @@ from casework.app import App
 from casework.cli import main
 from casework.errors import InvalidTransitionData
 from casework.intake.importer import Importer, ImportRefused
-from casework.intake.synthetic import CMA_HEADER, contract_rows, generate, write_csv
+from casework.intake.sample_files import CMA_HEADER, contract_rows, write_csv
+from casework.intake.synthetic import generate
 from casework.models import Case, Event, IntakeFile, IntakeRecord, IntakeReject
 from tests.factories import add_case, add_user
 
@@ -93,7 +94,7 @@ def test_a_form_value_with_a_nul_or_too_long_is_refused_before_anything_is_writt
     case_id = add_case(app, state="follow_up", cycle=1)
     events_before = len(rows_of(app, Event))
     with pytest.raises(InvalidTransitionData) as bad:
-        app.engine.fire(
+        app.engine.fire_case(
             case_id, "record_contact", ME, channel="phone", duration_min=10, notes=notes
         )
     assert bad.value.field == "notes"

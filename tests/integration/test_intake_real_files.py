@@ -21,7 +21,7 @@ from casework.demo.mailcatcher import MailCatcher
 from casework.intake import matching
 from casework.intake.eligibility import Eligibility, Rule
 from casework.intake.importer import Importer
-from casework.intake.synthetic import write_sample_files
+from casework.intake.sample_files import write_sample_files
 from casework.models import Beneficiary, Case, Contract
 from casework.notify.sender import MailSender
 from casework.settings import Settings
@@ -333,8 +333,8 @@ def test_a_contract_without_an_employer_reads_well_in_mails(
     with app.db.transaction() as conn:
         conn.execute(update(Contract).values(employer_name=None))
         conn.execute(update(Beneficiary).values(sex=None))
-    app.engine.fire(case_id, "ask_consent", Actor.system())
-    app.engine.fire(case_id, "rupture", ME, rupture_date="2026-10-05")
+    app.engine.fire_case(case_id, "ask_consent", Actor.system())
+    app.engine.fire_case(case_id, "rupture", ME, rupture_date="2026-10-05")
     MailSender(app).drain_sync()
     caught = {str(c.message["Subject"]).split(" —")[0]: c for c in catcher.wait_for(2)}
     texts = [mail.part(kind) for mail in caught.values() for kind in ("plain", "html")]

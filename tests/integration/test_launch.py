@@ -198,7 +198,7 @@ def test_a_test_case_without_referent_is_not_asked_for_consent(app: App) -> None
 
     case_id = add_case(app, referent=None)
     with pytest.raises(TransitionRefused) as refused:
-        app.engine.fire(case_id, "ask_consent", ME)
+        app.engine.fire_case(case_id, "ask_consent", ME)
     assert "le dossier n'a pas de référent : casework case reassign" in refused.value.french()
     assert count(app, OutboxMail) == 0
 
@@ -209,7 +209,7 @@ def test_a_control_case_nobody_follows_gets_no_referent(app: App) -> None:
     add_user(app)
     case_id = add_case(app, group="control", referent=None)
     with pytest.raises(TransitionRefused) as refused:
-        app.engine.fire(case_id, "reassign", ME, to="referente")
+        app.engine.fire_case(case_id, "reassign", ME, to="referente")
     assert "groupe témoin : personne ne le suit" in refused.value.french()
 
 
@@ -274,7 +274,7 @@ def test_without_starting_referents_may_come_later(app: App, tmp_path: Path) -> 
             conn, app, [(str(i), d) for i, g, _r, d in found if g == "test"], Referents("paul")
         )
         for case_id, login in chosen.items():
-            app.engine.fire(int(case_id), "reassign", ME, conn=conn, to=login)
+            app.engine.fire_case(int(case_id), "reassign", ME, conn=conn, to=login)
         done = start(conn, app, {i: g for i, g, _r, _d in found}, ME)
     assert done.started["test"] == len([c for c in tests if c.state == "identified"])
 

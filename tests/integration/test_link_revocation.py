@@ -32,7 +32,7 @@ ADMIN = Actor.person("admin")
 def asked(app: App) -> int:
     """A case asked for consent (its decline and give_consent links are open)."""
     case_id = add_case(app)
-    app.engine.fire(case_id, "ask_consent", Actor.system())
+    app.engine.fire_case(case_id, "ask_consent", Actor.system())
     return case_id
 
 

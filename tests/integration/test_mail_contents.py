@@ -47,15 +47,15 @@ def test_every_template_renders_in_french_with_its_links(
     engine = app.engine
     # Case mails.
     asked = add_case(app)
-    engine.fire(asked, "ask_consent", Actor.system())
-    engine.fire(asked, "remind_consent", TIMER)
+    engine.fire_case(asked, "ask_consent", Actor.system())
+    engine.fire_case(asked, "remind_consent", TIMER)
     followed = add_case(app, state="consented")
-    engine.fire(followed, "start_follow_up", TIMER)
+    engine.fire_case(followed, "start_follow_up", TIMER)
     broken = add_case(app, state="follow_up", cycle=2)
-    engine.fire(broken, "rupture", PERSON, rupture_date="2026-10-05", initiative="employer")
+    engine.fire_case(broken, "rupture", PERSON, rupture_date="2026-10-05", initiative="employer")
     monitored = add_case(app, state="monitoring", cycle=6)
-    engine.fire(monitored, "one_year_assessment_due", TIMER)
-    engine.fire(monitored, "contract_ended", TIMER)
+    engine.fire_case(monitored, "one_year_assessment_due", TIMER)
+    engine.fire_case(monitored, "contract_ended", TIMER)
     # Liaison sheet mails.
     partner_id = add_partner(app, name="Foyer des jeunes travailleurs")
     add_contact(app, partner_id, "a@foyer.example")
@@ -146,9 +146,9 @@ def test_the_consent_reminder_says_when_consent_was_asked(
 ) -> None:
     add_user(mail_app)
     asked = add_case(mail_app)
-    mail_app.engine.fire(asked, "ask_consent", Actor.system())
+    mail_app.engine.fire_case(asked, "ask_consent", Actor.system())
     clock.advance(timedelta(days=7))  # the reminder goes a week later: it says when, not today
-    mail_app.engine.fire(asked, "remind_consent", TIMER)
+    mail_app.engine.fire_case(asked, "remind_consent", TIMER)
     MailSender(mail_app).drain_sync()
     (reminder,) = by_subject(list(catcher.wait_for(2)), "Relance : consentement")
     check_parts(reminder, "demandé depuis le 01/09/2026")

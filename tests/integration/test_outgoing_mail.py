@@ -31,7 +31,7 @@ def outbox(app: App) -> list:
 
 def consent_case(app: App) -> int:
     case_id = add_case(app)
-    app.engine.fire(case_id, "ask_consent", SYSTEM)
+    app.engine.fire_case(case_id, "ask_consent", SYSTEM)
     return case_id
 
 
@@ -69,14 +69,14 @@ def test_a_transition_queues_its_mail_in_its_own_transaction(app: App) -> None:
 def test_a_refused_or_failed_transition_queues_nothing(app: App) -> None:
     case_id = consent_case(app)
     with pytest.raises(InvalidTransitionData):
-        app.engine.fire(case_id, "give_consent", Actor.person("referente"), given_by="nobody")
+        app.engine.fire_case(case_id, "give_consent", Actor.person("referente"), given_by="nobody")
     assert len(outbox(app)) == 1  # only the consent request
 
 
 def test_control_group_cases_are_never_mailed(app: App) -> None:
     case_id = add_case(app, group="control")
-    app.engine.fire(case_id, "track_outcomes", SYSTEM)
-    app.engine.fire(case_id, "rupture", Actor.importer("cma"), rupture_date="2026-10-01")
+    app.engine.fire_case(case_id, "track_outcomes", SYSTEM)
+    app.engine.fire_case(case_id, "rupture", Actor.importer("cma"), rupture_date="2026-10-01")
     assert outbox(app) == []
 
 
@@ -152,7 +152,7 @@ def test_a_value_with_cr_lf_never_reaches_a_header(mail_app: App, catcher: MailC
             .where(Beneficiary.id == row(mail_app, Case, case_id).beneficiary_id)
             .values(birth_name="Martin\r\nBcc: intrus@evil.example", first_names="Léa\nX-Evil: 1")
         )
-    mail_app.engine.fire(case_id, "ask_consent", SYSTEM)
+    mail_app.engine.fire_case(case_id, "ask_consent", SYSTEM)
     MailSender(mail_app).drain_sync()
     (caught,) = catcher.wait_for(1)
     message = caught.message

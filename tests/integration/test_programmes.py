@@ -48,7 +48,7 @@ def programmes(settings: Settings, clock: FixedClock) -> Iterator[App]:
 
 def launch_both(app: App, tmp_path: Path) -> None:
     """Each cohort's files imported, cross-matched, drawn and started by intake."""
-    from casework.intake.synthetic import write_sample_files
+    from casework.intake.sample_files import write_sample_files
 
     for cohort, seed in ((APPRENTICES, 9), (PRE, 31)):
         folder = tmp_path / str(cohort)
@@ -113,7 +113,7 @@ def test_each_cohort_s_cases_follow_their_own_programme(programmes: App, tmp_pat
 
     # Consent given: check-ins a fortnight apart, three of them, against monthly ones.
     for case_id in (apprentices[0], pre[0]):
-        app.engine.fire(case_id, "give_consent", PERSON, given_by="apprentice")
+        app.engine.fire_case(case_id, "give_consent", PERSON, given_by="apprentice")
     app.sweeper.drain(clock.now())
     by_id = {c.id: c for c in cases(app)}
     assert (by_id[apprentices[0]].state, by_id[apprentices[0]].cycle) == ("follow_up", 1)
@@ -130,7 +130,7 @@ def test_each_cohort_s_cases_follow_their_own_programme(programmes: App, tmp_pat
     assert by_id[pre[0]].state == "placement"  # three check-ins done
     assert by_id[apprentices[0]].cycle == 2  # the case's monthly cycle goes on
     # A pre-apprenticeship case ends in its own final state, which the case workflow lacks.
-    app.engine.fire(
+    app.engine.fire_case(
         pre[0], "sign_contract", PERSON, employer="Boulangerie Éole", start_date="2026-11-02"
     )
     assert in_state(app, "pre_apprenticeship", "apprenticeship_signed") == [pre[0]]
@@ -170,7 +170,7 @@ def test_the_command_line_names_each_case_s_states_in_its_own_workflow(
     fired = run(
         "case", "fire", str(pre), "give_consent", "-d", "given_by=apprentice", "--as", "referente"
     )
-    assert "Accord recueilli (Accord à recueillir → Point d'étape)" in fired
+    assert "Accord recueilli — Accord à recueillir → Point d'étape." in fired
     assert "Point d'étape" in run("history", str(pre))
     assert "Passer au point d'étape suivant" in run("timers")
 

@@ -107,21 +107,21 @@ def play_season(app: App, catcher: MailCatcher, clock: FixedClock) -> Season:
             )
         )
     for name in ("minor", "adult"):
-        engine.fire(cases[name], "ask_consent", Actor.system())
-    engine.fire(cases["adult"], "remind_consent", TIMER)
-    engine.fire(cases["followed"], "start_follow_up", TIMER)
-    engine.fire(
+        engine.fire_case(cases[name], "ask_consent", Actor.system())
+    engine.fire_case(cases["adult"], "remind_consent", TIMER)
+    engine.fire_case(cases["followed"], "start_follow_up", TIMER)
+    engine.fire_case(
         cases["broken"], "rupture", PERSON, rupture_date="2026-08-31", initiative="apprentice"
     )
-    engine.fire(cases["monitored"], "one_year_assessment_due", TIMER)
-    engine.fire(cases["monitored"], "contract_ended", TIMER)
+    engine.fire_case(cases["monitored"], "one_year_assessment_due", TIMER)
+    engine.fire_case(cases["monitored"], "contract_ended", TIMER)
     for name in ("pre", "pre_placed"):
-        engine.fire(cases[name], "ask_consent", Actor.system())
-    engine.fire(cases["pre"], "remind_consent", TIMER)
-    engine.fire(cases["pre_placed"], "give_consent", PERSON, given_by="apprentice")
+        engine.fire_case(cases[name], "ask_consent", Actor.system())
+    engine.fire_case(cases["pre"], "remind_consent", TIMER)
+    engine.fire_case(cases["pre_placed"], "give_consent", PERSON, given_by="apprentice")
     for _ in range(3):  # three check-ins, then the search for a contract
-        engine.fire(cases["pre_placed"], "next_cycle", TIMER)
-    engine.fire(
+        engine.fire_case(cases["pre_placed"], "next_cycle", TIMER)
+    engine.fire_case(
         cases["pre_dropped"], "rupture", PERSON, rupture_date="2026-08-31", initiative="apprentice"
     )
     partner = add_partner(app, name="ADLJ 53 — logement des jeunes")

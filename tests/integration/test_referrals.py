@@ -122,14 +122,14 @@ def test_refer_records_the_proposals_and_the_reason_for_another_choice(
 ) -> None:
     ids = the_directory(app)
     case_id = add_case(app, state="follow_up", cycle=1, postcode="53000", training_centre_uai=UAI)
-    app.engine.fire(case_id, "refer", PERSON, partner_id=ids["cfa"], **REFER)
+    app.engine.fire_case(case_id, "refer", PERSON, partner_id=ids["cfa"], **REFER)
     first = events(app, "case", case_id)[-1]
     assert first.data["rank"] == 1
     assert first.data["proposed"] == [
         ids[k] for k in ("cfa", "commune", "departement", "unsaid", "outside", "no contact")
     ]
     with pytest.raises(TransitionRefused) as refused:
-        app.engine.fire(case_id, "refer", PERSON, partner_id=ids["departement"], **REFER)
+        app.engine.fire_case(case_id, "refer", PERSON, partner_id=ids["departement"], **REFER)
     said = refused.value.french()
     assert (
         "le partenaire proposé en premier pour ce besoin est « CFA de la CMA » (CFA du jeune)"
@@ -137,7 +137,9 @@ def test_refer_records_the_proposals_and_the_reason_for_another_choice(
     )
     assert "; pour en choisir un autre, indiquez le motif de votre choix" in said
     reason = "Suivi déjà engagé par l'ADLJ avec la famille."
-    app.engine.fire(case_id, "refer", PERSON, partner_id=ids["departement"], reason=reason, **REFER)
+    app.engine.fire_case(
+        case_id, "refer", PERSON, partner_id=ids["departement"], reason=reason, **REFER
+    )
     chosen = events(app, "case", case_id)[-1]
     assert (chosen.data["partner_id"], chosen.data["rank"], chosen.data["reason"]) == (
         ids["departement"],
@@ -166,7 +168,7 @@ def test_a_deactivated_partner_or_one_without_the_need_takes_no_sheet(app: App) 
         ("other need", "ce partenaire ne traite pas ce besoin selon la charte"),
     ):
         with pytest.raises(TransitionRefused) as refused:
-            app.engine.fire(
+            app.engine.fire_case(
                 case_id, "refer", PERSON, partner_id=ids[partner], reason="essai", **REFER
             )
         assert said in refused.value.french()
@@ -204,7 +206,7 @@ def test_the_sheet_refer_opened_is_sent_from_the_command_line(app: App, db_url: 
     add_user(app)
     ids = the_directory(app)
     case_id = add_case(app, state="follow_up", cycle=1, postcode="53000")
-    app.engine.fire(case_id, "refer", PERSON, partner_id=ids["commune"], **REFER)
+    app.engine.fire_case(case_id, "refer", PERSON, partner_id=ids["commune"], **REFER)
     with app.db.read() as conn:
         sheet_id = conn.execute(select(LiaisonSheet.id)).scalar_one()
 

@@ -43,7 +43,7 @@ LOCAL = ("127.0.0.1", 50000)  # the test client's address: /health answers loopb
 
 def test_a_beat_sweeps_and_records_a_heartbeat(app: App, clock: FixedClock) -> None:
     case_id = add_case(app)
-    app.engine.fire(case_id, "ask_consent", Actor.system())
+    app.engine.fire_case(case_id, "ask_consent", Actor.system())
     service = Service(app, interval=3600)  # one beat at start, none other during the test
     service.start()
     try:
@@ -144,7 +144,7 @@ def test_the_service_sends_mail_and_serves_the_links(
 ) -> None:
     add_user(mail_app)
     case_id = add_case(mail_app)
-    mail_app.engine.fire(case_id, "ask_consent", Actor.system())
+    mail_app.engine.fire_case(case_id, "ask_consent", Actor.system())
     service = Service(mail_app, interval=3600)
     web = create_web_app(service)
     with TestClient(web, base_url="https://casework.example", client=LOCAL) as client:

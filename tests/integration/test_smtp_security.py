@@ -89,7 +89,7 @@ def app_for(settings: Settings, clock: FixedClock, port: int, ca: Path, **mail: 
 
 def queue_one(app: App) -> None:
     add_user(app)
-    app.engine.fire(add_case(app), "ask_consent", Actor.system())
+    app.engine.fire_case(add_case(app), "ask_consent", Actor.system())
 
 
 def test_starttls_and_a_password(

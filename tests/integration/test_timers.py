@@ -46,7 +46,7 @@ def pending(app: App, entity: str = "case", entity_id: int | None = None) -> lis
 
 def test_entering_a_state_sets_its_timers_in_the_same_transaction(app: App) -> None:
     case_id = add_case(app)
-    done = app.engine.fire(case_id, "ask_consent", Actor.system())  # Tue 1 Sep 2026, 10:00
+    done = app.engine.fire_case(case_id, "ask_consent", Actor.system())  # Tue 1 Sep 2026, 10:00
     (timer,) = pending(app, "case", case_id)
     assert (timer.trigger, timer.state, timer.misfire) == (
         "remind_consent",
@@ -62,8 +62,8 @@ def test_entering_a_state_sets_its_timers_in_the_same_transaction(app: App) -> N
 
 def test_leaving_a_state_cancels_its_timers(app: App) -> None:
     case_id = add_case(app)
-    app.engine.fire(case_id, "ask_consent", Actor.system())
-    app.engine.fire(case_id, "give_consent", PERSON, given_by="apprentice")
+    app.engine.fire_case(case_id, "ask_consent", Actor.system())
+    app.engine.fire_case(case_id, "give_consent", PERSON, given_by="apprentice")
     states = [(t.trigger, t.status) for t in timers(app, "case", case_id)]
     assert states == [("remind_consent", "cancelled"), ("start_follow_up", "pending")]
     assert timers(app, "case", case_id)[0].closed_at == app.clock.now()
@@ -71,9 +71,9 @@ def test_leaving_a_state_cancels_its_timers(app: App) -> None:
 
 def test_internal_transitions_keep_the_timers(app: App) -> None:
     case_id = add_case(app, state="consented")
-    app.engine.fire(case_id, "start_follow_up", PERSON)
+    app.engine.fire_case(case_id, "start_follow_up", PERSON)
     before = pending(app, "case", case_id)
-    app.engine.fire(case_id, "record_contact", PERSON, channel="phone", duration_min=10)
+    app.engine.fire_case(case_id, "record_contact", PERSON, channel="phone", duration_min=10)
     assert pending(app, "case", case_id) == before
 
 
@@ -136,9 +136,9 @@ def test_a_partner_with_its_own_deadlines_gets_them_on_its_sheets(
 
 def test_the_sweep_fires_due_timers_once_and_leaves_the_others(app: App, clock: FixedClock) -> None:
     early, late = add_case(app), add_case(app)
-    app.engine.fire(early, "ask_consent", Actor.system())
+    app.engine.fire_case(early, "ask_consent", Actor.system())
     clock.advance(timedelta(days=3))
-    app.engine.fire(late, "ask_consent", Actor.system())
+    app.engine.fire_case(late, "ask_consent", Actor.system())
     clock.set(paris(2026, 9, 8, 9, 0))  # the first reminder is due, the second is not
     report = app.sweeper.sweep(clock.now())
     assert report.fired == {"remind_consent": 1}
@@ -153,7 +153,7 @@ def test_the_sweep_fires_due_timers_once_and_leaves_the_others(app: App, clock: 
 
 def test_a_cycle_fires_and_sets_the_next_one(app: App, clock: FixedClock) -> None:
     case_id = add_case(app, state="consented")
-    app.engine.fire(case_id, "start_follow_up", PERSON)
+    app.engine.fire_case(case_id, "start_follow_up", PERSON)
     (first,) = pending(app, "case", case_id)
     clock.set(first.due_at)
     app.sweeper.drain(clock.now())
@@ -169,7 +169,7 @@ def test_catch_up_after_a_week_of_downtime_fires_each_timer_once_in_due_order(
     sheet_id = add_sheet(app)
     app.engine.fire_sheet(sheet_id, "send", PERSON)  # Tuesday 1 September
     case_id = add_case(app, state="consented")
-    app.engine.fire(case_id, "start_follow_up", PERSON)
+    app.engine.fire_case(case_id, "start_follow_up", PERSON)
     clock.advance(timedelta(days=95))  # the service was down for three months
     report = app.sweeper.drain(clock.now())
     sheet_triggers = [e.trigger for e in events(app, "liaison", sheet_id)][-3:]
@@ -185,7 +185,7 @@ def test_catch_up_after_a_week_of_downtime_fires_each_timer_once_in_due_order(
 
 def test_a_timer_whose_row_moved_on_is_discarded_with_an_event(app: App) -> None:
     case_id = add_case(app)
-    app.engine.fire(case_id, "ask_consent", Actor.system())
+    app.engine.fire_case(case_id, "ask_consent", Actor.system())
     with app.db.transaction() as conn:  # moved on by hand, outside the engine
         conn.execute(update(Case).where(Case.id == case_id).values(state="closed"))
     app.clock.advance(timedelta(days=10))  # type: ignore[attr-defined]
@@ -329,7 +329,7 @@ def test_due_times_survive_the_round_trip_across_daylight_saving(
 ) -> None:
     clock.set(paris(2026, 10, 22, 17, 0))  # Thursday, summer time
     case_id = add_case(app)
-    app.engine.fire(case_id, "ask_consent", Actor.system())
+    app.engine.fire_case(case_id, "ask_consent", Actor.system())
     (timer,) = pending(app, "case", case_id)
     assert timer.due_at == datetime(2026, 10, 29, 8, 0, tzinfo=UTC)  # 09:00, winter time
     assert timer.due_at.astimezone(PARIS).hour == 9
@@ -374,7 +374,7 @@ def test_a_timer_whose_row_entered_its_state_again_is_stale(app: App, clock: Fix
     timer, claimed elsewhere, escaped cancellation. Same state, same trigger allowed: still it
     must not fire, for it belongs to the earlier stay."""
     case_id = add_case(app)
-    app.engine.fire(case_id, "ask_consent", Actor.system())
+    app.engine.fire_case(case_id, "ask_consent", Actor.system())
     with app.db.transaction() as conn:  # re-entered consent_asked at version 4, timer kept
         conn.execute(update(Case).where(Case.id == case_id).values(version=4, entered_version=4))
     clock.advance(timedelta(days=10))
@@ -387,8 +387,8 @@ def test_a_timer_whose_row_entered_its_state_again_is_stale(app: App, clock: Fix
 
 def test_entering_a_state_again_moves_the_entry_version(app: App) -> None:
     case_id = add_case(app, state="consented")
-    app.engine.fire(case_id, "start_follow_up", PERSON)
-    app.engine.fire(case_id, "record_contact", PERSON, channel="phone", duration_min=5)
+    app.engine.fire_case(case_id, "start_follow_up", PERSON)
+    app.engine.fire_case(case_id, "record_contact", PERSON, channel="phone", duration_min=5)
     case = row(app, Case, case_id)
     assert (case.version, case.entered_version) == (3, 2)  # internal: no new entry
     app.engine.fire_many("case", [case_id], "next_cycle", Actor.timer())

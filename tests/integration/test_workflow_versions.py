@@ -76,9 +76,11 @@ def running_cases(app: App) -> dict[str, int]:
     add_user(app)
     cases = {"asked": add_case(app), "reminded": add_case(app), "followed": add_case(app)}
     for case_id in cases.values():
-        app.engine.fire(case_id, "ask_consent", Actor.system())
-    app.engine.fire(cases["reminded"], "remind_consent", TIMER)
-    app.engine.fire(cases["followed"], "give_consent", Actor.person("referente"), given_by="both")
+        app.engine.fire_case(case_id, "ask_consent", Actor.system())
+    app.engine.fire_case(cases["reminded"], "remind_consent", TIMER)
+    app.engine.fire_case(
+        cases["followed"], "give_consent", Actor.person("referente"), given_by="both"
+    )
     app.sweeper.drain(app.clock.now())  # consented → follow_up (its timer is due at once)
     return cases
 
@@ -90,14 +92,14 @@ def test_loading_version_2_keeps_running_cases_on_version_1(
     cases = running_cases(old)
     assert new.workflows.latest("case").definition.version == 2
     # Version 1 rules still apply to them: remind_consent leads to a state version 2 lacks.
-    new.engine.fire(cases["asked"], "remind_consent", TIMER)
+    new.engine.fire_case(cases["asked"], "remind_consent", TIMER)
     row = case_row(new, cases["asked"])
     assert (row.workflow_version, row.state) == (1, "consent_reminded")
     # A case made now starts on version 2.
     fresh = add_case(new)
-    new.engine.fire(fresh, "ask_consent", Actor.system())
+    new.engine.fire_case(fresh, "ask_consent", Actor.system())
     assert case_row(new, fresh).workflow_version == 2
-    new.engine.fire(fresh, "remind_consent", TIMER)
+    new.engine.fire_case(fresh, "remind_consent", TIMER)
     assert case_row(new, fresh).state == "consent_chased"
 
 

@@ -47,7 +47,7 @@ def real_token(app: App, signer: LinkSigner) -> str:
     """A link that works, for the mutations to start from."""
     add_user(app)
     case_id = add_case(app)
-    app.engine.fire(case_id, "ask_consent", Actor.system())
+    app.engine.fire_case(case_id, "ask_consent", Actor.system())
     request = LinkRequest("case", case_id, case_id, "decline", 2, "x@ml.example", "person")
     with app.db.transaction() as conn:
         (token,) = signer.create(conn, [request], app.clock.now())

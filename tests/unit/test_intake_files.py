@@ -12,16 +12,16 @@ from casework.intake.fields import Invalid, parse_date, parse_postcode, parse_se
 from casework.intake.files import UnreadableFile, read_table
 from casework.intake.profile import ProfileError, default_profile, load_profile
 from casework.intake.reading import check_file, write_rejected
-from casework.intake.synthetic import (
+from casework.intake.sample_files import (
     CMA_HEADER,
     ML_HEADER,
     caseload_rows,
     contract_rows,
-    generate,
     write_csv,
     write_sample_files,
     write_xlsx,
 )
+from casework.intake.synthetic import generate
 
 HEADER = (
     "N° contrat;Nom;Prénoms;Date de naissance;Sexe;Employeur;Date de début;Date de fin prévue\n"

@@ -13,7 +13,8 @@ from casework.csv_export import neutralised
 from casework.intake.files import UnreadableFile, read_table
 from casework.intake.profile import default_profile
 from casework.intake.reading import Checked, check_file, write_rejected
-from casework.intake.synthetic import ML_HEADER, caseload_rows, generate, write_csv
+from casework.intake.sample_files import ML_HEADER, caseload_rows, write_csv
+from casework.intake.synthetic import generate
 from casework.settings import IntakeSettings
 from tests.hostile_files import (
     lying_about_its_size,

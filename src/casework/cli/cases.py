@@ -1,9 +1,10 @@
-"""`casework case …` and `casework history`: look at cases and move them by hand."""
+"""`casework case …`: look at cases and move them by hand (their history: `history.py`; handing
+them to someone else: `handover.py`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -11,28 +12,24 @@ import click
 from sqlalchemy import Connection, select
 
 from casework import wording
-from casework.cli.main import CheckedText, Context, F, acting_person, as_option, printable
+from casework.cli.main import Context, F, acting_person, as_option, printable
 from casework.clock import format_local, to_local
 from casework.engine.entities import CASE, RowReader
-from casework.errors import CaseworkError, TransitionRefused
-from casework.handover import hand_over, reassign, reassign_refused
 from casework.labels import ASSIGNMENT_METHOD, GROUP, NEED_CATEGORY, RUPTURE_INITIATIVE
-from casework.models import Case
 from casework.models.beneficiary import age_on, display_name
 from casework.models.contract import UNKNOWN_EMPLOYER
-from casework.models.tables import USERS
+from casework.models.tables import SHEETS, USERS
 from casework.queries import (
     CaseFilter,
     case_detail,
     count_by_state,
     definitions_of,
     list_cases,
-    timeline,
 )
 from casework.staff import user_row
 from casework.states.definition import WorkflowDef
-from casework.text_hygiene import for_terminal, json_for_terminal
-from casework.text_limits import LOGIN, REASON
+from casework.states.machine import WorkflowMachine
+from casework.text_hygiene import for_terminal
 
 
 @click.group()
@@ -41,7 +38,11 @@ def case() -> None:
 
 
 @case.command("list")
-@click.option("--state", help="Seulement les dossiers dans cet état (ex. follow_up).")
+@click.option(
+    "--state",
+    help="Seulement les dossiers dans cet état : son code (ex. follow_up) ou son libellé "
+    "(ex. « Suivi mensuel »).",
+)
 @click.option(
     "--group",
     type=click.Choice(["test", "témoin", "control"]),
@@ -98,6 +99,8 @@ def list_(
       casework case list --summary --cohort 2026 --group test
     """
     app = context.app
+    if state is not None:
+        state = _state_code(context, state)
     late = timedelta(seconds=app.settings.timers.overdue_after_seconds)
     where = CaseFilter(
         state=state,
@@ -155,6 +158,23 @@ def _summary(context: Context, counts: list[Any]) -> None:
     for group_label, label, n in lines:
         click.echo(f"{group_label:7}  {label:{width}}  {n:>8}")
     click.echo(f"{'Total':7}  {'':{width}}  {sum(n for _g, _l, n in lines):>8}")
+
+
+def _state_code(context: Context, given: str) -> str:
+    """A state named by its code or its label (any case workflow); an unknown one is an error
+    listing the labels, not an empty list."""
+    states = [
+        (code, state.label or code)
+        for definition in context.app.workflows
+        if definition.entity == "case"
+        for code, state in definition.states.items()
+    ]
+    folded = given.strip().casefold()
+    for code, label in states:
+        if given == code or label.casefold() == folded:
+            return code
+    known = " ; ".join(sorted({label for _code, label in states}))
+    raise click.BadParameter(f"état « {given} » inconnu. États : {known}.", param_hint="--state")
 
 
 def _state_in_list(context: Context, r: Any) -> str:
@@ -228,14 +248,26 @@ def show(context: Context, case_id: int) -> None:
         f"depuis le {format_local(c.state_since)}"
     )
     click.echo(f"  Version : {c.version} ({definition.label}, version {c.workflow_version})")
-    # What a person may do now (`case fire`): the codes to type, with their labels; the fields
-    # that apply to this case only (no guardian's agreement for an adult).
+    _echo_actions(definition, machine, row, now)
+    for s in detail.sheets:
+        need = NEED_CATEGORY.get(s.need_category, s.need_category)
+        click.echo(
+            f"  Fiche {s.id} : {need} → {printable(s.partner_name)}, "
+            f"{wording.state(sheets, s.state)} depuis le {format_local(s.state_since)}"
+        )
+
+
+def _echo_actions(
+    definition: WorkflowDef, machine: WorkflowMachine, row: Any, now: datetime
+) -> None:
+    """What a person may do now (`case fire`): the codes to type, with their labels; the fields
+    that apply to this case only (no guardian's agreement for an adult)."""
     doable: dict[str, Any] = {}
-    for t in definition.transitions_from(c.state):
+    for t in definition.transitions_from(row.state):
         if "person" in t.by:
             doable.setdefault(t.trigger, t)
     if doable:
-        click.echo(f"  Actions possibles (casework case fire {c.id} ACTION -d CHAMP=VALEUR) :")
+        click.echo(f"  Actions possibles (casework case fire {row.id} ACTION -d CHAMP=VALEUR) :")
     for _trigger, t in sorted(doable.items()):
         fields = [
             f"{f.name}{'*' if f.required else ''} ({f.label})"
@@ -245,12 +277,6 @@ def show(context: Context, case_id: int) -> None:
         click.echo(f"    {wording.action(definition, t.trigger)} : {t.trigger}")
         if fields:
             click.echo(f"      champs : {', '.join(fields)}")
-    for s in detail.sheets:
-        need = NEED_CATEGORY.get(s.need_category, s.need_category)
-        click.echo(
-            f"  Fiche {s.id} : {need} → {printable(s.partner_name)}, "
-            f"{wording.state(sheets, s.state)} depuis le {format_local(s.state_since)}"
-        )
 
 
 def action_options(what: str) -> Callable[[F], F]:
@@ -300,79 +326,26 @@ def fire(
     transaction."""
     data = data_pairs(pairs)
     actor = acting_person(context.app, login)
-    done = context.app.engine.fire(case_id, trigger, actor, expected_version, **data)
     with context.app.db.read() as conn:
-        definition = _definition_of_case(context, conn, case_id)
+        sheets_before = set(_sheet_ids(conn, case_id))
+    done = context.app.engine.fire_case(case_id, trigger, actor, expected_version, **data)
+    with context.app.db.read() as conn:
+        definition = definition_of_case(context, conn, case_id)
+        opened = [i for i in _sheet_ids(conn, case_id) if i not in sheets_before]
     step = wording.state(definition, done.source)
     if done.dest != done.source:
         step += f" → {wording.state(definition, done.dest)}"
-    click.echo(f"Dossier {done.entity_id} : {wording.action(definition, trigger)} ({step}).")
+    click.echo(f"Dossier {done.entity_id} : {wording.action(definition, trigger)} — {step}.")
     click.echo(f"Version du dossier : {done.version}.")
+    for sheet_id in opened:  # a referral opens a sheet: its number is what comes next
+        click.echo(
+            f"Fiche de liaison n° {sheet_id} créée (brouillon) : "
+            f"casework sheet fire {sheet_id} send pour l'envoyer au partenaire."
+        )
 
 
-def successor_option(what: str, dest: str = "to", required: bool = True) -> Any:
-    """`--to LOGIN`: who takes cases over (the workflow's guard says who may)."""
-    return click.option(
-        "--to",
-        dest,
-        required=required,
-        type=CheckedText(LOGIN),
-        metavar="IDENTIFIANT",
-        help=f"{what} (un conseiller ou un responsable actif).",
-    )
-
-
-def reason_option(what: str = "Pourquoi.", required: bool = False) -> Any:
-    # No default at all when required: click takes an explicit default=None as given.
-    default = {} if required else {"default": ""}
-    return click.option(
-        "--reason",
-        required=required,
-        type=CheckedText(REASON),
-        metavar="MOTIF",
-        help=what,
-        **default,
-    )
-
-
-@case.command("reassign")
-@click.argument("case_id", type=int)
-@successor_option("Le nouveau référent")
-@reason_option()
-@click.option(
-    "--expected-version", type=int, help="Refuser si le dossier a changé depuis cette version."
-)
-@as_option("Qui transfère")
-@click.pass_obj
-def reassign_command(
-    context: Context,
-    case_id: int,
-    to: str,
-    reason: str,
-    expected_version: int | None,
-    login: str | None,
-) -> None:
-    """Confie le dossier n° DOSSIER à un autre référent : les courriels du dossier lui sont
-    adressés dès maintenant (y compris ceux en attente d'envoi), et les liens encore valables
-    de l'ancien référent pour ce dossier sont révoqués. Enregistré dans l'historique.
-
-    \b
-    Exemple :
-      casework case reassign 12 --to paul --reason "congé maternité" --as claire
-    """
-    app = context.app
-    actor = acting_person(app, login)
-    with app.db.read() as conn:
-        previous = _referent(conn, case_id)
-    try:
-        done = reassign(app, case_id, to, actor, reason, expected_version)
-    except TransitionRefused as refused:
-        raise click.ClickException(reassign_refused(refused)) from refused
-    before = f" (auparavant : « {printable(previous)} »)" if previous else ""
-    click.echo(f"Dossier {case_id} confié à « {to} »{before}.")
-    if previous:
-        click.echo(f"Les liens envoyés à « {printable(previous)} » pour ce dossier sont révoqués.")
-    click.echo(f"Version du dossier : {done.version}.")
+def _sheet_ids(conn: Connection, case_id: int) -> list[int]:
+    return list(conn.execute(select(SHEETS.c.id).where(SHEETS.c.case_id == case_id)).scalars())
 
 
 @click.group("cases")
@@ -380,117 +353,9 @@ def cases() -> None:
     """Agir sur plusieurs dossiers à la fois."""
 
 
-@cases.command("handover")
-@click.option(
-    "--from",
-    "source",
-    required=True,
-    type=CheckedText(LOGIN),
-    metavar="IDENTIFIANT",
-    help="Le référent dont les dossiers en cours changent de mains.",
-)
-@successor_option("Qui les reprend")
-@reason_option()
-@as_option("Qui transfère")
-@click.pass_obj
-def handover_command(
-    context: Context, source: str, to: str, reason: str, login: str | None
-) -> None:
-    """Confie tous les dossiers en cours d'un référent à un autre, en une transaction : un
-    événement par dossier dans l'historique, les courriels adressés au nouveau référent dès
-    maintenant, les liens encore valables de l'ancien pour ces dossiers révoqués. Les dossiers
-    clos restent à leur référent.
-
-    \b
-    Exemple :
-      casework cases handover --from claire --to paul --reason "départ" --as admin
-    """
-    app = context.app
-    actor = acting_person(app, login)
-    with app.db.transaction() as conn:
-        done = hand_over(app, conn, source, to, actor, reason)
-        if not done.moved and not done.ended:
-            user_row(conn, source)
-    if not done.moved:
-        click.echo(f"« {source} » ne suit aucun dossier en cours : rien à transférer.")
-        return
-    moved = len(done.moved)
-    cases_moved = "dossiers confiés" if moved > 1 else "dossier confié"
-    click.echo(f"{moved} {cases_moved} à « {to} » (référent précédent : « {source} »).")
-
-
-def _referent(conn: Connection, case_id: int) -> str | None:
-    return conn.execute(select(Case.referent).where(Case.id == case_id)).scalar()
-
-
-@click.command("history")
-@click.argument("case_id", type=int)
-@click.option("--json", "as_json", is_flag=True, help="Une ligne JSON par événement.")
-@click.pass_obj
-def history(context: Context, case_id: int, as_json: bool) -> None:
-    """Historique d'un dossier et de ses fiches de liaison, à partir du journal d'audit."""
-    from casework.partners.directory import partner_names
-
-    with context.app.db.read() as conn:
-        events = timeline(conn, case_id)
-        named = set().union(*(wording.partner_ids(e.data or {}) for e in events))
-        partners = partner_names(conn, named)
-        definitions = {"case": _definition_of_case(context, conn, case_id)}
-    try:
-        definitions["liaison"] = context.app.workflows.latest("liaison").definition
-    except CaseworkError:
-        definitions["liaison"] = None
-    for e in events:
-        if as_json:
-            click.echo(json_for_terminal({**e._asdict(), "at": e.at.isoformat()}))
-            continue
-        click.echo(_event_line(context, e, definitions, partners))
-
-
-def _definition_of_case(context: Context, conn: Connection, case_id: int) -> WorkflowDef | None:
+def definition_of_case(context: Context, conn: Connection, case_id: int) -> WorkflowDef | None:
     """The workflow the case runs on: its own programme and version."""
     return definitions_of(conn, context.app.workflows, [("case", case_id)]).get(("case", case_id))
-
-
-def _event_line(
-    context: Context,
-    e: Any,
-    definitions: Mapping[str, WorkflowDef | None],
-    partners: dict[int, str],
-) -> str:
-    """One event as people read it: who, on what, which action, from which state to which,
-    and what it recorded — labels, not codes (`--json` keeps the codes). `definitions`: the
-    case's and its sheets' workflows, by entity kind."""
-    definition = definitions.get(e.entity)
-    # Events from before a migration (and the migration's own from-state) are in the words of
-    # the newest version that has their states.
-    versions = context.app.workflows.versions(definition.name) if definition else []
-
-    def words_for(state: str | None) -> WorkflowDef | None:
-        if definition is None or state is None or state in definition.states:
-            return definition
-        return next((d for d in versions if state in d.states), definition)
-
-    own = words_for(e.from_state)  # the version the transition was taken in
-    what = "dossier" if e.entity == "case" else f"fiche {e.entity_id}"
-    action = wording.action(own, e.trigger)
-    if e.to_state is None and e.from_state is not None:  # a timer set aside: no state change
-        action += " (minuteur écarté)"
-    before = wording.state(words_for(e.from_state), e.from_state)
-    after = wording.state(words_for(e.to_state), e.to_state)
-    if e.from_state is None and e.to_state is not None:
-        step = f" : {after}"
-    elif e.to_state is None:  # a fact recorded beside the transitions (an alert, links revoked)
-        step = ""
-    elif e.from_state == e.to_state:
-        step = f" ({after})"
-    else:
-        step = f" : {before} → {after}"
-    data = printable(wording.recorded(own, e.trigger, e.data, partners)) if e.data else ""
-    who = printable(wording.actor(e.actor_kind, e.actor))
-    return f"{format_local(e.at)}  {who:20}  {what:8}  {action}{step}" + (
-        f"  ({data})" if data else ""
-    )
 
 
 def data_pairs(pairs: tuple[str, ...]) -> dict[str, str]:

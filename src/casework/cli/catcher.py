@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from types import SimpleNamespace
 from typing import Any
 
 import click
@@ -63,7 +64,10 @@ def catcher(context: Context, smtp_port: int, port: int) -> None:
 
 
 def _free(port: int) -> bool:
+    """Whether the servers can listen on `port`: probed as they bind it (SO_REUSEADDR), so the
+    connections a catcher just stopped left in TIME_WAIT do not count as "taken"."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
         except OSError:
@@ -73,24 +77,37 @@ def _free(port: int) -> bool:
 
 def _reply_taker(context: Context) -> Any:
     """Replies written on the pages are taken in like real mail, into this folder's database,
-    when it can: link keys set (replies are matched by signed addresses) and the schema there
-    (a reply into a database that has none was a 500)."""
+    when it can: link keys set (replies are matched by signed addresses) and, at each reply, the
+    schema there (the catcher may be started before `casework init-db`; a reply into a database
+    with no schema was a 500)."""
     from casework.migrate import current_revision, head_revision
 
     if not context.settings.mail.link_keys:
-        click.echo("Réponses sur les pages : non prises (pas de clés de liens, mail.link_keys).")
-        return None
-    app = context.app
-    if current_revision(app.db) != head_revision(app.db):
         click.echo(
-            "Réponses sur les pages : non prises (la base de ce dossier n'a pas de schéma à "
-            "jour : lancez la boîte depuis le dossier de la saison, après casework init-db)."
+            "Réponses sur les pages : non prises (pas de clés de liens : exportez "
+            "CASEWORK_MAIL_LINK_KEYS avant de lancer la boîte)."
         )
         return None
-    from casework.inbound.ingest import Ingestor
+    app = context.app
+    ingestor = None
 
-    ingestor = Ingestor(app)
-    return lambda raw: ingestor.ingest(raw, "catcher")
+    def take(raw: bytes) -> Any:
+        nonlocal ingestor
+        if current_revision(app.db) != head_revision(app.db):
+            return SimpleNamespace(
+                status="non prise",
+                reason="la base de ce dossier n'a pas de schéma à jour (casework init-db)",
+            )
+        if ingestor is None:
+            from casework.inbound.ingest import Ingestor
+
+            ingestor = Ingestor(app)
+        return ingestor.ingest(raw, "catcher")
+
+    click.echo(
+        "Réponses sur les pages : prises comme des courriels reçus, dans la base de ce dossier."
+    )
+    return take
 
 
 def _announce(box: Any, stop: threading.Event) -> None:

@@ -126,7 +126,13 @@ def _schema_missing(ctx: click.Context) -> str | None:
 @click.option(
     "--database", "database_url", metavar="URL", help="Base de données (remplace la configuration)."
 )
-@click.option("-v", "--verbose", is_flag=True, help="Journal détaillé (niveau DEBUG).")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Journal détaillé (niveau DEBUG) ; sans cette option, seul `serve` écrit son journal "
+    "(au niveau des réglages), les autres commandes seulement les avertissements.",
+)
 @click.pass_context
 def main(ctx: click.Context, config: str | None, database_url: str | None, verbose: bool) -> None:
     """casework : suivi des apprentis par workflows, minuteurs et courriels.
@@ -136,8 +142,10 @@ def main(ctx: click.Context, config: str | None, database_url: str | None, verbo
     """
     context = Context(config, database_url, verbose)
     ctx.obj = context
-    level = logging.DEBUG if verbose else logging.INFO
-    if not verbose:
+    level = logging.DEBUG if verbose else logging.WARNING
+    if not verbose and ctx.invoked_subcommand == "serve":
+        # The service's log is its record (journalctl): at the configured level. A one-shot
+        # command says what it did in French on stdout; its English log lines only with -v.
         # A broken configuration is reported by the command that needs it, in French.
         with contextlib.suppress(CaseworkError):
             level = getattr(logging, context.settings.logging.level.upper())
@@ -232,8 +240,11 @@ def _register() -> None:
         cases,
         catcher,  # noqa: F401  (`mail catcher`, on the `mail` group)
         demo,
+        handover,  # noqa: F401  (`case reassign`, `cases handover`)
+        history,
         inbound,
         intake,
+        intake_assign,  # noqa: F401  (`intake assign`, on the `intake` group)
         launch,  # noqa: F401  (`cases start`, on the `cases` group)
         links,
         mail,
@@ -247,7 +258,7 @@ def _register() -> None:
     main.add_command(workflows.workflows)
     main.add_command(cases.case)
     main.add_command(cases.cases)
-    main.add_command(cases.history)
+    main.add_command(history.history)
     main.add_command(demo.demo)
     main.add_command(mail.mail)
     main.add_command(links.links)

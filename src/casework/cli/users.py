@@ -9,7 +9,7 @@ import click
 
 from casework import wording
 from casework.actors import Actor
-from casework.cli.cases import reason_option, successor_option
+from casework.cli.handover import reason_option, successor_option
 from casework.cli.main import CheckedText, Context, acting_person, as_option, printable
 from casework.clock import format_local
 from casework.labels import ROLE

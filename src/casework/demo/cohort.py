@@ -17,7 +17,7 @@ from casework.intake.assignment import assign
 from casework.intake.importer import Importer
 from casework.intake.launch import Referents
 from casework.intake.matching import match
-from casework.intake.synthetic import write_sample_files
+from casework.intake.sample_files import write_sample_files
 from casework.models import Beneficiary, Case, Partner, Role, User
 from casework.models.beneficiary import display_name
 from casework.models.tables import PEOPLE

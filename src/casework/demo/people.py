@@ -127,7 +127,7 @@ class DemoPeople:
 
     def fire(self, case_id: int, trigger: str, actor: Actor = COUNSELLOR, **data: object) -> bool:
         try:
-            self.engine.fire(case_id, trigger, actor, **data)
+            self.engine.fire_case(case_id, trigger, actor, **data)
         except CaseworkError:
             return False  # the case moved on meanwhile (a timer fired): fine in a demo
         self.done[trigger] += 1

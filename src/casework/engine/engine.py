@@ -5,75 +5,50 @@ version: it moves a workflow version's cases to another version, `migrate_workfl
 is one database transaction: the guards run, the machine applies the transition, the row
 changes (state, version + 1, what handlers staged), the audit event is inserted, the state's
 timers are reset, the transition's mails are queued in the outbox, then the handlers' deferred
-writes run. If anything raises, the transaction rolls back and nothing at all is written.
+writes run (the deciding is here, the writing in `writing.py`, new rows in their initial state
+in `creation.py`). If anything raises, the transaction rolls back and nothing at all is
+written.
 
-Concurrency. Each row carries a version counter. `fire` reads the row and updates it with
-`WHERE version = <the version read>`: if another transaction changed it in between, no row
-matches and `VersionConflict` is raised (the other change stands; ours is not written). A caller
-that showed the row to a person passes `expected_version` so that a change made while the
-person was reading is refused as well. On SQLite every write transaction holds the write lock
-from its start (`BEGIN IMMEDIATE`), so only `expected_version` can conflict; on PostgreSQL the
-version check catches true interleavings. `fire_many` locks its rows (`FOR NO KEY UPDATE`, in id
-order so that two batches cannot deadlock) and writes them back with a few set-based statements
-(`fastsql.py`); the version check stays in them.
+Concurrency. Each row carries a version counter. `fire_case` and `fire_sheet` read the row and
+update it with `WHERE version = <the version read>`: if another transaction changed it in
+between, no row matches and `VersionConflict` is raised (the other change stands; ours is not
+written). A caller that showed the row to a person passes `expected_version` so that a change
+made while the person was reading is refused as well. On SQLite every write transaction holds
+the write lock from its start (`BEGIN IMMEDIATE`), so only `expected_version` can conflict; on
+PostgreSQL the version check catches true interleavings. `fire_many` locks its rows (`FOR NO KEY
+UPDATE`, in id order so that two batches cannot deadlock) and writes them back with a few
+set-based statements (`fastsql.py`); the version check stays in them.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection
 
 from casework.actors import Actor
 from casework.chunks import chunks
 from casework.clock import Clock
 from casework.database import Database
 from casework.engine.context import TransitionContext
+from casework.engine.creation import create_rows
 from casework.engine.entities import CASE, KINDS, LIAISON, EntityKind, RowReader
 from casework.engine.fastsql import FastSQL
 from casework.engine.migration import MigrationPlan, apply_migration, plan_migration
+from casework.engine.writing import Transitioned, TransitionWriter
 from casework.errors import EntityNotFound, TransitionRefused, VersionConflict
-from casework.models.tables import EVENTS
 from casework.notify.outbox import Outbox
 from casework.states.catalog import WorkflowSet
-from casework.states.fields import check_applying, clean_fields, to_json
+from casework.states.fields import check_applying, clean_fields
 from casework.states.machine import WorkflowMachine
 from casework.timers.calendar import Calendar
 from casework.timers.store import TimerStore
 
-EVENT_COLUMNS = (
-    "case_id",
-    "entity",
-    "entity_id",
-    "version",
-    "trigger",
-    "from_state",
-    "to_state",
-    "actor_kind",
-    "actor",
-    "at",
-    "data",
-)
-# Columns with few distinct values in a batch (see FastSQL.insert).
-EVENT_FEW = frozenset(EVENT_COLUMNS) - {"case_id", "entity_id", "version"}
 CHUNK = 500  # rows read per query in a batch
-
-
-class Transitioned(NamedTuple):
-    """What one applied transition did."""
-
-    kind: str
-    entity_id: int
-    case_id: int
-    trigger: str
-    source: str
-    dest: str
-    version: int  # the row's version after the change
 
 
 class FireRequest(NamedTuple):
@@ -104,15 +79,16 @@ class Engine:
         self.sql = FastSQL(db.engine.dialect)
         self.timers = TimerStore(self.sql, calendar or Calendar(), db.is_postgresql)
         self.outbox = Outbox(self.sql, db.is_postgresql)
+        self._writer = TransitionWriter(self.sql, self.timers, self.outbox)
         # Batches lock their rows on PostgreSQL (SQLite's write lock already covers them); a
-        # single `fire` relies on the version check alone.
+        # single `fire_case` or `fire_sheet` relies on the version check alone.
         pg = db.is_postgresql
         self._batch_readers = {n: RowReader(k, lock=pg, join=not pg) for n, k in KINDS.items()}
         self._readers = {n: RowReader(k, lock=False, join=not pg) for n, k in KINDS.items()}
 
     # -- firing -----------------------------------------------------------------------------
 
-    def fire(
+    def fire_case(
         self,
         case_id: int,
         trigger: str,
@@ -137,7 +113,7 @@ class Engine:
         conn: Connection | None = None,
         **data: Any,
     ) -> Transitioned:
-        """Apply `trigger` to a liaison sheet (same rules as `fire`)."""
+        """Apply `trigger` to a liaison sheet (same rules as `fire_case`)."""
         return self._fire_one(LIAISON, sheet_id, trigger, actor, expected_version, data, conn)
 
     def fire_many(
@@ -154,7 +130,7 @@ class Engine:
     ) -> BatchResult:
         """Apply one trigger to many rows of `kind` ("case", "liaison") in one transaction.
 
-        Unlike `fire` (one case, a refusal raised), it names its entity kind and lists
+        Unlike `fire_case` (one case, a refusal raised), it names its entity kind and lists
         refusals instead of raising them: rows whose state does not allow the trigger (or whose
         guards say no) are left unchanged and listed in `refused`; unknown ids in `missing`.
         With `isolate=True`, a row whose guard or handler raises is listed in `failed` instead
@@ -218,7 +194,7 @@ class Engine:
                         if not isolate:
                             raise
                         result.failed.append((row.id, exc))
-                result.applied.extend(self._write(c, entity, decided, now))
+                result.applied.extend(self._writer.write(c, entity, decided, now))
         return result
 
     # -- creating ---------------------------------------------------------------------------
@@ -246,13 +222,29 @@ class Engine:
         on that version whatever is loaded later (`casework workflows migrate` moves them)."""
         audit = ("cohort", "group", "assignment_method", "referent")
         machine = self.workflows.starting(workflow, workflow_version, CASE.name)
-        return self._create(conn, CASE, machine, actor, rows, audit=audit, note=note)
+        return self._create(conn, CASE, machine, actor, rows, audit, note)
 
     def create_sheet(self, conn: Connection, actor: Actor, **values: Any) -> int:
         """Insert a liaison sheet in its workflow's initial state, with its creation event."""
         audit = ("partner_id", "need_category")
         machine = self.workflows.starting(LIAISON.name, None, LIAISON.name)
-        return self._create(conn, LIAISON, machine, actor, [values], audit=audit)[0]
+        return self._create(conn, LIAISON, machine, actor, [values], audit, None)[0]
+
+    def _create(
+        self,
+        conn: Connection,
+        entity: EntityKind,
+        machine: WorkflowMachine,
+        actor: Actor,
+        rows: Sequence[Mapping[str, Any]],
+        audit: tuple[str, ...],
+        note: Mapping[str, Any] | None,
+    ) -> list[int]:
+        reader = self._readers[entity.name]
+        now = self.clock.now()
+        return create_rows(
+            conn, entity, machine.definition, actor, rows, audit, note, now, self.timers, reader
+        )
 
     # -- migrating --------------------------------------------------------------------------
 
@@ -308,7 +300,7 @@ class Engine:
                 raise VersionConflict(entity.name, entity_id, expected_version, row.version)
             now = self.clock.now()
             ctx = self._decide(entity, row, trigger, actor, data, c, now, {})
-            return self._write(c, entity, [ctx], now)[0]
+            return self._writer.write(c, entity, [ctx], now)[0]
 
     def _decide(
         self,
@@ -328,7 +320,7 @@ class Engine:
         machine = self.workflows.machine(row.workflow_name, row.workflow_version)
         found = machine.candidates(row.state, trigger)
         if found is None:
-            raise self._refusal(entity, row, trigger, machine, "state")
+            raise self._refusal(entity, row, trigger, machine, "state", actor=actor)
         if actor.kind_value not in found.actor_kinds:
             raise self._refusal(entity, row, trigger, machine, "actor", actor=actor)
         checked = cleaned.get(machine)
@@ -361,208 +353,23 @@ class Engine:
         detail: str | None = None,
         actor: Actor | None = None,
     ) -> TransitionRefused:
+        allowed = machine.allowed_triggers(row.state)
+        if actor is not None:  # what this actor may do (a person is not offered a timer's)
+            by = {
+                t.trigger
+                for t in machine.definition.transitions_from(row.state)
+                if actor.kind_value in t.by
+            }
+            allowed = tuple(t for t in allowed if t in by)
         return TransitionRefused(
             entity.name,
             row.id,
             trigger,
             row.state,
-            machine.allowed_triggers(row.state),
+            allowed,
             reason=reason,
             detail=detail,
             actor_kind=actor.kind_value if actor else None,
             state_label=machine.definition.states[row.state].label,
             case_id=getattr(row, entity.case_id_column, None),
         )
-
-    def _write(
-        self,
-        conn: Connection,
-        entity: EntityKind,
-        decided: Sequence[TransitionContext],
-        now: datetime,
-    ) -> list[Transitioned]:
-        """Persist decided transitions: each row's UPDATE (with the version check) and event,
-        grouped into a few statements, then the handlers' deferred writes."""
-        if not decided:
-            return []
-        sql, table = self.sql, entity.table
-        now_db = sql.converter(table.c.updated_at)(now)
-        at_db = sql.converter(EVENTS.c.at)(now)
-        data_db = sql.converter(EVENTS.c.data)
-        payloads: dict[tuple[Any, ...], Any] = {}
-        updates: dict[tuple[bool, tuple[str, ...]], list[tuple[Any, ...]]] = defaultdict(list)
-        events: list[tuple[Any, ...]] = []
-        done: list[Transitioned] = []
-        for ctx in decided:
-            row, tdef, dest = ctx.row, ctx.transition, ctx.dest
-            assert tdef is not None  # _decide only returns contexts with a transition taken
-            assert dest is not None
-            if ctx.changes:
-                columns = tuple(sorted(ctx.changes))
-                values = sql.convert_values(table, columns, ctx.changes)
-            else:
-                columns, values = (), ()
-            # Re-entering a state (not an internal transition) restarts its clock.
-            updates[(not tdef.internal, columns)].append((row.id, row.version, dest, *values))
-            # Rows of a batch share their data, and often their notes: serialise each once.
-            try:
-                key = (id(ctx.data), *ctx.notes.items())
-                payload = payloads.get(key)
-            except TypeError:  # a note that cannot be a key (a list): serialise it alone
-                key, payload = None, None
-            if payload is None:
-                payload = data_db(to_json({**ctx.data, **ctx.notes}))
-                if key is not None:
-                    payloads[key] = payload
-            case_id = getattr(row, entity.case_id_column)
-            events.append(
-                (
-                    case_id,
-                    entity.name,
-                    row.id,
-                    row.version + 1,
-                    ctx.trigger,
-                    row.state,
-                    dest,
-                    ctx.actor.kind_value,
-                    ctx.actor.id,
-                    at_db,
-                    payload,
-                )
-            )
-            done.append(
-                Transitioned(
-                    entity.name, row.id, case_id, ctx.trigger, row.state, dest, row.version + 1
-                )
-            )
-        for (reenter, columns), rows in updates.items():
-            if sql.update_states(conn, table, columns, reenter, rows, now_db) != len(rows):
-                self._raise_conflict(conn, entity, {r[0]: r[1] for r in rows})
-        sql.insert(conn, EVENTS, EVENT_COLUMNS, events, few=EVENT_FEW)
-        self._reset_timers(conn, entity, decided, now)
-        self.outbox.queue_for(conn, entity, decided, now)
-        for ctx in decided:
-            for deferred in ctx.deferred:
-                deferred(conn)
-        return done
-
-    def _reset_timers(
-        self,
-        conn: Connection,
-        entity: EntityKind,
-        decided: Sequence[TransitionContext],
-        now: datetime,
-    ) -> None:
-        """Leaving a state cancels its pending timers; entering one sets its timers. Internal
-        transitions leave and enter nothing."""
-        entered = [ctx for ctx in decided if not ctx.transition.internal]  # type: ignore[union-attr]
-        if not entered:
-            return
-        self.timers.cancel_pending(conn, entity.name, (ctx.row.id for ctx in entered), now)
-        planned: list[tuple[Any, ...]] = []
-        due_cache: dict[tuple[int, int, Any], datetime] = {}
-        for ctx in entered:
-            state = ctx.machine.definition.states[ctx.dest]  # type: ignore[index]
-            if state.timers:
-                planned += self.timers.plan(
-                    entity.name,
-                    ctx.row.id,
-                    ctx.case_id,
-                    state,
-                    ctx.row.version + 1,
-                    now,
-                    ctx.value_of,
-                    due_cache,
-                )
-        self.timers.insert(conn, planned)
-
-    @staticmethod
-    def _raise_conflict(conn: Connection, entity: EntityKind, expected: dict[int, int]) -> None:
-        """Some row's version moved under us: name the first one, then the caller rolls back."""
-        current = dict(
-            conn.execute(
-                select(entity.table.c.id, entity.table.c.version).where(
-                    entity.table.c.id.in_(expected)
-                )
-            ).all()
-        )
-        for entity_id, version in expected.items():
-            if current.get(entity_id) != version + 1:
-                raise VersionConflict(entity.name, entity_id, version, current.get(entity_id))
-        first = next(iter(expected))
-        raise VersionConflict(entity.name, first, expected[first], current.get(first))
-
-    def _create(
-        self,
-        conn: Connection,
-        entity: EntityKind,
-        machine: WorkflowMachine,
-        actor: Actor,
-        rows: Sequence[Mapping[str, Any]],
-        audit: tuple[str, ...],
-        note: Mapping[str, Any] | None = None,
-    ) -> list[int]:
-        if not rows:
-            return []
-        definition = machine.definition
-        now = self.clock.now()
-        base = {
-            "workflow_name": definition.name,
-            "workflow_version": definition.version,
-            "state": definition.initial,
-            "version": 1,
-            "entered_version": 1,
-            "state_since": now,
-            "created_at": now,
-            "updated_at": now,
-        }
-        table = entity.table
-        inserted = conn.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True),
-            [{**values, **base} for values in rows],
-        )
-        ids = list(inserted.scalars())
-        case_ids = ids if entity is CASE else [values["case_id"] for values in rows]
-        conn.execute(
-            insert(EVENTS),
-            [
-                {
-                    "case_id": case_id,
-                    "entity": entity.name,
-                    "entity_id": entity_id,
-                    "version": 1,
-                    "trigger": None,
-                    "from_state": None,
-                    "to_state": definition.initial,
-                    "actor_kind": actor.kind_value,
-                    "actor": actor.id,
-                    "at": now,
-                    "data": to_json(
-                        {
-                            **{k: values[k] for k in audit if values.get(k) is not None},
-                            **(note or {}),
-                        }
-                    ),
-                }
-                for entity_id, case_id, values in zip(ids, case_ids, rows, strict=True)
-            ],
-        )
-        initial = definition.states[definition.initial]
-        if initial.timers:  # entering the initial state sets its timers, like any other state
-            reader = self._readers[entity.name]
-            planned: list[tuple[Any, ...]] = []
-            due_cache: dict[tuple[int, int, Any], datetime] = {}
-            for row in reader.read(conn, ids):
-                value_of = lambda name, row=row: getattr(row, name.replace(".", "_"), None)  # noqa: E731
-                planned += self.timers.plan(
-                    entity.name,
-                    row.id,
-                    getattr(row, entity.case_id_column),
-                    initial,
-                    1,
-                    now,
-                    value_of,
-                    due_cache,
-                )
-            self.timers.insert(conn, planned)
-        return ids

@@ -272,31 +272,7 @@ class AlertDesk:
                 },
             },
         )
-        partner = None
-        if partner_id is not None:
-            partner = conn.execute(
-                select(PARTNERS.c.name).where(PARTNERS.c.id == partner_id)
-            ).scalar()
-        quoted = text if len(text) <= QUOTED_CHARS else text[:QUOTED_CHARS] + " […]"
-        Outbox.queue_one(
-            conn,
-            now,
-            case_id=case_id,
-            entity="case",
-            entity_id=case_id,
-            template=TEMPLATE,
-            recipient_role="counsellor",
-            context={
-                "data": {
-                    "alert_id": alert_id,
-                    "partner": partner or "",
-                    "sender": sender,
-                    "subject": subject or "",
-                    "text": quoted,
-                },
-                "links": [],
-            },
-        )
+        _queue_alert_mail(conn, case_id, alert_id, partner_id, sender, subject, text, now)
         log.info("alert %s on case %s from %s", alert_id, case_id, sender)
         return alert_id
 
@@ -371,3 +347,39 @@ def _dates_in(text: str) -> set[date]:
         except ValueError:
             continue
     return found
+
+
+def _queue_alert_mail(
+    conn: Connection,
+    case_id: int,
+    alert_id: int,
+    partner_id: int | None,
+    sender: str,
+    subject: str | None,
+    text: str,
+    now: datetime,
+) -> None:
+    """The mail telling the case's counsellor of the alert: who wrote, and the start of what."""
+    partner = None
+    if partner_id is not None:
+        partner = conn.execute(select(PARTNERS.c.name).where(PARTNERS.c.id == partner_id)).scalar()
+    quoted = text if len(text) <= QUOTED_CHARS else text[:QUOTED_CHARS] + " […]"
+    Outbox.queue_one(
+        conn,
+        now,
+        case_id=case_id,
+        entity="case",
+        entity_id=case_id,
+        template=TEMPLATE,
+        recipient_role="counsellor",
+        context={
+            "data": {
+                "alert_id": alert_id,
+                "partner": partner or "",
+                "sender": sender,
+                "subject": subject or "",
+                "text": quoted,
+            },
+            "links": [],
+        },
+    )

@@ -26,7 +26,7 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ from casework.intake.launch import start as launch
 from casework.intake.matching import contracts_in_cases, young_people_in_cases
 from casework.models.tables import CONTRACTS, DRAWS, PEOPLE
 from casework.names import fold
+from casework.states.definition import WorkflowDef
 from casework.territory import departement_of
 from casework.text_limits import shown
 
@@ -87,17 +88,7 @@ def assign(
     """Draw the groups of the cohort's eligible young people and make their cases, each test
     case with its referent (`referents`: one login or an allocation; refused if one would be
     left without), then start them (`start`): all in one transaction."""
-    if method not in METHODS:
-        raise AssignmentError(f"méthode inconnue : {method} (attendu : {', '.join(METHODS)})")
-    unknown = [s for s in strata if s not in STRATA]
-    if unknown:
-        raise AssignmentError(
-            f"strate inconnue : {', '.join(unknown)} (connues : {', '.join(STRATA)})"
-        )
-    if method == "lottery" and seed is None:
-        raise AssignmentError("le tirage au sort demande une graine (--seed) : il doit se refaire")
-    if block_size < 2:
-        raise AssignmentError("un bloc compte au moins 2 places")
+    _check_request(method, strata, seed, block_size)
     now = app.clock.now()
     pairs: list[Matched] = []
     try:
@@ -108,18 +99,8 @@ def assign(
                 return AssignReport(cohort, method, None, {}, 0, len(found.refused))
             log.info("assignment %s: %d matched pairs to assign by %s", cohort, len(pairs), method)
             groups, details = _draw(pairs, method, seed, strata, block_size, table)
-            draw_id = conn.execute(
-                insert(DRAWS).returning(DRAWS.c.id),
-                {
-                    "cohort": cohort,
-                    "method": method,
-                    "seed": seed if method == "lottery" else None,
-                    "details": details,
-                    "cases": len(pairs),
-                    "drawn_at": now,
-                    "drawn_by": str(actor)[:120],
-                },
-            ).scalar_one()
+            draw = {"cohort": cohort, "method": method, "details": details, "cases": len(pairs)}
+            draw_id = _record_draw(conn, draw, seed if method == "lottery" else None, now, actor)
             tests = [
                 (key, _departement(cma, ml)) for key, cma, ml in pairs if groups[key] == "test"
             ]
@@ -132,32 +113,56 @@ def assign(
             started = launch(conn, app, case_ids, actor) if start else Started()
     except IntegrityError as error:  # rolled back whole: nothing of this draw is written
         raise _taken_meanwhile(app, pairs, error) from None
-    counts: dict[str, int] = defaultdict(int)
-    for group in groups.values():
-        counts[group] += 1
     report = AssignReport(
         cohort,
         method,
         draw_id,
-        dict(counts),
+        dict(Counter(groups.values())),
         ruptures,
         len(found.refused),
         started.started,
         dict(Counter(chosen.values())),
     )
+    _log_report(report)
+    return report
+
+
+def _check_request(method: str, strata: Sequence[str], seed: int | None, block_size: int) -> None:
+    """Refuse, in French, a draw that could not be made or redone as asked."""
+    if method not in METHODS:
+        raise AssignmentError(f"méthode inconnue : {method} (attendu : {', '.join(METHODS)})")
+    unknown = [s for s in strata if s not in STRATA]
+    if unknown:
+        raise AssignmentError(
+            f"strate inconnue : {', '.join(unknown)} (connues : {', '.join(STRATA)})"
+        )
+    if method == "lottery" and seed is None:
+        raise AssignmentError("le tirage au sort demande une graine (--seed) : il doit se refaire")
+    if block_size < 2:
+        raise AssignmentError("un bloc compte au moins 2 places")
+
+
+def _record_draw(
+    conn: Connection, draw: dict[str, Any], seed: int | None, now: datetime, actor: Actor
+) -> int:
+    """The draw's own row (method, seed, details): the audit log's events point at it."""
+    values = {**draw, "seed": seed, "drawn_at": now, "drawn_by": str(actor)[:120]}
+    return int(conn.execute(insert(DRAWS).returning(DRAWS.c.id), values).scalar_one())
+
+
+def _log_report(report: AssignReport) -> None:
     log.info(
         "assignment %s: draw %d by %s, %d test and %d control cases (%d started), "
         "%d rupture(s) already known, %d contract(s) not eligible",
-        cohort,
-        draw_id,
-        method,
-        counts["test"],
-        counts["control"],
+        report.cohort,
+        report.draw_id,
+        report.method,
+        report.cases.get("test", 0),
+        report.cases.get("control", 0),
         sum(report.started.values()),
-        ruptures,
+        report.ruptures,
         report.not_eligible,
     )
-    return report
 
 
 def _listed(people: list[str], shown: int = 5) -> str:
@@ -291,7 +296,37 @@ def _create_cases(
     """The cases (case id → group) and how many ruptures the file already told."""
     now = app.clock.now()
     rule = app.settings.intake.eligibility.rule(cohort)
-    people = (
+    people = _insert_people(conn, pairs, now)
+    contracts = _insert_contracts(conn, people, pairs, now)
+    case_ids = app.engine.create_cases(
+        conn,
+        actor,
+        [
+            {
+                "beneficiary_id": person_id,
+                "contract_id": contract_id,
+                "cohort": cohort,
+                "group": groups[key],
+                "assignment_method": method,
+                "referent": referents.get(key),  # control cases: nobody follows them
+            }
+            for person_id, contract_id, (key, _c, _m) in zip(people, contracts, pairs, strict=True)
+        ],
+        # The audit log says how each group was decided: the draw it came from.
+        note={"draw": draw_id},
+        # The cohort's programme: its cases follow the workflow its rule names.
+        workflow=rule.workflow,
+        workflow_version=rule.workflow_version,
+    )
+    machine = app.workflows.starting(rule.workflow, rule.workflow_version, "case")
+    ruptures = _fire_known_ruptures(conn, app, case_ids, pairs, machine.definition)
+    return {
+        case_id: groups[key] for case_id, (key, _c, _m) in zip(case_ids, pairs, strict=True)
+    }, ruptures
+
+
+def _insert_people(conn: Connection, pairs: list[Matched], now: datetime) -> list[int]:
+    return list(
         conn.execute(
             insert(PEOPLE).returning(PEOPLE.c.id, sort_by_parameter_order=True),
             [
@@ -309,11 +344,14 @@ def _create_cases(
                 }
                 for _key, cma, ml in pairs
             ],
-        )
-        .scalars()
-        .all()
+        ).scalars()
     )
-    contracts = (
+
+
+def _insert_contracts(
+    conn: Connection, people: list[int], pairs: list[Matched], now: datetime
+) -> list[int]:
+    return list(
         conn.execute(
             insert(CONTRACTS).returning(CONTRACTS.c.id, sort_by_parameter_order=True),
             [
@@ -336,37 +374,25 @@ def _create_cases(
                 }
                 for person_id, (key, cma, _ml) in zip(people, pairs, strict=True)
             ],
-        )
-        .scalars()
-        .all()
+        ).scalars()
     )
-    case_ids = app.engine.create_cases(
-        conn,
-        actor,
-        [
-            {
-                "beneficiary_id": person_id,
-                "contract_id": contract_id,
-                "cohort": cohort,
-                "group": groups[key],
-                "assignment_method": method,
-                "referent": referents.get(key),  # control cases: nobody follows them
-            }
-            for person_id, contract_id, (key, _c, _m) in zip(people, contracts, pairs, strict=True)
-        ],
-        # The audit log says how each group was decided: the draw it came from.
-        note={"draw": draw_id},
-        # The cohort's programme: its cases follow the workflow its rule names.
-        workflow=rule.workflow,
-        workflow_version=rule.workflow_version,
-    )
+
+
+def _fire_known_ruptures(
+    conn: Connection,
+    app: App,
+    case_ids: list[int],
+    pairs: list[Matched],
+    workflow: WorkflowDef,
+) -> int:
+    """Fire the rupture of the new cases whose contract the file already says was broken;
+    returns how many. `workflow`: the one the cases were just made on (the cohort's)."""
     ruptures = 0
     importer = Actor.importer("fichier CMA")
-    # The cases were just made on the latest case workflow (`Engine.create_cases`).
-    rupture = app.workflows.latest("case").definition.trigger_tagged(RUPTURE_TAG)
+    rupture = workflow.trigger_tagged(RUPTURE_TAG)
     for case_id, (_key, cma, _ml) in zip(case_ids, pairs, strict=True):
         if cma.get("rupture_date"):
-            app.engine.fire(
+            app.engine.fire_case(
                 case_id,
                 rupture,
                 importer,
@@ -374,9 +400,7 @@ def _create_cases(
                 rupture_date=date.fromisoformat(cma["rupture_date"]),
             )
             ruptures += 1
-    return {
-        case_id: groups[key] for case_id, (key, _c, _m) in zip(case_ids, pairs, strict=True)
-    }, ruptures
+    return ruptures
 
 
 def _departement(cma: dict[str, Any], ml: dict[str, Any]) -> str | None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -192,36 +192,14 @@ class Importer:
     ) -> None:
         now = self.app.clock.now()
         records = checked.records
-        file_id = conn.execute(
-            insert(FILES).returning(FILES.c.id),
-            {
-                "source": source,
-                "name": name[:255],
-                "sha256": report.sha256,
-                "described": report.described[:120],
-                "records": len(records),
-                "rejected": 0,
-                "created": 0,
-                "updated": 0,
-                "imported_at": now,
-                "imported_by": str(actor)[:120],
-                "header": [rejects.as_text(h) for h in checked.header],
-            },
-        ).scalar_one()
+        file_id = self._record_file(conn, checked, source, name, report, actor, now)
         report.file_id = file_id
         key_name = KEYS[source]
         changed_contracts: dict[str, dict[str, Any]] = {}
         ruptures: dict[str, date] = {}
         for part in chunks(records, CHUNK):
             keys = [str(values[key_name]) for _, values in part]
-            known = {
-                row.key: row
-                for row in conn.execute(
-                    select(RECORDS.c.id, RECORDS.c.key, RECORDS.c.data).where(
-                        RECORDS.c.source == source, RECORDS.c.key.in_(keys)
-                    )
-                )
-            }
+            known = _known_records(conn, source, keys)
             new_rows, changed_rows = [], []
             for line, values in part:
                 key = str(values[key_name])
@@ -260,20 +238,7 @@ class Importer:
                             ruptures[key] = values["rupture_date"]
                 else:
                     report.unchanged += 1
-            if new_rows:
-                conn.execute(insert(RECORDS), new_rows)
-            if changed_rows:
-                conn.execute(
-                    update(RECORDS)
-                    .where(RECORDS.c.id == bindparam("record_id"))
-                    .values(
-                        data=bindparam("data"),
-                        file_id=bindparam("file_id"),
-                        line=bindparam("line"),
-                        updated_at=bindparam("updated_at"),
-                    ),
-                    changed_rows,
-                )
+            _write_records(conn, new_rows, changed_rows)
             if progress is not None:
                 progress(len(part))
         if changed_contracts:
@@ -290,21 +255,7 @@ class Importer:
         """The contracts that became cases follow their file; a new rupture date fires the
         case's rupture (test and control alike)."""
         now = self.app.clock.now()
-        cases = {}
-        keys = list(changed)
-        for part in chunks(keys, CHUNK):
-            for row in conn.execute(
-                select(
-                    CONTRACTS.c.id,
-                    CONTRACTS.c.cma_number,
-                    CASES.c.id.label("case_id"),
-                    CASES.c.workflow_name,
-                    CASES.c.workflow_version,
-                )
-                .join(CASES, CASES.c.contract_id == CONTRACTS.c.id)
-                .where(CONTRACTS.c.cma_number.in_(part))
-            ):
-                cases[row.cma_number] = row
+        cases = _cases_of(conn, list(changed))
         if cases:
             # One statement for all: a value the file leaves empty keeps the contract's own.
             conn.execute(
@@ -330,6 +281,48 @@ class Importer:
                 ],
             )
             report.contracts_updated += len(cases)
+        self._fire_ruptures(conn, cases, ruptures, report, name)
+
+    def _record_file(
+        self,
+        conn: Connection,
+        checked: Checked,
+        source: str,
+        name: str,
+        report: ImportReport,
+        actor: Actor,
+        now: datetime,
+    ) -> int:
+        """The imported file's own row: records and events point at it."""
+        return int(
+            conn.execute(
+                insert(FILES).returning(FILES.c.id),
+                {
+                    "source": source,
+                    "name": name[:255],
+                    "sha256": report.sha256,
+                    "described": report.described[:120],
+                    "records": len(checked.records),
+                    "rejected": 0,
+                    "created": 0,
+                    "updated": 0,
+                    "imported_at": now,
+                    "imported_by": str(actor)[:120],
+                    "header": [rejects.as_text(h) for h in checked.header],
+                },
+            ).scalar_one()
+        )
+
+    def _fire_ruptures(
+        self,
+        conn: Connection,
+        cases: dict[str, Any],
+        ruptures: dict[str, date],
+        report: ImportReport,
+        name: str,
+    ) -> None:
+        """Fire each case's rupture the file newly tells, each in its own savepoint: a refused
+        one is reported and must not undo the import."""
         actor = Actor.importer(f"fichier CMA {name}")
         for key, day in sorted(ruptures.items()):
             if key not in cases:
@@ -341,7 +334,9 @@ class Importer:
             rupture = flow.trigger_tagged(RUPTURE_TAG)
             nested = conn.begin_nested()  # a refused rupture must not undo the import
             try:
-                done = self.app.engine.fire(case_id, rupture, actor, conn=conn, rupture_date=day)
+                done = self.app.engine.fire_case(
+                    case_id, rupture, actor, conn=conn, rupture_date=day
+                )
             except CaseworkError as error:
                 nested.rollback()
                 report.ruptures.append((key, case_id, f"non enregistrée : {error}"))
@@ -366,3 +361,53 @@ def _as_json(values: dict[str, Any]) -> dict[str, Any]:
     return {
         k: v.isoformat() if isinstance(v, date) else v for k, v in values.items() if v is not None
     }
+
+
+def _known_records(conn: Connection, source: str, keys: list[str]) -> dict[str, Any]:
+    """The records of `source` already stored under `keys`, by key."""
+    return {
+        row.key: row
+        for row in conn.execute(
+            select(RECORDS.c.id, RECORDS.c.key, RECORDS.c.data).where(
+                RECORDS.c.source == source, RECORDS.c.key.in_(keys)
+            )
+        )
+    }
+
+
+def _write_records(
+    conn: Connection, new_rows: list[dict[str, Any]], changed_rows: list[dict[str, Any]]
+) -> None:
+    if new_rows:
+        conn.execute(insert(RECORDS), new_rows)
+    if changed_rows:
+        conn.execute(
+            update(RECORDS)
+            .where(RECORDS.c.id == bindparam("record_id"))
+            .values(
+                data=bindparam("data"),
+                file_id=bindparam("file_id"),
+                line=bindparam("line"),
+                updated_at=bindparam("updated_at"),
+            ),
+            changed_rows,
+        )
+
+
+def _cases_of(conn: Connection, keys: list[str]) -> dict[str, Any]:
+    """The contracts among `keys` (CMA numbers) that became cases, with their case's workflow."""
+    cases = {}
+    for part in chunks(keys, CHUNK):
+        for row in conn.execute(
+            select(
+                CONTRACTS.c.id,
+                CONTRACTS.c.cma_number,
+                CASES.c.id.label("case_id"),
+                CASES.c.workflow_name,
+                CASES.c.workflow_version,
+            )
+            .join(CASES, CASES.c.contract_id == CONTRACTS.c.id)
+            .where(CONTRACTS.c.cma_number.in_(part))
+        ):
+            cases[row.cma_number] = row
+    return cases

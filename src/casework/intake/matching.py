@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
@@ -24,7 +24,7 @@ from casework.app import App
 from casework.chunks import chunks
 from casework.errors import CaseworkError
 from casework.intake.eligibility import Rule, judge, window
-from casework.intake.linkage import Band, Thresholds, link
+from casework.intake.linkage import Band, Pair, Thresholds, link
 from casework.intake.records import Person
 from casework.models.tables import CASES, CONTRACTS, DECISIONS, PEOPLE, PROPOSALS, RECORDS
 
@@ -143,10 +143,25 @@ def match(app: App, cohort: int) -> MatchReport:
     )
     now = app.clock.now()
     keys = [r.key for r in contracts]
+    _store_proposals(app, keys, result.pairs, now)
+    report = MatchReport(
+        cohort,
+        len(contracts),
+        len(young),
+        len(result.band(Band.MATCH)),
+        len(result.band(Band.REVIEW)),
+        result.candidates,
+    )
+    _log_match(report)
+    return report
+
+
+def _store_proposals(app: App, keys: list[str], pairs: list[Pair], now: datetime) -> None:
+    """The proposals for the contracts `keys` replace those still waiting, in one transaction."""
     with app.db.transaction() as conn:
         for part in chunks(keys):
             conn.execute(delete(PROPOSALS).where(PROPOSALS.c.cma_key.in_(part)))
-        if result.pairs:
+        if pairs:
             conn.execute(
                 insert(PROPOSALS),
                 [
@@ -158,28 +173,22 @@ def match(app: App, cohort: int) -> MatchReport:
                         "explanation": p.explain(),
                         "created_at": now,
                     }
-                    for p in result.pairs
+                    for p in pairs
                 ],
             )
-    report = MatchReport(
-        cohort,
-        len(contracts),
-        len(young),
-        len(result.band(Band.MATCH)),
-        len(result.band(Band.REVIEW)),
-        result.candidates,
-    )
+
+
+def _log_match(report: MatchReport) -> None:
     log.info(
         "matching %s: %d contracts and %d young people, %d pairs compared: %d matched, "
         "%d to review",
-        cohort,
+        report.cohort,
         report.contracts,
         report.young_people,
         report.compared,
         report.matched,
         report.to_review,
     )
-    return report
 
 
 def decide(app: App, cma_key: str, same: bool, actor: Actor) -> None:

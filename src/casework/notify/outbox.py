@@ -14,7 +14,7 @@ Guarantees, path by path:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -76,7 +76,6 @@ class Outbox:
         status = sql.converter(OUTBOX.c.status)(MailStatus.QUEUED)
         no_recipients = json_value([])
         rows: list[tuple[Any, ...]] = []
-        # Rows of a batch share their data: each mail's context is serialised once.
         contexts: dict[tuple[Any, ...], Any] = {}
         for ctx in decided:
             tdef = ctx.transition
@@ -90,22 +89,7 @@ class Outbox:
             entered = ctx.row.entered_version if tdef.internal else version
             workflow = ctx.machine.definition.name
             for mail in tdef.mails:
-                try:
-                    key: Any = (id(ctx.data), id(mail), *ctx.notes.items())
-                    context = contexts.get(key)
-                except TypeError:  # a note that cannot be a key (a list)
-                    key, context = None, None
-                if context is None:
-                    context = json_value(
-                        {
-                            "trigger": ctx.trigger,
-                            "data": to_json({**ctx.data, **ctx.notes}),
-                            "links": list(mail.links),
-                            "reply": mail.reply,
-                        }
-                    )
-                    if key is not None:
-                        contexts[key] = context
+                context = _context(ctx, mail, contexts, json_value)
                 rows.append(
                     (
                         ctx.case_id,
@@ -217,3 +201,27 @@ class Outbox:
         rows = conn.execute(select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status))
         found = {str(status): n for status, n in rows}
         return {s.value: found.get(s.value, 0) for s in MailStatus}
+
+
+def _context(
+    ctx: TransitionContext, mail: Any, contexts: dict[Any, Any], json_value: Callable[[Any], Any]
+) -> Any:
+    """A mail's stored context: what only its transition knows. Rows of a batch share their
+    data: each mail's context is serialised once (`contexts` remembers them for the batch)."""
+    try:
+        key: Any = (id(ctx.data), id(mail), *ctx.notes.items())
+        context = contexts.get(key)
+    except TypeError:  # a note that cannot be a key (a list)
+        key, context = None, None
+    if context is None:
+        context = json_value(
+            {
+                "trigger": ctx.trigger,
+                "data": to_json({**ctx.data, **ctx.notes}),
+                "links": list(mail.links),
+                "reply": mail.reply,
+            }
+        )
+        if key is not None:
+            contexts[key] = context
+    return context

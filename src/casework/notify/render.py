@@ -1,10 +1,10 @@
 """Rendering queued mails, once: addresses, context, links, then the stored MIME message.
 
-A queued row holds what its transition knew; here the rest is read in bulk for a whole batch
-(names, dates, addresses, deadlines), each recipient address gets its own mail (links and reply
-addresses are personal), the templates are rendered and the message is composed and stored with
-its Message-ID. Rendering happens in the sender's claiming transaction, before the first
-attempt; every later attempt sends exactly the stored bytes.
+A queued row holds what its transition knew; the rest is read in bulk for a whole batch
+(names, dates, addresses, deadlines: `preload.py`), each recipient address gets its own mail
+(links and reply addresses are personal), the templates are rendered and the message is
+composed and stored with its Message-ID. Rendering happens in the sender's claiming
+transaction, before the first attempt; every later attempt sends exactly the stored bytes.
 
 Personal data: a partner's mail carries what the young person's consent to the referral allows
 (name, birth date, phone, the contract, the need); a control-group case is never mailed.
@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -23,36 +22,24 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 
 from casework.accounts.reset import ResetTokens, reset_link
 from casework.clock import format_local, to_local
 from casework.french import elide, with_kind
 from casework.labels import NEED_CATEGORY, choice_label
-from casework.models import (
-    MailStatus,
-)
+from casework.models import MailStatus
 from casework.models.base import ContactRole, Group
 from casework.models.beneficiary import MAJORITY_AGE, age_on, display_name
 from casework.models.contract import UNKNOWN_EMPLOYER
-from casework.models.tables import (
-    CASES,
-    CONTACTS,
-    CONTRACTS,
-    EVENTS,
-    OUTBOX,
-    PARTNERS,
-    PEOPLE,
-    SHEETS,
-    TIMERS,
-    USERS,
-)
+from casework.models.tables import OUTBOX
 from casework.notify import mime
 from casework.notify.deadlines import REPORTING, feedback_days, in_working_days, last_day
 from casework.notify.links import LinkRequest, LinkSigner
 from casework.notify.mime import one_line
 from casework.notify.outbox import Outbox
+from casework.notify.preload import Preloaded
 from casework.notify.templates import mail_environment, template_path
 from casework.settings import MailSettings
 from casework.states.catalog import WorkflowSet
@@ -78,16 +65,6 @@ def is_usable_address(address: str) -> bool:
     """Whether mail can be sent to `address` (the test the renderer applies): people's addresses
     are checked with it when they are typed, not when a mail finds it unusable."""
     return _ADDRESS.match(address.strip()) is not None
-
-
-def case_with_person(*columns: Any) -> Select[Any]:
-    """`columns` of cases with their young person (`PEOPLE`) and contract (`CONTRACTS`)."""
-    return (
-        select(*columns)
-        .select_from(CASES)
-        .join(PEOPLE, PEOPLE.c.id == CASES.c.beneficiary_id)
-        .join(CONTRACTS, CONTRACTS.c.id == CASES.c.contract_id)
-    )
 
 
 def paris_date(value: date | datetime | str | None) -> str:
@@ -148,7 +125,7 @@ class Renderer:
         result.ready += [r.id for r in rows if r.message is not None]
         if not todo:
             return result
-        preloaded = _Preloaded.load(conn, todo, now)
+        preloaded = Preloaded.load(conn, todo)
         for row in todo:
             try:
                 self._render_row(conn, row, preloaded, now, result)
@@ -176,7 +153,7 @@ class Renderer:
         return result
 
     def _render_row(
-        self, conn: Connection, row: Any, preloaded: _Preloaded, now: datetime, result: Rendered
+        self, conn: Connection, row: Any, preloaded: Preloaded, now: datetime, result: Rendered
     ) -> None:
         case = preloaded.cases.get(row.case_id) if row.case_id is not None else None
         if case is not None and case.group == Group.CONTROL:
@@ -217,16 +194,60 @@ class Renderer:
         address: str,
         case: Any,
         sheet: Any,
-        preloaded: _Preloaded,
+        preloaded: Preloaded,
         now: datetime,
         result: Rendered,
     ) -> None:
         stored = row.context or {}
         context = self._context(row, case, sheet, preloaded, now)
         context["recipient_name"] = name
-        # Links: the ones the transition declared (on its own row), or a digest's items.
-        requests, slots = [], []
+        context["links"], context["items"], link_rows = self._sign_links(mail_id, row, address, now)
+        context["more"] = stored.get("more", 0)  # a digest cut short says how much it left out
+        reply_address = None
+        if stored.get("reply"):
+            local = f"{self.settings.reply_local}+{self.signer.reply_token(mail_id)}"
+            reply_address = f"{local}@{self.settings.domain}"
+        context["reply_address"] = reply_address
+        if stored.get("password_reset"):  # a staff member's reset link, made now, never stored
+            user = preloaded.users[stored["login"]]
+            context["reset_url"], expires = reset_link(
+                self.settings.base_url, ResetTokens(self.signer.keys), user, stored
+            )
+            context["reset_until"] = format_local(expires)
+
+        workflow, event = row.template.split("/", 1)
+        parts = {
+            part: self.env.get_template(template_path(workflow, event, row.recipient_role, part))
+            for part in ("subject", "txt", "html")
+        }
+        subject = one_line(parts["subject"].render(context))
+        text, html = parts["txt"].render(context), parts["html"].render(context)
+
+        message_id = f"<{mail_id}.{secrets.token_hex(8)}@{self.settings.domain}>"
+        headers = self._headers(name, address, subject, message_id, reply_address, now)
+        message = mime.compose(headers, text, html)
+
+        result.links += link_rows
+        result.rendered.append(
+            {
+                "mail_id": mail_id,
+                "recipients": [address],
+                "subject": subject,
+                "message": message,
+                "message_id": message_id,
+                "reply_token": reply_address and reply_address.split("@")[0].split("+", 1)[1],
+            }
+        )
+
+    def _sign_links(
+        self, mail_id: int, row: Any, address: str, now: datetime
+    ) -> tuple[dict[str, str], list[dict[str, Any]], list[dict[str, Any]]]:
+        """The links of one mail, signed for its address: the ones the transition declared (on
+        its own row) by trigger, and a digest's items each with its url; then the link rows to
+        store."""
+        stored = row.context or {}
         actor = LINK_ACTORS.get(row.recipient_role, "person")
+        requests, slots = [], []
         for trigger in stored.get("links", []):
             requests.append(
                 LinkRequest(
@@ -257,36 +278,24 @@ class Renderer:
             )
             slots.append(("items", index))
         tokens, link_rows = self.signer.sign(requests, now)
-        context["links"] = {}
+        links: dict[str, str] = {}
         for (kind, key), token in zip(slots, tokens, strict=True):
             url = f"{self.settings.base_url.rstrip('/')}/l/{token}"
             if kind == "links":
-                context["links"][key] = url
+                links[key] = url
             else:
                 items[key]["url"] = url
-        context["items"] = items
-        context["more"] = stored.get("more", 0)  # a digest cut short says how much it left out
-        reply_address = None
-        if stored.get("reply"):
-            local = f"{self.settings.reply_local}+{self.signer.reply_token(mail_id)}"
-            reply_address = f"{local}@{self.settings.domain}"
-        context["reply_address"] = reply_address
-        if stored.get("password_reset"):  # a staff member's reset link, made now, never stored
-            user = preloaded.users[stored["login"]]
-            context["reset_url"], expires = reset_link(
-                self.settings.base_url, ResetTokens(self.signer.keys), user, stored
-            )
-            context["reset_until"] = format_local(expires)
+        return links, items, link_rows
 
-        workflow, event = row.template.split("/", 1)
-        parts = {
-            part: self.env.get_template(template_path(workflow, event, row.recipient_role, part))
-            for part in ("subject", "txt", "html")
-        }
-        subject = one_line(parts["subject"].render(context))
-        text, html = parts["txt"].render(context), parts["html"].render(context)
-
-        message_id = f"<{mail_id}.{secrets.token_hex(8)}@{self.settings.domain}>"
+    def _headers(
+        self,
+        name: str,
+        address: str,
+        subject: str,
+        message_id: str,
+        reply_address: str | None,
+        now: datetime,
+    ) -> list[tuple[str, str]]:
         headers = [
             ("From", mime.address(self.settings.from_name, self.settings.from_address)),
             ("To", mime.address(name, address)),
@@ -302,24 +311,12 @@ class Renderer:
             ("X-Auto-Response-Suppress", "OOF, AutoReply"),
             ("Content-Language", "fr"),
         ]
-        message = mime.compose(headers, text, html)
-
-        result.links += link_rows
-        result.rendered.append(
-            {
-                "mail_id": mail_id,
-                "recipients": [address],
-                "subject": subject,
-                "message": message,
-                "message_id": message_id,
-                "reply_token": reply_address and reply_address.split("@")[0].split("+", 1)[1],
-            }
-        )
+        return headers
 
     # -- what a template sees ----------------------------------------------------------------------
 
     def _addresses(
-        self, row: Any, case: Any, sheet: Any, preloaded: _Preloaded
+        self, row: Any, case: Any, sheet: Any, preloaded: Preloaded
     ) -> list[tuple[str, str]]:
         role = row.recipient_role
         found: list[tuple[str, str]] = []
@@ -349,7 +346,7 @@ class Renderer:
         return clean
 
     def _context(
-        self, row: Any, case: Any, sheet: Any, preloaded: _Preloaded, now: datetime
+        self, row: Any, case: Any, sheet: Any, preloaded: Preloaded, now: datetime
     ) -> dict[str, Any]:
         stored = row.context or {}
         data = dict(stored.get("data", {}))
@@ -361,193 +358,63 @@ class Renderer:
             "day": paris_date(now),
         }
         if case is not None:
-            machine = self.workflows.machine(case.workflow_name, case.workflow_version)
-            first_name = case.first_names.split()[0] if case.first_names.split() else ""
-            referent = preloaded.users.get(case.referent) if case.referent else None
-            age = age_on(case.birth_date, to_local(now).date())
-            context.update(
-                age=age,
-                minor=age < MAJORITY_AGE,
-                cohort=case.cohort,
-                state_since=paris_date(case.state_since),
-                # Since when what this mail chases was awaited (a reminder says so).
-                waiting_since=paris_date(preloaded.waiting_since.get((case.id, row.version))),
-                beneficiary_name=display_name(case.first_names, case.birth_name),
-                first_name=first_name,
-                birth_date=paris_date(case.birth_date),
-                phone=case.phone,
-                guardian_name=case.guardian_name,
-                guardian_phone=case.guardian_phone,
-                employer_name=case.employer_name or UNKNOWN_EMPLOYER,
-                employer_known=case.employer_name is not None,
-                training_centre_name=case.training_centre_name,
-                contract_start=paris_date(case.start_date),
-                contract_end=paris_date(case.planned_end_date),
-                state_label=machine.definition.states[case.state].label or case.state,
-                cycle=case.cycle,
-                cycles_total=machine.parameters.get("follow_up_cycles", 6),
-                # A partner's mail is signed by the referent (else by the platform).
-                counsellor_name=referent.name if referent else self.settings.from_name,
-                counsellor_email=referent.email if referent else None,
-            )
+            context.update(self._case_context(row, case, preloaded, now))
         if sheet is not None:
-            entry = (sheet.id, row.state_entry)
-            deadlines = preloaded.deadlines.get(entry, {})
-            flow = self.workflows.definition(sheet.workflow_name, sheet.workflow_version)
-            # What the mail is about is what was awaited when its state was entered (a mail
-            # rendered after the partner answered still speaks of that state).
-            state = flow.states.get(preloaded.entered.get(entry, sheet.state))
-            reminder = deadlines.get(flow.trigger_tagged("reminder"))
-            context.update(
-                sheet_id=sheet.id,
-                partner_name=sheet.partner_name,
-                need_label=NEED_CATEGORY.get(sheet.need_category, sheet.need_category),
-                description=sheet.description,
-                sent_date=paris_date(sheet.sent_at),
-                # The charter's deadline for what is awaited, its last day included.
-                answer_by=paris_date(last_day(self.calendar, reminder)),
-                feedback_within=in_working_days(feedback_days(flow, sheet.partner_feedback_days)),
-                feedback=sheet.feedback,
-                # A mail rendered after its sheet left the states that await something (closed
-                # meanwhile) speaks of the feedback, as it always did.
-                awaited=(state.awaits if state is not None else "") or "retour",
-            )
+            context.update(self._sheet_context(row, sheet, preloaded))
         return context
 
-
-@dataclass
-class _Preloaded:
-    """Everything a batch of mails reads, in a handful of queries."""
-
-    cases: dict[int, Any]
-    sheets: dict[int, Any]
-    users: dict[str, Any]
-    contacts: dict[int, list[Any]]
-    deadlines: dict[tuple[int, int], dict[str, datetime]]
-    entered: dict[tuple[int, int], str]  # the state each (sheet, state entry) was
-    waiting_since: dict[tuple[int, int], datetime]
-
-    @classmethod
-    def load(cls, conn: Connection, rows: Sequence[Any], now: datetime) -> _Preloaded:
-        sheet_ids = sorted({r.entity_id for r in rows if r.entity == "liaison"})
-        sheets = {}
-        if sheet_ids:
-            query = (
-                select(
-                    SHEETS.c.id,
-                    SHEETS.c.case_id,
-                    SHEETS.c.partner_id,
-                    SHEETS.c.need_category,
-                    SHEETS.c.description,
-                    SHEETS.c.sent_at,
-                    SHEETS.c.feedback,
-                    SHEETS.c.state,
-                    SHEETS.c.workflow_name,
-                    SHEETS.c.workflow_version,
-                    PARTNERS.c.name.label("partner_name"),
-                    PARTNERS.c.feedback_days.label("partner_feedback_days"),
-                )
-                .join(PARTNERS, PARTNERS.c.id == SHEETS.c.partner_id)
-                .where(SHEETS.c.id.in_(sheet_ids))
-            )
-            sheets = {s.id: s for s in conn.execute(query)}
-        case_ids = sorted({r.case_id for r in rows if r.case_id is not None})
-        cases = {}
-        if case_ids:
-            query = case_with_person(
-                CASES.c.id,
-                CASES.c.state,
-                CASES.c.workflow_name,
-                CASES.c.workflow_version,
-                CASES.c.group,
-                CASES.c.cycle,
-                CASES.c.cohort,
-                CASES.c.state_since,
-                CASES.c.referent,
-                PEOPLE.c.first_names,
-                PEOPLE.c.birth_name,
-                PEOPLE.c.birth_date,
-                PEOPLE.c.phone,
-                PEOPLE.c.email,
-                PEOPLE.c.guardian_name,
-                PEOPLE.c.guardian_phone,
-                PEOPLE.c.guardian_email,
-                CONTRACTS.c.employer_name,
-                CONTRACTS.c.training_centre_name,
-                CONTRACTS.c.start_date,
-                CONTRACTS.c.planned_end_date,
-            ).where(CASES.c.id.in_(case_ids))
-            cases = {c.id: c for c in conn.execute(query)}
-        logins = {c.referent for c in cases.values() if c.referent}
-        logins |= {(r.context or {}).get("login") for r in rows} - {None}
-        users = {}
-        if logins:
-            users = {
-                u.login: u for u in conn.execute(select(USERS).where(USERS.c.login.in_(logins)))
-            }
-        partner_ids = sorted({s.partner_id for s in sheets.values()})
-        contacts: dict[int, list[Any]] = defaultdict(list)
-        if partner_ids:
-            query = (
-                select(CONTACTS)
-                .where(CONTACTS.c.partner_id.in_(partner_ids))
-                .order_by(CONTACTS.c.id)
-            )
-            for contact in conn.execute(query):
-                contacts[contact.partner_id].append(contact)
-        # The deadlines set when the row entered the state the mail is about, whatever became
-        # of those timers since (a mail rendered late still states the deadlines it was for).
-        deadlines: dict[tuple[int, int], dict[str, datetime]] = defaultdict(dict)
-        entered: dict[tuple[int, int], str] = {}
-        if sheet_ids:
-            query = select(
-                TIMERS.c.entity_id,
-                TIMERS.c.set_version,
-                TIMERS.c.state,
-                TIMERS.c.trigger,
-                TIMERS.c.due_at,
-            ).where(TIMERS.c.entity == "liaison", TIMERS.c.entity_id.in_(sheet_ids))
-            for timer in conn.execute(query):
-                deadlines[(timer.entity_id, timer.set_version)][timer.trigger] = timer.due_at
-                entered[(timer.entity_id, timer.set_version)] = timer.state
-        waiting = _waiting_since(conn, rows)
-        return cls(cases, sheets, users, contacts, deadlines, entered, waiting)
-
-
-def _waiting_since(conn: Connection, rows: Sequence[Any]) -> dict[tuple[int, int], datetime]:
-    """For each case mail, (case, version) → when the case entered the state the mail's
-    transition left: the latest state-changing event into it before the mail's own. A case's
-    events are a few dozen at most, read through the case's index in one query per batch."""
-    wanted = {(r.entity_id, r.version) for r in rows if r.entity == "case"}
-    if not wanted:
-        return {}
-    query = (
-        select(EVENTS.c.case_id, EVENTS.c.version, EVENTS.c.from_state, EVENTS.c.to_state)
-        .add_columns(EVENTS.c.at)
-        .where(
-            EVENTS.c.entity == "case",
-            EVENTS.c.case_id.in_(sorted({case_id for case_id, _ in wanted})),
-            EVENTS.c.to_state.is_not(None),
+    def _case_context(
+        self, row: Any, case: Any, preloaded: Preloaded, now: datetime
+    ) -> dict[str, Any]:
+        machine = self.workflows.machine(case.workflow_name, case.workflow_version)
+        first_name = case.first_names.split()[0] if case.first_names.split() else ""
+        referent = preloaded.users.get(case.referent) if case.referent else None
+        age = age_on(case.birth_date, to_local(now).date())
+        return dict(
+            age=age,
+            minor=age < MAJORITY_AGE,
+            cohort=case.cohort,
+            state_since=paris_date(case.state_since),
+            # Since when what this mail chases was awaited (a reminder says so).
+            waiting_since=paris_date(preloaded.waiting_since.get((case.id, row.version))),
+            beneficiary_name=display_name(case.first_names, case.birth_name),
+            first_name=first_name,
+            birth_date=paris_date(case.birth_date),
+            phone=case.phone,
+            guardian_name=case.guardian_name,
+            guardian_phone=case.guardian_phone,
+            employer_name=case.employer_name or UNKNOWN_EMPLOYER,
+            employer_known=case.employer_name is not None,
+            training_centre_name=case.training_centre_name,
+            contract_start=paris_date(case.start_date),
+            contract_end=paris_date(case.planned_end_date),
+            state_label=machine.definition.states[case.state].label or case.state,
+            cycle=case.cycle,
+            cycles_total=machine.parameters.get("follow_up_cycles", 6),
+            # A partner's mail is signed by the referent (else by the platform).
+            counsellor_name=referent.name if referent else self.settings.from_name,
+            counsellor_email=referent.email if referent else None,
         )
-        .order_by(EVENTS.c.case_id, EVENTS.c.version)
-    )
-    history: dict[int, list[Any]] = defaultdict(list)
-    for event in conn.execute(query):
-        history[event.case_id].append(event)
-    since: dict[tuple[int, int], datetime] = {}
-    for case_id, version in wanted:
-        events = history.get(case_id, [])
-        mail_event = next((e for e in events if e.version == version), None)
-        if mail_event is None:
-            continue
-        entered = [
-            e.at
-            for e in events
-            if e.version is not None
-            and e.version < version
-            and e.to_state == mail_event.from_state
-            and e.from_state != e.to_state
-        ]
-        if entered:
-            since[(case_id, version)] = entered[-1]
-    return since
+
+    def _sheet_context(self, row: Any, sheet: Any, preloaded: Preloaded) -> dict[str, Any]:
+        entry = (sheet.id, row.state_entry)
+        deadlines = preloaded.deadlines.get(entry, {})
+        flow = self.workflows.definition(sheet.workflow_name, sheet.workflow_version)
+        # What the mail is about is what was awaited when its state was entered (a mail
+        # rendered after the partner answered still speaks of that state).
+        state = flow.states.get(preloaded.entered.get(entry, sheet.state))
+        reminder = deadlines.get(flow.trigger_tagged("reminder"))
+        return dict(
+            sheet_id=sheet.id,
+            partner_name=sheet.partner_name,
+            need_label=NEED_CATEGORY.get(sheet.need_category, sheet.need_category),
+            description=sheet.description,
+            sent_date=paris_date(sheet.sent_at),
+            # The charter's deadline for what is awaited, its last day included.
+            answer_by=paris_date(last_day(self.calendar, reminder)),
+            feedback_within=in_working_days(feedback_days(flow, sheet.partner_feedback_days)),
+            feedback=sheet.feedback,
+            # A mail rendered after its sheet left the states that await something (closed
+            # meanwhile) speaks of the feedback, as it always did.
+            awaited=(state.awaits if state is not None else "") or "retour",
+        )

@@ -67,26 +67,7 @@ def revoke_links(
     per_case: dict[int, list[int]] = defaultdict(list)
     for link in revoked:
         per_case[link.case_id].append(link.id)
-    if per_case:
-        conn.execute(
-            insert(EVENTS),
-            [
-                {
-                    "case_id": case,
-                    "entity": "case",
-                    "entity_id": case,
-                    "version": None,  # no transition: the case's state is untouched
-                    "trigger": "revoke_links",
-                    "from_state": None,
-                    "to_state": None,
-                    "actor_kind": by.kind_value,
-                    "actor": by.id,
-                    "at": now,
-                    "data": {"links": sorted(ids), "scope": "+".join(scope), "reason": reason},
-                }
-                for case, ids in sorted(per_case.items())
-            ],
-        )
+    _record_revocations(conn, per_case, by, now, "+".join(scope), reason)
     # No address and no free text in the log: the events hold them, where access is controlled.
     # Nothing to revoke is said quietly (a handover asks for each case it moves).
     (log.info if revoked else log.debug)(
@@ -119,4 +100,36 @@ def links_of_case(conn: Connection, case_id: int) -> list[Any]:
             .where(LINKS.c.case_id == case_id)
             .order_by(LINKS.c.id.desc())
         )
+    )
+
+
+def _record_revocations(
+    conn: Connection,
+    per_case: dict[int, list[int]],
+    by: Actor,
+    now: datetime,
+    scope: str,
+    reason: str,
+) -> None:
+    """One event per case whose links were revoked, on its timeline (its state untouched)."""
+    if not per_case:
+        return
+    conn.execute(
+        insert(EVENTS),
+        [
+            {
+                "case_id": case,
+                "entity": "case",
+                "entity_id": case,
+                "version": None,  # no transition: the case's state is untouched
+                "trigger": "revoke_links",
+                "from_state": None,
+                "to_state": None,
+                "actor_kind": by.kind_value,
+                "actor": by.id,
+                "at": now,
+                "data": {"links": sorted(ids), "scope": scope, "reason": reason},
+            }
+            for case, ids in sorted(per_case.items())
+        ],
     )

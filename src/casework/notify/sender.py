@@ -171,7 +171,14 @@ class MailSender:
             ).all()
         if mails:
             await self._send(mails, report)
-        log.info("mail round: %s", report.summary())
+        log.info(
+            "mail round: %d claimed, %d sent, %d to retry, %d failed, %d undeliverable",
+            report.claimed,
+            report.sent,
+            report.retried,
+            report.failed,
+            report.undeliverable,
+        )
         return report
 
     async def _send(self, mails: list[Any], report: SendReport) -> None:

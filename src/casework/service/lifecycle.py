@@ -102,7 +102,7 @@ class Service:
         if self.imap is not None:
             self.imap.start()
         log.info(
-            "service started: sweeping every %ss (heartbeat %s, pid %s)",
+            "service started: sweeping every %.3gs (heartbeat %s, pid %s)",
             self.interval,
             self.heartbeat_id,
             os.getpid(),

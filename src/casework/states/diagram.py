@@ -13,13 +13,39 @@ def _edge_label(t: TransitionDef) -> str:
     return label + (" ✉" if t.mails else "")
 
 
+# How `workflows show` says the codes of the YAML that are not names (units, actors, recipients,
+# what a late timer does): in French, like the rest of the screen.
+UNITS = {
+    "minutes": "minute(s)",
+    "hours": "heure(s)",
+    "days": "jour(s)",
+    "working_days": "jour(s) ouvré(s)",
+    "months": "mois",
+}
+ACTORS = {
+    "person": "personne",
+    "partner": "partenaire",
+    "timer": "minuteur",
+    "import": "import",
+    "system": "système",
+}
+RECIPIENTS = {
+    "counsellor": "référent",
+    "partner": "partenaire",
+    "partner_manager": "responsable du partenaire",
+    "beneficiary": "jeune",
+    "guardian": "représentant légal",
+}
+MISFIRE = {"fire": "déclenché quand même", "skip": "sauté"}
+
+
 def _delay(timer: TimerDef) -> str:
     start = f"{timer.anchor} + " if timer.anchor else ""
     delay = timer.delay
-    unit = delay.unit.replace("_", " ")
+    unit = UNITS.get(delay.unit, delay.unit)
     instead = ""
     if delay.instead is not None:
-        instead = f" (or {delay.instead}" + (f" + {delay.plus})" if delay.plus else ")")
+        instead = f" (ou {delay.instead}" + (f" + {delay.plus})" if delay.plus else ")")
     return f"{start}{delay.amount} {unit}{instead}"
 
 
@@ -46,7 +72,7 @@ def mermaid(wf: WorkflowDef) -> str:
         lines.append(f"    {source} --> {dest} : {' / '.join(dict.fromkeys(labels))}")
     for state in wf.states.values():
         notes = [*dict.fromkeys(internal[state.name])]
-        notes += [f"⏱ {t.trigger} after {_delay(t)}" for t in state.timers]
+        notes += [f"⏱ {t.trigger} après {_delay(t)}" for t in state.timers]
         if notes:
             lines.append(f"    note right of {state.name}")
             lines.extend(f"        {n}" for n in notes)
@@ -66,11 +92,12 @@ def text_summary(wf: WorkflowDef) -> str:
     out.append("États :")
     for s in wf.states.values():
         flags = " (final)" if s.final else ""
-        tags = f" [{', '.join(sorted(s.tags))}]" if s.tags else ""
+        tags = f" [étiquettes : {', '.join(sorted(s.tags))}]" if s.tags else ""
         out.append(f"  {s.name}{flags}{tags} — {s.label}")
         for timer in s.timers:
             out.append(
-                f"      ⏱ {timer.trigger} après {_delay(timer)} (si en retard : {timer.misfire})"
+                f"      ⏱ {timer.trigger} après {_delay(timer)} "
+                f"(en retard : {MISFIRE.get(timer.misfire, timer.misfire)})"
             )
     out.append("")
     out.append("Transitions :")
@@ -83,8 +110,13 @@ def text_summary(wf: WorkflowDef) -> str:
         if t.handlers:
             details.append("puis " + ", ".join(t.handlers))
         if t.mails:
-            details.append("courriels " + ", ".join(f"{m.template}→{m.recipient}" for m in t.mails))
-        details.append("par " + ", ".join(sorted(t.by)))
+            details.append(
+                "courriels "
+                + ", ".join(
+                    f"{m.template} → {RECIPIENTS.get(m.recipient, m.recipient)}" for m in t.mails
+                )
+            )
+        details.append("par " + ", ".join(sorted(ACTORS.get(b, b) for b in t.by)))
         if t.fields:
             details.append("champs " + ", ".join(_field(f) for f in t.fields))
         out.extend(f"      {d}" for d in details)

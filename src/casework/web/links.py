@@ -50,7 +50,8 @@ from casework.models.beneficiary import display_name
 from casework.models.contract import UNKNOWN_EMPLOYER
 from casework.models.tables import CASES, CONTRACTS, EVENTS, PEOPLE, SHEETS, USERS
 from casework.notify.links import LinkError, LinkRevoked, LinkSigner, LinkStale
-from casework.notify.render import case_with_person, paris_date
+from casework.notify.preload import case_with_person
+from casework.notify.render import paris_date
 from casework.states.definition import FieldDef, TransitionDef
 from casework.web import forms
 
@@ -157,7 +158,11 @@ class LinkPages:
                 applying = tuple(f for f in transition.fields if machine.applies(f, row, now))
                 data = _form_data(applying, form)
                 actor = self._actor(conn, link)
-                fire = self.app.engine.fire if link.entity == "case" else self.app.engine.fire_sheet
+                fire = (
+                    self.app.engine.fire_case
+                    if link.entity == "case"
+                    else self.app.engine.fire_sheet
+                )
                 fire(link.entity_id, link.trigger, actor, row.version, conn=conn, **data)
                 table = KINDS[link.entity].table
                 entry = conn.execute(
