@@ -9,7 +9,7 @@ from starlette.responses import Response
 from casework.accounts.scope import NAMED_CASES
 from casework.models.beneficiary import display_name
 from casework.models.tables import CASES, PEOPLE
-from casework.notify.render import case_with_person
+from casework.notify.preload import case_with_person
 from casework.web.staff.page import Page, PageContext
 
 
