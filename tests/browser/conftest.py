@@ -27,6 +27,7 @@ from casework.migrate import upgrade
 from casework.models import Beneficiary
 from casework.notify.links import LinkSigner
 from casework.settings import MailSettings, Settings
+from casework.web.links import LinkPages
 from casework.web.staff.app import StaffPages
 from tests.factories import NEW_KEY, OLD_KEY, add_case
 from tests.staff import staff_user
@@ -53,7 +54,10 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     path = tmp_path_factory.mktemp("browser") / "casework.sqlite3"
-    mail = MailSettings(enabled=False, link_keys=f"{OLD_KEY},{NEW_KEY}")
+    port = _free_port()
+    # The links' pages check the Origin against the address mails give (`mail.base_url`).
+    base = f"http://127.0.0.1:{port}"
+    mail = MailSettings(enabled=False, link_keys=f"{OLD_KEY},{NEW_KEY}", base_url=base)
     app = build_app(Settings(mail=mail).with_database(f"sqlite:///{path}"))
     upgrade(app.db)
     staff_user(app, "claire")
@@ -63,8 +67,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     cases = {"claire": add_case(app, referent="claire"), "paul": add_case(app, referent="paul")}
     with app.db.transaction() as conn:
         conn.execute(update(Beneficiary).values(departement="53"))
-    web = Starlette(routes=StaffPages(app, LinkSigner.from_settings(app.settings.mail)).routes())
-    port = _free_port()
+    signer = LinkSigner.from_settings(app.settings.mail)
+    # The staff pages and the pages behind mail links, as `casework serve` serves them.
+    web = Starlette(routes=[*StaffPages(app, signer).routes(), *LinkPages(app, signer).routes()])
     server = uvicorn.Server(
         uvicorn.Config(web, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False)
     )

@@ -104,7 +104,7 @@ def test_a_get_shows_the_form_and_changes_nothing(mail_app: App, catcher: MailCa
     page = client.get(links["give_consent"])
     assert page.status_code == 200
     assert page.headers["cache-control"] == "no-store"
-    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["referrer-policy"] == "same-origin"
     assert "noindex" in page.headers["x-robots-tag"]
     assert '<meta name="robots" content="noindex, nofollow">' in text(page)
     assert "<script" not in text(page)

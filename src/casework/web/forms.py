@@ -24,11 +24,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 FORM_TYPE = "application/x-www-form-urlencoded"
-# Every page a link or the demo shows: not cached, not indexed, no Referer, no script, no frame.
+# Every page a link or the demo shows: not cached, not indexed, no script, no frame, and no
+# Referer to other sites. Not "no-referrer": with it a browser sends "Origin: null" on the
+# page's own form (Fetch standard), which the CSRF check below refuses — every real click on
+# a link page's button was a 403 (tests/browser/test_link_pages.py).
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "Pragma": "no-cache",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Robots-Tag": "noindex, nofollow",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",

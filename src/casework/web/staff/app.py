@@ -37,10 +37,8 @@ from casework.web.staff.page import Page, PageContext
 from casework.web.staff.security import CSRF_COOKIE, SESSION_COOKIE, RequestFacts
 
 log = logging.getLogger("casework.staff")
-# The link pages' headers, but for the Referer: with "no-referrer" a browser sends
-# "Origin: null" with a same-origin form (Fetch standard), which the CSRF check refuses;
-# "same-origin" sends nothing to other sites either.
-HEADERS = {**forms.PAGE_HEADERS, "Referrer-Policy": "same-origin"}
+# The link pages' headers (their Referrer-Policy lets a browser send our Origin on our forms).
+HEADERS = forms.PAGE_HEADERS
 LOGIN_PATH = "/connexion"
 
 

@@ -26,7 +26,7 @@ from casework.web.staff.security import SESSION_COOKIE
 if TYPE_CHECKING:
     from casework.web.staff.app import StaffPages
 
-HEADERS = {**forms.PAGE_HEADERS, "Referrer-Policy": "same-origin"}  # as app.HEADERS
+HEADERS = forms.PAGE_HEADERS  # as app.HEADERS
 
 log = logging.getLogger("casework.staff")
 
