@@ -30,6 +30,7 @@ from casework.staff import user_row
 from casework.states.definition import WorkflowDef
 from casework.states.machine import WorkflowMachine
 from casework.text_hygiene import for_terminal
+from casework.web.action_forms import person_actions
 
 
 @click.group()
@@ -262,19 +263,12 @@ def _echo_actions(
 ) -> None:
     """What a person may do now (`case fire`): the codes to type, with their labels; the fields
     that apply to this case only (no guardian's agreement for an adult)."""
-    doable: dict[str, Any] = {}
-    for t in definition.transitions_from(row.state):
-        if "person" in t.by:
-            doable.setdefault(t.trigger, t)
-    if doable:
+    actions = person_actions(definition, machine, row, now)
+    if actions:
         click.echo(f"  Actions possibles (casework case fire {row.id} ACTION -d CHAMP=VALEUR) :")
-    for _trigger, t in sorted(doable.items()):
-        fields = [
-            f"{f.name}{'*' if f.required else ''} ({f.label})"
-            for f in t.fields
-            if machine.applies(f, row, now)
-        ]
-        click.echo(f"    {wording.action(definition, t.trigger)} : {t.trigger}")
+    for action in sorted(actions, key=lambda a: a.trigger):
+        fields = [f"{f.name}{'*' if f.required else ''} ({f.label})" for f in action.fields]
+        click.echo(f"    {wording.action(definition, action.trigger)} : {action.trigger}")
         if fields:
             click.echo(f"      champs : {', '.join(fields)}")
 

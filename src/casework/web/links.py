@@ -45,15 +45,16 @@ from casework.actors import Actor
 from casework.app import App
 from casework.engine.entities import KINDS, RowReader
 from casework.errors import InvalidTransitionData, TransitionRefused, VersionConflict
-from casework.labels import NEED_CATEGORY, labels_for
+from casework.labels import NEED_CATEGORY
 from casework.models.beneficiary import display_name
 from casework.models.contract import UNKNOWN_EMPLOYER
 from casework.models.tables import CASES, CONTRACTS, EVENTS, PEOPLE, SHEETS, USERS
 from casework.notify.links import LinkError, LinkRevoked, LinkSigner, LinkStale
 from casework.notify.preload import case_with_person
 from casework.notify.render import paris_date
-from casework.states.definition import FieldDef, TransitionDef
+from casework.states.definition import TransitionDef
 from casework.web import forms
+from casework.web.action_forms import field_view, form_data, typed
 
 log = logging.getLogger("casework.links")
 CSRF_COOKIE = "casework_csrf"
@@ -134,7 +135,7 @@ class LinkPages:
         html = self.env.get_template("link.html.j2").render(
             **context,
             action=transition.label or link.trigger,
-            fields=[_field_view(f) for f in shown],
+            fields=[field_view(f) for f in shown],
             errors={labels.get(name, name): reason for name, reason in (errors or {}).items()},
             values=values or {},
             refusal=refusal[:1].upper() + refusal[1:] if refusal else None,
@@ -156,7 +157,7 @@ class LinkPages:
                 machine = self.app.workflows.machine(row.workflow_name, row.workflow_version)
                 # Only the fields that apply now: one the page did not show is not read.
                 applying = tuple(f for f in transition.fields if machine.applies(f, row, now))
-                data = _form_data(applying, form)
+                data = form_data(applying, form)
                 actor = self._actor(conn, link)
                 fire = (
                     self.app.engine.fire_case
@@ -181,7 +182,7 @@ class LinkPages:
         except LinkError as error:
             return self._refusal(request, error)
         except InvalidTransitionData as error:
-            return self._show(request, token, {error.field: error.reason}, _typed(form), 422)
+            return self._show(request, token, {error.field: error.reason}, typed(form), 422)
         except TransitionRefused as error:
             if error.reason != "guards":  # no longer open from where the row is
                 return self._refusal(request, LinkStale(str(error)))
@@ -189,7 +190,7 @@ class LinkPages:
             # the form again with its reason; nothing was written and the link is still good.
             log.info("link %s %s %s: a guard said no", link.entity, link.entity_id, link.trigger)
             why = error.detail or "les conditions de cette action ne sont pas remplies"
-            return self._show(request, token, None, _typed(form), 422, refusal=why)
+            return self._show(request, token, None, typed(form), 422, refusal=why)
         except VersionConflict as error:
             return self._refusal(request, LinkStale(str(error)))
         log.info("link used: %s %s %s by %s", link.entity, link.entity_id, link.trigger, actor)
@@ -301,34 +302,3 @@ class LinkPages:
         html = self.env.get_template("message.html.j2").render(title=title, text=text)
         return HTMLResponse(html, status_code=status, headers=HEADERS)
 
-
-def _field_view(f: FieldDef) -> dict[str, Any]:
-    labels = labels_for(f.choices)
-    return {
-        "name": f.name,
-        "type": f.type,
-        "label": f.label or f.name,
-        "required": f.required,
-        "choices": list(labels.items()),
-        "min": f.minimum,
-        "max": f.maximum,
-    }
-
-
-def _typed(form: Any) -> dict[str, Any]:
-    """What the person typed, to fill the form again (a multichoice as its list)."""
-    return {k: form.getlist(k) if len(form.getlist(k)) > 1 else form.get(k) for k in form}
-
-
-def _form_data(fields: tuple[FieldDef, ...], form: Any) -> dict[str, Any]:
-    """Form values for the engine: an unticked box is False, a multichoice is a list; the
-    engine's field check does the rest (and names the field in French when it fails)."""
-    data: dict[str, Any] = {}
-    for f in fields:
-        if f.type == "bool":
-            data[f.name] = f.name in form
-        elif f.type == "multichoice":
-            data[f.name] = list(form.getlist(f.name))
-        elif f.name in form:
-            data[f.name] = form.get(f.name)
-    return data
