@@ -49,6 +49,14 @@ MAIL_STATUS = {
     "bounced": "revenu en erreur",
     "undeliverable": "sans destinataire",
 }
+# Whom a mail goes to (`outbox.recipient_role`), before its addresses are known.
+MAIL_RECIPIENT = {
+    "counsellor": "le référent",
+    "partner": "le partenaire",
+    "partner_manager": "le responsable du partenaire",
+    "beneficiary": "le jeune",
+    "guardian": "le représentant légal",
+}
 # Mail taken in: what became of it (`inbound_mails.status`), what it was (`kind`), and what a
 # partner's reply recorded on its sheet.
 INBOUND_STATUS = {

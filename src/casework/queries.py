@@ -1,4 +1,4 @@
-"""Read-side queries shared by the CLI (and, later, the web pages): no writes here."""
+"""Read-side queries shared by the CLI and the staff pages: no writes here."""
 
 from __future__ import annotations
 
@@ -39,6 +39,9 @@ class CaseFilter:
     # The workflows whose files say what is due (`digest:`) and overdue (states tagged so):
     # needed with `due` or `overdue_before`.
     workflows: tuple[WorkflowDef, ...] = ()
+    # A condition of the caller's on `cases`: the cases a person may see on the staff pages
+    # (`accounts.scope.visible_cases`).
+    visible: ColumnElement[bool] | None = None
 
     def conditions(self) -> list[ColumnElement[bool]]:
         found = []
@@ -56,6 +59,8 @@ class CaseFilter:
             found.append(case_is_due(self.workflows))
         if self.overdue_before is not None:
             found.append(overdue(self.overdue_before, self.workflows))
+        if self.visible is not None:
+            found.append(self.visible)
         return found
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -167,3 +168,55 @@ def value_text(value: Any, f: FieldDef | None = None, key: str = "") -> str:
         except ValueError:
             return value
     return str(value)
+
+
+@dataclass(frozen=True)
+class EventWords:
+    """One audit event as people read it (`casework history`, the staff case page)."""
+
+    who: str  # "referente", "minuteur", "partenaire accueil@foyer.example"
+    what: str  # "dossier", "fiche 3"
+    action: str  # "Enregistrer un contact"
+    step: str  # " : Consentement à recueillir → Consentement recueilli", or ""
+    data: str  # what it recorded, or ""
+
+
+def event(
+    e: Any,
+    definitions: Mapping[str, WorkflowDef | None],
+    versions: Mapping[str, list[WorkflowDef]],
+    partners: Mapping[int, str],
+) -> EventWords:
+    """An `events` row in words: who, on what, which action, from which state to which, and
+    what it recorded — labels, not codes. `definitions`: the case's and its sheets' workflows,
+    by entity kind; `versions`: every version of each, by workflow name, for the events taken
+    before a migration (said in the words of the newest version that has their states)."""
+    definition = definitions.get(e.entity)
+    known = versions.get(definition.name, []) if definition is not None else []
+
+    def words_for(code: str | None) -> WorkflowDef | None:
+        if definition is None or code is None or code in definition.states:
+            return definition
+        return next((d for d in known if code in d.states), definition)
+
+    own = words_for(e.from_state)  # the version the transition was taken in
+    said = action(own, e.trigger)
+    if e.to_state is None and e.from_state is not None:  # a timer set aside: no state change
+        said += " (minuteur écarté)"
+    before = state(words_for(e.from_state), e.from_state)
+    after = state(words_for(e.to_state), e.to_state)
+    if e.from_state is None and e.to_state is not None:
+        step = f" : {after}"
+    elif e.to_state is None:  # a fact recorded beside the transitions (an alert, links revoked)
+        step = ""
+    elif e.from_state == e.to_state:
+        step = f" ({after})"
+    else:
+        step = f" : {before} → {after}"
+    return EventWords(
+        who=actor(e.actor_kind, e.actor),
+        what="dossier" if e.entity == "case" else f"fiche {e.entity_id}",
+        action=said,
+        step=step,
+        data=recorded(own, e.trigger, e.data, partners) if e.data else "",
+    )

@@ -52,36 +52,13 @@ def _event_line(
     definitions: Mapping[str, WorkflowDef | None],
     partners: dict[int, str],
 ) -> str:
-    """One event as people read it: who, on what, which action, from which state to which,
-    and what it recorded — labels, not codes (`--json` keeps the codes). `definitions`: the
-    case's and its sheets' workflows, by entity kind."""
-    definition = definitions.get(e.entity)
-    # Events from before a migration (and the migration's own from-state) are in the words of
-    # the newest version that has their states.
-    versions = context.app.workflows.versions(definition.name) if definition else []
-
-    def words_for(state: str | None) -> WorkflowDef | None:
-        if definition is None or state is None or state in definition.states:
-            return definition
-        return next((d for d in versions if state in d.states), definition)
-
-    own = words_for(e.from_state)  # the version the transition was taken in
-    what = "dossier" if e.entity == "case" else f"fiche {e.entity_id}"
-    action = wording.action(own, e.trigger)
-    if e.to_state is None and e.from_state is not None:  # a timer set aside: no state change
-        action += " (minuteur écarté)"
-    before = wording.state(words_for(e.from_state), e.from_state)
-    after = wording.state(words_for(e.to_state), e.to_state)
-    if e.from_state is None and e.to_state is not None:
-        step = f" : {after}"
-    elif e.to_state is None:  # a fact recorded beside the transitions (an alert, links revoked)
-        step = ""
-    elif e.from_state == e.to_state:
-        step = f" ({after})"
-    else:
-        step = f" : {before} → {after}"
-    data = printable(wording.recorded(own, e.trigger, e.data, partners)) if e.data else ""
-    who = printable(wording.actor(e.actor_kind, e.actor))
-    return f"{format_local(e.at)}  {who:20}  {what:8}  {action}{step}" + (
+    """One event as people read it (`wording.event`), on one line of the terminal."""
+    versions = {
+        d.name: context.app.workflows.versions(d.name) for d in definitions.values() if d
+    }
+    words = wording.event(e, definitions, versions, partners)
+    data = printable(words.data)
+    who = printable(words.who)
+    return f"{format_local(e.at)}  {who:20}  {words.what:8}  {words.action}{words.step}" + (
         f"  ({data})" if data else ""
     )

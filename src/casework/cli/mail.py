@@ -10,19 +10,13 @@ from casework.cli import users
 from casework.cli.main import CheckedText, Context, as_option, printable
 from casework.cli.users import RoleType
 from casework.clock import format_local
-from casework.labels import MAIL_STATUS
+from casework.labels import MAIL_RECIPIENT, MAIL_STATUS
 from casework.models import MailStatus, Role
 from casework.models.tables import OUTBOX
 from casework.text_limits import ADDRESS, LOGIN, NAME
 
 # Whom a mail with no address yet is for (`outbox.recipient_role`).
-ROLES = {
-    "counsellor": "le référent",
-    "partner": "le partenaire",
-    "partner_manager": "le responsable du partenaire",
-    "beneficiary": "le jeune",
-    "guardian": "le représentant légal",
-}
+ROLES = MAIL_RECIPIENT
 
 
 @click.group("mail")

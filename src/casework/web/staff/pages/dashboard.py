@@ -1,19 +1,35 @@
-"""`/`: the dashboard. For now who is signed in, in which role, and how many cases that role
-lets them see (the counsellor's real dashboard is its own slice of issue 14)."""
+"""`/`: the dashboard. For whoever sees named cases: their caseload by state (each state a link
+to the list of those cases), today's actions from their own daily digest (each a link to the
+form that acts on it, on the case page; late ones first, said in words as well as in colour),
+and the unread alerts on their cases. Recorded in the access log: it names young people. An
+evaluator sees no case (`casework.web.staff.today` reads it all)."""
 
 from __future__ import annotations
 
 from starlette.responses import Response
 
-from casework.accounts.scope import NAMED_CASES, count_visible
+from casework.accounts.scope import NAMED_CASES
 from casework.web.staff.page import Page, PageContext
+from casework.web.staff.today import caseload, todays_actions, unread_alerts
 
 
 def dashboard(ctx: PageContext) -> Response:
-    named = ctx.user.role in NAMED_CASES
-    with ctx.app.db.read() as conn:
-        cases = count_visible(conn, ctx.user) if named else 0
-    return ctx.render("dashboard.html.j2", cases=cases, named=named)
+    if ctx.user.role not in NAMED_CASES:
+        return ctx.render("dashboard.html.j2", named=False)
+    workflows = ctx.app.workflows
+    with ctx.app.db.transaction() as conn:
+        states = caseload(conn, ctx.user, workflows)
+        actions = todays_actions(conn, ctx.user.login, workflows)
+        alerts = unread_alerts(conn, ctx.user.login)
+        ctx.looked_at(conn)
+    return ctx.render(
+        "dashboard.html.j2",
+        named=True,
+        states=states,
+        total=sum(s.n for s in states),
+        actions=actions,
+        alerts=alerts,
+    )
 
 
 PAGES = [Page("/", "Tableau de bord", dashboard, order=0)]
