@@ -32,11 +32,11 @@ def contacts_of(site: Site, case_id: int) -> list[Any]:
 
 
 def test_the_dashboard_lists_the_counsellors_cases(browser: Any, site: Site) -> None:
-    staff_user(site.app, "nadia")
-    late = add_case(site.app, referent="nadia", state="consent_reminded", first_names="Hugo")
-    due = add_case(site.app, referent="nadia", state="follow_up", cycle=2, first_names="Zoé")
+    staff_user(site.app, "nadine")
+    late = add_case(site.app, referent="nadine", state="consent_reminded", first_names="Hugo")
+    due = add_case(site.app, referent="nadine", state="follow_up", cycle=2, first_names="Zoé")
     add_case(site.app, referent="paul", state="follow_up", cycle=2, first_names="Jules")
-    log_in(browser, site, "nadia")
+    log_in(browser, site, "nadine")
     assert heading(browser) == "Tableau de bord"
     text = main_text(browser)
     assert "2 dossiers dans votre périmètre" in text

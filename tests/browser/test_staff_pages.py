@@ -1,18 +1,22 @@
 """The staff pages in a real browser: signing in (with the mouse and with the keyboard only),
 a wrong password then throttling, signing out for good, a case out of scope, and axe-core's
-accessibility check of the pages."""
+accessibility check of the pages (the dashboard, the case list and the case page with its
+forms and a refusal among them)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.browser.conftest import Site
-from tests.staff import PASSWORD
+from tests.factories import add_case
+from tests.staff import PASSWORD, staff_user
 
 AXE_RUN = """
 const done = arguments[arguments.length - 1];
@@ -126,4 +130,22 @@ def test_the_pages_pass_axe_core(browser: Any, site: Site, axe_source: str) -> N
     pages["case"] = serious_violations(browser, axe_source)
     browser.get(f"{site.url}/dossiers/999999")
     pages["not found"] = serious_violations(browser, axe_source)
+    # A counsellor's pages with something in them: actions (one late), forms, a refusal.
+    staff_user(site.app, "axelle")
+    followed = add_case(site.app, referent="axelle", state="follow_up", cycle=1)
+    minor = add_case(
+        site.app, referent="axelle", state="consent_reminded", birth_date=date(2011, 3, 4)
+    )
+    browser.delete_all_cookies()  # signed out
+    log_in(browser, site, "axelle")
+    pages["dashboard with actions"] = serious_violations(browser, axe_source)
+    browser.get(f"{site.url}/dossiers")
+    pages["case list"] = serious_violations(browser, axe_source)
+    browser.get(f"{site.url}/dossiers/{followed}?besoin=housing")
+    pages["case with its forms"] = serious_violations(browser, axe_source)
+    browser.get(f"{site.url}/dossiers/{minor}#action-give_consent")
+    form = browser.find_element(By.ID, "action-give_consent")
+    Select(form.find_element(By.NAME, "given_by")).select_by_visible_text("l'apprenti(e)")
+    submit(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    pages["case with a refusal"] = serious_violations(browser, axe_source)
     assert pages == {name: [] for name in pages}
