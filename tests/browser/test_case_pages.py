@@ -31,6 +31,14 @@ def contacts_of(site: Site, case_id: int) -> list[Any]:
         return list(conn.execute(select(CONTACT_LOGS).where(CONTACT_LOGS.c.case_id == case_id)))
 
 
+def refuse_a_minors_consent(browser: Any, site: Site, case_id: int) -> None:
+    """Post a minor's consent without the guardian's agreement, from the case page."""
+    browser.get(f"{site.url}/dossiers/{case_id}#action-give_consent")
+    form = browser.find_element(By.ID, "action-give_consent")
+    Select(form.find_element(By.NAME, "given_by")).select_by_visible_text("l'apprenti(e)")
+    submit(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+
+
 def test_the_dashboard_lists_the_counsellors_cases(browser: Any, site: Site) -> None:
     staff_user(site.app, "nadine")
     late = add_case(site.app, referent="nadine", state="consent_reminded", first_names="Hugo")
@@ -144,10 +152,7 @@ def test_a_refused_action_shows_its_reason(browser: Any, site: Site) -> None:
         site.app, referent="rose", state="consent_asked", birth_date=date(2011, 3, 4)
     )
     log_in(browser, site, "rose")
-    browser.get(f"{site.url}/dossiers/{case_id}#action-give_consent")
-    form = browser.find_element(By.ID, "action-give_consent")
-    Select(form.find_element(By.NAME, "given_by")).select_by_visible_text("l'apprenti(e)")
-    submit(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    refuse_a_minors_consent(browser, site, case_id)
     reason = browser.find_element(By.ID, "refus-action-give_consent")
     assert reason.text == (
         "Rien n'a été enregistré. L'apprenti(e) est mineur(e) : l'accord du représentant "

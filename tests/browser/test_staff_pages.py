@@ -11,7 +11,6 @@ from typing import Any
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.browser.conftest import Site
@@ -117,6 +116,8 @@ def test_signing_in_with_the_keyboard_only(browser: Any, site: Site) -> None:
 
 
 def test_the_pages_pass_axe_core(browser: Any, site: Site, axe_source: str) -> None:
+    from tests.browser.test_case_pages import refuse_a_minors_consent  # it imports this module
+
     pages = {}
     browser.get(f"{site.url}/connexion")
     pages["login"] = serious_violations(browser, axe_source)
@@ -143,9 +144,6 @@ def test_the_pages_pass_axe_core(browser: Any, site: Site, axe_source: str) -> N
     pages["case list"] = serious_violations(browser, axe_source)
     browser.get(f"{site.url}/dossiers/{followed}?besoin=housing")
     pages["case with its forms"] = serious_violations(browser, axe_source)
-    browser.get(f"{site.url}/dossiers/{minor}#action-give_consent")
-    form = browser.find_element(By.ID, "action-give_consent")
-    Select(form.find_element(By.NAME, "given_by")).select_by_visible_text("l'apprenti(e)")
-    submit(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    refuse_a_minors_consent(browser, site, minor)
     pages["case with a refusal"] = serious_violations(browser, axe_source)
     assert pages == {name: [] for name in pages}

@@ -43,6 +43,22 @@ def version_in(page: str, form: str) -> str:
     return found.group(1)
 
 
+def post_action(client: TestClient, case_id: int, page: Any, form: str, **fields: Any) -> Any:
+    """Post the form `form` ("action-record_contact") of the case page `page` as shown."""
+    action = form.rsplit("-", 1)[-1] if form.startswith("fiche-") else form[len("action-") :]
+    sheet = {"fiche": form.split("-")[1]} if form.startswith("fiche-") else {}
+    return client.post(
+        f"/dossiers/{case_id}",
+        data={
+            "csrf": csrf_of(page.text),
+            "action": action,
+            "version": version_in(page.text, form),
+            **sheet,
+            **fields,
+        },
+    )
+
+
 def in_territory(app: App, case_id: int, departement: str) -> None:
     with app.db.transaction() as conn:
         person = select(Case.beneficiary_id).where(Case.id == case_id).scalar_subquery()
@@ -189,17 +205,15 @@ def test_recording_a_contact_from_the_case_page(app: App) -> None:
     page = client.get(f"/dossiers/{case_id}")
     assert 'id="action-record_contact"' in page.text
     assert '<label for="action-record_contact-duration_min">Durée (minutes) *</label>' in page.text
-    form = {
-        "csrf": csrf_of(page.text),
-        "action": "record_contact",
-        "version": version_in(page.text, "action-record_contact"),
-        "channel": "phone",
-        "duration_min": "25",
-        "notes": "Tout va bien au CFA.",
-    }
-    sent = client.post(
-        f"/dossiers/{case_id}",
-        data={**form, "difficulties": ["housing", "money"]},
+    sent = post_action(
+        client,
+        case_id,
+        page,
+        "action-record_contact",
+        channel="phone",
+        duration_min="25",
+        notes="Tout va bien au CFA.",
+        difficulties=["housing", "money"],
     )
     assert sent.status_code == 303
     assert sent.headers["location"] == f"/dossiers/{case_id}?fait=record_contact#resultat"
@@ -223,16 +237,14 @@ def test_a_value_that_does_not_fit_is_shown_beside_its_field(app: App) -> None:
     case_id = add_case(app, referent="claire", state="follow_up", cycle=1)
     client = signed_in(app, "claire")
     page = client.get(f"/dossiers/{case_id}")
-    refused = client.post(
-        f"/dossiers/{case_id}",
-        data={
-            "csrf": csrf_of(page.text),
-            "action": "record_contact",
-            "version": version_in(page.text, "action-record_contact"),
-            "channel": "phone",
-            "duration_min": "beaucoup",
-            "notes": "gardé",
-        },
+    refused = post_action(
+        client,
+        case_id,
+        page,
+        "action-record_contact",
+        channel="phone",
+        duration_min="beaucoup",
+        notes="gardé",
     )
     assert refused.status_code == 422
     assert 'aria-invalid="true" aria-describedby="erreur-action-record_contact-duration_min"' in (
@@ -250,15 +262,7 @@ def test_a_guards_refusal_shows_its_reason(app: App) -> None:
     client = signed_in(app, "claire")
     page = client.get(f"/dossiers/{minor}")
     assert "Accord du représentant légal" in page.text  # asked for a minor only
-    refused = client.post(
-        f"/dossiers/{minor}",
-        data={
-            "csrf": csrf_of(page.text),
-            "action": "give_consent",
-            "version": version_in(page.text, "action-give_consent"),
-            "given_by": "apprentice",
-        },
-    )
+    refused = post_action(client, minor, page, "action-give_consent", given_by="apprentice")
     assert refused.status_code == 422
     read = text_of(refused)
     assert (
@@ -280,15 +284,8 @@ def test_a_version_conflict_shows_the_fresh_page(app: App) -> None:
     app.engine.fire_case(
         case_id, "record_contact", Actor.person("paul"), channel="sms", duration_min=5
     )
-    conflict = client.post(
-        f"/dossiers/{case_id}",
-        data={
-            "csrf": csrf_of(page.text),
-            "action": "record_contact",
-            "version": shown,
-            "channel": "phone",
-            "duration_min": "20",
-        },
+    conflict = post_action(  # with the version the page showed
+        client, case_id, page, "action-record_contact", channel="phone", duration_min="20"
     )
     assert conflict.status_code == 409
     read = text_of(conflict)
@@ -315,21 +312,18 @@ def test_referring_to_a_proposed_partner(app: App) -> None:
     assert radios == [str(near), str(far)]  # nearest first
     assert "Foyer de Laval (intervient dans le département du jeune)" in text_of(page)
     form = {
-        "csrf": csrf_of(page.text),
-        "action": "refer",
-        "version": version_in(page.text, "action-refer"),
         "need_category": "housing",
         "description": "Cherche un logement près du CFA",
         "consent": "oui",
     }
     # Not the first proposed, and no reason given: the guard's reason, beside the form.
-    refused = client.post(f"/dossiers/{case_id}", data={**form, "partner_id": str(far)})
+    refused = post_action(client, case_id, page, "action-refer", **form, partner_id=str(far))
     assert refused.status_code == 422
     assert "Le partenaire proposé en premier pour ce besoin est « Foyer de Laval »" in text_of(
         refused
     )
     assert f'name="partner_id" value="{far}" required checked' in refused.text
-    done = client.post(f"/dossiers/{case_id}", data={**form, "partner_id": str(near)})
+    done = post_action(client, case_id, page, "action-refer", **form, partner_id=str(near))
     assert done.status_code == 303
     after = client.get(done.headers["location"])
     assert "La fiche de liaison est créée en brouillon" in text_of(after)
@@ -338,15 +332,7 @@ def test_referring_to_a_proposed_partner(app: App) -> None:
     assert (sheet.partner_id, sheet.state) == (near, "draft")
     assert f"Fiche n° {sheet.id} : logement, vers Foyer de Laval" in text_of(after)
     # The sheet's own actions are forms of the page too: send it.
-    sent = client.post(
-        f"/dossiers/{case_id}",
-        data={
-            "csrf": csrf_of(after.text),
-            "action": "send",
-            "fiche": str(sheet.id),
-            "version": version_in(after.text, f"fiche-{sheet.id}-send"),
-        },
-    )
+    sent = post_action(client, case_id, after, f"fiche-{sheet.id}-send")
     assert sent.status_code == 303
     assert "Enregistré : Envoyer la fiche au partenaire." in text_of(
         client.get(sent.headers["location"])

@@ -53,9 +53,7 @@ def _event_line(
     partners: dict[int, str],
 ) -> str:
     """One event as people read it (`wording.event`), on one line of the terminal."""
-    versions = {
-        d.name: context.app.workflows.versions(d.name) for d in definitions.values() if d
-    }
+    versions = {d.name: context.app.workflows.versions(d.name) for d in definitions.values() if d}
     words = wording.event(e, definitions, versions, partners)
     data = printable(words.data)
     who = printable(words.who)

@@ -301,4 +301,3 @@ class LinkPages:
     def _message(self, request: Request, title: str, text: str, status: int) -> Response:
         html = self.env.get_template("message.html.j2").render(title=title, text=text)
         return HTMLResponse(html, status_code=status, headers=HEADERS)
-
