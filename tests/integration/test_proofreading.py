@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from casework.accounts.passwords import hash_password
 from casework.accounts.reset import request_reset
 from casework.accounts.throttle import Throttle
 from casework.actors import Actor
@@ -31,7 +32,7 @@ from casework.clock import FixedClock
 from casework.demo.mailcatcher import Caught, MailCatcher
 from casework.french import faults
 from casework.inbound.ingest import Ingestor
-from casework.models import Contract, OutboxMail
+from casework.models import Contract, OutboxMail, User
 from casework.notify.digest import DigestMaker
 from casework.notify.links import LinkSigner
 from casework.notify.sender import MailSender
@@ -39,7 +40,7 @@ from casework.resources import default_templates_dir
 from casework.settings import Settings
 from casework.web.links import LinkPages
 from tests.factories import add_case, add_contact, add_partner, add_sheet, add_user
-from tests.staff import csrf_of, log_in, staff_client, staff_user
+from tests.staff import PASSWORD, csrf_of, log_in, staff_client, staff_user
 
 BASE = "https://casework.example"
 LINK = re.compile(r"https://casework\.example/l/[A-Za-z0-9_\-.]+")
@@ -329,6 +330,31 @@ def test_the_staff_pages_read_as_french(season: Season) -> None:
     log_in(manager, "sophie")
     texts["staff: a case"] = plain_of(manager.get(f"/dossiers/{season.cases['adult']}").text)
     texts["staff: no such case"] = plain_of(manager.get("/dossiers/999999").text)
+    texts["staff: the cases"] = plain_of(manager.get("/dossiers?etat=consent_reminded").text)
+    followed = f"/dossiers/{season.cases['followed']}"
+    texts["staff: a followed case"] = plain_of(manager.get(f"{followed}?besoin=housing").text)
+    minor = manager.get(f"/dossiers/{season.cases['minor']}")
+    version = re.search(r'name="version" value="(\d+)"', minor.text)
+    assert version is not None
+    refused = manager.post(
+        f"/dossiers/{season.cases['minor']}",
+        data={
+            "csrf": csrf_of(minor.text),
+            "action": "give_consent",
+            "version": version.group(1),
+            "given_by": "apprentice",
+        },
+    )
+    texts["staff: an action refused"] = plain_of(refused.text)
+    with app.db.transaction() as conn:  # the season's counsellor, given a password
+        conn.execute(
+            update(User)
+            .where(User.login == "referente")
+            .values(password_hash=hash_password(PASSWORD))
+        )
+    counsellor = staff_client(app)
+    log_in(counsellor, "referente")
+    texts["staff: dashboard of a counsellor"] = plain_of(counsellor.get("/").text)
     evaluator = staff_client(app)
     log_in(evaluator, "eva")
     texts["staff: refused to a role"] = plain_of(evaluator.get("/dossiers/1").text)

@@ -92,7 +92,7 @@ def read_case(app: App, conn: Connection, case_id: int) -> CaseView:
             "Contrat",
             f"n° {k.cma_number}, du {paris_date(k.start_date)} au {paris_date(k.planned_end_date)}",
         ),
-        ("CFA", k.training_centre_name or "non renseigné"),
+        ("Centre de formation", k.training_centre_name or "non renseigné"),
         ("Diplôme préparé", k.diploma or "non renseigné"),
     ]
     if k.rupture_date:
@@ -246,7 +246,7 @@ def _replies(conn: Connection, detail: CaseDetail) -> list[Entry]:
         Entry(
             r.received_at,
             "Réponse reçue",
-            f"« {r.subject or 'sans objet'} » de {r.sender or 'expéditeur inconnu'}",
+            f"« {r.subject or 'sans objet'} », envoyée par {r.sender or 'un expéditeur inconnu'}",
             (f"Fiche n° {r.sheet_id} : " if r.sheet_id else "")
             + f"{INBOUND_STATUS.get(r.status, r.status)}.",
         )
@@ -272,7 +272,7 @@ def _alerts(conn: Connection, case_id: int) -> list[Entry]:
         Entry(
             a.created_at,
             "Alerte d'un partenaire",
-            f"« {a.subject or 'sans objet'} » de {a.sender}",
+            f"« {a.subject or 'sans objet'} », envoyée par {a.sender}",
             (a.text or "")[:2000],
             anchor=f"alerte-{a.id}",
             unread_alert=None if a.seen_at else a.id,
