@@ -48,13 +48,6 @@ REVOKE_REASON = "changement de référent"
 class HandoverRefused(CaseworkError):
     """A handover that cannot be done, said in French; nothing was written."""
 
-    def __init__(self, message: str):
-        self.message = message
-        super().__init__(message)
-
-    def french(self) -> str:
-        return self.message
-
 
 @dataclass
 class Handover:

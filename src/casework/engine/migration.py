@@ -49,13 +49,6 @@ CHUNK = 500
 class MigrationRefused(CaseworkError):
     """A migration that cannot be done as asked (said in French); nothing was written."""
 
-    def __init__(self, message: str):
-        self.message = message
-        super().__init__(message)
-
-    def french(self) -> str:
-        return self.message
-
 
 @dataclass(frozen=True)
 class PlannedTimer:

@@ -43,13 +43,6 @@ requires("case", by="le démarrage des dossiers (intake/launch.py)", start=GROUP
 class LaunchRefused(CaseworkError):
     """Referents cannot be given as asked (said in French)."""
 
-    def __init__(self, message: str):
-        self.message = message
-        super().__init__(message)
-
-    def french(self) -> str:
-        return self.message
-
 
 @dataclass(frozen=True)
 class Referents:
