@@ -80,7 +80,12 @@ def page_number(given: str | None) -> int:
 
 
 def french(error: Exception) -> str:
-    """A refusal as people read it: a CaseworkError's French, else its text."""
+    """A refusal as people read it: its words for the staff pages when it has some (no
+    command to type there: `staff.StaffRefused.on_page`), a CaseworkError's French, else its
+    text."""
+    on_page = getattr(error, "on_page", None)
+    if isinstance(on_page, str):
+        return on_page
     said = getattr(error, "french", None)
     return said() if callable(said) else str(error)
 
