@@ -92,7 +92,7 @@ def test_a_mail_is_shown_with_its_reason_and_its_text_escaped(app: App) -> None:
     assert "<script>" not in page.text
     assert "<b>" not in page.text
     read = text_of(page)
-    assert "De inconnu@ailleurs.example" in read
+    assert "Expéditeur inconnu@ailleurs.example" in read
     assert "Une erreur a empêché de le traiter (le détail est dans le journal du service)." in read
     assert "La réponse n'a pas pu être enregistrée sur sa fiche, qui avait changé." in read
     assert "RuntimeError" not in read

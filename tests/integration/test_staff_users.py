@@ -192,3 +192,37 @@ def test_only_an_administrator_edits_and_never_without_csrf(app: App) -> None:
     assert admin.post("/utilisateurs/claire", data=data).status_code == 403
     assert user(app, "claire").active
     assert events(app, "user", user(app, "claire").id) == []
+
+
+def test_these_pages_read_as_french(app: App) -> None:
+    from casework.french import faults
+    from tests.factories import add_contact, add_partner, add_sheet
+    from tests.integration.test_proofreading import CODES, plain_of
+    from tests.integration.test_staff_quarantine import quarantined, review
+
+    staff_user(app, "alex", role="administrator")
+    staff_user(app, "claire")
+    case_id = add_case(app, referent="claire", state="follow_up", cycle=1)
+    draft = add_sheet(app, case_id=case_id)
+    mail_id = quarantined(app, "Re: fiche", case_id=case_id, reason="acknowledge refusé : x")
+    partner = add_partner(app, name="ADLJ 53", departements=["53"], ack_days=1)
+    add_contact(app, partner, "accueil@adlj.example")
+    client = signed_in(app, "alex")
+    edit = client.post(
+        f"/partenaires/{partner}",
+        data={"csrf": csrf_of(client.get("/").text), "action": "contact", "courriel": "x"},
+    )
+    texts = {
+        "quarantine": client.get("/quarantaine").text,
+        "quarantine refused": review(client, mail_id, "fiche", numero=str(draft)).text,
+        "partners": client.get("/partenaires").text,
+        "a partner": client.get(f"/partenaires/{partner}").text,
+        "a partner refused": edit.text,
+        "users": client.get("/utilisateurs").text,
+        "a user": client.get("/utilisateurs/claire").text,
+        "a user refused": act(client, "claire", "desactiver", motif="départ").text,
+        "no such user": client.get("/utilisateurs/personne").text,
+    }
+    plain = {name: plain_of(page) for name, page in texts.items()}
+    assert {name: faults(t) for name, t in plain.items() if faults(t)} == {}
+    assert CODES.findall("\n".join(plain.values())) == []
