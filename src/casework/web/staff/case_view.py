@@ -33,6 +33,8 @@ from casework.notify.render import paris_date
 from casework.partners.directory import partner_names
 from casework.queries import CaseDetail, case_detail, timeline
 
+TIMELINE_PER_PAGE = 50
+
 
 def when(at: datetime | None) -> str:
     """« 04/03/2026 à 14:05 », in Paris."""
@@ -64,6 +66,19 @@ class CaseView:
     sheets: list[dict[str, Any]]
     entries: list[Entry] = field(default_factory=list)
     contacts: tuple[int, int] = (0, 0)  # how many, minutes in all
+    timeline_page: int = 1
+    older: bool = False  # a page of older lines follows
+
+    def show_timeline_page(self, page: int) -> None:
+        """Keep one page of the timeline, newest first. The first page also keeps every alert
+        not read yet, however old: the dashboard links to it there (`#alerte-N`)."""
+        start = (page - 1) * TIMELINE_PER_PAGE
+        kept = self.entries[start : start + TIMELINE_PER_PAGE]
+        if page == 1:
+            kept += [e for e in self.entries[TIMELINE_PER_PAGE:] if e.unread_alert]
+        self.older = len(self.entries) > start + TIMELINE_PER_PAGE
+        self.timeline_page = page
+        self.entries = kept
 
 
 def read_case(app: App, conn: Connection, case_id: int) -> CaseView:

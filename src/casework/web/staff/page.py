@@ -50,6 +50,11 @@ class PageContext:
     def address(self) -> str | None:
         return self.pages.facts.address(self.request)
 
+    def page_number(self, name: str = "page") -> int:
+        """A list's page from the query (`?page=`), from 1; anything else is the first page."""
+        given = self.request.query_params.get(name, "1")
+        return max(1, int(given)) if given.isascii() and given.isdigit() and len(given) < 7 else 1
+
     def render(self, template: str, status: int = 200, **values: Any) -> Response:
         """`templates/web/staff/<template>` in the layout (user, nav, CSRF value for forms)."""
         return self.pages.render(self.request, template, status, user=self.user, **values)
