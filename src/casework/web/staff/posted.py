@@ -73,12 +73,6 @@ def given_number(value: Any) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
 
 
-def page_number(given: str | None) -> int:
-    """`?page=`, from 1; anything else is the first page."""
-    text = given or ""
-    return max(1, int(text)) if text.isascii() and text.isdigit() and len(text) < 7 else 1
-
-
 def french(error: Exception) -> str:
     """A refusal as people read it: its words for the staff pages when it has some (no
     command to type there: `staff.StaffRefused.on_page`), a CaseworkError's French, else its

@@ -65,7 +65,7 @@ def directory_page(ctx: PageContext) -> Response:
     need = need if need in NEED_CATEGORY else None
     departement = _departement(query.get("departement", ""))
     everyone = query.get("tous") == "1"
-    page = posted.page_number(query.get("page"))
+    page = ctx.page_number()
     with ctx.app.db.transaction() as conn:
         rows = [p for p in list_partners(conn, need, everyone) if _covers(p, departement)]
         shown = rows[(page - 1) * posted.PER_PAGE : page * posted.PER_PAGE]

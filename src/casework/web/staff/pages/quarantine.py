@@ -70,7 +70,7 @@ def quarantine_page(ctx: PageContext) -> Response:
 def _show(
     ctx: PageContext, status: int = 200, problem: posted.Problem | None = None, notice: str = ""
 ) -> Response:
-    page = posted.page_number(ctx.request.query_params.get("page"))
+    page = ctx.page_number()
     query = (
         select(
             INBOUND.c.id,

@@ -76,7 +76,7 @@ def directory_page(ctx: PageContext) -> Response:
 
 
 def _list(ctx: PageContext, status: int = 200, problem: posted.Problem | None = None) -> Response:
-    page = posted.page_number(ctx.request.query_params.get("page"))
+    page = ctx.page_number()
     query = (
         select(USERS.c.login, USERS.c.name, USERS.c.email, USERS.c.role)
         .add_columns(USERS.c.territory, USERS.c.active)
