@@ -65,6 +65,12 @@ def waiting(settings: Settings) -> list[Path]:
     return sorted(folder.iterdir()) if folder.exists() else []
 
 
+def last_import(app: App) -> int:
+    """The latest import's number (on PostgreSQL a dry run uses one up: rolled back)."""
+    with app.db.read() as conn:
+        return int(conn.execute(select(FILES.c.id).order_by(FILES.c.id.desc())).scalars().first())
+
+
 def written(app: App) -> dict[str, list[Any]]:
     """What an import leaves in the database, without ids and times."""
     with app.db.read() as conn:
@@ -142,10 +148,12 @@ def test_a_dry_run_then_confirm_writes_what_the_command_line_writes(
         ]
     done = confirm(manager, dry)
     assert done.status_code == 303
-    assert done.headers["location"] == "/imports?fait=1#resultat"
-    history = text_of(manager.get("/imports?fait=1"))
-    assert "Import n° 1 de contrats_cma.csv : 80 nouvelles lignes, aucune ligne mise à jour" in (
-        history
+    number = last_import(app)
+    assert done.headers["location"] == f"/imports?fait={number}#resultat"
+    history = text_of(manager.get(f"/imports?fait={number}"))
+    assert (
+        f"Import n° {number} de contrats_cma.csv : 80 nouvelles lignes, aucune ligne mise à jour"
+        in (history)
     )
     assert waiting(settings) == []  # the file and its copy of the rejects are gone
     # The same file through `casework intake import` into another database: the same rows.
@@ -192,7 +200,7 @@ def test_a_second_confirm_imports_nothing_more(
     # The very same file sent again: the dry run says so, and offers no confirmation.
     repeat = text_of(manager.get(send(manager, season[1], source="ml").headers["location"]))
     assert "Ce fichier a déjà été importé le" in repeat
-    assert "(import n° 1) : l'importer à nouveau ne changerait rien" in repeat
+    assert f"(import n° {last_import(app)}) : l'importer à nouveau ne changerait rien" in repeat
     assert "Confirmer l'import" not in repeat
 
 
@@ -295,15 +303,16 @@ def test_the_history_links_each_imports_rejected_rows(
     app: App, manager: TestClient, season: tuple[Path, Path]
 ) -> None:
     confirm(manager, manager.get(send(manager, season[0]).headers["location"]))
+    number = last_import(app)
     history = manager.get("/imports")
     read = text_of(history)
-    assert "1 contrats_cma.csv Chambre de métiers et de l'artisanat" in read
+    assert f"{number} contrats_cma.csv Chambre de métiers et de l'artisanat" in read
     assert " sophie 80 80 0 4" in read
-    assert 'href="/imports/1"' in history.text
-    rejects = manager.get("/imports/1")
+    assert f'href="/imports/{number}"' in history.text
+    rejects = manager.get(f"/imports/{number}")
     said = text_of(rejects)
-    assert "Lignes écartées par l'import n° 1" in said
+    assert f"Lignes écartées par l'import n° {number}" in said
     assert "4 lignes écartées, gardées avec l'import" in said
     assert "82 Date de naissance : cette date n'existe pas" in said
     assert proofread(rejects) == []
-    assert manager.get("/imports/99").status_code == 404
+    assert manager.get(f"/imports/{number + 1}").status_code == 404
