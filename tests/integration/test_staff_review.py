@@ -23,9 +23,10 @@ from tests.staff import csrf_of, staff_client, staff_user
 NOW = datetime(2026, 9, 1, 8, tzinfo=UTC)
 
 
-def add_pairs(app: App, probabilities: list[float]) -> list[tuple[str, str]]:
+def add_pairs(app: App, probabilities: list[float], prefix: str = "") -> list[tuple[str, str]]:
     """A pair to review per probability: both imported rows, and the proposal as
-    `intake match` stores it (the same explanation); returns their keys, likeliest first."""
+    `intake match` stores it (the same explanation); returns their keys, likeliest first.
+    `prefix`: in keys and the file's digest, for a database other tests use too."""
     keys = []
     with app.db.transaction() as conn:
         file_id = conn.execute(
@@ -33,7 +34,7 @@ def add_pairs(app: App, probabilities: list[float]) -> list[tuple[str, str]]:
             {
                 "source": "cma",
                 "name": "contrats.csv",
-                "sha256": "0" * 64,
+                "sha256": prefix.ljust(64, "0"),
                 "described": "CSV",
                 "records": 0,
                 "rejected": 0,
@@ -44,7 +45,7 @@ def add_pairs(app: App, probabilities: list[float]) -> list[tuple[str, str]]:
             },
         ).scalar_one()
         for n, probability in enumerate(probabilities):
-            cma, ml = f"CMA-2026-{n:04d}", f"ML-{n:05d}"
+            cma, ml = f"CMA-{prefix}2026-{n:04d}", f"ML-{prefix}{n:05d}"
             person = {"birth_name": "MARTIN", "first_names": "Léa", "postcode": "53000"}
             for source, key, data in (
                 ("cma", cma, {**person, "birth_date": "2008-05-04", "commune": "Laval"}),
