@@ -87,8 +87,9 @@ def _show(
 
 
 def _notice(ctx: PageContext, conn: Any) -> str | None:
-    """After a POST went through: what was recorded, read again from the database (never the
-    address's words): `?fait=decision&contrat=…`, or `?fait=seuil&nombre=N`."""
+    """After a POST went through: what was recorded. `?fait=decision&contrat=…`: the person's
+    own latest decision on that contract, read again from the database (never the address's
+    words); `?fait=seuil&nombre=N`: a count, digits only."""
     query = ctx.request.query_params
     done = query.get("fait")
     if done == "seuil":
