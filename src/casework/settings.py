@@ -244,6 +244,11 @@ class WebSettings:
     reset_link_minutes: int = 60
     # The shortest password accepted (`casework.accounts.passwords`).
     min_password_length: int = 12
+    # A file sent to the Imports page waits this long for its confirmation, then is removed;
+    # kept meanwhile in `upload_dir` ("": a `casework-envois` folder in the system's temporary
+    # folder; with several service processes, one folder they all reach).
+    upload_minutes: int = 60
+    upload_dir: str = ""
 
 
 @dataclass(frozen=True)

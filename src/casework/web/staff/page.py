@@ -34,6 +34,9 @@ class Page:
     methods: tuple[str, ...] = ("GET",)
     nav: bool = True  # listed in the nav (a page about one case is not)
     order: int = 100  # place in the nav
+    # Its POST may carry a file (multipart/form-data, at most `[intake] max_file_bytes`); the
+    # handler gets it in `ctx.form`, and the core closes it after the handler.
+    upload: bool = False
 
 
 @dataclass
