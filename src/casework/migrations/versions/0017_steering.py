@@ -1,0 +1,39 @@
+"""The steering page's figures read small partial indexes: the month's ruptures (broken
+contracts), the month's exits (cases with an exit kind), the mails failed for good.
+
+Revision ID: 0017_steering
+Revises: 0016
+Create Date: 2026-12-10
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0017"
+down_revision = "0016"
+branch_labels = None
+depends_on = None
+
+INDEXES = (
+    ("ix_contracts_rupture_date", "contracts", "rupture_date", "rupture_date IS NOT NULL"),
+    ("ix_cases_exits", "cases", "state_since", "exit_kind IS NOT NULL"),
+    ("ix_outbox_failed", "outbox", "id", "status = 'failed'"),
+)
+
+
+def upgrade() -> None:
+    for name, table, column, where in INDEXES:
+        op.create_index(
+            name,
+            table,
+            [column],
+            sqlite_where=sa.text(where),
+            postgresql_where=sa.text(where),
+        )
+
+
+def downgrade() -> None:
+    for name, table, _column, _where in INDEXES:
+        op.drop_index(name, table_name=table)
