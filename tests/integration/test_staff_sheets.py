@@ -162,3 +162,26 @@ def test_a_sheet_marked_overdue_keeps_the_deadline_it_missed(
         f"En retard Fiche n° {s['late']} Inès MARTIN Foyer de Laval logement En retard, depuis le "
         "01/10/2026 au plus tard le 04/09/2026"
     ) in text_of(page)
+
+
+def test_a_managers_dashboard_counts_the_late_items_of_her_territory(
+    app: App, season: dict[str, Any]
+) -> None:
+    staff_user(app, "sophie", role="manager", territory=["53"])
+    staff_user(app, "alex", role="administrator")
+    reminded = add_case(app, referent="paul", state="consent_reminded", first_names="Noé")
+    in_territory(app, reminded, "53")
+    page = signed_in(app, "sophie").get("/")
+    read = text_of(page)
+    assert (
+        "Retards dans votre territoire 1 Consentement à recueillir (relancé) "
+        "1 Fiches de liaison en retard Actions du jour"
+    ) in read
+    assert 'href="/dossiers?etat=consent_reminded"' in page.text
+    assert 'href="/fiches?retard=1"' in page.text
+    # Her own actions stay her own: none of her colleagues' cases.
+    assert "Aucune action n'attend pour le moment dans vos dossiers." in read
+    everything = text_of(signed_in(app, "alex").get("/"))
+    assert "Retards sur tous les dossiers 1 Consentement à recueillir (relancé)" in everything
+    # A counsellor's dashboard is as it was: her own actions, no count of others'.
+    assert "Retards" not in text_of(signed_in(app, "claire").get("/"))
