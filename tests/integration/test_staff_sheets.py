@@ -174,14 +174,14 @@ def test_a_managers_dashboard_counts_the_late_items_of_her_territory(
     page = signed_in(app, "sophie").get("/")
     read = text_of(page)
     assert (
-        "Retards dans votre territoire 1 Consentement à recueillir (relancé) "
-        "1 Fiches de liaison en retard Actions du jour"
+        "Retards dans votre territoire Consentement à recueillir (relancé) : 1 "
+        "Fiches de liaison en retard : 1 Actions du jour"
     ) in read
     assert 'href="/dossiers?etat=consent_reminded"' in page.text
     assert 'href="/fiches?retard=1"' in page.text
     # Her own actions stay her own: none of her colleagues' cases.
     assert "Aucune action n'attend pour le moment dans vos dossiers." in read
     everything = text_of(signed_in(app, "alex").get("/"))
-    assert "Retards sur tous les dossiers 1 Consentement à recueillir (relancé)" in everything
+    assert "Retards sur tous les dossiers Consentement à recueillir (relancé) : 1" in everything
     # A counsellor's dashboard is as it was: her own actions, no count of others'.
     assert "Retards" not in text_of(signed_in(app, "claire").get("/"))
