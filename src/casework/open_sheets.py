@@ -7,7 +7,8 @@ waits for (`awaits` in `workflows/liaison.yaml`: the acknowledgement, then the f
 last working day before the reminder the entry into that state set, as the mails state it
 (`notify.deadlines.last_day`). It is read from the sheet's own timers through their index
 (entity, entity_id), whatever became of that timer since: a sheet marked overdue keeps the
-deadline it missed. A sheet is overdue once that day has passed (`Deadlines.overdue_from`).
+deadline it missed. A sheet is overdue once that day has passed (`Deadlines.overdue_from`), or
+when its state is tagged `overdue` (whatever its timers: the workflow says so).
 
 The scope is `accounts.scope`'s condition on `cases`; a page is one query (sheet, young person,
 partner, deadline: no query per row), the counts per partner one GROUP BY. Nothing here writes.
@@ -20,10 +21,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, case, false, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, case, false, func, or_, select, true
 
 from casework.models.tables import CASES, PARTNERS, PEOPLE, SHEETS, TIMERS
 from casework.notify.deadlines import last_day
+from casework.queries import OVERDUE_TAG, tagged_state
 from casework.states.definition import WorkflowDef
 from casework.timers.calendar import Calendar
 
@@ -109,6 +111,8 @@ def _in_scope(deadlines: Deadlines, where: SheetFilter) -> Any:
             SHEETS.c.case_id,
             SHEETS.c.partner_id,
             deadlines.deadline().label("deadline"),
+            # A state its workflow tags overdue is overdue whatever its timers said.
+            tagged_state(SHEETS, "liaison", OVERDUE_TAG, deadlines.sheets).label("marked"),
         )
         .join(CASES, CASES.c.id == SHEETS.c.case_id)
         .where(*conditions)
@@ -117,7 +121,8 @@ def _in_scope(deadlines: Deadlines, where: SheetFilter) -> Any:
 
 
 def _overdue(found: Any, deadlines: Deadlines, now: datetime) -> ColumnElement[bool]:
-    return and_(found.c.deadline.is_not(None), found.c.deadline < deadlines.overdue_from(now))
+    past = and_(found.c.deadline.is_not(None), found.c.deadline < deadlines.overdue_from(now))
+    return or_(found.c.marked == true(), past)
 
 
 def list_open_sheets(
@@ -157,7 +162,13 @@ def list_open_sheets(
         .join(PARTNERS, PARTNERS.c.id == SHEETS.c.partner_id)
         .join(CASES, CASES.c.id == SHEETS.c.case_id)
         .join(PEOPLE, PEOPLE.c.id == CASES.c.beneficiary_id)
-        .order_by(found.c.deadline.is_(None), found.c.deadline, SHEETS.c.state_since, SHEETS.c.id)
+        .order_by(
+            case((overdue, 0), else_=1),
+            found.c.deadline.is_(None),
+            found.c.deadline,
+            SHEETS.c.state_since,
+            SHEETS.c.id,
+        )
         .limit(limit)
         .offset(offset)
     )

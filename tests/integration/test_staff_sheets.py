@@ -185,3 +185,15 @@ def test_a_managers_dashboard_counts_the_late_items_of_her_territory(
     assert "Retards sur tous les dossiers Consentement à recueillir (relancé) : 1" in everything
     # A counsellor's dashboard is as it was: her own actions, no count of others'.
     assert "Retards" not in text_of(signed_in(app, "claire").get("/"))
+
+
+def test_a_sheet_in_an_overdue_state_is_overdue_whatever_its_timers(
+    app: App, season: dict[str, Any]
+) -> None:
+    s = season
+    marked = add_sheet(app, case_id=s["mine"], partner_id=s["mission"], state="overdue")
+    page = signed_in(app, "claire").get("/fiches")
+    assert listed(page) == [s["late"], marked, s["soon"], s["taken"], s["draft"]]
+    assert text_of(page).count("En retard Fiche") == 2
+    staff_user(app, "alex", role="administrator")
+    assert "Fiches de liaison en retard : 2" in text_of(signed_in(app, "alex").get("/"))
