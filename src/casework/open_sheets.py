@@ -101,7 +101,7 @@ class Deadlines:
 
 
 def _in_scope(deadlines: Deadlines, where: SheetFilter) -> Any:
-    """The open sheets of the filter's cases, with their deadline, as a subquery."""
+    """The open sheets of the filter's cases, with their deadline."""
     conditions = [deadlines.open(), where.visible]
     if where.partner_id is not None:
         conditions.append(SHEETS.c.partner_id == where.partner_id)
@@ -116,7 +116,10 @@ def _in_scope(deadlines: Deadlines, where: SheetFilter) -> Any:
         )
         .join(CASES, CASES.c.id == SHEETS.c.case_id)
         .where(*conditions)
-        .subquery("open_sheets")
+        # Computed once (each sheet's deadline read once), then sorted or counted: a plain
+        # subquery would be merged into the outer query, its deadline read at each mention.
+        .cte("open_sheets")
+        .prefix_with("MATERIALIZED")
     )
 
 

@@ -1,5 +1,6 @@
 """The steering page's figures read small partial indexes: the month's ruptures (broken
-contracts), the month's exits (cases with an exit kind), the mails failed for good.
+contracts), the month's exits (cases with an exit kind), the mails failed for good; and a
+manager's scope (the young people living in their territory) reads an index of départements.
 
 Revision ID: 0017_steering
 Revises: 0016
@@ -24,6 +25,7 @@ INDEXES = (
 
 
 def upgrade() -> None:
+    op.create_index(op.f("ix_beneficiaries_departement"), "beneficiaries", ["departement"])
     for name, table, column, where in INDEXES:
         op.create_index(
             name,
@@ -37,3 +39,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name, table, _column, _where in INDEXES:
         op.drop_index(name, table_name=table)
+    op.drop_index(op.f("ix_beneficiaries_departement"), table_name="beneficiaries")
