@@ -34,6 +34,20 @@ POSITIVE_EXIT = {
     "training": "formation",
     "job": "emploi",
 }
+MONTHS = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
 GIVEN_BY = {"apprentice": "l'apprenti(e)", "guardian": "le représentant légal", "both": "les deux"}
 GROUP = {"test": "test", "control": "témoin"}
 ASSIGNMENT_METHOD = {
