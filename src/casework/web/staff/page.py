@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     from casework.web.staff.app import StaffPages
 
 
+def page_number(given: str) -> int:
+    """A list's page as the address or a form gives it, from 1; anything else is the first."""
+    return max(1, int(given)) if given.isascii() and given.isdigit() and len(given) < 7 else 1
+
+
 @dataclass(frozen=True)
 class Page:
     """One route of the staff pages. `handler` runs in the thread pool (it may use the
@@ -55,8 +60,7 @@ class PageContext:
 
     def page_number(self, name: str = "page") -> int:
         """A list's page from the query (`?page=`), from 1; anything else is the first page."""
-        given = self.request.query_params.get(name, "1")
-        return max(1, int(given)) if given.isascii() and given.isdigit() and len(given) < 7 else 1
+        return page_number(self.request.query_params.get(name, "1"))
 
     def render(self, template: str, status: int = 200, **values: Any) -> Response:
         """`templates/web/staff/<template>` in the layout (user, nav, CSRF value for forms)."""

@@ -57,7 +57,7 @@ def imports_page(ctx: PageContext) -> Response:
 def _history(
     ctx: PageContext, status: int = 200, errors: dict[str, str] | None = None, **chosen: Any
 ) -> Response:
-    page = _page_number(ctx.request.query_params.get("page", "1"))
+    page = ctx.page_number()
     with ctx.app.db.read() as conn:
         rows = conn.execute(
             select(FILES)
@@ -157,7 +157,7 @@ def upload_page(ctx: PageContext) -> Response:
 
 def _dry_run(ctx: PageContext, upload: Upload, status: int = 200, refusal: str = "") -> Response:
     summary = upload.details["dry_run"]
-    page = _page_number(ctx.request.query_params.get("page", "1"))
+    page = ctx.page_number()
     problems = summary.get("problems", [])
     start = (page - 1) * PROBLEMS_PAGE
     with ctx.app.db.transaction() as conn:
@@ -204,7 +204,7 @@ def _confirm(ctx: PageContext, store: UploadStore, upload: Upload) -> Response:
 
 def rejects_page(ctx: PageContext) -> Response:
     file_id = int(ctx.params["file_id"])
-    page = _page_number(ctx.request.query_params.get("page", "1"))
+    page = ctx.page_number()
     with ctx.app.db.transaction() as conn:
         found = conn.execute(select(FILES).where(FILES.c.id == file_id)).first()
         if found is None:
@@ -254,10 +254,6 @@ def _count(n: int, one: str, many: str | None = None) -> str:
 
 def _number(given: str) -> int | None:
     return int(given) if given.isascii() and given.isdigit() and len(given) < 12 else None
-
-
-def _page_number(given: str) -> int:
-    return max(1, _number(given) or 1)
 
 
 PAGES = [

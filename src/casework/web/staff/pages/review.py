@@ -31,7 +31,7 @@ from casework.actors import Actor
 from casework.intake import matching
 from casework.models.tables import DECISIONS
 from casework.web.forms import PAGE_HEADERS
-from casework.web.staff.page import Page, PageContext
+from casework.web.staff.page import Page, PageContext, page_number
 from casework.web.staff.review_view import pair_view
 
 log = logging.getLogger("casework.staff")
@@ -54,7 +54,7 @@ def review_page(ctx: PageContext) -> Response:
     if ctx.request.method == "POST":
         return _post(ctx)
     query = ctx.request.query_params
-    return _show(ctx, _page_number(query.get("page", "1")), threshold=query.get("seuil"))
+    return _show(ctx, ctx.page_number(), threshold=query.get("seuil"))
 
 
 def _show(
@@ -121,7 +121,7 @@ def _notice(ctx: PageContext, conn: Any) -> str | None:
 def _post(ctx: PageContext) -> Response:
     form = ctx.form
     assert form is not None  # the core reads a POST's form before calling the page
-    page = _page_number(str(form.get("page", "1")))
+    page = page_number(str(form.get("page", "1")))
     if form.get("action") == "seuil":
         return _accept_above(ctx, str(form.get("seuil", "")), str(form.get("nombre", "")), page)
     verdict = str(form.get("decision", ""))
@@ -176,11 +176,6 @@ def _threshold(given: str) -> tuple[float | None, str | None]:
 def _number(given: str) -> int | None:
     """A count as a form or the address gives it; None for anything else."""
     return int(given) if given.isascii() and given.isdigit() and len(given) < 9 else None
-
-
-def _page_number(given: str) -> int:
-    """`?page=`, from 1; anything else is the first page."""
-    return max(1, _number(given) or 1)
 
 
 PAGES = [

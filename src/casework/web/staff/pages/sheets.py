@@ -19,8 +19,8 @@ from casework.models.tables import PARTNERS
 from casework.notify.deadlines import feedback_days, in_working_days
 from casework.notify.render import paris_date
 from casework.open_sheets import Deadlines, SheetFilter, list_open_sheets
-from casework.web.staff.page import Page, PageContext
-from casework.web.staff.pages.cases import PER_PAGE, _page_number
+from casework.web.staff.page import Page, PageContext, page_number
+from casework.web.staff.pages.cases import PER_PAGE
 
 
 def sheet_list(ctx: PageContext) -> Response:
@@ -28,7 +28,7 @@ def sheet_list(ctx: PageContext) -> Response:
     given = query.get("partenaire", "")
     partner = int(given) if given.isascii() and given.isdigit() and len(given) < 10 else None
     overdue_only = query.get("retard") == "1"
-    page = _page_number(query.get("page", "1"))
+    page = page_number(query.get("page", "1"))
     deadlines = Deadlines(ctx.app.workflows, ctx.app.engine.timers.calendar)
     where = SheetFilter(visible_cases(ctx.user), partner, overdue_only)
     with ctx.app.db.transaction() as conn:
