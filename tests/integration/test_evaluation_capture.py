@@ -15,7 +15,7 @@ from casework.app import App
 from casework.cli import main
 from casework.database import Database
 from casework.demo.mailcatcher import MailCatcher
-from casework.errors import TransitionRefused
+from casework.errors import InvalidTransitionData, TransitionRefused
 from casework.migrate import alembic_config, upgrade
 from casework.models import Case
 from casework.models.tables import ASSESSMENTS, CONTACT_LOGS
@@ -170,8 +170,9 @@ def test_the_one_year_assessment_waits_for_a_year_of_contract(app: App) -> None:
 
 def test_a_satisfaction_outside_one_to_five_is_refused(app: App) -> None:
     case_id = add_case(app, state="end_assessment", cycle=6)
-    with pytest.raises(Exception, match="satisfaction|Satisfaction"):
+    with pytest.raises(InvalidTransitionData) as refused:
         app.engine.fire_case(case_id, "record_assessment", PERSON, **{**ASSESS, "satisfaction": 6})
+    assert "« satisfaction » = 6 : au plus 5" in refused.value.french()
     assert assessments(app) == []
 
 

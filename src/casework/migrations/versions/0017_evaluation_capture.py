@@ -150,14 +150,8 @@ def _backfill(conn: sa.Connection) -> None:
         .limit(1)
         .scalar_subquery()
     )
-    conn.execute(
-        sa.update(CONTACTS).where(CONTACTS.c.state.is_(None)).values(state=last_event)
-    )
-    workflow = (
-        sa.select(CASES.c.id)
-        .where(CASES.c.id == CONTACTS.c.case_id)
-        .correlate(CONTACTS)
-    )
+    conn.execute(sa.update(CONTACTS).where(CONTACTS.c.state.is_(None)).values(state=last_event))
+    workflow = sa.select(CASES.c.id).where(CASES.c.id == CONTACTS.c.case_id).correlate(CONTACTS)
     for (name, version), phases in PHASES.items():
         of_workflow = workflow.where(
             CASES.c.workflow_name == name, CASES.c.workflow_version == version
