@@ -54,6 +54,7 @@ Exemples :
   casework partners import partenaires.csv
   casework case propose 12 --need logement
   casework demo --cases 30
+  casework power --baseline 0.20 --target 0.135
 """
 
 
@@ -249,6 +250,7 @@ def _register() -> None:
         links,
         mail,
         partners,
+        power,
         service,
         sheets,
         users,
@@ -271,6 +273,7 @@ def _register() -> None:
     main.add_command(users.users)
     users.users.add_command(accounts.set_password_command)
     main.add_command(accounts.access_log)
+    main.add_command(power.power)
     for command in (service.serve, service.status, service.timers, service.simulate):
         main.add_command(command)
 
