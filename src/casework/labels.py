@@ -48,6 +48,13 @@ DIPLOMA_OUTCOME = {
     "pending": "résultat en attente",
 }
 ASSESSMENT_MOMENT = {"one_year": "bilan à un an", "contract_end": "bilan de fin de contrat"}
+# How a case ended after a rupture (`cases.exit_kind`): a positive exit, or not.
+EXIT_KIND = {
+    **POSITIVE_EXIT,
+    "without_solution": "sortie sans solution",
+    "lost_contact": "perdu de vue",
+}
+LEARNER_STATUS = {"apprentice": "apprenti(e)", "student": "étudiant(e) du supérieur"}
 GIVEN_BY = {"apprentice": "l'apprenti(e)", "guardian": "le représentant légal", "both": "les deux"}
 GROUP = {"test": "test", "control": "témoin"}
 ASSIGNMENT_METHOD = {

@@ -55,6 +55,7 @@ Exemples :
   casework case propose 12 --need logement
   casework demo --cases 30
   casework power --baseline 0.20 --target 0.135
+  casework export --cohort 2026 --out evaluation-2026.xlsx
 """
 
 
@@ -241,6 +242,7 @@ def _register() -> None:
         cases,
         catcher,  # noqa: F401  (`mail catcher`, on the `mail` group)
         demo,
+        export,
         handover,  # noqa: F401  (`case reassign`, `cases handover`)
         history,
         inbound,
@@ -274,6 +276,7 @@ def _register() -> None:
     users.users.add_command(accounts.set_password_command)
     main.add_command(accounts.access_log)
     main.add_command(power.power)
+    main.add_command(export.export)
     for command in (service.serve, service.status, service.timers, service.simulate):
         main.add_command(command)
 
