@@ -51,8 +51,10 @@ def points(difference: float) -> str:
 
 
 @click.command("power")
-@click.option("--baseline", type=RATE, required=True, help="Taux de rupture sans suivi (témoin).")
-@click.option("--target", type=RATE, help="Taux de rupture visé dans le groupe test.")
+@click.option(
+    "--baseline", type=RATE, required=True, help="Le taux de rupture sans suivi (groupe témoin)."
+)
+@click.option("--target", type=RATE, help="Le taux de rupture visé dans le groupe test.")
 @click.option(
     "--per-group",
     type=int,

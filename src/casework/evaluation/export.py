@@ -60,6 +60,7 @@ from casework.wording import state as state_label
 PSEUDONYM_HEX = 16
 PAGE = 1000  # cases read per query
 _MOMENTS = (("un_an", "one_year", "à un an"), ("fin", "contract_end", "de fin de contrat"))
+NEEDS = tuple(enum_values(NeedCategory))
 
 
 class ExportRefused(CaseworkError):
@@ -147,7 +148,7 @@ def columns(phases: Sequence[tuple[str, str]]) -> list[Column]:
     sheets = [Column("fiches", "Fiches de liaison ouvertes (orientations vers un partenaire).")]
     sheets += [
         Column(f"fiches_{need}", f"Fiches de liaison pour le besoin « {NEED_CATEGORY[need]} ».")
-        for need in enum_values(NeedCategory)
+        for need in NEEDS
     ]
     assessments = []
     for prefix, _moment, said in _MOMENTS:
@@ -234,7 +235,7 @@ class CohortExport:
         for code, _label in self.phases:
             values += list(contacts.get(code, (0, 0)))
         needs = facts.sheets.get(case.id, {})
-        values += [sum(needs.values()), *(needs.get(n, 0) for n in enum_values(NeedCategory))]
+        values += [sum(needs.values()), *(needs.get(n, 0) for n in NEEDS)]
         for _prefix, moment, _said in _MOMENTS:
             found = facts.assessments.get((case.id, moment))
             if found is None:

@@ -153,4 +153,4 @@ def _write_dictionary(path: Path, columns: list[Column], day: date) -> None:
 
 def _cell(value: Any) -> Any:
     """Dates in ISO form (2026-09-01): what statistics software reads as a date."""
-    return value.isoformat() if isinstance(value, date) else value
+    return value.isoformat() if type(value) is date else value
