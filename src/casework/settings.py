@@ -45,16 +45,19 @@ def split_link_keys(raw: str) -> list[str]:
     return [k.strip() for k in raw.split(",") if k.strip()]
 
 
-def check_link_keys(keys: Sequence[str], source: str) -> None:
+def check_link_keys(
+    keys: Sequence[str], source: str, setting: str = "mail.link_keys", ranked: bool = True
+) -> None:
     """Refuse a key shorter than MIN_LINK_KEY_BYTES (UTF-8), naming it by its rank: a key's
-    value never goes into a message or a log."""
+    value never goes into a message or a log. (The pseudonyms' one key is checked alike.)"""
     for rank, key in enumerate(keys, 1):
         size = len(key.encode())
         if size < MIN_LINK_KEY_BYTES:
+            which = f"la clé n° {rank}" if ranked else "la clé"
             raise SettingsError(
                 source,
-                "mail.link_keys",
-                f"la clé n° {rank} est trop courte ({size} octet{'s' if size > 1 else ''}, il "
+                setting,
+                f"{which} est trop courte ({size} octet{'s' if size > 1 else ''}, il "
                 f"en faut au moins {MIN_LINK_KEY_BYTES}) ; créez-en une avec {NEW_KEY_COMMAND}",
             )
 
@@ -252,6 +255,14 @@ class WebSettings:
 
 
 @dataclass(frozen=True)
+class EvaluationSettings:
+    # The key of the evaluator's export's pseudonyms (HMAC-SHA256 of each case): the same key
+    # gives the same pseudonyms export after export; kept outside the database (set it in the
+    # environment, CASEWORK_EVALUATION_PSEUDONYM_KEY, like the link keys). Empty: no export.
+    pseudonym_key: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     paths: PathsSettings = field(default_factory=PathsSettings)
@@ -263,6 +274,7 @@ class Settings:
     inbound: InboundSettings = field(default_factory=InboundSettings)
     intake: IntakeSettings = field(default_factory=IntakeSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
 
     def with_database(self, url: str) -> Settings:
         return dataclasses.replace(self, database=dataclasses.replace(self.database, url=url))
@@ -307,6 +319,9 @@ def load_settings(
 # command at start with a French message instead of surfacing hours later.
 _CHECKS: dict[str, Callable[[object, str], None]] = {
     "mail.link_keys": lambda value, source: check_link_keys(split_link_keys(str(value)), source),
+    "evaluation.pseudonym_key": lambda value, source: check_link_keys(
+        [str(value)] if str(value) else [], source, "evaluation.pseudonym_key", ranked=False
+    ),
     "web.secure_cookies": lambda value, source: _one_of(
         value, SECURE_COOKIES, source, "web.secure_cookies"
     ),

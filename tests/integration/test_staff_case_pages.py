@@ -204,6 +204,7 @@ def test_recording_a_contact_from_the_case_page(app: App) -> None:
     client = signed_in(app, "claire")
     page = client.get(f"/dossiers/{case_id}")
     assert 'id="action-record_contact"' in page.text
+    assert "non renseigné" in text_of(page).split("Statut", 1)[1][:40]  # the status not known
     assert '<label for="action-record_contact-duration_min">Durée (minutes) *</label>' in page.text
     sent = post_action(
         client,

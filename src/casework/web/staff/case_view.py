@@ -20,6 +20,7 @@ from casework.labels import (
     ASSIGNMENT_METHOD,
     GROUP,
     INBOUND_STATUS,
+    LEARNER_STATUS,
     MAIL_RECIPIENT,
     MAIL_STATUS,
     NEED_CATEGORY,
@@ -109,6 +110,7 @@ def read_case(app: App, conn: Connection, case_id: int) -> CaseView:
         ),
         ("Centre de formation", k.training_centre_name or "non renseigné"),
         ("Diplôme préparé", k.diploma or "non renseigné"),
+        ("Statut", LEARNER_STATUS.get(k.learner_status or "", "non renseigné")),
     ]
     if k.rupture_date:
         initiative = RUPTURE_INITIATIVE.get(k.rupture_initiative or "", "initiative inconnue")

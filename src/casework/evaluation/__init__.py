@@ -1,0 +1,1 @@
+"""The programme's evaluation: power (`power.py`), the evaluator's export (`export.py`)."""
