@@ -1,0 +1,92 @@
+"""The data-extraction layer: what each table needs, computed in the database.
+
+Counts come grouped (GROUP BY in SQL: a few dozen rows for a million cases); durations come as
+(group, days, event, count) so that a survival curve is fitted on weights rather than on a
+million rows; only the cases a table follows one by one (sheets for working days, ruptures for
+the time to a positive exit) are streamed, and never as ORM objects.
+
+Grouping is done on a subquery's plain columns: PostgreSQL does not see two bound parameters
+(the cut-off in SELECT and in GROUP BY) as the same expression.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Connection, Select, case, func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from casework.evaluation.population import Population
+from casework.models.tables import CASES, CONTRACTS, PEOPLE
+
+Key = tuple[object, ...]
+
+
+def grouped(
+    conn: Connection, population: Population, *columns: ColumnElement[object]
+) -> dict[Key, int]:
+    """Cases counted by (group, entry year, *columns)."""
+    inner = (
+        select(CASES.c.group.label("grp"), population.entry_year, *columns)
+        .select_from(population.joined)
+        .where(population.where)
+        .subquery()
+    )
+    keys = list(inner.c)
+    query: Select[tuple[object, ...]] = select(*keys, func.count()).group_by(*keys)
+    return {tuple(row[:-1]): row[-1] for row in conn.execute(query)}
+
+
+def profile_counts(conn: Connection, population: Population) -> dict[str, dict[Key, int]]:
+    """Table 1's variables, each counted by group and entry year."""
+    variables: dict[str, ColumnElement[object]] = {
+        "age": population.age_at_start(),
+        "sex": PEOPLE.c.sex.label("sex"),
+        "level": CONTRACTS.c.diploma_level.label("level"),
+        "status": CONTRACTS.c.learner_status.label("status"),
+        "diploma": CONTRACTS.c.diploma.label("diploma"),
+        "departement": PEOPLE.c.departement.label("departement"),
+    }
+    return {name: grouped(conn, population, column) for name, column in variables.items()}
+
+
+def rupture_counts(conn: Connection, population: Population) -> dict[Key, int]:
+    """Cases by (group, entry year, ruptured by the cut-off: 0 or 1)."""
+    return grouped(conn, population, case((population.ruptured, 1), else_=0).label("ruptured"))
+
+
+def durations(conn: Connection, population: Population) -> dict[Key, int]:
+    """Cases by (group, entry year, days to rupture or censoring, event)."""
+    days, event = population.time_to_rupture()
+    return grouped(conn, population, days, event)
+
+
+@dataclass(frozen=True)
+class AfterRupture:
+    case_id: int
+    group: str
+    rupture_date: date
+    state: str
+    state_since: datetime
+    exit_kind: str | None
+
+
+def ruptured_cases(conn: Connection, population: Population) -> Iterator[AfterRupture]:
+    """The cases whose contract broke by the cut-off, one by one (a fraction of a cohort)."""
+    query = (
+        select(
+            CASES.c.id,
+            CASES.c.group,
+            CONTRACTS.c.rupture_date,
+            CASES.c.state,
+            CASES.c.state_since,
+            CASES.c.exit_kind,
+        )
+        .select_from(population.joined)
+        .where(population.where, population.ruptured)
+        .order_by(CASES.c.id)
+    )
+    for row in conn.execution_options(yield_per=5000).execute(query):
+        yield AfterRupture(*row)
