@@ -249,6 +249,7 @@ def _register() -> None:
         links,
         mail,
         partners,
+        report,
         service,
         sheets,
         users,
@@ -271,6 +272,7 @@ def _register() -> None:
     main.add_command(users.users)
     users.users.add_command(accounts.set_password_command)
     main.add_command(accounts.access_log)
+    main.add_command(report.report)
     for command in (service.serve, service.status, service.timers, service.simulate):
         main.add_command(command)
 

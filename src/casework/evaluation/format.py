@@ -13,9 +13,20 @@ from datetime import date
 
 # A narrow no-break space groups thousands and precedes "%" (French typography).
 NNBSP = "\u202f"
-MONTHS = (
-    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
-).split()
+MONTHS = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
 MISSING = "–"
 
 

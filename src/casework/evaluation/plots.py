@@ -29,10 +29,23 @@ def survival_plot(curves: list[Curve], x_label: str, y_label: str, months: int =
     axes = figure.add_subplot()
     for curve, (colour, line) in zip(curves, _STYLES, strict=False):
         times = [s[0] for s in curve.steps]
-        axes.step(times, [s[1] for s in curve.steps], where="post", color=colour,
-                  linestyle=line, label=curve.label)
-        axes.fill_between(times, [s[2] for s in curve.steps], [s[3] for s in curve.steps],
-                          step="post", color=colour, alpha=0.15, linewidth=0)
+        axes.step(
+            times,
+            [s[1] for s in curve.steps],
+            where="post",
+            color=colour,
+            linestyle=line,
+            label=curve.label,
+        )
+        axes.fill_between(
+            times,
+            [s[2] for s in curve.steps],
+            [s[3] for s in curve.steps],
+            step="post",
+            color=colour,
+            alpha=0.15,
+            linewidth=0,
+        )
     longest = max((c.steps[-1][0] for c in curves), default=months)
     axes.set_xlim(0, max(1.0, min(longest, months)))
     axes.set_ylim(0, 1.02)
@@ -50,4 +63,4 @@ def survival_plot(curves: list[Curve], x_label: str, y_label: str, months: int =
     figure.savefig(out, format="svg", metadata={"Date": None})
     svg = out.getvalue()
     # Inline in HTML: from the <svg> element on (no XML prolog, no DOCTYPE).
-    return svg[svg.index("<svg"):]
+    return svg[svg.index("<svg") :]

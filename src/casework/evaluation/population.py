@@ -48,9 +48,7 @@ class Population:
     @property
     def ruptured(self) -> ColumnElement[bool]:
         """A rupture known and dated by the cut-off."""
-        return and_(
-            CONTRACTS.c.rupture_date.is_not(None), CONTRACTS.c.rupture_date <= self.cutoff
-        )
+        return and_(CONTRACTS.c.rupture_date.is_not(None), CONTRACTS.c.rupture_date <= self.cutoff)
 
     def age_at_start(self) -> ColumnElement[int]:
         """Completed years at the contract's start, as `models.beneficiary.age_on` counts them

@@ -19,7 +19,6 @@ from casework.evaluation.extract import Key
 from casework.evaluation.format import Cell, Num, Pct
 from casework.evaluation.model import Block, Table
 from casework.intake.levels import LEVELS, STATUSES, diploma_kind
-from casework.labels import GROUP
 
 GROUPS = ("test", "control")
 UNKNOWN = "inconnu"
@@ -38,7 +37,9 @@ def years_of(counts: dict[Key, int]) -> list[int]:
     return sorted({int(key[1]) for key in counts if key[1] is not None})
 
 
-def collapse(counts: dict[Key, int], label: Callable[[object], str]) -> dict[tuple[str, int, str], int]:
+def collapse(
+    counts: dict[Key, int], label: Callable[[object], str]
+) -> dict[tuple[str, int, str], int]:
     """(group, year, value) counts → (group, year, label) counts."""
     out: Counter[tuple[str, int, str]] = Counter()
     for (group, year, value), n in counts.items():
@@ -88,7 +89,8 @@ def category_block(
         for year in spans:
             for group in GROUPS:
                 n = sum(
-                    v for (g, y, c), v in counts.items()
+                    v
+                    for (g, y, c), v in counts.items()
                     if g == group and c == category and (year is None or y == year)
                 )
                 total = totals.get((group, year), 0)
@@ -119,7 +121,8 @@ def _mean_age_row(age_counts: dict[Key, int], years: list[int]) -> list[Cell]:
     for year in spans:
         for group in GROUPS:
             ages = [
-                (int(str(a)), n) for (g, y, a), n in age_counts.items()
+                (int(str(a)), n)
+                for (g, y, a), n in age_counts.items()
                 if g == group and (year is None or y == year)
             ]
             described = (
@@ -147,14 +150,17 @@ def profile_table(
         category_block("Effectifs", sizes, ["effectif"], years, keep_empty=["effectif"]),
         age_block(counts["age"], bands, years),
         category_block(
-            "Sexe", collapse(counts["sex"], lambda s: SEX.get(str(s), UNKNOWN)),
-            [*SEX.values(), UNKNOWN], years,
+            "Sexe",
+            collapse(counts["sex"], lambda s: SEX.get(str(s), UNKNOWN)),
+            [*SEX.values(), UNKNOWN],
+            years,
         ),
         _levels_block(counts["level"], years),
         category_block(
             "Statut",
             collapse(counts["status"], lambda s: STATUSES.get(str(s), UNKNOWN)),
-            [*STATUSES.values(), UNKNOWN], years,
+            [*STATUSES.values(), UNKNOWN],
+            years,
         ),
         _diplomas_block(counts["diploma"], years),
         _departements_block(counts["departement"], years, departements_shown),
@@ -181,9 +187,7 @@ def profile_table(
 
 
 def _levels_block(level_counts: dict[Key, int], years: list[int]) -> Block:
-    counts = collapse(
-        level_counts, lambda v: UNKNOWN if v is None else level_label(int(str(v)))
-    )
+    counts = collapse(level_counts, lambda v: UNKNOWN if v is None else level_label(int(str(v))))
     order = [level_label(n) for n in range(3, 9)] + [UNKNOWN]
     return category_block("Niveau de formation préparé", counts, order, years)
 
@@ -199,9 +203,7 @@ def _diplomas_block(diploma_counts: dict[Key, int], years: list[int]) -> Block:
     return category_block("Diplôme préparé", counts, [*order, "autre diplôme", UNKNOWN], years)
 
 
-def _departements_block(
-    departement_counts: dict[Key, int], years: list[int], shown: int
-) -> Block:
+def _departements_block(departement_counts: dict[Key, int], years: list[int], shown: int) -> Block:
     counts = collapse(departement_counts, lambda d: UNKNOWN if d is None else str(d))
     named = sorted({k[2] for k in counts} - {UNKNOWN}, key=_by_total(counts))
     kept = set(named[:shown])

@@ -94,12 +94,20 @@ def ruptures_table(counts: dict[Key, int]) -> Table:
             low, high = rate.wilson()
             when = "toutes années" if year is None else str(year)
             rows.append(
-                [f"{GROUP[group].capitalize()}, {when}", rate.cases, rate.ruptures,
-                 Pct(rate.rate), Interval(low, high)]
+                [
+                    f"{GROUP[group].capitalize()}, {when}",
+                    rate.cases,
+                    rate.ruptures,
+                    Pct(rate.rate),
+                    Interval(low, high),
+                ]
             )
     blocks = [
-        Block(["Groupe", "Dossiers", "Ruptures", "Taux", "IC 95 % (Wilson)"], rows,
-              "Ruptures par groupe et année d'entrée"),
+        Block(
+            ["Groupe", "Dossiers", "Ruptures", "Taux", "IC 95 % (Wilson)"],
+            rows,
+            "Ruptures par groupe et année d'entrée",
+        ),
     ]
     comparison = compare(by.get(("test", None), Rate(0, 0)), by.get(("control", None), Rate(0, 0)))
     notes = []
@@ -135,8 +143,11 @@ def ruptures_table(counts: dict[Key, int]) -> Table:
 def _comparison_block(c: Comparison) -> Block:
     rows: list[list[Cell]] = [
         ["Différence de taux (test − témoin)", Pct(c.difference), Interval(*c.difference_ci)],
-        ["Risque relatif (test / témoin)", Num(c.relative_risk, 2),
-         Interval(*c.relative_risk_ci, pct=False, digits=2) if c.relative_risk_ci else None],
+        [
+            "Risque relatif (test / témoin)",
+            Num(c.relative_risk, 2),
+            Interval(*c.relative_risk_ci, pct=False, digits=2) if c.relative_risk_ci else None,
+        ],
         ["Test exact de Fisher (p)", PValue(c.fisher_p), None],
         ["Taux du groupe test détectable (80 %, 5 %)", Pct(c.detectable), None],
     ]

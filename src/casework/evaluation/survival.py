@@ -69,7 +69,12 @@ def fit(label: str, durations: Durations) -> Curve | None:
     survival = fitter.survival_function_.iloc[:, 0]
     bounds = fitter.confidence_interval_survival_function_
     steps = [
-        (float(t) / MONTH_DAYS, float(s), float(bounds.loc[t].iloc[0]), float(bounds.loc[t].iloc[1]))
+        (
+            float(t) / MONTH_DAYS,
+            float(s),
+            float(bounds.loc[t].iloc[0]),
+            float(bounds.loc[t].iloc[1]),
+        )
         for t, s in survival.items()
     ]
     return Curve(label, steps, max(days), fitter)

@@ -28,7 +28,9 @@ def by_group(counts: dict[Key, int]) -> dict[str, Durations]:
     return {group: Durations(found) for group, found in merged.items()}
 
 
-def curve_rows(curves: dict[str, Curve | None], durations: dict[str, Durations]) -> list[list[Cell]]:
+def curve_rows(
+    curves: dict[str, Curve | None], durations: dict[str, Durations]
+) -> list[list[Cell]]:
     rows: list[list[Cell]] = []
     for group in GROUPS:
         curve = curves.get(group)
@@ -53,16 +55,22 @@ def time_to_rupture_table(counts: dict[Key, int]) -> Table:
     columns = month_columns("Groupe")
     columns[2] = "Ruptures"
     blocks = [
-        Block(columns, curve_rows(curves, durations),
-              "Part des contrats non rompus (Kaplan–Meier)")
+        Block(columns, curve_rows(curves, durations), "Part des contrats non rompus (Kaplan–Meier)")
     ]
     notes = []
     test = log_rank(durations["test"], durations["control"])
     if test is not None:
         blocks.append(
-            Block(["Test du log-rank", "Statistique", "p"],
-                  [["Groupe test comparé au groupe témoin", Num(test.statistic, 2),
-                    PValue(test.p_value)]])
+            Block(
+                ["Test du log-rank", "Statistique", "p"],
+                [
+                    [
+                        "Groupe test comparé au groupe témoin",
+                        Num(test.statistic, 2),
+                        PValue(test.p_value),
+                    ]
+                ],
+            )
         )
     else:
         notes.append("Le test du log-rank demande des dossiers dans les deux groupes.")
@@ -84,9 +92,9 @@ def time_to_rupture_table(counts: dict[Key, int]) -> Table:
         blocks,
         notes,
         figure=survival_plot(drawn, "Mois depuis le début du contrat", "Contrats non rompus")
-        if drawn else None,
+        if drawn
+        else None,
         figure_caption="Part des contrats non rompus selon le temps écoulé depuis leur début, "
         "par groupe (zone claire : intervalle de confiance à 95 %).",
         empty=None if drawn else "Aucun dossier dans cette cohorte à cette date.",
     )
-
