@@ -142,7 +142,7 @@ def ruptures_table(counts: dict[Key, int]) -> Table:
 
 def _comparison_block(c: Comparison) -> Block:
     rows: list[list[Cell]] = [
-        ["Différence de taux (test − témoin)", Pct(c.difference), Interval(*c.difference_ci)],
+        ["Différence de taux (test − témoin, en points)", Pct(c.difference), Interval(*c.difference_ci)],
         [
             "Risque relatif (test / témoin)",
             Num(c.relative_risk, 2),
@@ -155,16 +155,17 @@ def _comparison_block(c: Comparison) -> Block:
 
 
 def _reading(c: Comparison) -> str:
-    significant = c.fisher_p < 0.05
-    said = (
-        "L'écart entre les groupes est statistiquement significatif au seuil de 5 %."
-        if significant
-        else "L'écart entre les groupes n'est pas statistiquement significatif au seuil de 5 %"
-        + (
-            f" : à cette taille, l'étude ne pouvait détecter qu'un taux du groupe test de "
-            f"{percent(c.detectable)} ou moins."
-            if c.detectable is not None
-            else "."
+    if c.fisher_p < 0.05:
+        return "L'écart entre les groupes est statistiquement significatif au seuil de 5 %."
+    said = "L'écart entre les groupes n'est pas statistiquement significatif au seuil de 5 %"
+    if c.detectable is None:
+        return f"{said}."
+    if c.detectable < 0.0005:
+        return (
+            f"{said} : à cette taille, l'étude n'aurait pas pu montrer d'écart, même sans "
+            "aucune rupture dans le groupe test."
         )
+    return (
+        f"{said} : à cette taille, l'étude ne pouvait montrer qu'un taux du groupe test de "
+        f"{percent(c.detectable)} ou moins."
     )
-    return said
