@@ -7,6 +7,7 @@ Writing goes to a temporary file renamed into place: a report is whole or absent
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -77,8 +78,16 @@ def write_pdf(report: Report, templates: Path, path: Path) -> None:
     from weasyprint import HTML  # imported here: Pango is loaded only for a PDF
 
     html = render_html(report, templates)
-    with _replacing(path) as temporary:
-        HTML(string=html).write_pdf(temporary)
+    # WeasyPrint's CSS checker warns about every SVG presentation property in matplotlib's
+    # inline styles (its SVG renderer applies them all the same): noise, not news.
+    css_log = logging.getLogger("weasyprint")
+    level = css_log.level
+    css_log.setLevel(logging.ERROR)
+    try:
+        with _replacing(path) as temporary:
+            HTML(string=html).write_pdf(temporary)
+    finally:
+        css_log.setLevel(level)
 
 
 def write_xlsx(report: Report, path: Path) -> None:
