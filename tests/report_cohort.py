@@ -42,16 +42,30 @@ def add_cohort(app: App, people: list[Person], cohort: int = COHORT) -> list[int
             n = next(_numbers)
             person = conn.execute(
                 insert(Beneficiary).returning(Beneficiary.id),
-                {"birth_name": f"Nom{n}", "first_names": "Camille", "birth_date": p.birth,
-                 "sex": p.sex, "departement": p.departement, "created_at": now,
-                 "updated_at": now},
+                {
+                    "birth_name": f"Nom{n}",
+                    "first_names": "Camille",
+                    "birth_date": p.birth,
+                    "sex": p.sex,
+                    "departement": p.departement,
+                    "created_at": now,
+                    "updated_at": now,
+                },
             ).scalar_one()
             contract = conn.execute(
                 insert(Contract).returning(Contract.id),
-                {"beneficiary_id": person, "cma_number": f"R-{n}", "start_date": p.start,
-                 "planned_end_date": p.end, "rupture_date": p.rupture,
-                 "diploma_level": p.level, "learner_status": p.status, "diploma": p.diploma,
-                 "created_at": now, "updated_at": now},
+                {
+                    "beneficiary_id": person,
+                    "cma_number": f"R-{n}",
+                    "start_date": p.start,
+                    "planned_end_date": p.end,
+                    "rupture_date": p.rupture,
+                    "diploma_level": p.level,
+                    "learner_status": p.status,
+                    "diploma": p.diploma,
+                    "created_at": now,
+                    "updated_at": now,
+                },
             ).scalar_one()
             state = p.state or (
                 ("rupture" if p.group == "test" else "rupture_recorded")
@@ -61,11 +75,21 @@ def add_cohort(app: App, people: list[Person], cohort: int = COHORT) -> list[int
             ids.append(
                 conn.execute(
                     insert(Case).returning(Case.id),
-                    {"beneficiary_id": person, "contract_id": contract, "cohort": cohort,
-                     "group": p.group, "assignment_method": "parity", "workflow_name": "case",
-                     "workflow_version": 1, "state": state, "version": 1,
-                     "state_since": p.state_since or datetime(2026, 9, 1, tzinfo=UTC),
-                     "exit_kind": p.exit_kind, "created_at": now, "updated_at": now},
+                    {
+                        "beneficiary_id": person,
+                        "contract_id": contract,
+                        "cohort": cohort,
+                        "group": p.group,
+                        "assignment_method": "parity",
+                        "workflow_name": "case",
+                        "workflow_version": 1,
+                        "state": state,
+                        "version": 1,
+                        "state_since": p.state_since or datetime(2026, 9, 1, tzinfo=UTC),
+                        "exit_kind": p.exit_kind,
+                        "created_at": now,
+                        "updated_at": now,
+                    },
                 ).scalar_one()
             )
     return ids

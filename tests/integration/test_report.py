@@ -4,7 +4,6 @@ scipy, statsmodels and lifelines called directly on the same rows, the cut-off, 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from lifelines import KaplanMeierFitter
@@ -36,8 +35,13 @@ def known_cohort() -> list[Person]:
     for i in range(20):
         rupture = START + timedelta(days=CONTROL_RUPTURES[i]) if i < 8 else None
         people.append(
-            Person("control", birth=date(2008, 3, 1), sex="F" if i < 10 else "M",
-                   status="apprentice" if i < 15 else "student", rupture=rupture)
+            Person(
+                "control",
+                birth=date(2008, 3, 1),
+                sex="F" if i < 10 else "M",
+                status="apprentice" if i < 15 else "student",
+                rupture=rupture,
+            )
         )
     people.append(Person("control", birth=date(2008, 3, 1), rupture=date(2027, 7, 1)))
     people.append(Person("test", start=date(2027, 7, 15)))
@@ -140,8 +144,9 @@ def test_table_3_equals_lifelines_on_one_row_per_case(report: Report) -> None:
     # The control case whose rupture is after the cut-off is censored at the cut-off.
     c_days, c_events = _rows(CONTROL_RUPTURES, 21)
     survival = block(table(report, 3), "Part des contrats non rompus (Kaplan–Meier)")
-    for shown, (days, events) in zip(survival.rows, [(t_days, t_events), (c_days, c_events)],
-                                     strict=True):
+    for shown, (days, events) in zip(
+        survival.rows, [(t_days, t_events), (c_days, c_events)], strict=True
+    ):
         fitter = KaplanMeierFitter().fit(days, events)
         assert shown[1:3] == [len(days), sum(events)]
         for position, months in ((3, 3), (5, 6)):
@@ -166,8 +171,12 @@ def test_a_year_narrows_the_cohort_to_contracts_started_that_year(app: App) -> N
     both = build_report(app, Scope(COHORT, CUTOFF))
     rows = block(table(both, 2), "Ruptures par groupe et année d'entrée").rows
     assert [r[0] for r in rows] == [
-        "Test, 2026", "Témoin, 2026", "Test, 2027", "Témoin, 2027",
-        "Test, toutes années", "Témoin, toutes années",
+        "Test, 2026",
+        "Témoin, 2026",
+        "Test, 2027",
+        "Témoin, 2027",
+        "Test, toutes années",
+        "Témoin, toutes années",
     ]
 
 

@@ -142,7 +142,11 @@ def ruptures_table(counts: dict[Key, int]) -> Table:
 
 def _comparison_block(c: Comparison) -> Block:
     rows: list[list[Cell]] = [
-        ["Différence de taux (test − témoin, en points)", Pct(c.difference), Interval(*c.difference_ci)],
+        [
+            "Différence de taux (test − témoin, en points)",
+            Pct(c.difference),
+            Interval(*c.difference_ci),
+        ],
         [
             "Risque relatif (test / témoin)",
             Num(c.relative_risk, 2),
