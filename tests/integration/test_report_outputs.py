@@ -48,12 +48,14 @@ def test_the_command_writes_the_report_as_html_and_as_xlsx(
     html = html_file.read_text(encoding="utf-8")
     assert "Données arrêtées au 30 juin 2027 : 41 dossiers" in html
     assert html.count("<h2>Tableau ") == 7
-    assert "<svg" in html and "Aucune évaluation enregistrée à la date d&#39;arrêt." in html
+    assert "<svg" in html
+    assert "Aucune évaluation enregistrée à la date d&#39;arrêt." in html
     assert "15,0\u202f%" in html  # 3 ruptures out of 20 in the test group
     done = run(db_url, *common, "--format", "xlsx")
     assert done.exit_code == 0, done.output
     book = load_workbook(tmp_path / "rapport-cohorte-2026-2027-06-30.xlsx")
-    assert book.sheetnames[0] == "Rapport" and len(book.sheetnames) == 8
+    assert book.sheetnames[0] == "Rapport"
+    assert len(book.sheetnames) == 8
     sheet = book["2. Ruptures de contrat"]
     rows = [[c.value for c in r] for r in sheet.iter_rows()]
     test_row = next(r for r in rows if r[0] == "Test, toutes années")

@@ -51,5 +51,7 @@ def test_numbers_and_dates_read_as_french() -> None:
     assert long_date(date(2026, 3, 1)) == "1er mars 2026"
     assert long_date(date(2026, 8, 15)) == "15 août 2026"
     html = render_html(small_report(), default_templates_dir())
-    assert "1\u202f234" in html and "12,5\u202f%" in html and "<svg" in html
+    assert "1\u202f234" in html
+    assert "12,5\u202f%" in html
+    assert "<svg" in html
     assert "Données arrêtées au 30 juin 2027 : 10 dossiers" in html

@@ -19,6 +19,7 @@ from casework.evaluation.model import Block, Table
 from casework.labels import GROUP
 
 GROUPS = ("test", "control")
+DIFFERENCE = "Différence de taux (test − témoin, en points)"
 
 
 @dataclass(frozen=True)
