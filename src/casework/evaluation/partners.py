@@ -77,15 +77,35 @@ class PartnerFigures:
     reminded: int = 0
     escalated: int = 0
 
+    def absorb(self, other: PartnerFigures) -> None:
+        self.sheets += other.sheets
+        for mine, theirs in ((self.ack, other.ack), (self.feedback, other.feedback)):
+            mine.days += theirs.days
+            mine.within += theirs.within
+            mine.late += theirs.late
+        self.reminded += other.reminded
+        self.escalated += other.escalated
 
-def partners_table(
+    def row(self, name: str) -> list[Cell]:
+        return [
+            name,
+            self.sheets,
+            *self.ack.cells(),
+            *self.feedback.cells(),
+            self.reminded,
+            self.escalated,
+        ]
+
+
+def tally(
     sheets: Iterable[SentSheet],
     events: set[tuple[int, str]],
     calendar: Calendar,
     liaison: WorkflowDef,
     cutoff: date,
-) -> Table:
-    ack_default, feedback_default = charter_ack_days(liaison), feedback_days(liaison, None)
+) -> tuple[dict[str, PartnerFigures], dict[tuple[str, str], int]]:
+    """Each partner's figures, and the sheets by (partner, need)."""
+    ack_default = charter_ack_days(liaison)
     figures: dict[str, PartnerFigures] = defaultdict(PartnerFigures)
     by_need: dict[tuple[str, str], int] = defaultdict(int)
     for sheet in sheets:
@@ -98,37 +118,29 @@ def partners_table(
         ack_deadline = sheet.ack_days if sheet.ack_days is not None else ack_default
         row.ack.add(calendar, sheet.sent_at, sheet.acknowledged_at, ack_deadline, cutoff)
         if sheet.acknowledged_at is not None:
-            own = (
-                feedback_days(liaison, sheet.feedback_days)
-                if sheet.feedback_days
-                else feedback_default
-            )
+            own = feedback_days(liaison, sheet.feedback_days)
             row.feedback.add(calendar, sheet.acknowledged_at, sheet.feedback_at, own, cutoff)
         row.reminded += (sheet.id, REMIND) in events
         row.escalated += (sheet.id, ESCALATE) in events
+    return figures, by_need
+
+
+def partners_table(
+    sheets: Iterable[SentSheet],
+    events: set[tuple[int, str]],
+    calendar: Calendar,
+    liaison: WorkflowDef,
+    cutoff: date,
+) -> Table:
+    ack_default, feedback_default = charter_ack_days(liaison), feedback_days(liaison, None)
+    figures, by_need = tally(sheets, events, calendar, liaison, cutoff)
     total = PartnerFigures()
     rows: list[list[Cell]] = []
     for name in sorted(figures, key=lambda n: (-figures[n].sheets, n)):
-        f = figures[name]
-        rows.append([name, f.sheets, *f.ack.cells(), *f.feedback.cells(), f.reminded, f.escalated])
-        total.sheets += f.sheets
-        for mine, theirs in ((total.ack, f.ack), (total.feedback, f.feedback)):
-            mine.days += theirs.days
-            mine.within += theirs.within
-            mine.late += theirs.late
-        total.reminded += f.reminded
-        total.escalated += f.escalated
+        rows.append(figures[name].row(name))
+        total.absorb(figures[name])
     if rows:
-        rows.append(
-            [
-                "Ensemble",
-                total.sheets,
-                *total.ack.cells(),
-                *total.feedback.cells(),
-                total.reminded,
-                total.escalated,
-            ]
-        )
+        rows.append(total.row("Ensemble"))
     columns = [
         "Partenaire",
         "Fiches envoyées",
