@@ -44,7 +44,7 @@ from casework.french import os_error
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
     metavar="DOSSIER",
-    help="Dossier où écrire le rapport (créé s'il manque).",
+    help="Où écrire le rapport (un dossier, créé s'il manque).",
 )
 @click.pass_obj
 def report(
