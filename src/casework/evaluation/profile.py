@@ -147,7 +147,7 @@ def profile_table(
     years = years_of(counts["sex"])
     sizes = collapse(counts["sex"], lambda _: "effectif")
     blocks = [
-        category_block("Effectifs", sizes, ["effectif"], years, keep_empty=["effectif"]),
+        _sizes_block(sizes, years),
         age_block(counts["age"], bands, years),
         category_block(
             "Sexe",
@@ -184,6 +184,14 @@ def profile_table(
         blocks,
         empty=None if sizes else "Aucun dossier dans cette cohorte à cette date.",
     )
+
+
+def _sizes_block(sizes: dict[tuple[str, int, str], int], years: list[int]) -> Block:
+    """How many: every group is all of itself, so no difference to measure."""
+    block = category_block("Effectifs", sizes, ["effectif"], years, keep_empty=["effectif"])
+    block.rows[0][-1] = None
+    block.columns[-1] = ""
+    return block
 
 
 def _levels_block(level_counts: dict[Key, int], years: list[int]) -> Block:
