@@ -88,5 +88,5 @@ def ruptured_cases(conn: Connection, population: Population) -> Iterator[AfterRu
         .where(population.where, population.ruptured)
         .order_by(CASES.c.id)
     )
-    for row in conn.execution_options(yield_per=5000).execute(query):
+    for row in conn.execute(query.execution_options(yield_per=5000)):
         yield AfterRupture(*row)

@@ -156,7 +156,7 @@ def sent_sheets(conn: Connection, population: Population) -> Iterator[SentSheet]
         .where(population.where, SHEETS.c.sent_at < end)
         .order_by(SHEETS.c.id)
     )
-    for row in conn.execution_options(yield_per=5000).execute(query):
+    for row in conn.execute(query.execution_options(yield_per=5000)):
         sheet = SentSheet(*row)
         yield SentSheet(
             **{
