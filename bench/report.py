@@ -27,6 +27,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
 import argparse
+import itertools
 import multiprocessing as mp
 import platform
 import resource
@@ -62,6 +63,12 @@ EXITS = ["new_contract_same_trade", "other_orientation", "training", "job"]
 
 
 def peak_rss_mb() -> float:
+    """This process's own peak: VmHWM, which starts afresh at exec (ru_maxrss would carry the
+    parent's peak over into a spawned child, the set-up's included)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -278,8 +285,10 @@ def _baseline(url: str, queue: Any) -> None:
 def _report(url: str, folder: str, queue: Any) -> None:
     app = build_app(settings_for(url), FixedClock(NOW))
     started = time.perf_counter()
-    report = build_report(app, Scope(COHORT, CUTOFF))
+    marks = [started]
+    report = build_report(app, Scope(COHORT, CUTOFF), lambda: marks.append(time.perf_counter()))
     computed = time.perf_counter() - started
+    steps = [after - before for before, after in itertools.pairwise(marks)]
     for fmt in ("html", "xlsx", "pdf"):
         write(report, fmt, app.settings.paths.templates, Path(folder))
     queue.put(
@@ -288,6 +297,7 @@ def _report(url: str, folder: str, queue: Any) -> None:
             "computed": computed,
             "rss": peak_rss_mb(),
             "population": report.population,
+            "steps": steps,
         }
     )
 
@@ -336,6 +346,8 @@ def main() -> None:
             f"ratio report/baseline {done['seconds'] / base['seconds']:.1f}",
             flush=True,
         )
+        each = ", ".join(f"{n} {s:.1f} s" for n, s in enumerate(done["steps"], start=1))
+        print(f"  tables: {each}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
