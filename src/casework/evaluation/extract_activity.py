@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from casework.evaluation.extract import Key
 from casework.evaluation.population import Population
-from casework.models.tables import CASES, CONTACT_LOGS, EVENTS, PARTNERS, SHEETS
+from casework.models.tables import CONTACT_LOGS, EVENTS, PARTNERS, SHEETS
 from casework.timers.calendar import PARIS
 
 
@@ -31,15 +31,14 @@ def cutoff_end(population: Population) -> datetime:
 def cases_reaching(conn: Connection, population: Population, triggers: list[str]) -> dict[Key, int]:
     """Cases by (group, trigger) that had a transition with that trigger by the cut-off."""
     query = (
-        select(CASES.c.group, EVENTS.c.trigger, func.count(func.distinct(EVENTS.c.case_id)))
-        .select_from(population.joined.join(EVENTS, EVENTS.c.case_id == CASES.c.id))
+        select(population.group, EVENTS.c.trigger, func.count(func.distinct(EVENTS.c.case_id)))
+        .select_from(population.join(EVENTS))
         .where(
-            population.where,
             EVENTS.c.entity == "case",
             EVENTS.c.trigger.in_(triggers),
             EVENTS.c.at < cutoff_end(population),
         )
-        .group_by(CASES.c.group, EVENTS.c.trigger)
+        .group_by(population.group, EVENTS.c.trigger)
     )
     return {(row[0], row[1]): row[2] for row in conn.execute(query)}
 
@@ -56,8 +55,8 @@ def _contacts_by(
             func.coalesce(func.sum(CONTACT_LOGS.c.duration_min), 0),
             func.count(func.distinct(CONTACT_LOGS.c.case_id)),
         )
-        .select_from(population.joined.join(CONTACT_LOGS, CONTACT_LOGS.c.case_id == CASES.c.id))
-        .where(population.where, CONTACT_LOGS.c.at < cutoff_end(population))
+        .select_from(population.join(CONTACT_LOGS))
+        .where(CONTACT_LOGS.c.at < cutoff_end(population))
     )
     if keys:
         query = query.group_by(*keys)
@@ -78,8 +77,8 @@ def contacts_per_case(conn: Connection, population: Population) -> dict[int, int
     """How many cases had n contacts by the cut-off: n → cases (n ≥ 1)."""
     per_case = (
         select(func.count().label("n"))
-        .select_from(population.joined.join(CONTACT_LOGS, CONTACT_LOGS.c.case_id == CASES.c.id))
-        .where(population.where, CONTACT_LOGS.c.at < cutoff_end(population))
+        .select_from(population.join(CONTACT_LOGS))
+        .where(CONTACT_LOGS.c.at < cutoff_end(population))
         .group_by(CONTACT_LOGS.c.case_id)
         .subquery()
     )
@@ -91,8 +90,8 @@ def difficulties(conn: Connection, population: Population) -> dict[str, tuple[in
     """Need category → (contacts that noted it, cases), from each contact's JSON list."""
     inner = (
         select(CONTACT_LOGS.c.id, CONTACT_LOGS.c.case_id, CONTACT_LOGS.c.difficulties)
-        .select_from(population.joined.join(CONTACT_LOGS, CONTACT_LOGS.c.case_id == CASES.c.id))
-        .where(population.where, CONTACT_LOGS.c.at < cutoff_end(population))
+        .select_from(population.join(CONTACT_LOGS))
+        .where(CONTACT_LOGS.c.at < cutoff_end(population))
         .subquery()
     )
     if population.sqlite:
@@ -113,8 +112,8 @@ def referrals(conn: Connection, population: Population) -> dict[str, tuple[int, 
     """Need category → (sheets sent by the cut-off, cases)."""
     query = (
         select(SHEETS.c.need_category, func.count(), func.count(func.distinct(SHEETS.c.case_id)))
-        .select_from(population.joined.join(SHEETS, SHEETS.c.case_id == CASES.c.id))
-        .where(population.where, SHEETS.c.sent_at < cutoff_end(population))
+        .select_from(population.join(SHEETS))
+        .where(SHEETS.c.sent_at < cutoff_end(population))
         .group_by(SHEETS.c.need_category)
     )
     return {str(row[0]): (int(row[1]), int(row[2])) for row in conn.execute(query)}
@@ -148,12 +147,8 @@ def sent_sheets(conn: Connection, population: Population) -> Iterator[SentSheet]
             SHEETS.c.acknowledged_at,
             SHEETS.c.feedback_at,
         )
-        .select_from(
-            population.joined.join(SHEETS, SHEETS.c.case_id == CASES.c.id).join(
-                PARTNERS, PARTNERS.c.id == SHEETS.c.partner_id
-            )
-        )
-        .where(population.where, SHEETS.c.sent_at < end)
+        .select_from(population.join(SHEETS).join(PARTNERS, PARTNERS.c.id == SHEETS.c.partner_id))
+        .where(SHEETS.c.sent_at < end)
         .order_by(SHEETS.c.id)
     )
     for row in conn.execute(query.execution_options(yield_per=5000)):
@@ -178,9 +173,8 @@ def sheet_events(
     query = (
         select(EVENTS.c.entity_id, EVENTS.c.trigger)
         .distinct()
-        .select_from(population.joined.join(EVENTS, EVENTS.c.case_id == CASES.c.id))
+        .select_from(population.join(EVENTS))
         .where(
-            population.where,
             EVENTS.c.entity == "liaison",
             EVENTS.c.trigger.in_(triggers),
             EVENTS.c.at < cutoff_end(population),
@@ -195,10 +189,9 @@ def assessments(
     """Assessments recorded by the cut-off: counted by (group, *their recorded fields)."""
     values = [EVENTS.c.data[name].as_string().label(name) for name in fields]
     inner = (
-        select(CASES.c.group.label("grp"), *values)
-        .select_from(population.joined.join(EVENTS, EVENTS.c.case_id == CASES.c.id))
+        select(population.group.label("grp"), *values)
+        .select_from(population.join(EVENTS))
         .where(
-            population.where,
             EVENTS.c.entity == "case",
             EVENTS.c.trigger == trigger,
             EVENTS.c.at < cutoff_end(population),

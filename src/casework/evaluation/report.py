@@ -20,7 +20,7 @@ from casework.evaluation.bands import parse_bands
 from casework.evaluation.format import long_date
 from casework.evaluation.model import Report, Scope, Table
 from casework.evaluation.partners import ESCALATE, REMIND, partners_table
-from casework.evaluation.population import Population
+from casework.evaluation.population import Population, materialised
 from casework.evaluation.profile import profile_table
 from casework.evaluation.ruptures import ruptures_table
 from casework.evaluation.time_to_rupture import time_to_rupture_table
@@ -48,8 +48,10 @@ def build_report(app: App, scope: Scope, progress: Callable[[], None] = lambda: 
     liaison = app.workflows.latest("liaison").definition
     calendar = build_calendar(app.settings.calendar)
     tables: list[Table] = []
-    with app.db.read() as conn:
-        population = Population(scope, conn.dialect.name)
+    with (
+        app.db.read() as conn,
+        materialised(conn, Population(scope, conn.dialect.name)) as population,
+    ):
         profile = extract.profile_counts(conn, population)
         tables.append(profile_table(profile, bands, settings.departements_shown))
         progress()
