@@ -263,6 +263,15 @@ class EvaluationSettings:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    # `casework report`'s age bands, in completed years at the contract's start: "low-high"
+    # or "low-" (and over), in order. Ages outside them are shown apart ("moins de 16 ans").
+    age_bands: str = "16-17, 18-25, 26-"
+    # Départements shown one by one in Table 1 (the most frequent); the others together.
+    departements_shown: int = 15
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     paths: PathsSettings = field(default_factory=PathsSettings)
@@ -275,6 +284,7 @@ class Settings:
     intake: IntakeSettings = field(default_factory=IntakeSettings)
     web: WebSettings = field(default_factory=WebSettings)
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
 
     def with_database(self, url: str) -> Settings:
         return dataclasses.replace(self, database=dataclasses.replace(self.database, url=url))
@@ -325,8 +335,18 @@ _CHECKS: dict[str, Callable[[object, str], None]] = {
     "web.secure_cookies": lambda value, source: _one_of(
         value, SECURE_COOKIES, source, "web.secure_cookies"
     ),
+    "report.age_bands": lambda value, source: _age_bands(str(value), source),
 }
 SECURE_COOKIES = ("auto", "always", "never")
+
+
+def _age_bands(value: str, source: str) -> None:
+    from casework.evaluation.bands import BandsError, parse_bands
+
+    try:
+        parse_bands(value)
+    except BandsError as error:
+        raise SettingsError(source, "report.age_bands", str(error)) from None
 
 
 def _one_of(value: object, allowed: Sequence[str], source: str, key: str) -> None:

@@ -253,6 +253,7 @@ def _register() -> None:
         mail,
         partners,
         power,
+        report,
         service,
         sheets,
         users,
@@ -277,6 +278,7 @@ def _register() -> None:
     main.add_command(accounts.access_log)
     main.add_command(power.power)
     main.add_command(export.export)
+    main.add_command(report.report)
     for command in (service.serve, service.status, service.timers, service.simulate):
         main.add_command(command)
 

@@ -1,1 +1,2 @@
-"""The programme's evaluation: power (`power.py`), the evaluator's export (`export.py`)."""
+"""The evaluation: what the stored cases, contracts, contacts and sheets say about the programme
+(the report's tables, their statistics, their outputs)."""
