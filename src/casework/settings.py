@@ -173,6 +173,9 @@ class InboundSettings:
     # Larger messages are refused at the door over LMTP (the sending server keeps them and
     # says so); over IMAP, taken as their headers only, to the quarantine, left in the box.
     max_message_bytes: int = 25_000_000
+    # The longest line the LMTP receiver takes (RFC 5321 says 1,000 bytes, but real mail has
+    # longer: HTML on one line, long headers); a longer line is refused with 500.
+    max_line_bytes: int = 65_536
     # Attachments up to this size are kept apart (the raw message always has them all).
     max_attachment_bytes: int = 10_000_000
     # Partners alert counsellors by writing to <alert_local>@<mail.domain> ("" turns it off):

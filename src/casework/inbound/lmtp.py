@@ -3,7 +3,8 @@
 Nothing lost: the 250 that tells the mail server the message is delivered is sent only after
 `ingest` has committed; any error answers 451 and the server keeps the message and retries. One
 recipient per transaction (the others get 452 and come in the next one), so one answer per
-message is always the right number of LMTP answers.
+message is always the right number of LMTP answers. Lines up to `inbound.max_line_bytes` are
+taken (RFC 5321's 1,000 bytes is aiosmtpd's default; real mail has longer lines).
 """
 
 from __future__ import annotations
@@ -56,9 +57,22 @@ class _Handler:
         return f"250 2.0.0 Reçu ({result.status})"
 
 
+class _LongLinesLMTP(LMTP):
+    """aiosmtpd's LMTP with its line limit (a class attribute, read when a connection's reader
+    is built) set per receiver."""
+
+    def __init__(self, handler: Any, line_length_limit: int, **kwargs: Any):
+        self.line_length_limit = line_length_limit
+        super().__init__(handler, **kwargs)
+
+
 class _LMTPController(Controller):
+    def __init__(self, handler: Any, max_line_bytes: int, **kwargs: Any):
+        super().__init__(handler, **kwargs)
+        self.max_line_bytes = max_line_bytes
+
     def factory(self) -> LMTP:
-        return LMTP(self.handler, **self.SMTP_kwargs)
+        return _LongLinesLMTP(self.handler, self.max_line_bytes, **self.SMTP_kwargs)
 
 
 class LmtpReceiver:
@@ -69,6 +83,7 @@ class LmtpReceiver:
         self.state = state or ReaderState("lmtp")
         self.controller = _LMTPController(
             _Handler(ingestor, self.state),
+            settings.max_line_bytes,
             hostname=settings.lmtp_host,
             port=settings.lmtp_port,
             data_size_limit=settings.max_message_bytes,
