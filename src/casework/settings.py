@@ -153,6 +153,10 @@ class MailSettings:
     domain: str = "casework.invalid"
     # Replies to a liaison sheet go to <reply_local>+<token>@<domain>.
     reply_local: str = "reply"
+    # Every mail's envelope sender (where bounces go) is <bounce_local>+<token>@<bounce_domain>
+    # (VERP: the token names the mail and its recipient); "" for the domain: `domain`.
+    bounce_local: str = "bounce"
+    bounce_domain: str = ""
     # Where the links in mails point.
     base_url: str = "http://127.0.0.1:8000"
     # Keys that sign the links, comma-separated, the newest last: links signed with an older key
