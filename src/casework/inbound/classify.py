@@ -1,16 +1,27 @@
 """What kind of mail came in: a person's answer, an automatic reply, or a delivery failure.
 
-Only a person's answer may move a sheet. An automatic reply (out of office, a list, a robot) is
-stored but never counts; a bounce (an RFC 3464 delivery report) says which of our mails did not
-arrive and for whom. Nothing here answers any mail: no loops.
+Only a person's answer may move a sheet. Machine mail never does, whatever it contains:
+- a *bounce*: a delivery report anywhere in the message (RFC 3464), or mail from a mail system
+  (`MAILER-DAEMON`, `postmaster`…) or with a delivery failure's subject, read for the addresses
+  that failed (`reports.py`); a bounce that names none is still a bounce (quarantined);
+- an *automatic reply*: out of office and other automatic mail (RFC 3834 `Auto-Submitted`,
+  `X-Autoreply`, `Precedence`, Exchange's headers, subjects in several languages), feedback
+  loop reports (ARF), and anything else from a null sender (`Return-Path: <>`).
+Nothing here answers any mail: no loops.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from email.header import decode_header, make_header
 from email.message import Message
+from email.utils import parseaddr
 from enum import StrEnum
+
+from casework.inbound.reports import Bounce, delivery_status, other_formats
+
+__all__ = ["Bounce", "Classified", "Kind", "classify"]
 
 
 class Kind(StrEnum):
@@ -20,40 +31,104 @@ class Kind(StrEnum):
 
 
 @dataclass(frozen=True)
-class Bounce:
-    """What a delivery report says: our Message-ID it is about (if it says), and the addresses
-    that failed for good (status 5.x.x)."""
-
-    original_message_id: str | None
-    failed: tuple[str, ...] = ()
-    delayed: tuple[str, ...] = ()  # 4.x.x: a warning, the relay keeps trying
-
-
-@dataclass(frozen=True)
 class Classified:
     kind: Kind
     reason: str
     bounce: Bounce | None = field(default=None)
 
 
-# Subjects of out-of-office replies, French and English (clients translate them).
+# Subjects of out-of-office replies, in the languages partners' mail systems use.
 _AUTO_SUBJECTS = re.compile(
     r"^\s*(réponse automatique|reponse automatique|absence du bureau|absent du bureau|"
     r"message d'absence|message d’absence|auto(matic)?[ -]?reply|out of (the )?office|"
-    r"autoreply|abwesenheit)",
+    r"autoreply|abwesenheit|automatische antwort|automatisch antwoord|afwezig|"
+    r"respuesta automática|fuera de la oficina|risposta automatica|fuori sede|"
+    r"resposta automática|ausente|odpowiedź automatyczna|autosvar|automatiskt svar|"
+    r"frånvaro|poza biurem|vacation|on vacation|congés|atvaļinājums|atvalinajums|"
+    r"ārpus biroja|arpus biroja)",
     re.IGNORECASE,
 )
 _BULK_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
 
+# Mail systems' own addresses (local parts), which never write as a person.
+_MAIL_SYSTEMS = re.compile(
+    r"^(mailer-daemon|postmaster|mdaemon|mail\.?delivery\.?system|mail-delivery-system|"
+    r"mail-delivery-subsystem|ndr|bounces?)$",
+    re.IGNORECASE,
+)
+# Subjects of delivery failures and delays, as servers write them (English, French, German,
+# Dutch, Italian, Spanish, Scandinavian).
+_FAILURE_SUBJECTS = re.compile(
+    r"undeliver(able|ed)|undelivered mail|delivery (status notification|failure|failed|has failed"
+    r"|report|problem|notification)|mail delivery (failed|failure|problem|warning)|"
+    r"failure (notice|delivery)|returned mail|(could not|cannot|can't) be delivered|"
+    r"mail not delivered|non[- ]?delivery|nondeliverable|message delayed|delayed mail|"
+    r"failed mail|^\s*mail error\b|permanent delivery failure|mail system error|"
+    r"nicht zugestellt|unzustellbar|non remis|non-remise|non distribu|impossible de remettre|"
+    r"échec de (la )?(remise|distribution)|utilisateur non recens|onbestelbaar|"
+    r"non recapitabile|no se (ha podido|puede) entregar|olevererbart|kan ikke leveres",
+    re.IGNORECASE,
+)
 
-def classify(message: Message) -> Classified:
-    bounce = _delivery_report(message)
-    if bounce is not None:
+
+def classify(message: Message, library: bool = True) -> Classified:
+    """What the message is. `library=False` reads delivery notices without flufl.bounce (to
+    measure what it adds)."""
+    bounce = delivery_status(message)
+    if bounce is not None and (bounce.failed or bounce.delayed or not library):
         return Classified(Kind.BOUNCE, "rapport de non-distribution (RFC 3464)", bounce)
+    if _feedback_report(message):
+        return Classified(Kind.AUTO_REPLY, "rapport de plainte d'un destinataire (ARF)")
+    machine = bounce is not None or _from_a_mail_system(message) or _failure_subject(message)
+    if machine:
+        found = other_formats(message) if library else bounce or Bounce()
+        return Classified(Kind.BOUNCE, "rapport de non-distribution d'un serveur", found)
     reason = _automatic(message)
     if reason is not None:
         return Classified(Kind.AUTO_REPLY, reason)
+    if _null_sender(message):
+        found = other_formats(message) if library else Bounce()
+        if found.failed or found.delayed:
+            return Classified(Kind.BOUNCE, "rapport de non-distribution d'un serveur", found)
+        return Classified(Kind.AUTO_REPLY, "expéditeur vide : courriel automatique")
     return Classified(Kind.ANSWER, "réponse d'une personne")
+
+
+def _feedback_report(message: Message) -> bool:
+    """A feedback-loop report (RFC 5965): someone marked our mail as unwanted."""
+    if str(message.get_param("report-type", "")).lower() == "feedback-report":
+        return True
+    return any(p.get_content_type() == "message/feedback-report" for p in message.walk())
+
+
+def _from_a_mail_system(message: Message) -> bool:
+    for header in ("From", "Return-Path", "Sender"):
+        address = parseaddr(str(message.get(header, "")))[1]
+        if _MAIL_SYSTEMS.match(address.partition("@")[0].strip()):
+            return True
+    return False
+
+
+def _failure_subject(message: Message) -> bool:
+    return bool(_FAILURE_SUBJECTS.search(_subject(message)))
+
+
+def _subject(message: Message) -> str:
+    """The subject as people read it (RFC 2047 words decoded)."""
+    value = str(message.get("Subject", ""))
+    try:
+        return str(make_header(decode_header(value)))
+    except Exception:  # an undecodable word: read it as it came
+        return value
+
+
+def _null_sender(message: Message) -> bool:
+    """`Return-Path: <>` (the envelope's null sender, RFC 5321) or a From without address."""
+    return_path = message.get("Return-Path")
+    if return_path is not None and str(return_path).strip() in ("<>", ""):
+        return True
+    sender = message.get("From")
+    return sender is not None and "<>" in str(sender)
 
 
 def _automatic(message: Message) -> str | None:
@@ -73,78 +148,7 @@ def _automatic(message: Message) -> str | None:
         return "X-Auto-Response-Suppress: All"
     if message.get("List-Id") is not None or message.get("List-Unsubscribe") is not None:
         return "envoi d'une liste de diffusion"
-    subject = str(message.get("Subject", ""))
+    subject = _subject(message)
     if _AUTO_SUBJECTS.match(subject):
         return f"objet de réponse automatique : {subject.strip()[:80]}"
     return None
-
-
-def _delivery_report(message: Message) -> Bounce | None:
-    """The delivery-status part of a multipart/report, read field by field."""
-    if message.get_content_type() != "multipart/report":
-        return None
-    if str(message.get_param("report-type", "")).lower() != "delivery-status":
-        return None
-    failed: list[str] = []
-    delayed: list[str] = []
-    original: str | None = None
-    for part in message.walk():
-        kind = part.get_content_type()
-        if kind == "message/delivery-status":
-            for block in _status_blocks(part):
-                recipient = _address_of(
-                    block.get("final-recipient") or block.get("original-recipient")
-                )
-                action = (block.get("action") or "").strip().lower()
-                status = (block.get("status") or "").strip()
-                if not recipient:
-                    continue
-                if action == "failed" or status.startswith("5"):
-                    failed.append(recipient)
-                elif action == "delayed" or status.startswith("4"):
-                    delayed.append(recipient)
-        elif kind in ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers"):
-            original = original or _original_message_id(part)
-    return Bounce(original, tuple(failed), tuple(delayed))
-
-
-def _status_blocks(part: Message) -> list[dict[str, str]]:
-    """message/delivery-status: one block per message, then one per recipient (RFC 3464)."""
-    payload = part.get_payload()
-    blocks: list[dict[str, str]] = []
-    if isinstance(payload, list):  # the parser splits it into header blocks
-        for block in payload:
-            blocks.append({k.lower(): str(v) for k, v in block.items()})
-        return blocks
-    current: dict[str, str] = {}
-    for line in str(payload).splitlines():
-        if not line.strip():
-            if current:
-                blocks.append(current)
-                current = {}
-            continue
-        name, _, value = line.partition(":")
-        current[name.strip().lower()] = value.strip()
-    if current:
-        blocks.append(current)
-    return blocks
-
-
-def _address_of(field_value: str | None) -> str | None:
-    if not field_value:
-        return None
-    _type, _, address = field_value.partition(";")
-    address = (address or _type).strip().strip("<>").lower()
-    return address or None
-
-
-def _original_message_id(part: Message) -> str | None:
-    if part.get_content_type() == "message/rfc822":
-        inner = part.get_payload()
-        if isinstance(inner, list) and inner:
-            value = inner[0].get("Message-ID")
-            return str(value).strip() if value else None
-        return None
-    text = part.get_payload(decode=True) or b""
-    match = re.search(rb"^Message-ID:\s*(<[^>\r\n]+>)", text, re.IGNORECASE | re.MULTILINE)
-    return match.group(1).decode("ascii", "replace") if match else None
