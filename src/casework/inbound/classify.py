@@ -6,7 +6,8 @@ Only a person's answer may move a sheet. Machine mail never does, whatever it co
   that failed (`reports.py`); a bounce that names none is still a bounce (quarantined);
 - an *automatic reply*: out of office and other automatic mail (RFC 3834 `Auto-Submitted`,
   `X-Autoreply`, `Precedence`, Exchange's headers, subjects in several languages), feedback
-  loop reports (ARF), and anything else from a null sender (`Return-Path: <>`).
+  loop reports (ARF);
+- anything else from a null sender (`Return-Path: <>`) is a mail system's notice: a bounce.
 Nothing here answers any mail: no loops.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from email.header import decode_header, make_header
+from email.header import Header, decode_header
 from email.message import Message
 from email.utils import parseaddr
 from enum import StrEnum
@@ -86,11 +87,9 @@ def classify(message: Message, library: bool = True) -> Classified:
     reason = _automatic(message)
     if reason is not None:
         return Classified(Kind.AUTO_REPLY, reason)
-    if _null_sender(message):
+    if _null_sender(message):  # and no sign of an automatic reply: a mail system's notice
         found = other_formats(message) if library else Bounce()
-        if found.failed or found.delayed:
-            return Classified(Kind.BOUNCE, "rapport de non-distribution d'un serveur", found)
-        return Classified(Kind.AUTO_REPLY, "expéditeur vide : courriel automatique")
+        return Classified(Kind.BOUNCE, "avis d'un serveur de messagerie (expéditeur vide)", found)
     return Classified(Kind.ANSWER, "réponse d'une personne")
 
 
@@ -114,12 +113,22 @@ def _failure_subject(message: Message) -> bool:
 
 
 def _subject(message: Message) -> str:
-    """The subject as people read it (RFC 2047 words decoded)."""
-    value = str(message.get("Subject", ""))
+    """The subject as people read it: RFC 2047 words decoded, raw 8-bit read as UTF-8."""
+    value = message.get("Subject", "")
     try:
-        return str(make_header(decode_header(value)))
-    except Exception:  # an undecodable word: read it as it came
-        return value
+        words = decode_header(value if isinstance(value, Header) else str(value))
+        return "".join(_word(word, charset) for word, charset in words)
+    except Exception:  # an undecodable header: read it as it came
+        return str(value)
+
+
+def _word(word: bytes | str, charset: str | None) -> str:
+    if isinstance(word, str):
+        return word
+    try:
+        return word.decode(charset if charset and charset != "unknown-8bit" else "utf-8", "replace")
+    except LookupError:  # a charset Python does not know
+        return word.decode("utf-8", "replace")
 
 
 def _null_sender(message: Message) -> bool:

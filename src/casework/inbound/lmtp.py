@@ -4,7 +4,8 @@ Nothing lost: the 250 that tells the mail server the message is delivered is sen
 `ingest` has committed; any error answers 451 and the server keeps the message and retries. One
 recipient per transaction (the others get 452 and come in the next one), so one answer per
 message is always the right number of LMTP answers. Lines up to `inbound.max_line_bytes` are
-taken (RFC 5321's 1,000 bytes is aiosmtpd's default; real mail has longer lines).
+taken (RFC 5321's 1,000 bytes is aiosmtpd's default; real mail has longer lines). Each message
+is taken with a `Return-Path:` line first, the envelope's sender, as a final delivery writes it.
 """
 
 from __future__ import annotations
@@ -38,7 +39,15 @@ class _Handler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
-        raw = envelope.original_content or envelope.content
+        # The final delivery adds the envelope's sender (RFC 5321 4.4): the null sender of a
+        # bounce or an automatic reply is machine mail, whatever its From says.
+        mail_from = (envelope.mail_from or "").strip("<>").encode("utf-8", "surrogateescape")
+        raw = (
+            b"Return-Path: <"
+            + mail_from
+            + b">\r\n"
+            + (envelope.original_content or envelope.content)
+        )
         loop = asyncio.get_running_loop()
         try:
             result = await loop.run_in_executor(
