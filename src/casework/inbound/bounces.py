@@ -67,7 +67,9 @@ class BounceDesk:
         for address in read.addresses:
             match = self.address.match(address.strip())
             parsed = split_address_token(match.group(1)) if match else None
-            if parsed is not None:
+            # With one mailbox for all (IMAP), bounce_local may be reply_local: a reply
+            # address is told apart by its token, signed for replies.
+            if parsed is not None and self._signer().check_reply_token(match.group(1)) is None:
                 return parsed
         return None
 
