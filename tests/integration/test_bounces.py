@@ -4,6 +4,8 @@ delays flag nobody; machine mail never answers a sheet."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlalchemy import select
 
@@ -252,3 +254,21 @@ def test_a_null_sender_over_lmtp_never_answers(
             server.sendmail("", [str(original.message["Reply-To"])], reply(original, "Vu.")) == {}
         )
     assert row(mail_app, LiaisonSheet, sheet_id).state == "sent"
+
+
+def test_one_mailbox_for_replies_and_bounces_tells_them_apart_by_their_token(
+    mail_app: App, catcher: MailCatcher
+) -> None:
+    """Over IMAP both may be `plateforme+<token>@` (bounce_local = reply_local): a reply to the
+    reply address still answers, a notice to the VERP address is still a bounce."""
+    mail = dataclasses.replace(mail_app.settings.mail, bounce_local="reply")
+    mail_app.settings = dataclasses.replace(mail_app.settings, mail=mail)
+    sheet_id, original = sent_sheet(mail_app, catcher)
+    assert original.sender.startswith("reply+")
+    assert original.sender != str(original.message["Reply-To"])
+    answered = Ingestor(mail_app).ingest(reply(original, "Bien reçu."), "imap")
+    assert answered.status == InboundStatus.RECORDED, answered.reason
+    assert row(mail_app, LiaisonSheet, sheet_id).state == "acknowledged"
+    notice = UNKNOWN_FORMAT.format(to=original.sender).encode()
+    assert Ingestor(mail_app).ingest(notice, "imap").reason == PARTNER
+    assert flagged(mail_app) == {PARTNER}
