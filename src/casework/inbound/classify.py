@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass, field
 from email.header import Header, decode_header
 from email.message import Message
-from email.utils import parseaddr
 from enum import StrEnum
+from typing import Any
 
 from casework.inbound.reports import Bounce, delivery_status, other_formats
 
@@ -51,12 +51,14 @@ _AUTO_SUBJECTS = re.compile(
 )
 _BULK_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
 
-# Mail systems' own addresses (local parts), which never write as a person.
+# Mail systems' own addresses (local parts), which never write as a person: in From, Sender
+# or Return-Path, as `name@host`, `<name@host>` or the bare name.
 _MAIL_SYSTEMS = re.compile(
-    r"^(mailer-daemon|postmaster|mdaemon|mail\.?delivery\.?system|mail-delivery-system|"
-    r"mail-delivery-subsystem|ndr|bounces?)$",
+    r"(?:^|[\s<\"(,])(?:mailer-daemon|postmaster|mdaemon|mail\.?delivery\.?system|"
+    r"mail-delivery-system|mail-delivery-subsystem|ndr|bounces?)(?:@|>|\s*$)",
     re.IGNORECASE,
 )
+_SYSTEM_HEADERS = ("from", "sender", "return-path")
 # Subjects of delivery failures and delays, as servers write them (English, French, German,
 # Dutch, Italian, Spanish, Scandinavian).
 _FAILURE_SUBJECTS = re.compile(
@@ -74,47 +76,46 @@ _FAILURE_SUBJECTS = re.compile(
 
 def classify(message: Message, library: bool = True) -> Classified:
     """What the message is. `library=False` reads delivery notices without flufl.bounce (to
-    measure what it adds)."""
-    bounce = delivery_status(message)
+    measure what it adds). Each header is looked up once (a message's `get` scans them all)."""
+    headers: dict[str, Any] = {}
+    for name, value in message.items():
+        headers.setdefault(name.lower(), value)  # the first, as `Message.get` gives it
+    types = {part.get_content_type() for part in message.walk()}
+    bounce = delivery_status(message) if "message/delivery-status" in types else None
     if bounce is not None and (bounce.failed or bounce.delayed or not library):
         return Classified(Kind.BOUNCE, "rapport de non-distribution (RFC 3464)", bounce)
-    if _feedback_report(message):
+    if _feedback_report(headers, types):
         return Classified(Kind.AUTO_REPLY, "rapport de plainte d'un destinataire (ARF)")
-    machine = bounce is not None or _from_a_mail_system(message) or _failure_subject(message)
-    if machine:
+    subject = _subject(headers.get("subject", ""))
+    machine = bounce is not None or _from_a_mail_system(headers)
+    if machine or _FAILURE_SUBJECTS.search(subject):
         found = other_formats(message) if library else bounce or Bounce()
         return Classified(Kind.BOUNCE, "rapport de non-distribution d'un serveur", found)
-    reason = _automatic(message)
+    reason = _automatic(headers, subject)
     if reason is not None:
         return Classified(Kind.AUTO_REPLY, reason)
-    if _null_sender(message):  # and no sign of an automatic reply: a mail system's notice
+    if _null_sender(headers):  # and no sign of an automatic reply: a mail system's notice
         found = other_formats(message) if library else Bounce()
         return Classified(Kind.BOUNCE, "avis d'un serveur de messagerie (expéditeur vide)", found)
     return Classified(Kind.ANSWER, "réponse d'une personne")
 
 
-def _feedback_report(message: Message) -> bool:
+def _feedback_report(headers: dict[str, Any], types: set[str]) -> bool:
     """A feedback-loop report (RFC 5965): someone marked our mail as unwanted."""
-    if str(message.get_param("report-type", "")).lower() == "feedback-report":
+    if "message/feedback-report" in types:
         return True
-    return any(p.get_content_type() == "message/feedback-report" for p in message.walk())
+    content_type = str(headers.get("content-type", "")).lower()
+    return "multipart/report" in types and "feedback-report" in content_type
 
 
-def _from_a_mail_system(message: Message) -> bool:
-    for header in ("From", "Return-Path", "Sender"):
-        address = parseaddr(str(message.get(header, "")))[1]
-        if _MAIL_SYSTEMS.match(address.partition("@")[0].strip()):
-            return True
-    return False
+def _from_a_mail_system(headers: dict[str, Any]) -> bool:
+    return any(_MAIL_SYSTEMS.search(str(headers.get(h, ""))) for h in _SYSTEM_HEADERS)
 
 
-def _failure_subject(message: Message) -> bool:
-    return bool(_FAILURE_SUBJECTS.search(_subject(message)))
-
-
-def _subject(message: Message) -> str:
+def _subject(value: Any) -> str:
     """The subject as people read it: RFC 2047 words decoded, raw 8-bit read as UTF-8."""
-    value = message.get("Subject", "")
+    if isinstance(value, str) and "=?" not in value:
+        return value
     try:
         words = decode_header(value if isinstance(value, Header) else str(value))
         return "".join(_word(word, charset) for word, charset in words)
@@ -131,33 +132,31 @@ def _word(word: bytes | str, charset: str | None) -> str:
         return word.decode("utf-8", "replace")
 
 
-def _null_sender(message: Message) -> bool:
+def _null_sender(headers: dict[str, Any]) -> bool:
     """`Return-Path: <>` (the envelope's null sender, RFC 5321) or a From without address."""
-    return_path = message.get("Return-Path")
+    return_path = headers.get("return-path")
     if return_path is not None and str(return_path).strip() in ("<>", ""):
         return True
-    sender = message.get("From")
-    return sender is not None and "<>" in str(sender)
+    return "<>" in str(headers.get("from", ""))
 
 
-def _automatic(message: Message) -> str | None:
-    auto_submitted = str(message.get("Auto-Submitted", "")).strip().lower()
+def _automatic(headers: dict[str, Any], subject: str) -> str | None:
+    auto_submitted = str(headers.get("auto-submitted", "")).strip().lower()
     if auto_submitted and not auto_submitted.startswith("no"):
         return f"Auto-Submitted: {auto_submitted}"  # RFC 3834
     for header in ("X-Autoreply", "X-Autorespond", "X-Auto-Reply"):
-        if message.get(header) is not None:
+        if header.lower() in headers:
             return f"{header} présent"
-    precedence = str(message.get("Precedence", "")).strip().lower()
+    precedence = str(headers.get("precedence", "")).strip().lower()
     if precedence in _BULK_PRECEDENCE:
         return f"Precedence: {precedence}"
     # Exchange: its out-of-office and rule replies.
-    if message.get("X-MS-Exchange-Generated-Message-Source") is not None:
+    if "x-ms-exchange-generated-message-source" in headers:
         return "réponse générée par Exchange"
-    if str(message.get("X-Auto-Response-Suppress", "")).strip().lower() == "all":
+    if str(headers.get("x-auto-response-suppress", "")).strip().lower() == "all":
         return "X-Auto-Response-Suppress: All"
-    if message.get("List-Id") is not None or message.get("List-Unsubscribe") is not None:
+    if "list-id" in headers or "list-unsubscribe" in headers:
         return "envoi d'une liste de diffusion"
-    subject = _subject(message)
     if _AUTO_SUBJECTS.match(subject):
         return f"objet de réponse automatique : {subject.strip()[:80]}"
     return None
