@@ -18,7 +18,17 @@ prints that checkout's figures (its `classify` has no `library` switch: one colu
     .venv/bin/python bench/bounce_corpus.py
 """
 
+# ruff: noqa: E402 - the import path is mended before the imports below
+
 from __future__ import annotations
+
+import os
+import sys
+
+# bench/transitions.py has the name of the `transitions` library: keep this folder off the
+# import path, as bench/inbound.py does.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
 import email
 import email.policy
