@@ -156,6 +156,10 @@ class MailSettings:
     domain: str = "casework.invalid"
     # Replies to a liaison sheet go to <reply_local>+<token>@<domain>.
     reply_local: str = "reply"
+    # Every mail's envelope sender (where bounces go) is <bounce_local>+<token>@<bounce_domain>
+    # (VERP: the token names the mail and its recipient); "" for the domain: `domain`.
+    bounce_local: str = "bounce"
+    bounce_domain: str = ""
     # Where the links in mails point.
     base_url: str = "http://127.0.0.1:8000"
     # Keys that sign the links, comma-separated, the newest last: links signed with an older key
@@ -176,6 +180,9 @@ class InboundSettings:
     # Larger messages are refused at the door over LMTP (the sending server keeps them and
     # says so); over IMAP, taken as their headers only, to the quarantine, left in the box.
     max_message_bytes: int = 25_000_000
+    # The longest line the LMTP receiver takes (RFC 5321 says 1,000 bytes, but real mail has
+    # longer: HTML on one line, long headers); a longer line is refused with 500.
+    max_line_bytes: int = 65_536
     # Attachments up to this size are kept apart (the raw message always has them all).
     max_attachment_bytes: int = 10_000_000
     # Partners alert counsellors by writing to <alert_local>@<mail.domain> ("" turns it off):

@@ -65,6 +65,13 @@ def test_bench_inbound_runs() -> None:
     assert "ratio ingest/baseline: batched" in out
 
 
+def test_bench_bounce_corpus_prints_the_shares_by_source() -> None:
+    out = run("bounce_corpus.py")
+    assert "| all | 175 | 163 | 175/175 (100%), 53/163 | 175/175 (100%), 162/163 |" in out
+    for source in ("flufl.bounce", "bounced", "bounce_email", "baunsu"):
+        assert f"| {source} |" in out
+
+
 def test_bench_match_runs_both_engines() -> None:
     out = run("match.py", "--sizes", "1500")
     assert "1,500 × 1,500  casework" in out

@@ -91,3 +91,30 @@ def test_the_service_runs_the_receiver(mail_app: App) -> None:
             assert server.noop()[0] == 250
     finally:
         service.stop()
+
+
+def test_lines_longer_than_rfc_5321_are_taken_up_to_the_setting(
+    mail_app: App, catcher: MailCatcher, lmtp: tuple[LmtpReceiver, Ingestor]
+) -> None:
+    """Real mail has lines over 1,000 bytes (HTML on one line, long headers): taken up to
+    `inbound.max_line_bytes`, refused past it (the server keeps the message)."""
+    receiver, _ingestor = lmtp
+    sheet_id, original = sent_sheet(mail_app, catcher)
+    to = str(original.message["Reply-To"])
+    long_line = "Bien reçu, " + "nous recevons Léa jeudi " * 200  # about 4,800 bytes
+    with client(receiver) as server:
+        refused = server.sendmail(PARTNER, [to], reply(original, long_line + "\r\n"))
+    assert refused == {}
+    assert row(mail_app, LiaisonSheet, sheet_id).state == "acknowledged"
+    (stored,) = inbound(mail_app)
+    assert long_line.strip() in stored.text
+
+    settings = dataclasses.replace(receiver.settings, lmtp_port=free_port(), max_line_bytes=2_000)
+    short = LmtpReceiver(_ingestor, settings)
+    short.start()
+    try:
+        with client(short) as server, pytest.raises(smtplib.SMTPDataError) as error:
+            server.sendmail(PARTNER, [to], reply(original, long_line + "\r\n"))
+        assert error.value.smtp_code == 500
+    finally:
+        short.stop()

@@ -17,6 +17,7 @@ from casework.clock import FixedClock
 from casework.demo.mailcatcher import MailCatcher
 from casework.errors import InvalidTransitionData
 from casework.models import Beneficiary, Case, MailStatus, OutboxMail
+from casework.notify.links import split_address_token
 from casework.notify.sender import MailSender
 from tests.factories import add_case, add_contact, add_partner, add_sheet, add_user, row
 
@@ -141,6 +142,32 @@ def test_a_partner_mail_goes_to_each_contact_with_its_own_links_and_reply_addres
     assert {m.reply_token for m in outbox(mail_app)} == {
         r.split("+")[1].split("@")[0] for r in replies
     }
+
+
+def test_each_mail_s_envelope_sender_is_its_own_verp_address(
+    mail_app: App, catcher: MailCatcher
+) -> None:
+    """Bounces go to the envelope sender: `bounce+<token>@<domain>`, the token naming the mail
+    and the one address it went to (seen by the real SMTP server)."""
+    add_user(mail_app)
+    partner_id = partner_with_contacts(mail_app, "a@partner.example", "b@partner.example")
+    sheet_id = add_sheet(mail_app, partner_id=partner_id)
+    mail_app.engine.fire_sheet(sheet_id, "send", Actor.person("referente"))
+    sender = MailSender(mail_app)
+    sender.drain_sync()
+    by_recipient = {m.recipients[0]: m.id for m in outbox(mail_app)}
+    for caught in catcher.wait_for(2):
+        (recipient,) = caught.recipients
+        local, _, domain = caught.sender.partition("@")
+        assert domain == "plateforme.example"  # bounce_domain defaults to the reply domain
+        assert local.startswith("bounce+")
+        mail_id, mac = split_address_token(local.removeprefix("bounce+"))
+        assert mail_id == by_recipient[recipient]
+        assert sender.signer.bounce_recipient(mac, mail_id, [recipient]) == recipient
+        other = next(a for a in by_recipient if a != recipient)
+        assert sender.signer.bounce_recipient(mac, mail_id, [other]) is None  # bound to one
+        assert sender.signer.check_reply_token(f"{mail_id}-{mac}") is None  # not a reply token
+        assert caught.message["From"].endswith("<plateforme@plateforme.example>")
 
 
 def test_a_value_with_cr_lf_never_reaches_a_header(mail_app: App, catcher: MailCatcher) -> None:

@@ -210,7 +210,7 @@ def test_a_delivery_report_names_our_mail_and_the_failed_address() -> None:
     found = classify(parse(DSN))
     assert found.kind == Kind.BOUNCE  # a bounce, though it is automatic too
     assert found.bounce is not None
-    assert found.bounce.original_message_id == "<12.9f2c@apprentissage.example>"
+    assert found.bounce.original_message_ids == ("<12.9f2c@apprentissage.example>",)
     assert found.bounce.failed == ("ancien.contact@adlj53.example",)
     assert found.bounce.delayed == ("lent@adlj53.example",)
 
@@ -222,9 +222,15 @@ def test_a_delivery_report_with_the_whole_original_message() -> None:
     )
     found = classify(parse(raw))
     assert found.bounce is not None
-    assert found.bounce.original_message_id == "<12.9f2c@apprentissage.example>"
+    assert found.bounce.original_message_ids == ("<12.9f2c@apprentissage.example>",)
 
 
 def test_a_report_that_is_not_about_delivery_is_not_a_bounce() -> None:
-    raw = DSN.replace("report-type=delivery-status", "report-type=disposition-notification")
+    """A read receipt (RFC 8098) is automatic, not a bounce."""
+    raw = (
+        DSN.replace("report-type=delivery-status", "report-type=disposition-notification")
+        .replace("message/delivery-status", "message/disposition-notification")
+        .replace("MAILER-DAEMON@", "accueil@")
+        .replace("Undelivered Mail Returned to Sender", "Lu : Fiche de liaison n° 12")
+    )
     assert classify(parse(raw)).kind == Kind.AUTO_REPLY  # still automatic (Auto-Submitted)

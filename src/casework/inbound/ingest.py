@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection
@@ -42,7 +43,7 @@ from casework.app import App
 from casework.engine.engine import FireRequest
 from casework.errors import error_kind
 from casework.inbound.alerts import AlertDesk
-from casework.inbound.bounces import record_bounce
+from casework.inbound.bounces import BounceDesk
 from casework.inbound.classify import Kind
 from casework.inbound.matching import (
     Matcher,
@@ -87,6 +88,7 @@ class Ingestor:
         self._signer = signer
         self.matcher = Matcher(self.settings.reply_local, self.settings.domain, lambda: self.signer)
         self.alerts = AlertDesk(app)
+        self.bounces = BounceDesk(self.settings, lambda: self.signer)
 
     @property
     def signer(self) -> LinkSigner:
@@ -217,11 +219,11 @@ class Ingestor:
                         InboundStatus.QUARANTINED,
                         read.problem,
                     )
-                elif found.kind == Kind.BOUNCE:
-                    bounce = found.bounce
-                    results[at] = self._alone(
-                        conn, read, now, lambda r=record, b=bounce: record_bounce(conn, r, b, now)
-                    )
+                elif found.kind == Kind.BOUNCE or (
+                    found.kind == Kind.ANSWER and self.bounces.verp(read) is not None
+                ):  # a notice to our VERP address is a bounce, whatever its format
+                    bounce = partial(self.bounces.record, conn, record, read, now)
+                    results[at] = self._alone(conn, read, now, bounce)
                 elif found.kind == Kind.AUTO_REPLY:
                     rows[at] = inbound_row(
                         record,

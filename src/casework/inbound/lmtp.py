@@ -3,7 +3,9 @@
 Nothing lost: the 250 that tells the mail server the message is delivered is sent only after
 `ingest` has committed; any error answers 451 and the server keeps the message and retries. One
 recipient per transaction (the others get 452 and come in the next one), so one answer per
-message is always the right number of LMTP answers.
+message is always the right number of LMTP answers. Lines up to `inbound.max_line_bytes` are
+taken (RFC 5321's 1,000 bytes is aiosmtpd's default; real mail has longer lines). Each message
+is taken with a `Return-Path:` line first, the envelope's sender, as a final delivery writes it.
 """
 
 from __future__ import annotations
@@ -37,7 +39,15 @@ class _Handler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
-        raw = envelope.original_content or envelope.content
+        # The final delivery adds the envelope's sender (RFC 5321 4.4): the null sender of a
+        # bounce or an automatic reply is machine mail, whatever its From says.
+        mail_from = (envelope.mail_from or "").strip("<>").encode("utf-8", "surrogateescape")
+        raw = (
+            b"Return-Path: <"
+            + mail_from
+            + b">\r\n"
+            + (envelope.original_content or envelope.content)
+        )
         loop = asyncio.get_running_loop()
         try:
             result = await loop.run_in_executor(
@@ -56,9 +66,22 @@ class _Handler:
         return f"250 2.0.0 Reçu ({result.status})"
 
 
+class _LongLinesLMTP(LMTP):
+    """aiosmtpd's LMTP with its line limit (a class attribute, read when a connection's reader
+    is built) set per receiver."""
+
+    def __init__(self, handler: Any, line_length_limit: int, **kwargs: Any):
+        self.line_length_limit = line_length_limit
+        super().__init__(handler, **kwargs)
+
+
 class _LMTPController(Controller):
+    def __init__(self, handler: Any, max_line_bytes: int, **kwargs: Any):
+        super().__init__(handler, **kwargs)
+        self.max_line_bytes = max_line_bytes
+
     def factory(self) -> LMTP:
-        return LMTP(self.handler, **self.SMTP_kwargs)
+        return _LongLinesLMTP(self.handler, self.max_line_bytes, **self.SMTP_kwargs)
 
 
 class LmtpReceiver:
@@ -69,6 +92,7 @@ class LmtpReceiver:
         self.state = state or ReaderState("lmtp")
         self.controller = _LMTPController(
             _Handler(ingestor, self.state),
+            settings.max_line_bytes,
             hostname=settings.lmtp_host,
             port=settings.lmtp_port,
             data_size_limit=settings.max_message_bytes,

@@ -12,7 +12,10 @@ once, while that row is still in the state the mail was about, before it expires
 
 Reply addresses (`reply+<token>@domain`) are for the reply-ingestion issue: the token is the
 mail's id with an HMAC, in lowercase base32 because mail systems may fold the case of the local
-part, and short enough for the 64-character limit of a local part.
+part, and short enough for the 64-character limit of a local part. Bounce addresses
+(`bounce+<token>@domain`, every mail's envelope sender: VERP) are made the same way, their MAC
+also binding the one address the mail went to, so that a bounce names both without either in
+clear.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from casework.settings import (
 
 _SALT = "casework.action-link.v1"
 _REPLY_SALT = b"casework.reply.v1"
+_BOUNCE_SALT = b"casework.bounce.v1"
 
 
 class LinkError(Exception):
@@ -241,28 +245,56 @@ class LinkSigner:
             .values(valid_for_entry=entry)
         )
 
-    # -- reply addresses -------------------------------------------------------------------------
+    # -- reply and bounce addresses ---------------------------------------------------------------
 
     def reply_token(self, mail_id: int) -> str:
-        return f"{mail_id}-{self._reply_mac(self.keys[-1], mail_id)}"
+        return f"{mail_id}-{self._address_mac(self.keys[-1], _REPLY_SALT, mail_id)}"
 
     def check_reply_token(self, token: str) -> int | None:
         """The mail id a reply token stands for, or None if it is not one of ours."""
-        number, _, mac = token.strip().lower().partition("-")
-        # A stranger writes this address. ASCII only: str.isdigit() takes "²" (which int()
-        # refuses) and other scripts' digits (which it reads), and compare_digest raises on a
-        # non-ASCII string. At most 19 digits (a 63-bit id): int() refuses thousands.
-        if not (number.isascii() and number.isdigit() and mac.isascii()) or len(number) > 19:
+        parsed = split_address_token(token)
+        if parsed is None:
             return None
-        mail_id = int(number)
-        if str(mail_id) != number:  # one spelling per mail: no leading zeros
-            return None
-        for key in self.keys:
-            if hmac.compare_digest(mac, self._reply_mac(key, mail_id)):
-                return mail_id
+        mail_id, mac = parsed
+        return mail_id if self._signed(mac, _REPLY_SALT, mail_id) else None
+
+    def bounce_token(self, mail_id: int, recipient: str) -> str:
+        """The token of a mail's envelope sender (VERP, `bounce+<token>@`): it names the mail
+        and, through its MAC, the one address the mail went to, which a bounce to it is about."""
+        return f"{mail_id}-{self._address_mac(self.keys[-1], _BOUNCE_SALT, mail_id, recipient)}"
+
+    def bounce_recipient(self, mac: str, mail_id: int, recipients: Sequence[str]) -> str | None:
+        """Which of the mail's `recipients` a bounce token (`split_address_token`) was made
+        for; None if none (not one of ours, or made for another mail)."""
+        for recipient in recipients:
+            if self._signed(mac, _BOUNCE_SALT, mail_id, recipient):
+                return recipient.strip().lower()
         return None
 
+    def _signed(self, mac: str, salt: bytes, mail_id: int, recipient: str = "") -> bool:
+        return any(
+            hmac.compare_digest(mac, self._address_mac(key, salt, mail_id, recipient))
+            for key in self.keys
+        )
+
     @staticmethod
-    def _reply_mac(key: bytes, mail_id: int) -> str:
-        digest = hmac.new(key, _REPLY_SALT + str(mail_id).encode(), hashlib.sha256).digest()
+    def _address_mac(key: bytes, salt: bytes, mail_id: int, recipient: str = "") -> str:
+        message = salt + str(mail_id).encode()
+        if recipient:
+            message += b"\0" + recipient.strip().lower().encode()
+        digest = hmac.new(key, message, hashlib.sha256).digest()
         return base64.b32encode(digest[:15]).decode().lower()
+
+
+def split_address_token(token: str) -> tuple[int, str] | None:
+    """A reply or bounce token's mail id and MAC, unchecked; None if it cannot be one."""
+    number, _, mac = token.strip().lower().partition("-")
+    # A stranger writes this address. ASCII only: str.isdigit() takes "²" (which int()
+    # refuses) and other scripts' digits (which it reads), and compare_digest raises on a
+    # non-ASCII string. At most 19 digits (a 63-bit id): int() refuses thousands.
+    if not (number.isascii() and number.isdigit() and mac.isascii()) or len(number) > 19:
+        return None
+    mail_id = int(number)
+    if str(mail_id) != number:  # one spelling per mail: no leading zeros
+        return None
+    return mail_id, mac

@@ -10,6 +10,7 @@ after the other, and record each outcome:
   (`casework.retry`: many mails that failed together do not come back together); after
   `max_attempts`, failed;
 - 5xx: failed at once;
+- its envelope sender is its own `bounce+<token>@` address (VERP, `envelope_sender`);
 - a failed mail, or one with nobody to go to, queues a notice to the counsellor of its case
   (never a notice about a notice).
 
@@ -212,7 +213,8 @@ class MailSender:
             for position, mail in enumerate(mails):
                 await self.limiter.wait()
                 try:
-                    await smtp.sendmail(s.from_address, list(mail.recipients), mail.message)
+                    envelope = envelope_sender(s, self.signer, mail.id, mail.recipients)
+                    await smtp.sendmail(envelope, list(mail.recipients), mail.message)
                 except aiosmtplib.SMTPRecipientsRefused as error:
                     self._refused(mail, _worst(error.recipients), report)
                     await _reset(smtp)
@@ -288,6 +290,18 @@ class MailSender:
     ) -> None:
         self.outbox.give_up(conn, mail_id, status, reason, tried)
         queue_failure_notice(conn, mail_id, reason, self.app.clock.now())
+
+
+def envelope_sender(
+    settings: MailSettings, signer: LinkSigner, mail_id: int, recipients: list[str]
+) -> str:
+    """The mail's envelope sender, where its bounces go: `bounce+<token>@<bounce domain>`, the
+    token naming the mail and its one recipient (VERP), so that even a notice in no known
+    format says which mail failed for whom. (A mail is rendered once per recipient.)"""
+    if len(recipients) != 1:
+        return settings.from_address
+    token = signer.bounce_token(mail_id, recipients[0])
+    return f"{settings.bounce_local}+{token}@{settings.bounce_domain or settings.domain}"
 
 
 def batch_limit(settings: MailSettings) -> int:
