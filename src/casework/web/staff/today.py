@@ -2,10 +2,11 @@
 
 - The caseload: the cases the person may see (`accounts.scope`), counted by state
   (`queries.count_by_state`), each state by its label.
-- Today's actions: the lines of the person's own daily digest (`notify.digest.due_items`: the
+- Today's actions: the lines of the person's own daily digest (`notify.digest.due_query`: the
   cases they are the referent of, as the digest and `casework case list --due` see them), each
   marked late when its row is in a state its workflow tags `overdue` (a consent still not
-  collected after its reminder, a sheet past its deadline); late ones first.
+  collected after its reminder, a sheet past its deadline); each line counted, and its first
+  twenty listed, late ones first: two queries a line, whatever the caseload.
 - The unread alerts on their own cases (`inbound.alerts.open_alerts_query`).
 
 It only reads.
@@ -17,19 +18,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, case, false, func, or_
 
 from casework import wording
 from casework.accounts.scope import visible_cases
 from casework.inbound.alerts import open_alerts_query
 from casework.models.beneficiary import display_name
 from casework.models.tables import CASES, SHEETS
-from casework.notify.digest import due_items
+from casework.notify.digest import DueAction, due_actions, due_item, due_query
 from casework.queries import OVERDUE_TAG, CaseFilter, count_by_state
 from casework.states.catalog import WorkflowSet
 from casework.web.staff.case_view import when
 
 MAX_ALERTS = 50
+SHOWN_PER_GROUP = 20  # the others are counted, and listed by `/dossiers?a_faire=1`
 
 
 @dataclass(frozen=True)
@@ -41,15 +43,19 @@ class StateCount:
 
 @dataclass
 class DueGroup:
-    """One line of the digest (« Point mensuel »), with its cases."""
+    """One line of the digest (« Point mensuel »): how many cases it has, how many of them
+    late, and the first of them (late ones first, then the oldest)."""
 
     what: str
     action: str
+    total: int = 0
+    late: int = 0
     items: list[dict[str, Any]] = field(default_factory=list)
 
     @property
-    def late(self) -> int:
-        return sum(1 for item in self.items if item["late"])
+    def more(self) -> int:
+        """How many are not listed."""
+        return self.total - len(self.items)
 
 
 def caseload(conn: Connection, user: Any, workflows: WorkflowSet) -> list[StateCount]:
@@ -78,37 +84,61 @@ def state_order(workflows: Iterable[Any]) -> dict[str, int]:
     return order
 
 
-def todays_actions(conn: Connection, login: str, workflows: WorkflowSet) -> list[DueGroup]:
-    """The person's digest lines that have cases, late items first in each."""
-    items = due_items(conn, login, workflows)
-    late = _late_rows(conn, items, workflows)
+def todays_actions(
+    conn: Connection, login: str, workflows: WorkflowSet, shown: int = SHOWN_PER_GROUP
+) -> list[DueGroup]:
+    """The person's digest lines that have cases: each counted, and its first `shown` items
+    read, late ones first (a caseload of a thousand must not make a page of a thousand)."""
     groups: dict[str, DueGroup] = {}
-    for item in items:
-        item["late"] = (item["entity"], item["entity_id"]) in late
-        groups.setdefault(item["what"], DueGroup(item["what"], item["action"])).items.append(item)
+    for due in due_actions(workflows):
+        table = SHEETS if due.entity == "liaison" else CASES
+        late_keys = _late_states(due, workflows)
+        late = or_(
+            false(),
+            *(
+                and_(
+                    table.c.workflow_name == name,
+                    table.c.workflow_version == version,
+                    table.c.state == state,
+                )
+                for name, version, state in late_keys
+            ),
+        )
+        query = due_query(login, due).order_by(None)
+        total, n_late = conn.execute(
+            query.with_only_columns(
+                func.count(), func.coalesce(func.sum(case((late, 1), else_=0)), 0)
+            )
+        ).one()
+        if not total:
+            continue
+        rows = conn.execute(
+            query.order_by(case((late, 0), else_=1), table.c.state_since, table.c.id).limit(shown)
+        )
+        group = groups.setdefault(due.what, DueGroup(due.what, due.action))
+        group.total += total
+        group.late += n_late
+        for row in rows:
+            item = due_item(due, row)
+            item["late"] = (row.workflow_name, row.workflow_version, row.state) in late_keys
+            group.items.append(item)
     for group in groups.values():
+        # Two lines of one wording (two workflows'): late ones first again, then cut.
         group.items.sort(key=lambda item: not item["late"])  # stable: oldest first otherwise
+        del group.items[shown:]
     return list(groups.values())
 
 
-def _late_rows(
-    conn: Connection, items: list[dict[str, Any]], workflows: WorkflowSet
-) -> set[tuple[str, int]]:
-    """(entity, id) of the items' rows in a state their own workflow tags overdue."""
-    late: set[tuple[str, int]] = set()
-    for entity, table in (("case", CASES), ("liaison", SHEETS)):
-        ids = sorted({i["entity_id"] for i in items if i["entity"] == entity})
-        if not ids:
-            continue
-        rows = conn.execute(
-            select(
-                table.c.id, table.c.state, table.c.workflow_name, table.c.workflow_version
-            ).where(table.c.id.in_(ids))
-        )
-        for row in rows:
-            definition = workflows.find(row.workflow_name, row.workflow_version)
-            if definition is not None and row.state in definition.states_tagged(OVERDUE_TAG):
-                late.add((entity, row.id))
+def _late_states(due: DueAction, workflows: WorkflowSet) -> set[tuple[str, int, str]]:
+    """(workflow, version, state) of `due`'s rows that are late: in a state their own workflow
+    tags overdue (a consent still not collected after its reminder, a sheet past its
+    deadline)."""
+    late = set()
+    for name, version in due.keys:
+        definition = workflows.find(name, version)
+        if definition is not None:
+            tagged = definition.states_tagged(OVERDUE_TAG)
+            late |= {(name, version, state) for state in due.states if state in tagged}
     return late
 
 
