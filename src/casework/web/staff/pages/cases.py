@@ -33,9 +33,10 @@ def case_list(ctx: PageContext) -> Response:
     where = CaseFilter(
         state=wanted, due=due, workflows=tuple(workflows), visible=visible_cases(ctx.user)
     )
-    with ctx.app.db.transaction() as conn:
+    with ctx.app.db.read() as conn:  # without SQLite's write lock; the view recorded after
         # One more than a page: whether there is a next one.
         rows = list_cases(conn, where=where, limit=PER_PAGE + 1, offset=(page - 1) * PER_PAGE)
+    with ctx.app.db.transaction() as conn:
         ctx.looked_at(conn)
     cases = [_shown(workflows, r) for r in rows[:PER_PAGE]]
     return ctx.render(
