@@ -182,9 +182,10 @@ def case_is_due(workflows: Iterable[WorkflowDef]) -> ColumnElement[bool]:
     )
 
 
-def due_query(login: str, due: DueAction) -> Select[Any]:
-    """The rows (cases or sheets) on which `due` waits for `login`, oldest first, with their
-    person's names and their state (the dashboard tells late ones from it)."""
+def due_query(login: str | ColumnElement[str], due: DueAction) -> Select[Any]:
+    """The rows (cases or sheets) on which `due` waits for `login` (or a bound parameter: the
+    dashboard builds its queries once), oldest first, with their person's names and their
+    state (the dashboard tells late ones from it)."""
     people = (PEOPLE.c.first_names, PEOPLE.c.birth_name)
     table = SHEETS if due.entity == "liaison" else CASES
     case_id = CASES.c.id.label("case_id") if table is CASES else SHEETS.c.case_id
