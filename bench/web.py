@@ -14,7 +14,10 @@
    the POST is timed, its 303 checked). In the same run, from the same users: `/health`, a
    page served by the same stack with no database work (the floor the ratios are taken to).
    Reported: p50/p95/p99 per page and their ratio to the floor, requests per second, errors,
-   and the server's RSS at start, after the warm-up and at the end.
+   the server's CPU time a request, and its RSS at start, after the warm-up and at the end.
+4. Then one of them alone, with no think time: each page's latency on an otherwise idle
+   server, and the server's CPU time for each kind of request (read from /proc: figures the
+   shared machine's load changes far less than latencies).
 
     .venv/bin/python bench/web.py                        # SQLite and a throwaway PostgreSQL
     .venv/bin/python bench/web.py --databases sqlite     # SQLite only
@@ -289,6 +292,9 @@ class Samples:
     timed: bool = False
     ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # One user alone: the server's CPU time spent on each request (the pid), by kind.
+    cpu_of: int | None = None
+    cpu: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
 
 async def sign_in(client: httpx.AsyncClient, login: str) -> None:
@@ -306,9 +312,12 @@ async def sign_in(client: httpx.AsyncClient, login: str) -> None:
 async def timed(
     samples: Samples, kind: str, request: Any, expected: tuple[int, ...] = (200,)
 ) -> httpx.Response | None:
+    cpu = cpu_seconds(samples.cpu_of) if samples.cpu_of else 0.0
     started = time.perf_counter()
     response = await request
     ms = (time.perf_counter() - started) * 1000
+    if samples.cpu_of:
+        samples.cpu[kind] += cpu_seconds(samples.cpu_of) - cpu
     if samples.timed:
         samples.ms[kind].append(ms)
         if response.status_code not in expected:
@@ -403,6 +412,12 @@ async def load(
     used = resource.getrusage(resource.RUSAGE_SELF)
     rss["end"] = rss_mb(pid)
     server_cpu["to"] = cpu_seconds(pid)
+    # Then one user alone, no think time: each page's latency unloaded and the server's CPU
+    # time a request (what the shared machine's load does not change much).
+    alone = Samples(timed=True, cpu_of=pid)
+    login, cases = next(iter(users.items()))
+    pages = max(1, -(-len(cases) // per_page))
+    await counsellor(clients[login], cases, pages, alone, time.monotonic() + args.alone, 0.0, rng)
     for client in clients.values():
         await client.aclose()
     client_cpu = (used.ru_utime + used.ru_stime) - (cpu.ru_utime + cpu.ru_stime)
@@ -412,20 +427,24 @@ async def load(
         "signed_in": signed_in,
         "client_cpu": client_cpu,
         "server_cpu": server_cpu["to"] - server_cpu["from"],
+        "alone": alone,
     }
+
+
+def quantiles(samples: Samples, kind: str) -> tuple[float, float, float]:
+    """p50, p95, p99 of a kind's requests, in ms."""
+    ms = samples.ms.get(kind, [])
+    if len(ms) < 2:
+        return (ms[0],) * 3 if ms else (float("nan"),) * 3
+    q = statistics.quantiles(ms, n=100, method="inclusive")
+    return q[49], q[94], q[98]
 
 
 def report(name: str, result: dict[str, Any], seconds: float) -> None:
     samples: Samples = result["samples"]
+    alone: Samples = result["alone"]
 
-    def quantiles(kind: str) -> tuple[float, float, float]:
-        ms = samples.ms.get(kind, [])
-        if len(ms) < 2:
-            return (ms[0],) * 3 if ms else (float("nan"),) * 3
-        q = statistics.quantiles(ms, n=100, method="inclusive")
-        return q[49], q[94], q[98]
-
-    floor = quantiles("static")
+    floor = quantiles(samples, "static")
     total = sum(len(v) for v in samples.ms.values())
     print(
         f"  {name}: {total:,} timed requests in {seconds:.0f} s ({total / seconds:,.0f}/s), "
@@ -435,18 +454,21 @@ def report(name: str, result: dict[str, Any], seconds: float) -> None:
     )
     print(
         f"    {'page':<26}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
-        f"{'p50/static':>12}{'p99/static':>12}{'errors':>8}"
+        f"{'p50/static':>12}{'p99/static':>12}{'errors':>8}{'alone p50':>11}{'CPU ms':>8}"
     )
     for kind in MIX:
-        p50, p95, p99 = quantiles(kind)
+        p50, p95, p99 = quantiles(samples, kind)
+        n_alone = len(alone.ms.get(kind, []))
+        cpu = alone.cpu.get(kind, 0.0) * 1000 / n_alone if n_alone else float("nan")
         print(
             f"    {SHOWN[kind]:<26}{len(samples.ms.get(kind, [])):>9,}{p50:>9.1f}{p95:>9.1f}"
             f"{p99:>9.1f}{p50 / floor[0]:>12.1f}{p99 / floor[2]:>12.1f}"
-            f"{samples.errors.get(kind, 0):>8}"
+            f"{samples.errors.get(kind, 0) + alone.errors.get(kind, 0):>8}"
+            f"{quantiles(alone, kind)[0]:>11.1f}{cpu:>8.1f}"
         )
     goals = []
     for kind, goal in GOALS.items():
-        p99 = quantiles(kind)[2]
+        p99 = quantiles(samples, kind)[2]
         met = "met" if p99 < goal else "NOT met"
         goals.append(f"{SHOWN[kind]} p99 {p99:.0f} < {goal:.0f} ms: {met}")
     print("    goals: " + "; ".join(goals))
@@ -470,7 +492,7 @@ def run(name: str, url: str, args: argparse.Namespace, workdir: Path) -> None:
         server.terminate()
         server.wait(30)
     report(name, result, args.seconds)
-    if sum(result["samples"].errors.values()):
+    if sum(result["samples"].errors.values()) + sum(result["alone"].errors.values()):
         said = (workdir / f"serve-{port}.log").read_text(errors="replace").splitlines()
         print("    the server's log ends with:\n      " + "\n      ".join(said[-15:]))
     print(f"    load average after: {load_average()}", flush=True)
@@ -496,6 +518,9 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=1.0, help="mean seconds between requests")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds, not timed")
     parser.add_argument("--seconds", type=float, default=60.0, help="seconds timed")
+    parser.add_argument(
+        "--alone", type=float, default=10.0, help="seconds of one user alone, no think time"
+    )
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--database", help="PostgreSQL URL of a database the bench may replace")

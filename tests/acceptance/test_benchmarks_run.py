@@ -97,7 +97,7 @@ def test_bench_web_runs(backend: str, postgres_server: str) -> None:
     out = run(
         "web.py",
         *("--cases", "300", "--counsellors", "4", "--users", "4"),
-        *("--warmup", "1", "--seconds", "3", "--think", "0.05"),
+        *("--warmup", "1", "--seconds", "3", "--alone", "1", "--think", "0.05"),
         *("--database", postgres_server),
     )
     assert "set up 300 cases, 4 counsellors" in out
