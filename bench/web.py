@@ -515,7 +515,12 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--counsellors", type=int, default=50)
     parser.add_argument("--users", type=int, default=50, help="concurrent simulated users")
-    parser.add_argument("--think", type=float, default=1.0, help="mean seconds between requests")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=3.0,
+        help="mean seconds between a user's requests (drawn from 0.5 to 1.5 times it)",
+    )
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds, not timed")
     parser.add_argument("--seconds", type=float, default=60.0, help="seconds timed")
     parser.add_argument(
