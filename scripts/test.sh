@@ -8,11 +8,14 @@ source scripts/setup.sh
 # PostgreSQL for the throwaway cluster; openssl makes the SMTP relay's test certificate;
 # Dovecot is the IMAP server the reply tests read from; sqlite3 takes the operations guide's
 # SQLite backup; systemd-analyze checks the shipped unit; chromium and its driver run the
-# browser tests (tests/browser), npm fetches axe-core for their accessibility check.
+# browser tests (tests/browser), npm fetches axe-core for their accessibility check; Pango
+# (and a font) is what WeasyPrint draws `casework report --format pdf` with.
 ensure_debian_packages "postgresql:/usr/lib/postgresql/*/bin/initdb" "openssl:/usr/bin/openssl" \
     "dovecot-imapd:/usr/lib/dovecot/imap" "sqlite3:/usr/bin/sqlite3" \
     "systemd:/usr/bin/systemd-analyze" "chromium:/usr/bin/chromium" \
-    "chromium-driver:/usr/bin/chromedriver" "npm:/usr/bin/npm"
+    "chromium-driver:/usr/bin/chromedriver" "npm:/usr/bin/npm" \
+    "libpango-1.0-0:/usr/lib/*/libpango-1.0.so.0" "libpangoft2-1.0-0:/usr/lib/*/libpangoft2-1.0.so.0" \
+    "fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 setup_venv test,bench  # bench: the benchmarks' smoke tests run splink too
 ensure_axe
 

@@ -34,6 +34,41 @@ POSITIVE_EXIT = {
     "training": "formation",
     "job": "emploi",
 }
+MONTHS = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
+SITUATION = {
+    "same_employer": "en contrat chez le même employeur",
+    "other_employer": "en contrat chez un autre employeur",
+    "training_without_contract": "en formation sans contrat",
+    "employed": "en emploi",
+    "unemployed": "sans emploi ni formation",
+    "unknown": "situation inconnue",
+}
+DIPLOMA_OUTCOME = {
+    "obtained": "diplôme obtenu",
+    "not_obtained": "diplôme non obtenu",
+    "pending": "résultat en attente",
+}
+ASSESSMENT_MOMENT = {"one_year": "bilan à un an", "contract_end": "bilan de fin de contrat"}
+# How a case ended after a rupture (`cases.exit_kind`): a positive exit, or not.
+EXIT_KIND = {
+    **POSITIVE_EXIT,
+    "without_solution": "sortie sans solution",
+    "lost_contact": "perdu de vue",
+}
+LEARNER_STATUS = {"apprentice": "apprenti(e)", "student": "étudiant(e) du supérieur"}
 GIVEN_BY = {"apprentice": "l'apprenti(e)", "guardian": "le représentant légal", "both": "les deux"}
 GROUP = {"test": "test", "control": "témoin"}
 ASSIGNMENT_METHOD = {
@@ -84,6 +119,8 @@ BY_VOCABULARY = {
     "contact_channel": CONTACT_CHANNEL,
     "rupture_initiative": RUPTURE_INITIATIVE,
     "positive_exit": POSITIVE_EXIT,
+    "situation": SITUATION,
+    "diploma_outcome": DIPLOMA_OUTCOME,
 }
 
 

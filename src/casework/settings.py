@@ -45,16 +45,19 @@ def split_link_keys(raw: str) -> list[str]:
     return [k.strip() for k in raw.split(",") if k.strip()]
 
 
-def check_link_keys(keys: Sequence[str], source: str) -> None:
+def check_link_keys(
+    keys: Sequence[str], source: str, setting: str = "mail.link_keys", ranked: bool = True
+) -> None:
     """Refuse a key shorter than MIN_LINK_KEY_BYTES (UTF-8), naming it by its rank: a key's
-    value never goes into a message or a log."""
+    value never goes into a message or a log. (The pseudonyms' one key is checked alike.)"""
     for rank, key in enumerate(keys, 1):
         size = len(key.encode())
         if size < MIN_LINK_KEY_BYTES:
+            which = f"la clé n° {rank}" if ranked else "la clé"
             raise SettingsError(
                 source,
-                "mail.link_keys",
-                f"la clé n° {rank} est trop courte ({size} octet{'s' if size > 1 else ''}, il "
+                setting,
+                f"{which} est trop courte ({size} octet{'s' if size > 1 else ''}, il "
                 f"en faut au moins {MIN_LINK_KEY_BYTES}) ; créez-en une avec {NEW_KEY_COMMAND}",
             )
 
@@ -244,6 +247,28 @@ class WebSettings:
     reset_link_minutes: int = 60
     # The shortest password accepted (`casework.accounts.passwords`).
     min_password_length: int = 12
+    # A file sent to the Imports page waits this long for its confirmation, then is removed;
+    # kept meanwhile in `upload_dir` ("": a `casework-envois` folder in the system's temporary
+    # folder; with several service processes, one folder they all reach).
+    upload_minutes: int = 60
+    upload_dir: str = ""
+
+
+@dataclass(frozen=True)
+class EvaluationSettings:
+    # The key of the evaluator's export's pseudonyms (HMAC-SHA256 of each case): the same key
+    # gives the same pseudonyms export after export; kept outside the database (set it in the
+    # environment, CASEWORK_EVALUATION_PSEUDONYM_KEY, like the link keys). Empty: no export.
+    pseudonym_key: str = ""
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    # `casework report`'s age bands, in completed years at the contract's start: "low-high"
+    # or "low-" (and over), in order. Ages outside them are shown apart ("moins de 16 ans").
+    age_bands: str = "16-17, 18-25, 26-"
+    # Départements shown one by one in Table 1 (the most frequent); the others together.
+    departements_shown: int = 15
 
 
 @dataclass(frozen=True)
@@ -258,6 +283,8 @@ class Settings:
     inbound: InboundSettings = field(default_factory=InboundSettings)
     intake: IntakeSettings = field(default_factory=IntakeSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
 
     def with_database(self, url: str) -> Settings:
         return dataclasses.replace(self, database=dataclasses.replace(self.database, url=url))
@@ -302,11 +329,24 @@ def load_settings(
 # command at start with a French message instead of surfacing hours later.
 _CHECKS: dict[str, Callable[[object, str], None]] = {
     "mail.link_keys": lambda value, source: check_link_keys(split_link_keys(str(value)), source),
+    "evaluation.pseudonym_key": lambda value, source: check_link_keys(
+        [str(value)] if str(value) else [], source, "evaluation.pseudonym_key", ranked=False
+    ),
     "web.secure_cookies": lambda value, source: _one_of(
         value, SECURE_COOKIES, source, "web.secure_cookies"
     ),
+    "report.age_bands": lambda value, source: _age_bands(str(value), source),
 }
 SECURE_COOKIES = ("auto", "always", "never")
+
+
+def _age_bands(value: str, source: str) -> None:
+    from casework.evaluation.bands import BandsError, parse_bands
+
+    try:
+        parse_bands(value)
+    except BandsError as error:
+        raise SettingsError(source, "report.age_bands", str(error)) from None
 
 
 def _one_of(value: object, allowed: Sequence[str], source: str, key: str) -> None:

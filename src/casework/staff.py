@@ -5,7 +5,8 @@ Each change is an event (`entity = "user"`, no case), append-only like every eve
 when, and why for a deactivation. Deactivating someone who still follows cases hands them over
 first (`casework.handover`), in the same transaction as revoking their links and marking them
 inactive: either all of it happens, or nothing does. Without a successor it is refused while
-they follow any case, saying how many.
+they follow any case, saying how many. The last active administrator stays one: neither
+deactivated nor given another role, or nobody could administer the staff pages.
 """
 
 from __future__ import annotations
@@ -33,7 +34,12 @@ if TYPE_CHECKING:
 
 
 class StaffRefused(HandoverRefused):
-    """A change to a user that cannot be made, said in French; nothing was written."""
+    """A change to a user that cannot be made, said in French; nothing was written.
+    `on_page`: the same said for the staff pages, where there is no command to type."""
+
+    def __init__(self, message: str, on_page: str | None = None):
+        super().__init__(message)
+        self.on_page = on_page or message
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,8 @@ def add_user(
     if conn.execute(select(USERS.c.active).where(USERS.c.login == login)).first() is not None:
         raise StaffRefused(
             f"« {login} » existe déjà : pour modifier ses informations, "
-            f"`casework users update {login}`."
+            f"`casework users update {login}`.",
+            on_page=f"« {login} » existe déjà : modifiez ses informations depuis sa page.",
         )
     _check_address(conn, email, login)
     user_id = conn.execute(
@@ -109,6 +116,8 @@ def update_user(
         changed["email"] = changed["email"].strip()
     if "role" in changed and changed["role"] not in REFERENT_ROLES:
         _refuse_while_following(conn, workflows, login, successor_option=False)
+    if "role" in changed:
+        _refuse_last_administrator(conn, user, "lui donner un autre rôle")
     if "territory" in changed:
         changed["territory"] = list(changed["territory"])
     if changed:
@@ -137,6 +146,7 @@ def deactivate(
     user = user_row(conn, login, lock=True)
     if not user.active:
         raise StaffRefused(f"« {login} » est déjà désactivé(e).")
+    _refuse_last_administrator(conn, user, "le désactiver")
     others = select(USERS.c.id).where(USERS.c.active.is_(True), USERS.c.id != user.id)
     if conn.execute(others.limit(1)).first() is None:
         raise StaffRefused(
@@ -237,9 +247,27 @@ def _refuse_while_following(
     cases, them = ("dossiers en cours", "les") if count > 1 else ("dossier en cours", "le")
     command = f"`casework cases handover --from {login} --to IDENTIFIANT`"
     todo = f"transférez-{them} d'abord ({command})"
+    on_page = f"confiez-{them} d'abord à un conseiller ou un responsable"
     if successor_option:
         todo = f"indiquez qui {them} reprend (--to IDENTIFIANT), ou {todo}"
-    raise StaffRefused(f"« {login} » suit encore {count} {cases} : {todo}.")
+        on_page = f"choisissez qui {them} reprend"
+    said = f"« {login} » suit encore {count} {cases} : "
+    raise StaffRefused(f"{said}{todo}.", on_page=f"{said}{on_page}.")
+
+
+def _refuse_last_administrator(conn: Connection, user: Any, what: str) -> None:
+    """The last active administrator stays one (`what`: what would leave none, said of the
+    account: « le désactiver »)."""
+    if user.role != Role.ADMINISTRATOR or not user.active:
+        return
+    others = select(USERS.c.id).where(
+        USERS.c.role == Role.ADMINISTRATOR, USERS.c.active.is_(True), USERS.c.id != user.id
+    )
+    if conn.execute(others.limit(1)).first() is None:
+        raise StaffRefused(
+            f"« {user.login} » est le seul compte administrateur actif : {what} laisserait la "
+            "plateforme sans administrateur. Nommez d'abord un autre administrateur."
+        )
 
 
 def _record(

@@ -92,6 +92,12 @@ def test_bench_chaos_runs(backend: str, postgres_server: str) -> None:
     assert "invariants: all hold" in out
 
 
+def test_bench_report_runs() -> None:
+    out = run("report.py", "--cases", "400")
+    assert "report: 400 cases, 7 tables, HTML + XLSX + PDF" in out
+    assert "ratio report/baseline" in out
+
+
 @pytest.mark.postgres_only
 def test_bench_web_runs(backend: str, postgres_server: str) -> None:
     out = run(

@@ -13,19 +13,19 @@ from selenium.webdriver.support.ui import Select
 from casework.actors import Actor
 from casework.notify.links import LinkRequest, LinkSigner
 from tests.browser.conftest import Site
-from tests.browser.test_staff_pages import heading, submit
+from tests.browser.test_staff_pages import heading, serious_violations, submit
 from tests.factories import add_case
 from tests.staff import staff_user
 
 
-def consent_link(site: Site) -> str:
+def consent_link(site: Site, referent: str) -> str:
     """A link to record a consent, as the consent request mail carries one."""
     app = site.app
-    staff_user(app, "nadia")  # a link answers its recipient only while they are an active user
-    case_id = add_case(app, referent="nadia")  # nobody the staff tests count cases of
+    staff_user(app, referent)  # a link answers its recipient only while they are active
+    case_id = add_case(app, referent=referent)  # nobody the staff tests count cases of
     done = app.engine.fire_case(case_id, "ask_consent", Actor.system())
     request = LinkRequest(
-        "case", case_id, case_id, "give_consent", done.version, "nadia@ml.example", "person"
+        "case", case_id, case_id, "give_consent", done.version, f"{referent}@ml.example", "person"
     )
     with app.db.transaction() as conn:
         (token,) = LinkSigner.from_settings(app.settings.mail).create(
@@ -35,7 +35,7 @@ def consent_link(site: Site) -> str:
 
 
 def test_a_link_page_form_records_the_step_when_clicked(browser: Any, site: Site) -> None:
-    link = consent_link(site)
+    link = consent_link(site, "nadia")
     browser.get(link)
     assert heading(browser) == "Consentement recueilli"
     Select(browser.find_element(By.NAME, "given_by")).select_by_value("apprentice")
@@ -43,3 +43,20 @@ def test_a_link_page_form_records_the_step_when_clicked(browser: Any, site: Site
     assert "Merci, c'est enregistré" in browser.find_element(By.TAG_NAME, "body").text
     browser.get(link)  # the link acts once
     assert "Déjà enregistré" in browser.find_element(By.TAG_NAME, "body").text
+
+
+def test_a_link_page_passes_axe_core_with_and_without_errors(
+    browser: Any, site: Site, axe_source: str
+) -> None:
+    browser.get(consent_link(site, "noemie"))
+    assert serious_violations(browser, axe_source) == []
+    # Posted without its required choice (the browser's own check bypassed): the error shown
+    # beside its field, tied to it.
+    browser.execute_script("document.querySelector('form').noValidate = true")
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    assert "Merci de corriger" in browser.find_element(By.TAG_NAME, "body").text
+    field = browser.find_element(By.NAME, "given_by")
+    assert field.get_attribute("aria-invalid") == "true"
+    described = browser.find_element(By.ID, field.get_attribute("aria-describedby"))
+    assert described.text
+    assert serious_violations(browser, axe_source) == []

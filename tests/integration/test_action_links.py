@@ -113,7 +113,7 @@ def test_a_get_shows_the_form_and_changes_nothing(mail_app: App, catcher: MailCa
     # The transition's fields, as a form.
     assert 'name="given_by"' in text(page)
     assert "le représentant légal" in text(page)
-    assert 'type="checkbox" name="data_checked"' in text(page)
+    assert 'type="checkbox" id="f-data_checked" name="data_checked"' in text(page)
     assert client.head(links["give_consent"]).status_code == 200
     after = row(mail_app, Case, case_id)
     assert (after.state, after.version) == (before.state, before.version)

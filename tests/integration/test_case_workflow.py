@@ -33,6 +33,7 @@ REFER = {
 }
 EXIT = {"exit_kind": "training"}
 REASSIGN = {"to": "SUCCESSOR", "reason": "congé"}
+ASSESS = {"situation": "same_employer", "diploma": "pending", "satisfaction": 4}
 
 # (state, group, cycle, trigger, actor, data, expected state)
 ALLOWED: list[tuple[str, str, int, str, Actor, dict[str, Any], str]] = [
@@ -40,6 +41,9 @@ ALLOWED: list[tuple[str, str, int, str, Actor, dict[str, Any], str]] = [
     ("identified", "control", 0, "track_outcomes", SYSTEM, {}, "outcome_tracking"),
     ("identified", "test", 0, "close", PERSON, {"reason": "identifié par erreur"}, "closed"),
     ("identified", "test", 0, "rupture", IMPORT, RUPTURE, "rupture"),
+    ("identified", "test", 0, "record_contact", PERSON, CONTACT, "identified"),
+    ("consent_asked", "test", 0, "record_contact", PERSON, CONTACT, "consent_asked"),
+    ("consent_reminded", "test", 0, "record_contact", PERSON, CONTACT, "consent_reminded"),
     ("identified", "control", 0, "rupture", IMPORT, RUPTURE, "rupture_recorded"),
     ("consent_asked", "test", 0, "remind_consent", TIMER, {}, "consent_reminded"),
     ("consent_asked", "test", 0, "give_consent", PERSON, {"given_by": "apprentice"}, "consented"),
@@ -53,7 +57,7 @@ ALLOWED: list[tuple[str, str, int, str, Actor, dict[str, Any], str]] = [
     ("consented", "test", 0, "start_follow_up", TIMER, {}, "follow_up"),
     ("consented", "test", 0, "record_contact", PERSON, CONTACT, "consented"),
     ("consented", "test", 0, "refer", PERSON, REFER, "consented"),
-    ("consented", "test", 0, "contract_ended", TIMER, {}, "closed"),
+    ("consented", "test", 0, "contract_ended", TIMER, {}, "end_assessment"),
     ("consented", "test", 0, "rupture", IMPORT, RUPTURE, "rupture"),
     ("declined", "test", 0, "rupture", IMPORT, RUPTURE, "rupture_recorded"),
     ("declined", "test", 0, "contract_ended", TIMER, {}, "closed"),
@@ -61,12 +65,16 @@ ALLOWED: list[tuple[str, str, int, str, Actor, dict[str, Any], str]] = [
     ("follow_up", "test", 6, "next_cycle", TIMER, {}, "monitoring"),
     ("follow_up", "test", 3, "record_contact", PERSON, CONTACT, "follow_up"),
     ("follow_up", "test", 3, "refer", PERSON, REFER, "follow_up"),
-    ("follow_up", "test", 3, "contract_ended", IMPORT, {}, "closed"),
+    ("follow_up", "test", 3, "contract_ended", IMPORT, {}, "end_assessment"),
     ("follow_up", "test", 3, "rupture", PERSON, RUPTURE, "rupture"),
     ("monitoring", "test", 6, "one_year_assessment_due", TIMER, {}, "monitoring"),
     ("monitoring", "test", 6, "record_contact", PERSON, CONTACT, "monitoring"),
     ("monitoring", "test", 6, "refer", PERSON, REFER, "monitoring"),
-    ("monitoring", "test", 6, "contract_ended", TIMER, {}, "closed"),
+    ("monitoring", "test", 6, "contract_ended", TIMER, {}, "end_assessment"),
+    ("monitoring", "test", 6, "record_assessment", PERSON, ASSESS, "monitoring"),
+    ("end_assessment", "test", 6, "record_assessment", PERSON, ASSESS, "closed"),
+    ("end_assessment", "test", 6, "record_contact", PERSON, CONTACT, "end_assessment"),
+    ("end_assessment", "test", 6, "assessment_lapsed", TIMER, {}, "closed"),
     ("monitoring", "test", 6, "rupture", IMPORT, RUPTURE, "rupture"),
     ("rupture", "test", 2, "start_reorientation", PERSON, {}, "reorientation"),
     ("rupture", "test", 2, "record_contact", PERSON, CONTACT, "rupture"),
@@ -88,6 +96,7 @@ ALLOWED: list[tuple[str, str, int, str, Actor, dict[str, Any], str]] = [
     ("declined", "test", 0, "reassign", PERSON, REASSIGN, "declined"),
     ("follow_up", "test", 3, "reassign", PERSON, REASSIGN, "follow_up"),
     ("monitoring", "test", 6, "reassign", PERSON, REASSIGN, "monitoring"),
+    ("end_assessment", "test", 6, "reassign", PERSON, REASSIGN, "end_assessment"),
     ("rupture", "test", 2, "reassign", PERSON, REASSIGN, "rupture"),
     ("reorientation", "test", 2, "reassign", PERSON, REASSIGN, "reorientation"),
     ("outcome_tracking", "control", 0, "reassign", PERSON, REASSIGN, "outcome_tracking"),
@@ -125,7 +134,9 @@ def test_allowed_transition(
     data: dict[str, Any],
     expected: str,
 ) -> None:
-    case_id = add_case(app, group=group, state=state, cycle=cycle)
+    # The one-year assessment needs a contract a year old.
+    person = {"start": date(2025, 8, 1)} if trigger == "record_assessment" else {}
+    case_id = add_case(app, group=group, state=state, cycle=cycle, **person)
     before = row(app, Case, case_id)
     done = app.engine.fire_case(case_id, trigger, actor, **_data(app, data))
     after = row(app, Case, case_id)
@@ -157,6 +168,7 @@ def test_allowed_transition(
         "lost_contact",
         "outcome_tracking",
         "rupture_recorded",
+        "end_assessment",
         "closed",
     ],
 )
@@ -182,7 +194,7 @@ def test_unknown_trigger_is_refused_with_the_allowed_ones(app: App) -> None:
     case_id = add_case(app)
     with pytest.raises(TransitionRefused) as refused:
         app.engine.fire_case(case_id, "teleport", PERSON)
-    allowed = ("ask_consent", "close", "reassign", "rupture", "track_outcomes")
+    allowed = ("ask_consent", "close", "reassign", "record_contact", "rupture", "track_outcomes")
     assert refused.value.allowed == allowed
     assert f"Actions possibles : {', '.join(allowed)}." in refused.value.french()
 
@@ -287,8 +299,9 @@ def test_record_contact_writes_the_contact_log(app: App) -> None:
         log = conn.execute(ContactLog.__table__.select()).one()
     assert (log.case_id, log.channel, log.duration_min) == (case_id, "phone", 20)
     assert log.difficulties == ["housing", "mobility"]
-    assert (log.cycle, log.phase, log.author, log.at) == (
+    assert (log.cycle, log.state, log.phase, log.author, log.at) == (
         3,
+        "follow_up",
         "follow_up",
         "referente",
         app.clock.now(),

@@ -19,7 +19,7 @@ from casework.database import Database
 from casework.demo.mailcatcher import MailCatcher
 from casework.french import faults
 from casework.migrate import head_revision
-from casework.models import User
+from casework.models import Contract, User
 from casework.settings import DatabaseSettings
 from tests.factories import NEW_KEY, add_case, add_user, events
 
@@ -87,6 +87,11 @@ def test_case_list_show_fire_and_history(app: App, db_url: str) -> None:
     assert "Suivi mensuel ;" in unknown.output
     shown = run(db_url, "case", "show", str(case_id))
     assert f"Dossier {case_id} — Léa Marie MARTIN" in shown.output
+    assert "; statut : non renseigné" in shown.output
+    with app.db.transaction() as conn:  # as a chamber's file gives it
+        conn.execute(update(Contract).values(learner_status="student"))
+    shown = run(db_url, "case", "show", str(case_id))
+    assert "; statut : étudiant(e) du supérieur" in shown.output
     assert "Référent : referente" in shown.output  # a login no user has: shown as it is
     add_user(app)
     shown = run(db_url, "case", "show", str(case_id))

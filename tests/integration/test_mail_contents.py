@@ -91,6 +91,8 @@ def test_every_template_renders_in_french_with_its_links(
     texts = sorted(a.part("plain") for a in assessments)
     assert "à un an du début du contrat" in texts[0] + texts[1]
     assert "de fin de contrat" in texts[0] + texts[1]
+    for assessment in assessments:  # each links to the step that records it
+        check_parts(assessment, "Enregistrer le bilan")
 
     (sheet_mail,) = by_subject(caught, "Fiche de liaison n° 1 : logement pour Léa MARTIN")
     assert sheet_mail.recipients == ["a@foyer.example"]
@@ -137,8 +139,9 @@ def test_every_template_renders_in_french_with_its_links(
     (digest,) = by_subject(catcher.wait_for(14), "Vos actions du 02/09/2026")
     check_parts(digest, "Consentement à recueillir : Léa MARTIN", "Point mensuel : Léa MARTIN")
     check_parts(digest, "Rupture à traiter", "Retour reçu d'un partenaire")
-    # Two follow-ups: the sheet's case is in its monthly cycle too.
-    assert digest.part("plain").count("https://casework.example/l/") == 5
+    check_parts(digest, "Bilan de fin de contrat : Léa MARTIN")
+    # Two follow-ups: the sheet's case is in its monthly cycle too; and an assessment.
+    assert digest.part("plain").count("https://casework.example/l/") == 6
 
 
 def test_the_consent_reminder_says_when_consent_was_asked(

@@ -331,6 +331,10 @@ def test_the_staff_pages_read_as_french(season: Season) -> None:
     texts["staff: a case"] = plain_of(manager.get(f"/dossiers/{season.cases['adult']}").text)
     texts["staff: no such case"] = plain_of(manager.get("/dossiers/999999").text)
     texts["staff: the cases"] = plain_of(manager.get("/dossiers?etat=consent_reminded").text)
+    texts["staff: the sheets"] = plain_of(manager.get("/fiches").text)
+    texts["staff: the overdue sheets"] = plain_of(manager.get("/fiches?retard=1").text)
+    texts["staff: steering"] = plain_of(manager.get("/pilotage").text)
+    texts["staff: dashboard of a manager"] = plain_of(manager.get("/").text)
     followed = f"/dossiers/{season.cases['followed']}"
     texts["staff: a followed case"] = plain_of(manager.get(f"{followed}?besoin=housing").text)
     minor = manager.get(f"/dossiers/{season.cases['minor']}")

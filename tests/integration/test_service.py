@@ -18,15 +18,18 @@ import pytest
 from sqlalchemy import event, func, select
 from starlette.testclient import TestClient
 
+from casework.accounts.sessions import end_session, open_session
 from casework.actors import Actor
 from casework.app import App, build_app
 from casework.clock import FixedClock
 from casework.demo.mailcatcher import MailCatcher
 from casework.models import Beneficiary, Contract, Event, ServiceHeartbeat, Timer
+from casework.models.tables import SESSIONS
 from casework.service.lifecycle import Service
 from casework.service.web import create_web_app
 from casework.settings import Settings, SettingsError
 from tests.factories import add_case, add_user
+from tests.staff import staff_user
 
 
 def wait_for(predicate, timeout: float = 60.0, every: float = 0.05) -> None:  # type: ignore[no-untyped-def]
@@ -361,3 +364,14 @@ def test_three_processes_one_killed_mid_sweep_fire_every_timer_exactly_once(
         beats = conn.execute(select(ServiceHeartbeat.pid, ServiceHeartbeat.stopped_at)).all()
     # The killed process never got to record its stop; the two others did.
     assert sorted(stopped is None for _pid, stopped in beats) == [False, False, True]
+
+
+def test_the_beat_deletes_ended_staff_sessions(app: App, clock: FixedClock) -> None:
+    user_id = staff_user(app, "claire")
+    with app.db.transaction() as conn:
+        end_session(conn, open_session(conn, user_id, clock.now(), None), clock.now())
+    clock.advance(timedelta(days=2))
+    service = Service(app, interval=3600, wall=clock)  # the wall clock: the test's
+    service.beat()
+    with app.db.read() as conn:
+        assert conn.execute(select(SESSIONS)).all() == []

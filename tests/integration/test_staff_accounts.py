@@ -8,13 +8,19 @@ from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from casework.accounts.access_log import read_access_log, record_access
 from casework.accounts.passwords import hash_password, set_password
 from casework.accounts.reset import ResetRefused, ResetTokens, request_reset
 from casework.accounts.scope import CaseNotFound, check_case, count_visible, visible_cases
-from casework.accounts.sessions import SessionRules, open_session, session_user
+from casework.accounts.sessions import (
+    SessionRules,
+    end_session,
+    open_session,
+    purge_sessions,
+    session_user,
+)
 from casework.accounts.signin import LoginRefused, sign_in
 from casework.accounts.throttle import Throttle
 from casework.actors import Actor
@@ -22,7 +28,7 @@ from casework.app import App
 from casework.cli import main
 from casework.clock import FixedClock
 from casework.models import Beneficiary, Case, OutboxMail, User
-from casework.models.tables import CASES, USERS
+from casework.models.tables import CASES, SESSIONS, USERS
 from casework.staff import deactivate
 from tests.factories import NEW_KEY, OLD_KEY, add_case, events
 from tests.staff import PASSWORD, staff_user
@@ -47,6 +53,30 @@ def test_a_session_ends_after_its_idle_time_and_its_lifetime(app: App, clock: Fi
     clock.advance(timedelta(minutes=29))  # 10 h 09 after the login
     assert session_user(app.db, busy, clock.now(), RULES) is None
     assert session_user(app.db, "made-up", clock.now(), RULES) is None
+
+
+def test_sessions_that_can_never_work_again_are_purged_a_day_later(
+    app: App, clock: FixedClock
+) -> None:
+    user_id = staff_user(app, "claire")
+    with app.db.transaction() as conn:
+        logged_out = open_session(conn, user_id, clock.now(), None)
+        end_session(conn, logged_out, clock.now())
+        open_session(conn, user_id, clock.now(), None)  # never used again: idle
+
+    def left() -> int:
+        with app.db.transaction() as conn:
+            purge_sessions(conn, clock.now(), RULES)
+            return conn.execute(select(func.count()).select_from(SESSIONS)).scalar_one()
+
+    assert left() == 2  # ended, but not a day ago
+    clock.advance(timedelta(hours=24, minutes=1))
+    assert left() == 1  # the logged-out one; the idle one ended 30 minutes after its login
+    with app.db.transaction() as conn:
+        fresh = open_session(conn, user_id, clock.now(), None)
+    clock.advance(timedelta(minutes=30))
+    assert left() == 1  # idle a day and 30 minutes: gone; the fresh one stays
+    assert session_user(app.db, fresh, clock.now(), RULES).login == "claire"
 
 
 def test_a_password_change_and_a_deactivation_end_every_session(

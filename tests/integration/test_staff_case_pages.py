@@ -8,7 +8,7 @@ access log of every view."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from html import unescape
 from typing import Any
 
@@ -204,6 +204,7 @@ def test_recording_a_contact_from_the_case_page(app: App) -> None:
     client = signed_in(app, "claire")
     page = client.get(f"/dossiers/{case_id}")
     assert 'id="action-record_contact"' in page.text
+    assert "non renseigné" in text_of(page).split("Statut", 1)[1][:40]  # the status not known
     assert '<label for="action-record_contact-duration_min">Durée (minutes) *</label>' in page.text
     sent = post_action(
         client,
@@ -339,3 +340,56 @@ def test_referring_to_a_proposed_partner(app: App) -> None:
     )
     with app.db.read() as conn:
         assert conn.execute(select(SHEETS.c.state)).scalar_one() == "sent"
+
+
+def test_the_timeline_is_paged_and_keeps_an_unread_alert_on_its_first_page(app: App) -> None:
+    staff_user(app, "claire")
+    case_id = add_case(app, referent="claire", state="follow_up", cycle=1)
+    now = app.clock.now()
+
+    def received(minutes_ago: int, subject: str) -> dict[str, Any]:
+        return {
+            "received_at": now - timedelta(minutes=minutes_ago),
+            "source": "test",
+            "sender": "accueil@foyer.example",
+            "subject": subject,
+            "raw": b"",
+            "text": "",
+            "kind": "answer",
+            "status": "recorded",
+            "case_id": case_id,
+        }
+
+    with app.db.transaction() as conn:
+        # The oldest line of all: an alert nobody has read yet.
+        inbound = conn.execute(
+            INBOUND.insert().returning(INBOUND.c.id), received(1000, "Alerte ancienne")
+        ).scalar_one()
+        conn.execute(
+            ALERTS.insert(),
+            {
+                "case_id": case_id,
+                "inbound_id": inbound,
+                "sender": "accueil@foyer.example",
+                "identified_by": "automatic",
+                "created_at": now - timedelta(minutes=1000),
+            },
+        )
+        conn.execute(INBOUND.insert(), [received(i, f"Réponse {i}") for i in range(1, 61)])
+    client = signed_in(app, "claire")
+    page = client.get(f"/dossiers/{case_id}")
+    history = page.text[page.text.index('id="titre-historique"') :]
+    assert history.count("<li") == 50 + 1  # a page, and the pinned alert
+    first = text_of(page)
+    assert "« Réponse 1 »" in first
+    assert "« Réponse 60 »" not in first
+    assert "« Alerte ancienne »" in first  # pinned: the dashboard links to it here
+    assert "Événements plus anciens" in first
+    assert "Événements plus récents" not in first
+    second = text_of(client.get(f"/dossiers/{case_id}?historique=2"))
+    assert "« Réponse 60 »" in second
+    assert "« Réponse 1 »" not in second
+    assert "Événements plus récents" in second
+    assert "Événements plus anciens" not in second
+    beyond = text_of(client.get(f"/dossiers/{case_id}?historique=9"))
+    assert "Rien sur cette page." in beyond

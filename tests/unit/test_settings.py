@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from casework.settings import SettingsError, load_settings
+from casework.settings import EvaluationSettings, SettingsError, load_settings
 
 
 def test_defaults_use_embedded_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,3 +97,19 @@ def test_the_documented_placeholder_for_link_keys_is_refused() -> None:
     assert placeholder is not None
     with pytest.raises(SettingsError, match="link_keys"):
         load_settings(environ={"CASEWORK_MAIL_LINK_KEYS": placeholder.group(1)})
+
+
+def test_the_pseudonym_key_is_checked_like_the_link_keys_and_never_shown() -> None:
+    guide = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text(encoding="utf-8")
+    placeholder = re.search(r'^pseudonym_key = "([^"]*)"', guide, re.MULTILINE)
+    assert placeholder is not None
+    for short in (placeholder.group(1), "court-secret"):
+        with pytest.raises(SettingsError) as refused:
+            load_settings(environ={"CASEWORK_EVALUATION_PSEUDONYM_KEY": short})
+        assert "evaluation.pseudonym_key : la clé est trop courte" in refused.value.french()
+        assert short not in refused.value.french()
+    good = "k" * 32
+    assert load_settings(environ={"CASEWORK_EVALUATION_PSEUDONYM_KEY": good}).evaluation == (
+        EvaluationSettings(pseudonym_key=good)
+    )
+    assert load_settings(environ={}).evaluation.pseudonym_key == ""  # none: no export

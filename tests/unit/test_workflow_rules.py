@@ -59,7 +59,13 @@ def test_the_shipped_workflows_declare_what_the_code_reads(tmp_path: Path) -> No
         "give_consent",
         "record_contact",
         "start_reorientation",
+        "record_assessment",
     ]
+    assert list(case.phases) == ["identification", "consent", "follow_up", "rupture"]
+    assert (case.phase_of("consent_reminded"), case.phase_of("outcome_tracking")) == (
+        "consent",
+        None,
+    )
     assert case.trigger_tagged("rupture") == "rupture"
     assert case.states_tagged("overdue") == ("consent_reminded",)
     assert {s: r.trigger for s, r in liaison.replies.items()} == {
@@ -87,6 +93,21 @@ def test_a_renamed_digest_state_fails_the_check_at_its_line(tmp_path: Path) -> N
     line = renamed[: renamed.index("  - states: follow_up")].count("\n") + 1
     assert said(problems(folder), path, line) == [
         "ligne du résumé « Point mensuel » : l'état « follow_up » n'existe pas"
+    ]
+
+
+def test_a_phase_names_states_that_exist_each_in_one_phase(tmp_path: Path) -> None:
+    folder = copied(tmp_path)
+    path = folder / "case.yaml"
+    line = edited(
+        folder,
+        "case.yaml",
+        "  consent: {label: Consentement, states: [consent_asked, consent_reminded]}",
+        "  consent: {label: Consentement, states: [consent_asked, consent_chased, identified]}",
+    )
+    assert said(problems(folder), path, line) == [
+        "phase « consent » : l'état « consent_chased » n'existe pas",
+        "phase « consent » : l'état « identified » est déjà dans la phase « identification »",
     ]
 
 

@@ -26,6 +26,9 @@ from casework.models.tables import CASES, PEOPLE
 STAFF = frozenset(Role)
 # Who sees named cases at all.
 NAMED_CASES = frozenset({Role.COUNSELLOR, Role.MANAGER, Role.ADMINISTRATOR})
+# Who imports the organisations' files and reviews their cross-matching: whole files, before
+# any case (no territory narrows them).
+INTAKE_STAFF = frozenset({Role.MANAGER, Role.ADMINISTRATOR})
 
 
 class CaseNotFound(CaseworkError):

@@ -6,6 +6,8 @@
 - `last_seen_at` moves at most once a minute: a page costs no write in between.
 - Logout ends one session; a password change and a deactivation end all of a person's
   (`end_sessions`); an inactive user's session is refused even before that.
+- Sessions that can never work again are deleted a day later by the service's beat
+  (`purge_sessions`), so the table holds about the sessions open now.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from casework.database import Database
 from casework.models.tables import SESSIONS, USERS
@@ -104,3 +106,16 @@ def end_sessions(conn: Connection, user_id: int, now: datetime) -> int:
         .values(ended_at=now)
     )
     return int(done.rowcount or 0)
+
+
+def purge_sessions(conn: Connection, now: datetime, rules: SessionRules) -> int:
+    """Delete the sessions that can never work again — ended, or past their idle time or
+    lifetime — once a day has passed (a row kept that long still answers "who was signed in
+    then"; the access log keeps what was seen). How many were deleted."""
+    keep = timedelta(days=1)
+    dead = or_(
+        SESSIONS.c.ended_at < now - keep,
+        SESSIONS.c.last_seen_at < now - rules.idle - keep,
+        SESSIONS.c.created_at < now - rules.lifetime - keep,
+    )
+    return conn.execute(delete(SESSIONS).where(dead)).rowcount or 0

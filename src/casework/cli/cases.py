@@ -15,7 +15,13 @@ from casework import wording
 from casework.cli.main import Context, F, acting_person, as_option, printable
 from casework.clock import format_local, to_local
 from casework.engine.entities import CASE, RowReader
-from casework.labels import ASSIGNMENT_METHOD, GROUP, NEED_CATEGORY, RUPTURE_INITIATIVE
+from casework.labels import (
+    ASSIGNMENT_METHOD,
+    GROUP,
+    LEARNER_STATUS,
+    NEED_CATEGORY,
+    RUPTURE_INITIATIVE,
+)
 from casework.models.beneficiary import age_on, display_name
 from casework.models.contract import UNKNOWN_EMPLOYER
 from casework.models.tables import SHEETS, USERS
@@ -236,7 +242,11 @@ def show(context: Context, case_id: int) -> None:
         f"({k.employer_trade or 'métier non renseigné'}), "
         f"du {_d(k.start_date)} au {_d(k.planned_end_date)}"
     )
-    click.echo(f"  CFA : {k.training_centre_name or '—'} ; diplôme : {k.diploma or '—'}")
+    status = LEARNER_STATUS.get(k.learner_status or "", "non renseigné")
+    click.echo(
+        f"  CFA : {k.training_centre_name or '—'} ; diplôme : {k.diploma or '—'} ; "
+        f"statut : {status}"
+    )
     if k.rupture_date:
         initiative = RUPTURE_INITIATIVE.get(k.rupture_initiative or "", "initiative inconnue")
         click.echo(f"  Rupture le {_d(k.rupture_date)} ({initiative})")

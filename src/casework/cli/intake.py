@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,7 +11,7 @@ import click
 
 from casework.cli.main import Context, acting_person, as_option, printable
 from casework.clock import format_local
-from casework.french import decimal, os_error
+from casework.french import os_error
 
 if TYPE_CHECKING:  # for the annotation only: the commands import the intake modules as they run
     from casework.intake.importer import ImportReport
@@ -222,7 +221,7 @@ def match(context: Context, cohort: int) -> None:
 @click.pass_obj
 def review(context: Context, limit: int) -> None:
     """Les paires à examiner, expliquées champ par champ, les plus probables d'abord."""
-    from casework.intake.matching import waiting
+    from casework.intake.matching import shown_probability, waiting
 
     pairs = waiting(context.app, limit)
     if not pairs:
@@ -230,18 +229,13 @@ def review(context: Context, limit: int) -> None:
     for proposal, cma, ml in pairs:
         click.echo(
             f"{proposal.cma_key} ↔ {proposal.ml_key}  "
-            f"(probabilité {_percent(proposal.probability)})"
+            f"(probabilité {shown_probability(proposal.probability)})"
         )
         click.echo(f"  CMA : {_person(cma)}")
         click.echo(f"  ML  : {_person(ml)}")
         for line in proposal.explanation:
             click.echo(f"    {line}")
         click.echo(f"  → casework intake decide {proposal.cma_key} oui|non\n")
-
-
-def _percent(probability: float) -> str:
-    """In French, rounded down: a pair to review never reads as the match threshold."""
-    return f"{decimal(math.floor(probability * 1000) / 10)} %"
 
 
 def _person(row: dict) -> str:

@@ -54,6 +54,8 @@ Exemples :
   casework partners import partenaires.csv
   casework case propose 12 --need logement
   casework demo --cases 30
+  casework power --baseline 0.20 --target 0.135
+  casework export --cohort 2026 --out evaluation-2026.xlsx
 """
 
 
@@ -240,6 +242,7 @@ def _register() -> None:
         cases,
         catcher,  # noqa: F401  (`mail catcher`, on the `mail` group)
         demo,
+        export,
         handover,  # noqa: F401  (`case reassign`, `cases handover`)
         history,
         inbound,
@@ -249,6 +252,8 @@ def _register() -> None:
         links,
         mail,
         partners,
+        power,
+        report,
         service,
         sheets,
         users,
@@ -271,6 +276,9 @@ def _register() -> None:
     main.add_command(users.users)
     users.users.add_command(accounts.set_password_command)
     main.add_command(accounts.access_log)
+    main.add_command(power.power)
+    main.add_command(export.export)
+    main.add_command(report.report)
     for command in (service.serve, service.status, service.timers, service.simulate):
         main.add_command(command)
 

@@ -12,9 +12,9 @@ from sqlalchemy.exc import IntegrityError
 
 from casework.cli.main import CheckedText, Context, acting_person, as_option, printable
 from casework.clock import format_local
-from casework.french import name_and_kind
 from casework.intake.fields import Invalid
-from casework.labels import CONTACT_ROLE, NEED_CATEGORY, PARTNER_KIND
+from casework.labels import CONTACT_ROLE, NEED_CATEGORY
+from casework.partners import described
 from casework.partners.vocabulary import (
     parse_email,
     parse_needs,
@@ -356,36 +356,8 @@ def _final_sheet_states(context: Context) -> set[str]:
 
 
 def _named(name: str, kind: str) -> str:
-    """ "ADLJ 53 (logement des jeunes)"; "CFA du bâtiment", not "CFA du bâtiment (CFA)"."""
-    return printable(name_and_kind(name, PARTNER_KIND[kind]))
+    return printable(described.named(name, kind))
 
 
-def _needs(codes: list[str]) -> str:
-    return ", ".join(NEED_CATEGORY.get(c, c).split(",")[0] for c in codes) or "aucun"
-
-
-def _territory(p: Any) -> str:
-    parts = []
-    if p.departements:
-        word = "département" if len(p.departements) == 1 else "départements"
-        parts.append(f"{word} {', '.join(p.departements)}")
-    if p.postcodes:
-        word = "code postal" if len(p.postcodes) == 1 else "codes postaux"
-        parts.append(f"{word} {', '.join(p.postcodes)}")
-    return " ; ".join(parts) or "territoire non précisé"
-
-
-def _deadlines(p: Any) -> str:
-    if p.ack_days is None and p.feedback_days is None:
-        return "délais de la charte"
-    said = []
-    if p.ack_days is not None:
-        said.append(f"accusé de réception sous {_count(p.ack_days, 'jour ouvré', 'jours ouvrés')}")
-    if p.feedback_days is not None:
-        said.append(f"retour sous {_count(p.feedback_days, 'jour ouvré', 'jours ouvrés')}")
-    return ", ".join(said)
-
-
-def _count(n: int, singular: str, plural: str | None = None) -> str:
-    """« 1 partenaire », « 2 partenaires », « 0 partenaire » (French: zero is singular)."""
-    return f"{n} {singular if n <= 1 else plural or singular + 's'}"
+_needs, _territory, _deadlines = described.needs, described.territory, described.deadlines
+_count = described.count

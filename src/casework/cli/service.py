@@ -19,10 +19,9 @@ from casework.cli.main import Context
 from casework.clock import PARIS, FastClock, FixedClock, SystemClock, format_local, to_local
 from casework.migrate import current_revision, head_revision
 from casework.queries import definitions_of
-from casework.service.lifecycle import STALE_AFTER, Service, heartbeats
+from casework.service.lifecycle import Service
+from casework.service.status import service_status, timer_text
 from casework.settings import Settings
-from casework.states.definition import WorkflowDef
-from casework.text_hygiene import for_terminal
 
 log = logging.getLogger("casework.cli")
 LOOPBACK = ("127.0.0.1", "localhost")
@@ -162,43 +161,21 @@ def status(context: Context) -> None:
     dernier balayage) et ses lecteurs de courriels."""
     app = context.app
     _ensure_schema(app)
-    settings = app.settings.timers
-    with app.db.read() as conn:
-        counts = app.engine.timers.counts(
-            conn, app.clock.now(), timedelta(seconds=settings.overdue_after_seconds)
-        )
-        upcoming = app.engine.timers.upcoming(conn, limit=5)
-        keys = ((t.entity, t.entity_id) for t in upcoming)
-        definitions = definitions_of(conn, app.workflows, keys)
+    found = service_status(app)
+    counts = found.timers
     click.echo(
         f"Minuteurs : {counts['pending']} en attente, {counts['due']} échus, "
-        f"{counts['overdue']} en retard (plus de {settings.overdue_after_seconds:.0f} s), "
+        f"{counts['overdue']} en retard (plus de {found.overdue_after:.0f} s), "
         f"{counts['failed']} en échec."
     )
-    for t in upcoming:
-        definition = definitions.get((t.entity, t.entity_id))
-        click.echo(f"  prochain : {format_local(t.due_at)}  {_timer_text(definition, t)}")
-    beats = heartbeats(app)
-    if not beats:
+    for due_at, text in found.upcoming:
+        click.echo(f"  prochain : {format_local(due_at)}  {text}")
+    if not found.processes:
         click.echo("Aucun service n'a encore tourné sur cette base.")
-    wall = app.clock.now()  # heartbeats are in real time, whatever clock the service ran
-    for b in beats:
-        fired = sum((b.last_sweep or {}).get("fired", {}).values())
-        click.echo(
-            f"Service {b.host}:{b.pid} ({_process_state(b, wall)}) — démarré le "
-            f"{format_local(b.started_at)}, dernier balayage {format_local(b.last_sweep_at)} "
-            f"({fired} déclenché(s))"
-        )
-        if b.stopped_at is None and wall - b.last_seen_at <= STALE_AFTER:
-            for name, reader in sorted((b.readers or {}).items()):
-                click.echo(f"  {_reader_line(name, reader)}")
-
-
-def _timer_text(definition: WorkflowDef | None, timer: Any) -> str:
-    """ "dossier 12 : Relancer pour le consentement" — what a timer will do, to which row (in
-    the words of the row's own workflow)."""
-    what = "dossier" if timer.entity == "case" else "fiche"
-    return f"{what} {timer.entity_id} : {wording.action(definition, timer.trigger)}"
+    for process in found.processes:
+        click.echo(process.line)
+        for reader in process.readers:
+            click.echo(f"  {reader}")
 
 
 SWEPT = {
@@ -212,48 +189,6 @@ SWEPT = {
 def _swept(app: App, report: Any) -> str:
     """A sweep as `simulate` tells it: "3 déclenché(s) (Relancer pour le consentement ×2, …)"."""
     return str(report.told(lambda t: wording.any_action(app.workflows, t), SWEPT))
-
-
-def _process_state(beat: Any, wall: datetime) -> str:
-    if beat.stopped_at is not None:
-        return f"arrêté le {format_local(beat.stopped_at)}"
-    silent = wall - beat.last_seen_at
-    if silent > STALE_AFTER:
-        return f"arrêté ; dernier signe il y a {_duration(silent)}"
-    return "en marche"
-
-
-READER_NAMES = {"imap": "Lecture IMAP", "lmtp": "Réception LMTP"}
-
-
-def _reader_line(name: str, reader: dict[str, Any]) -> str:
-    """One mail reader of a running service, as `casework status` shows it."""
-    label = READER_NAMES.get(name, name)
-    taken = f"{reader.get('taken', 0)} courriel(s) reçu(s)"
-    last = _parsed(reader.get("last_fetch_at"))
-    seen = f", dernier passage le {format_local(last)}" if last else ""
-    if not reader.get("running"):
-        stopped = _parsed(reader.get("stopped_since"))
-        return f"{label} : arrêtée depuis le {format_local(stopped)} ({taken}{seen})"
-    failing = _parsed(reader.get("failing_since"))
-    if failing is not None:
-        error = for_terminal(reader.get("last_error"), keep_newlines=False)
-        return f"{label} : en échec depuis le {format_local(failing)} ({error}){seen}"
-    return f"{label} : en marche ({taken}{seen})"
-
-
-def _parsed(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def _duration(delta: timedelta) -> str:
-    """'3 min', '2 h 05', '4 j' — how long ago, in French."""
-    seconds = int(delta.total_seconds())
-    if seconds < 3600:
-        return f"{max(1, seconds // 60)} min"
-    if seconds < 86_400:
-        return f"{seconds // 3600} h {seconds % 3600 // 60:02d}"
-    return f"{seconds // 86_400} j"
 
 
 @click.command("timers")
@@ -275,7 +210,7 @@ def timers(context: Context, failed: bool, limit: int) -> None:
         definition = definitions.get((t.entity, t.entity_id))
         state = wording.state(definition, t.state)
         click.echo(
-            f"{t.id:>8}  {format_local(t.due_at)}  {_timer_text(definition, t)} (état : {state}), "
+            f"{t.id:>8}  {format_local(t.due_at)}  {timer_text(definition, t)} (état : {state}), "
             f"{t.attempts} tentative(s)"
         )
         if failed:

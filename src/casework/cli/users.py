@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from casework import wording
+from casework import staff_history, wording
 from casework.actors import Actor
 from casework.cli.handover import reason_option, successor_option
 from casework.cli.main import CheckedText, Context, acting_person, as_option, printable
@@ -267,35 +267,10 @@ def reactivate_command(context: Context, login: str, reason: str, actor_login: s
     click.echo(f"« {login} » est réactivé(e).")
 
 
-_FIELDS = {"name": "nom", "email": "adresse", "role": "rôle", "territory": "territoire"}
+_FIELDS = staff_history.FIELDS
 _GROUP = {"test": "groupe test", "control": "groupe témoin"}
-
-
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n} {many if n > 1 else one}"
-
-
-def _links(count: int) -> str:
-    if count == 0:
-        return "aucun lien encore valable à révoquer"
-    return _count(count, "lien révoqué", "liens révoqués")
+_count, _links = staff_history.count, staff_history.links_said
 
 
 def _happened(event: Any) -> str:
-    """One line of a user's history."""
-    data = event.data or {}
-    if event.trigger == "add":
-        role = ROLE.get(data.get("role", ""), data.get("role", ""))
-        return f"ajouté(e) : {role}, territoire {shown_territory(data.get('territory', []))}"
-    if event.trigger == "update":
-        return "modifié(e) : " + ", ".join(_FIELDS.get(f, f) for f in data.get("fields", []))
-    if event.trigger == "deactivate":
-        moved = data.get("cases") or 0
-        to = printable(data.get("to"))
-        cases = f" ; {_count(moved, 'dossier confié', 'dossiers confiés')} à « {to} »"
-        links = _links(data.get("links") or 0)
-        return f"désactivé(e) : {printable(data.get('reason'))}{cases if moved else ''} ; {links}"
-    if event.trigger == "reactivate":
-        reason = printable(data.get("reason"))
-        return "réactivé(e)" + (f" : {reason}" if reason else "")
-    return printable(event.trigger)
+    return printable(staff_history.happened(event))

@@ -17,10 +17,10 @@ from casework.app import App
 from casework.clock import PARIS, FixedClock, to_local
 from casework.demo.cohort import seed_cohort
 from casework.demo.people import DemoPeople
+from casework.labels import MONTHS
 from casework.models import Case, ContactLog, Event, LiaisonSheet
 from casework.states.requirements import requires
 
-MONTHS = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
 RUPTURED = {
     "rupture",
     "reorientation",
@@ -64,7 +64,7 @@ def run_story(
         local = to_local(clock.now())
         if local.month != month:
             month = local.month
-            echo(f"— {MONTHS.split()[month - 1]} {local.year} —")
+            echo(f"— {MONTHS[month - 1]} {local.year} —")
         people.act(clock.now())
         app.sweeper.drain(clock.now())
         seen = _tell(app, echo, spotlight, seen)

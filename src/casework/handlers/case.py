@@ -148,7 +148,9 @@ def log_contact(ctx: TransitionContext) -> None:
         "notes": ctx.data.get("notes"),
         "author": ctx.actor.id,
         "cycle": ctx.row.cycle,
-        "phase": ctx.row.state,
+        "state": ctx.row.state,
+        # The file's phases, not Python's: a workflow says which of its states are which phase.
+        "phase": ctx.machine.definition.phase_of(ctx.row.state),
     }
     ctx.defer(lambda conn: conn.execute(insert(ContactLog), values))
 

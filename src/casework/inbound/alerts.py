@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from casework import wording
 from casework.actors import Actor
 from casework.app import App
 from casework.chunks import chunks
@@ -294,7 +295,9 @@ class AlertDesk:
         if case.group != Group.TEST:
             raise AlertError(f"le dossier n° {case_id} n'est pas suivi (groupe témoin)")
         if not self._followed(case):
-            raise AlertError(f"le dossier n° {case_id} n'est plus suivi (état {case.state})")
+            definition = self.app.workflows.find(case.workflow_name, case.workflow_version)
+            state = wording.state(definition, case.state)  # its label, not its code
+            raise AlertError(f"le dossier n° {case_id} n'est plus suivi (état : {state})")
 
     def mark_seen(self, alert_id: int, actor: Actor) -> None:
         with self.app.db.transaction() as conn:

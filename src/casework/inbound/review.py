@@ -3,13 +3,16 @@ feedback, as a matched reply would), to a case as an alert, or reject it.
 
 Guarantees: only a quarantined message can be reviewed, once; each review is one transaction —
 the sheet's transition (through the engine) or the alert, and the message's new status with who
-decided — so a refused transition leaves the message in the quarantine, unchanged. Refusals are
-`InboundError`s, said in French.
+decided — so a refused transition leaves the message in the quarantine, unchanged. Given a
+connection (the staff page, which checks the person's scope first), a review joins its
+transaction instead of opening one. Refusals are `InboundError`s, said in French.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, select, update
@@ -37,10 +40,12 @@ class Review:
         self.app = app
         self.alerts = AlertDesk(app)
 
-    def attach(self, inbound_id: int, sheet_id: int, actor: Actor) -> ReplyDef:
+    def attach(
+        self, inbound_id: int, sheet_id: int, actor: Actor, conn: Connection | None = None
+    ) -> ReplyDef:
         """A person says this quarantined message answers that sheet: it acknowledges or gives
         feedback, as a matched reply would; returns what the reply did (the file's `replies:`)."""
-        with self.app.db.transaction() as conn:
+        with self._transaction(conn) as conn:
             record = _quarantined(conn, inbound_id)
             state = conn.execute(
                 select(*SHEET_FLOW, SHEETS.c.state, SHEETS.c.case_id).where(SHEETS.c.id == sheet_id)
@@ -62,7 +67,7 @@ class Review:
                 sheet_id=sheet_id,
                 case_id=state.case_id,
                 event_version=done.version,
-                reason=f"rattaché à la fiche n° {sheet_id} par {actor}",
+                reason=f"rattaché à la fiche n° {sheet_id} par {actor.id}",
             )
         log.info(
             "inbound %s attached to sheet %s by %s (%s)",
@@ -73,10 +78,12 @@ class Review:
         )
         return answer
 
-    def attach_alert(self, inbound_id: int, case_id: int, actor: Actor) -> int:
+    def attach_alert(
+        self, inbound_id: int, case_id: int, actor: Actor, conn: Connection | None = None
+    ) -> int:
         """A person says this quarantined message is an alert about that case; returns the
         alert's number."""
-        with self.app.db.transaction() as conn:
+        with self._transaction(conn) as conn:
             record = _quarantined(conn, inbound_id)
             self.alerts.check_can_alert(conn, case_id)
             if not record.sender:
@@ -98,19 +105,30 @@ class Review:
                 inbound_id,
                 status=InboundStatus.RECORDED,
                 case_id=case_id,
-                reason=f"alerte sur le dossier n° {case_id}, rattachée par {actor}",
+                reason=f"alerte sur le dossier n° {case_id}, rattachée par {actor.id}",
             )
         log.info(
             "inbound %s attached as alert %s on case %s by %s", inbound_id, alert_id, case_id, actor
         )
         return alert_id
 
-    def reject(self, inbound_id: int, actor: Actor, reason: str) -> None:
-        with self.app.db.transaction() as conn:
+    def reject(
+        self, inbound_id: int, actor: Actor, reason: str, conn: Connection | None = None
+    ) -> None:
+        with self._transaction(conn) as conn:
             _quarantined(conn, inbound_id)
-            rejected = f"écarté par {actor} : {reason}"
+            rejected = f"écarté par {actor.id} : {reason}"
             _settle(conn, inbound_id, status=InboundStatus.REJECTED, reason=rejected)
         log.info("inbound %s rejected by %s: %s", inbound_id, actor, shown(reason, 200))
+
+    @contextmanager
+    def _transaction(self, conn: Connection | None) -> Iterator[Connection]:
+        """The caller's transaction if one is given, else one of our own (committed)."""
+        if conn is not None:
+            yield conn
+        else:
+            with self.app.db.transaction() as own:
+                yield own
 
 
 def _quarantined(conn: Connection, inbound_id: int) -> Any:

@@ -5,24 +5,28 @@ signing window, diplomas, levels, years, training centres, statuses) and that ar
 yet, and the young people of the Mission Locale not in a cohort already; a cohort whose rule
 takes the chamber's file alone is not cross-matched. `match` links them (`linkage/`) with
 people's earlier decisions, and keeps its proposals (the latest run replaces the proposals still
-waiting); pairs *to review* wait for a person: `decide` confirms or rejects one, and that
-decision holds in every later run.
+waiting); pairs *to review* wait for a person: `decide` confirms or rejects one
+(`accept_above`: all those at or above a probability, at once), and that decision holds in every
+later run. The queue is read by the index on band and probability, a page at a time.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, func, insert, select, tuple_
 
 from casework.actors import Actor
 from casework.app import App
 from casework.chunks import chunks
 from casework.errors import CaseworkError
+from casework.french import decimal
 from casework.intake.eligibility import Rule, judge, window
 from casework.intake.linkage import Band, Pair, Thresholds, link
 from casework.intake.records import Person
@@ -191,47 +195,104 @@ def _log_match(report: MatchReport) -> None:
     )
 
 
-def decide(app: App, cma_key: str, same: bool, actor: Actor) -> None:
+def decide(app: App, cma_key: str, same: bool, actor: Actor, reviewing: str | None = None) -> None:
     """A person's verdict on the proposal for a contract: the same person (it becomes a match)
-    or not (it is dropped, and never proposed again)."""
+    or not (it is dropped, and never proposed again). `reviewing`: the young person of the pair
+    a page showed to review; ReviewError if the proposal is not that pair waiting any more
+    (decided meanwhile by someone else, or replaced by a new cross-matching)."""
     with app.db.transaction() as conn:
         proposal = conn.execute(select(PROPOSALS).where(PROPOSALS.c.cma_key == cma_key)).first()
         if proposal is None:
             raise ReviewError(f"aucune proposition pour le contrat {cma_key}")
-        conn.execute(
-            delete(DECISIONS).where(
-                DECISIONS.c.cma_key == cma_key, DECISIONS.c.ml_key == proposal.ml_key
-            )
-        )
-        conn.execute(
-            insert(DECISIONS),
-            {
-                "cma_key": cma_key,
-                "ml_key": proposal.ml_key,
-                "same": same,
-                "decided_by": str(actor),
-                "decided_at": app.clock.now(),
-            },
-        )
-        if same:
-            conn.execute(
-                PROPOSALS.update()
-                .where(PROPOSALS.c.id == proposal.id)
-                .values(band=Band.MATCH.value, probability=1.0)
-            )
-        else:
-            conn.execute(delete(PROPOSALS).where(PROPOSALS.c.id == proposal.id))
+        if reviewing is not None and (
+            proposal.ml_key != reviewing or proposal.band != Band.REVIEW.value
+        ):
+            raise ReviewError(f"la paire du contrat {cma_key} n'est plus à examiner")
+        _record(conn, [proposal], same, actor, app.clock.now())
     log.info("review: %s %s %s by %s", cma_key, "=" if same else "≠", proposal.ml_key, actor)
 
 
-def waiting(app: App, limit: int = 50) -> list[Any]:
-    """The pairs to review, the likeliest first, with both rows."""
+def above(conn: Connection, threshold: float) -> int:
+    """How many pairs to review have a probability of at least `threshold`."""
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(PROPOSALS)
+            .where(PROPOSALS.c.band == Band.REVIEW.value, PROPOSALS.c.probability >= threshold)
+        ).scalar_one()
+    )
+
+
+def accept_above(app: App, threshold: float, actor: Actor, expected: int | None = None) -> int:
+    """Every pair to review with a probability of at least `threshold` confirmed as the same
+    person, each a decision as `decide` records it, all in one transaction; returns how many.
+    `expected`: the count a person was shown and agreed to; ReviewError (nothing written) if
+    there are not that many any more."""
+    with app.db.transaction() as conn:
+        proposals = conn.execute(
+            select(PROPOSALS).where(
+                PROPOSALS.c.band == Band.REVIEW.value, PROPOSALS.c.probability >= threshold
+            )
+        ).all()
+        if expected is not None and len(proposals) != expected:
+            raise ReviewError(
+                f"{len(proposals)} paire(s) au-dessus du seuil maintenant, et non {expected} : "
+                "confirmez à nouveau"
+            )
+        _record(conn, proposals, True, actor, app.clock.now())
+    log.info("review: %d pair(s) at or above %.3f accepted by %s", len(proposals), threshold, actor)
+    return len(proposals)
+
+
+def _record(
+    conn: Connection, proposals: Sequence[Any], same: bool, actor: Actor, now: datetime
+) -> None:
+    """People's verdicts on `proposals`: each replaces any earlier one on its pair; a match is
+    kept as certain, a rejected pair is dropped."""
+    for part in chunks(list(proposals)):
+        pairs = [(p.cma_key, p.ml_key) for p in part]  # a pair keeps one decision: the latest
+        conn.execute(
+            delete(DECISIONS).where(tuple_(DECISIONS.c.cma_key, DECISIONS.c.ml_key).in_(pairs))
+        )
+        conn.execute(
+            insert(DECISIONS),
+            [
+                {
+                    "cma_key": p.cma_key,
+                    "ml_key": p.ml_key,
+                    "same": same,
+                    "decided_by": str(actor),
+                    "decided_at": now,
+                }
+                for p in part
+            ],
+        )
+        ids = [p.id for p in part]
+        if same:
+            conn.execute(
+                PROPOSALS.update()
+                .where(PROPOSALS.c.id.in_(ids))
+                .values(band=Band.MATCH.value, probability=1.0)
+            )
+        else:
+            conn.execute(delete(PROPOSALS).where(PROPOSALS.c.id.in_(ids)))
+
+
+def shown_probability(probability: float) -> str:
+    """In French, rounded down: a pair to review never reads as the match threshold."""
+    return f"{decimal(math.floor(probability * 1000) / 10)} %"
+
+
+def waiting(app: App, limit: int = 50, offset: int = 0) -> list[Any]:
+    """The pairs to review, the likeliest first, with both rows (by the index on band and
+    probability: a page of them, not the table)."""
     with app.db.read() as conn:
         proposals = conn.execute(
             select(PROPOSALS)
             .where(PROPOSALS.c.band == Band.REVIEW.value)
             .order_by(PROPOSALS.c.probability.desc(), PROPOSALS.c.cma_key)
             .limit(limit)
+            .offset(offset)
         ).all()
         rows = {}
         for source, keys in (

@@ -3,12 +3,15 @@
 from casework.models.access_log import AccessLogEntry
 from casework.models.account import LoginFailure, StaffSession
 from casework.models.alert import Alert
+from casework.models.assessment import Assessment
 from casework.models.base import (
     ActorKind,
+    AssessmentMoment,
     AssignmentMethod,
     Base,
     ContactChannel,
     ContactRole,
+    DiplomaOutcome,
     ExitKind,
     Group,
     LearnerStatus,
@@ -16,6 +19,7 @@ from casework.models.base import (
     PartnerKind,
     RuptureInitiative,
     Sex,
+    Situation,
 )
 from casework.models.beneficiary import Beneficiary
 from casework.models.case import Case
@@ -45,6 +49,8 @@ __all__ = [
     "ActionLink",
     "ActorKind",
     "Alert",
+    "Assessment",
+    "AssessmentMoment",
     "AssignmentDraw",
     "AssignmentMethod",
     "Base",
@@ -55,6 +61,7 @@ __all__ = [
     "ContactRole",
     "Contract",
     "Digest",
+    "DiplomaOutcome",
     "Event",
     "ExitKind",
     "Group",
@@ -80,6 +87,7 @@ __all__ = [
     "RuptureInitiative",
     "ServiceHeartbeat",
     "Sex",
+    "Situation",
     "StaffSession",
     "Timer",
     "TimerStatus",

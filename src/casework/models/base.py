@@ -158,6 +158,30 @@ class ExitKind(enum.StrEnum):
     LOST_CONTACT = "lost_contact"
 
 
+class AssessmentMoment(enum.StrEnum):
+    """When an assessment is made: a year into the contract, or at its end."""
+
+    ONE_YEAR = "one_year"
+    CONTRACT_END = "contract_end"
+
+
+class Situation(enum.StrEnum):
+    """Where the apprentice stands at an assessment."""
+
+    SAME_EMPLOYER = "same_employer"
+    OTHER_EMPLOYER = "other_employer"
+    TRAINING_WITHOUT_CONTRACT = "training_without_contract"
+    EMPLOYED = "employed"
+    UNEMPLOYED = "unemployed"
+    UNKNOWN = "unknown"
+
+
+class DiplomaOutcome(enum.StrEnum):
+    OBTAINED = "obtained"
+    NOT_OBTAINED = "not_obtained"
+    PENDING = "pending"
+
+
 def enum_values(cls: type[enum.Enum]) -> list[str]:
     """The values a closed vocabulary stores (its members' `.value`s), in declaration order."""
     return [m.value for m in cls]

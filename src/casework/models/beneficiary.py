@@ -40,7 +40,8 @@ class Beneficiary(Base):
     postcode: Mapped[str | None] = mapped_column(String(10))
     commune: Mapped[str | None] = mapped_column(String(120))
     # Département code ("53", "2A", "974"): apprentices may live outside the pilot's territory.
-    departement: Mapped[str | None] = mapped_column(String(3))
+    # Indexed: a manager's scope is the cases of the young people living in their territory.
+    departement: Mapped[str | None] = mapped_column(String(3), index=True)
     # Identifier in the Mission Locale's own information system.
     ml_id: Mapped[str | None] = mapped_column(String(40), unique=True)
     # A minor's legal guardian takes part in consent. Whether the person is a minor is derived

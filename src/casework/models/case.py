@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casework.models.base import AssignmentMethod, Base, ExitKind, Group, str_enum
 from casework.models.workflow_entity import WorkflowEntity
+
+# Cases that ended after a rupture (`exit_kind` is written then, in a final state).
+_EXITED = text("exit_kind IS NOT NULL")
 
 
 class Case(WorkflowEntity, Base):
@@ -15,6 +18,9 @@ class Case(WorkflowEntity, Base):
         Index("ix_cases_cohort_group", "cohort", "group"),
         # A counsellor's cases by state: the daily digest.
         Index("ix_cases_referent_state", "referent", "state"),
+        # The exits of a month (the steering page): a final state's `state_since` is the day
+        # the case left; the few exited cases only.
+        Index("ix_cases_exits", "state_since", sqlite_where=_EXITED, postgresql_where=_EXITED),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -26,4 +26,8 @@ class ContactLog(Base):
     author: Mapped[str] = mapped_column(String(120))
     # Workflow cycle the contact belongs to, for time-by-phase figures.
     cycle: Mapped[int | None] = mapped_column(Integer)
+    # The state the case was in at the contact, and that state's phase of the counsellor's
+    # work as the case's workflow declares it (`phases:`; None outside every phase): time per
+    # phase is a GROUP BY on this column.
+    state: Mapped[str | None] = mapped_column(String(40))
     phase: Mapped[str | None] = mapped_column(String(40))

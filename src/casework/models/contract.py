@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casework.models.base import Base, LearnerStatus, RuptureInitiative, UTCDateTime, str_enum
@@ -12,12 +12,21 @@ from casework.models.base import Base, LearnerStatus, RuptureInitiative, UTCDate
 # What people read where a contract's file did not give the employer.
 UNKNOWN_EMPLOYER = "employeur non renseigné"
 
+_BROKEN = text("rupture_date IS NOT NULL")
+
 
 class Contract(Base):
     __tablename__ = "contracts"
     __table_args__ = (
         CheckConstraint("planned_end_date >= start_date", name="end_after_start"),
         CheckConstraint("diploma_level BETWEEN 3 AND 8", name="diploma_level_range"),
+        # The ruptures of a month (the steering page): the few broken contracts only.
+        Index(
+            "ix_contracts_rupture_date",
+            "rupture_date",
+            sqlite_where=_BROKEN,
+            postgresql_where=_BROKEN,
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casework.models.base import Base, JSONDoc, UTCDateTime
@@ -67,6 +67,9 @@ class MatchProposal(Base):
     """The latest cross-matching's pair for a contract: matched, or to review by a person."""
 
     __tablename__ = "match_proposals"
+    # The review queue, a page at a time, likeliest first, and how many are above a threshold
+    # (the staff pages' Rapprochement): read by this index, never by scanning the table.
+    __table_args__ = (Index("ix_match_proposals_band_probability", "band", "probability"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cma_key: Mapped[str] = mapped_column(String(60), unique=True)

@@ -15,6 +15,7 @@ from sqlalchemy import Table
 from casework.models.access_log import AccessLogEntry
 from casework.models.account import LoginFailure, StaffSession
 from casework.models.alert import Alert
+from casework.models.assessment import Assessment
 from casework.models.beneficiary import Beneficiary
 from casework.models.case import Case
 from casework.models.contact import ContactLog
@@ -40,6 +41,7 @@ from casework.models.user import User
 
 ACCESS_LOG = cast(Table, AccessLogEntry.__table__)
 ALERTS = cast(Table, Alert.__table__)
+ASSESSMENTS = cast(Table, Assessment.__table__)
 ATTACHMENTS = cast(Table, InboundAttachment.__table__)
 CASES = cast(Table, Case.__table__)
 CONTACT_LOGS = cast(Table, ContactLog.__table__)

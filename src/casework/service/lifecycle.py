@@ -33,6 +33,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import insert, select, update
 
+from casework.accounts.sessions import SessionRules, purge_sessions
 from casework.app import App
 from casework.clock import Clock, SystemClock
 from casework.errors import describe_error
@@ -42,6 +43,8 @@ from casework.timers.sweep import SweepReport
 
 log = logging.getLogger("casework.service")
 HEARTBEAT_SECONDS = 5.0
+# Ended staff sessions are deleted by the beat this often (seconds).
+PURGE_EVERY = 3600.0
 # `casework status` calls a process whose heartbeat is older than this stopped (it was killed,
 # or its machine went down: a process that stops cleanly says so itself).
 STALE_AFTER = timedelta(seconds=60)
@@ -63,6 +66,7 @@ class Service:
         self.before_sweep = before_sweep
         self.stopping = threading.Event()
         self.heartbeat_id: int | None = None
+        self.purged_at: float | None = None  # monotonic time of the last purge of sessions
         self.last_sweep_at: datetime | None = None  # on the casework clock
         self.last_success: float | None = None  # real time, for staleness
         self.last_report = SweepReport()
@@ -195,11 +199,26 @@ class Service:
         except Exception as error:
             log.error("heartbeat failed: %s", describe_error(error))
         try:
+            if self.purged_at is None or time.monotonic() - self.purged_at >= PURGE_EVERY:
+                self.purge_sessions()
+        except Exception as error:
+            log.error("purging ended staff sessions failed: %s", describe_error(error))
+        try:
             refresh = self.app.settings.service.health_refresh_seconds
             if self.counts_at is None or time.monotonic() - self.counts_at >= refresh:
                 self.refresh_counts()
         except Exception as error:
             log.error("counting for /health failed: %s", describe_error(error))
+
+    def purge_sessions(self) -> None:
+        """Delete the staff sessions that can never work again (`accounts.sessions`); several
+        processes doing it at once delete the same rows, harmlessly."""
+        rules = SessionRules.from_settings(self.app.settings.web)
+        with self.app.db.transaction() as conn:
+            gone = purge_sessions(conn, self.wall.now(), rules)
+        self.purged_at = time.monotonic()
+        if gone:
+            log.info("deleted %d ended staff sessions", gone)
 
     def refresh_counts(self) -> None:
         """Timers and mail waiting, counted through the partial indexes of what is pending."""

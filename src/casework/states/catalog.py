@@ -14,9 +14,11 @@ from casework.errors import Problem, UnknownWorkflow, WorkflowDefinitionError
 from casework.handlers.registry import Registry
 from casework.models.base import (
     ContactChannel,
+    DiplomaOutcome,
     ExitKind,
     NeedCategory,
     RuptureInitiative,
+    Situation,
     enum_values,
 )
 from casework.states.definition import WorkflowDef
@@ -35,6 +37,8 @@ VOCABULARIES: Mapping[str, tuple[str, ...]] = {
         ExitKind.TRAINING.value,
         ExitKind.JOB.value,
     ),
+    "situation": tuple(enum_values(Situation)),
+    "diploma_outcome": tuple(enum_values(DiplomaOutcome)),
 }
 
 

@@ -170,6 +170,17 @@ class ReplyDef:
 
 
 @dataclass(frozen=True)
+class PhaseDef:
+    """A phase of the counsellor's work (`phases:`): the states a case is in during it. A
+    contact is counted in the phase of the state the case was in when it was made."""
+
+    name: str
+    label: str  # what a report calls it ("Consentement")
+    states: tuple[str, ...]
+    line: int
+
+
+@dataclass(frozen=True)
 class WorkflowDef:
     name: str
     version: int
@@ -187,6 +198,8 @@ class WorkflowDef:
     replies: Mapping[str, ReplyDef] = field(default_factory=lambda: MappingProxyType({}))
     # By group: the trigger that starts a case from `initial` (case workflows).
     start: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # The phases of the counsellor's work, in the order the file gives them (case workflows).
+    phases: Mapping[str, PhaseDef] = field(default_factory=lambda: MappingProxyType({}))
     # Line of each top-level section, for problems about a section as a whole.
     section_lines: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
@@ -200,6 +213,14 @@ class WorkflowDef:
 
     def transitions_from(self, state: str) -> tuple[TransitionDef, ...]:
         return tuple(t for t in self.transitions if state in t.sources)
+
+    def phase_of(self, state: str) -> str | None:
+        """The phase a case in `state` is in; None for a state outside every phase (the
+        control group's, the final ones)."""
+        for phase in self.phases.values():
+            if state in phase.states:
+                return phase.name
+        return None
 
     def states_tagged(self, tag: str) -> tuple[str, ...]:
         return tuple(name for name, s in self.states.items() if tag in s.tags)

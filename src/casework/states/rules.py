@@ -1,5 +1,6 @@
 """The domain rules a workflow file declares besides its machine: what starts a case (`start:`),
-the lines of the counsellor's daily digest (`digest:`), what a reply by mail does (`replies:`).
+the lines of the counsellor's daily digest (`digest:`), what a reply by mail does (`replies:`),
+the phases of the counsellor's work (`phases:`, in `phases.py`).
 
 Reading them (`read_rules`, structure only, like `reader.py`) and checking that every name they
 use resolves in the workflow (`check_rules`, like `validation.py`): a state renamed in the file
@@ -22,12 +23,13 @@ from casework.states.definition import (
     ReplyDef,
     WorkflowDef,
 )
+from casework.states.phases import check_phases, read_phases
 from casework.states.yaml_lines import LDict
 
 if TYPE_CHECKING:
     from casework.states.reader import _Reader
 
-RULE_SECTIONS = ("start", "digest", "replies")
+RULE_SECTIONS = ("start", "digest", "replies", "phases")
 _DIGEST_KEYS = {"states", "fire", "says", "link", "unless"}
 _REPLY_KEYS = {"fire", "text", "says"}
 # Digest links go to the counsellor, who acts as a person.
@@ -41,6 +43,7 @@ def read_rules(reader: _Reader, top: LDict) -> dict[str, Any]:
         "start": MappingProxyType(_read_start(reader, top)),
         "digest": tuple(_read_digest(reader, top)),
         "replies": MappingProxyType(_read_replies(reader, top)),
+        "phases": MappingProxyType(read_phases(reader, top)),
         "section_lines": MappingProxyType(lines),
     }
 
@@ -98,6 +101,7 @@ def check_rules(wf: WorkflowDef) -> Iterable[Problem]:
     yield from _check_start(wf)
     yield from _check_digest(wf)
     yield from _check_replies(wf)
+    yield from check_phases(wf)
 
 
 def _p(wf: WorkflowDef, line: int, message: str) -> Problem:

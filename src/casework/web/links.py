@@ -137,6 +137,7 @@ class LinkPages:
             action=transition.label or link.trigger,
             fields=[field_view(f) for f in shown],
             errors={labels.get(name, name): reason for name, reason in (errors or {}).items()},
+            field_errors=errors or {},
             values=values or {},
             refusal=refusal[:1].upper() + refusal[1:] if refusal else None,
             csrf=csrf,

@@ -4,9 +4,10 @@
 Every request of a page: the session cookie is looked up (`accounts.sessions`); none or an
 ended one sends a GET to the login page (with the page to come back to) and refuses a POST;
 a role the page does not list gets 403; a POST's form is read only after its CSRF cookie and
-Origin are checked, within `service.max_form_bytes` (`web.forms`), then its CSRF value is
-compared; then the handler runs in the thread pool. Every answer carries the link pages'
-headers (no cache, no frame, no script, no Referer). A case outside the person's scope is a 404
+Origin are checked, within `service.max_form_bytes` (`web.forms`; a page that takes a file:
+within `[intake] max_file_bytes` more), then its CSRF value is compared; then the handler runs
+in the thread pool. Every answer carries the link pages' headers (no cache, no frame, no
+script, no Referer). A case outside the person's scope is a 404
 page, the same as a case that does not exist.
 """
 
@@ -116,14 +117,16 @@ class StaffPages:
         target = LOGIN_PATH if back == "/" else f"{LOGIN_PATH}?suite={quote(back, safe='/')}"
         return RedirectResponse(target, status_code=303, headers=HEADERS)
 
-    async def checked_form(self, request: Request) -> Any:
-        """The form of a POST from one of our pages (forms.FormRefused otherwise)."""
+    async def checked_form(self, request: Request, upload: bool = False) -> Any:
+        """The form of a POST from one of our pages (forms.FormRefused otherwise); `upload`:
+        it may carry a file of at most `[intake] max_file_bytes`."""
         return await forms.read_checked_form(
             request,
             CSRF_COOKIE,
             self.facts.origin(request),
             self.max_form_bytes,
             reopen="la page",
+            upload_bytes=self.app.settings.intake.max_file_bytes if upload else None,
         )
 
     # -- a page ----------------------------------------------------------------------------------
@@ -153,7 +156,7 @@ class StaffPages:
             form = None
             if request.method == "POST":
                 try:
-                    form = await self.checked_form(request)
+                    form = await self.checked_form(request, upload=page.upload)
                 except forms.FormRefused as refused:
                     log.warning("staff POST refused (%s): %s", refused.status, refused.detail)
                     return self.message(
@@ -165,6 +168,9 @@ class StaffPages:
             except CaseNotFound as error:
                 log.info("%s: %s", user.login, error)
                 return self.message(request, "Dossier introuvable", error.french(), 404, user=user)
+            finally:
+                if form is not None and page.upload:
+                    await form.close()  # the file Starlette spooled to a temporary file
 
         endpoint.__name__ = f"staff_{page.path}"
         return endpoint

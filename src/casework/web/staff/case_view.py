@@ -20,6 +20,7 @@ from casework.labels import (
     ASSIGNMENT_METHOD,
     GROUP,
     INBOUND_STATUS,
+    LEARNER_STATUS,
     MAIL_RECIPIENT,
     MAIL_STATUS,
     NEED_CATEGORY,
@@ -32,6 +33,8 @@ from casework.models.tables import ALERTS, CONTACT_LOGS, INBOUND, OUTBOX, TIMERS
 from casework.notify.render import paris_date
 from casework.partners.directory import partner_names
 from casework.queries import CaseDetail, case_detail, timeline
+
+TIMELINE_PER_PAGE = 50
 
 
 def when(at: datetime | None) -> str:
@@ -64,6 +67,19 @@ class CaseView:
     sheets: list[dict[str, Any]]
     entries: list[Entry] = field(default_factory=list)
     contacts: tuple[int, int] = (0, 0)  # how many, minutes in all
+    timeline_page: int = 1
+    older: bool = False  # a page of older lines follows
+
+    def show_timeline_page(self, page: int) -> None:
+        """Keep one page of the timeline, newest first. The first page also keeps every alert
+        not read yet, however old: the dashboard links to it there (`#alerte-N`)."""
+        start = (page - 1) * TIMELINE_PER_PAGE
+        kept = self.entries[start : start + TIMELINE_PER_PAGE]
+        if page == 1:
+            kept += [e for e in self.entries[TIMELINE_PER_PAGE:] if e.unread_alert]
+        self.older = len(self.entries) > start + TIMELINE_PER_PAGE
+        self.timeline_page = page
+        self.entries = kept
 
 
 def read_case(app: App, conn: Connection, case_id: int) -> CaseView:
@@ -94,6 +110,7 @@ def read_case(app: App, conn: Connection, case_id: int) -> CaseView:
         ),
         ("Centre de formation", k.training_centre_name or "non renseigné"),
         ("Diplôme préparé", k.diploma or "non renseigné"),
+        ("Statut", LEARNER_STATUS.get(k.learner_status or "", "non renseigné")),
     ]
     if k.rupture_date:
         initiative = RUPTURE_INITIATIVE.get(k.rupture_initiative or "", "initiative inconnue")

@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     from casework.web.staff.app import StaffPages
 
 
+def page_number(given: str) -> int:
+    """A list's page as the address or a form gives it, from 1; anything else is the first."""
+    return max(1, int(given)) if given.isascii() and given.isdigit() and len(given) < 7 else 1
+
+
 @dataclass(frozen=True)
 class Page:
     """One route of the staff pages. `handler` runs in the thread pool (it may use the
@@ -34,6 +39,9 @@ class Page:
     methods: tuple[str, ...] = ("GET",)
     nav: bool = True  # listed in the nav (a page about one case is not)
     order: int = 100  # place in the nav
+    # Its POST may carry a file (multipart/form-data, at most `[intake] max_file_bytes`); the
+    # handler gets it in `ctx.form`, and the core closes it after the handler.
+    upload: bool = False
 
 
 @dataclass
@@ -49,6 +57,10 @@ class PageContext:
     @property
     def address(self) -> str | None:
         return self.pages.facts.address(self.request)
+
+    def page_number(self, name: str = "page") -> int:
+        """A list's page from the query (`?page=`), from 1; anything else is the first page."""
+        return page_number(self.request.query_params.get(name, "1"))
 
     def render(self, template: str, status: int = 200, **values: Any) -> Response:
         """`templates/web/staff/<template>` in the layout (user, nav, CSRF value for forms)."""

@@ -8,6 +8,10 @@
   collected after its reminder, a sheet past its deadline); each line counted, and its first
   twenty listed, late ones first: one query a line, whatever the caseload.
 - The unread alerts on their own cases (`inbound.alerts.open_alerts_query`).
+- For a manager or an administrator, whose scope is more than their own cases, the late items
+  of that scope, counted: cases in a state tagged `overdue` (from the caseload's counts: no
+  other query) and liaison sheets past their charter deadline (`open_sheets`), each a link to
+  the list filtered on them.
 
 It only reads.
 """
@@ -22,10 +26,12 @@ from sqlalchemy import Connection, Select, and_, bindparam, case, false, func, o
 
 from casework import wording
 from casework.accounts.scope import visible_cases
+from casework.app import App
 from casework.inbound.alerts import open_alerts_query
 from casework.models.beneficiary import display_name
 from casework.models.tables import ALERTS, CASES, SHEETS
 from casework.notify.digest import DueAction, due_actions, due_item, due_query
+from casework.open_sheets import Deadlines, SheetFilter, count_per_partner
 from casework.queries import OVERDUE_TAG, CaseFilter, count_by_state
 from casework.states.catalog import WorkflowSet
 from casework.web.staff.case_view import when
@@ -39,6 +45,15 @@ class StateCount:
     state: str  # the code, for the list's filter (a link, never shown)
     label: str
     n: int
+
+
+@dataclass(frozen=True)
+class LateCount:
+    """Late items of one kind in a scope, and the list that shows them."""
+
+    what: str
+    n: int
+    href: str
 
 
 @dataclass
@@ -180,6 +195,20 @@ def _late_states(due: DueAction, workflows: WorkflowSet) -> set[tuple[str, int, 
             tagged = definition.states_tagged(OVERDUE_TAG)
             late |= {(name, version, state) for state in due.states if state in tagged}
     return late
+
+
+def scope_late(conn: Connection, user: Any, states: list[StateCount], app: App) -> list[LateCount]:
+    """The late items of the person's whole scope: cases by overdue state, overdue sheets."""
+    tagged = {
+        s for wf in app.workflows if wf.entity == "case" for s in wf.states_tagged(OVERDUE_TAG)
+    }
+    late = [
+        LateCount(s.label, s.n, f"/dossiers?etat={s.state}") for s in states if s.state in tagged
+    ]
+    deadlines = Deadlines(app.workflows, app.engine.timers.calendar)
+    partners = count_per_partner(conn, deadlines, SheetFilter(visible_cases(user)), app.clock.now())
+    sheets = sum(int(p.overdue) for p in partners)
+    return [*late, LateCount("Fiches de liaison en retard", sheets, "/fiches?retard=1")]
 
 
 def unread_alerts(conn: Connection, login: str) -> list[dict[str, Any]]:

@@ -86,6 +86,7 @@ def _show(
     with ctx.app.db.read() as conn:
         ctx.case(conn, case_id)
         view = read_case(ctx.app, conn, case_id)
+        view.show_timeline_page(ctx.page_number("historique"))
         need = _need(ctx, problem)
         actions = _case_forms(ctx, conn, case_id, need)
         sheet_forms = _sheet_forms(ctx, conn, [s["row"].id for s in view.sheets])

@@ -29,7 +29,7 @@ def case_list(ctx: PageContext) -> Response:
     if wanted not in states:
         wanted = None  # an unknown state is no filter, not an error page
     due = ctx.request.query_params.get("a_faire") == "1"
-    page = _page_number(ctx.request.query_params.get("page", "1"))
+    page = ctx.page_number()
     where = CaseFilter(
         state=wanted, due=due, workflows=tuple(workflows), visible=visible_cases(ctx.user)
     )
@@ -60,11 +60,6 @@ def _case_states(workflows: Any) -> dict[str, str]:
             for code in definition.states:
                 found.setdefault(code, wording.state(definition, code))
     return found
-
-
-def _page_number(given: str) -> int:
-    """`?page=`, from 1; anything else is the first page."""
-    return max(1, int(given)) if given.isascii() and given.isdigit() and len(given) < 7 else 1
 
 
 def _shown(workflows: Any, r: Any) -> dict[str, Any]:
