@@ -103,3 +103,20 @@ def test_bench_report_runs() -> None:
     out = run("report.py", "--cases", "400")
     assert "report: 400 cases, 7 tables, HTML + XLSX + PDF" in out
     assert "ratio report/baseline" in out
+
+
+@pytest.mark.postgres_only
+def test_bench_web_runs(backend: str, postgres_server: str) -> None:
+    out = run(
+        "web.py",
+        *("--cases", "300", "--counsellors", "4", "--users", "4"),
+        *("--warmup", "1", "--seconds", "3", "--alone", "1", "--think", "0.05"),
+        *("--database", postgres_server),
+    )
+    assert "set up 300 cases, 4 counsellors" in out
+    for database in ("SQLite", "PostgreSQL"):
+        assert f"  {database}: " in out
+    for page in ("static (/health)", "dashboard (/)", "case page (/dossiers/N)", "contact (POST)"):
+        assert out.count(page) >= 2
+    assert out.count(", 0 errors;") == 2
+    assert "server RSS:" in out

@@ -15,7 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, exists, false, insert, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    exists,
+    false,
+    insert,
+    or_,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 
 from casework.app import App
@@ -119,23 +129,26 @@ class DigestMaker:
 def due_items(
     conn: Connection, login: str, workflows: Iterable[WorkflowDef]
 ) -> list[dict[str, Any]]:
-    items = []
-    for due in due_actions(workflows):
-        for row in _due_rows(conn, login, due):
-            items.append(
-                {
-                    "entity": due.entity,
-                    "entity_id": row.id,
-                    "case_id": row.case_id,
-                    "trigger": due.trigger,
-                    "entered_version": row.entered_version,
-                    "what": due.what,
-                    "action": due.action,
-                    "who": display_name(row.first_names, row.birth_name),
-                    "since": paris_date(row.state_since),
-                }
-            )
-    return items
+    return [
+        due_item(due, row)
+        for due in due_actions(workflows)
+        for row in conn.execute(due_query(login, due))
+    ]
+
+
+def due_item(due: DueAction, row: Any) -> dict[str, Any]:
+    """One line of the digest: `due`'s action on a row of `due_query`."""
+    return {
+        "entity": due.entity,
+        "entity_id": row.id,
+        "case_id": row.case_id,
+        "trigger": due.trigger,
+        "entered_version": row.entered_version,
+        "what": due.what,
+        "action": due.action,
+        "who": display_name(row.first_names, row.birth_name),
+        "since": paris_date(row.state_since),
+    }
 
 
 def waiting(due: DueAction) -> ColumnElement[bool]:
@@ -169,27 +182,26 @@ def case_is_due(workflows: Iterable[WorkflowDef]) -> ColumnElement[bool]:
     )
 
 
-def _due_rows(conn: Connection, login: str, due: DueAction) -> list[Any]:
+def due_query(login: str | ColumnElement[str], due: DueAction) -> Select[Any]:
+    """The rows (cases or sheets) on which `due` waits for `login` (or a bound parameter: the
+    dashboard builds its queries once), oldest first, with their person's names and their
+    state (the dashboard tells late ones from it)."""
     people = (PEOPLE.c.first_names, PEOPLE.c.birth_name)
-    if due.entity == "case":
-        query = (
-            select(
-                CASES.c.id,
-                CASES.c.id.label("case_id"),
-                CASES.c.entered_version,
-                CASES.c.state_since,
-                *people,
-            )
-            .join(PEOPLE, PEOPLE.c.id == CASES.c.beneficiary_id)
-            .where(CASES.c.referent == login, waiting(due))
-        )
-        return list(conn.execute(query.order_by(CASES.c.state_since, CASES.c.id)))
-    query = (
-        select(
-            SHEETS.c.id, SHEETS.c.case_id, SHEETS.c.entered_version, SHEETS.c.state_since, *people
-        )
-        .join(CASES, CASES.c.id == SHEETS.c.case_id)
-        .join(PEOPLE, PEOPLE.c.id == CASES.c.beneficiary_id)
-        .where(CASES.c.referent == login, waiting(due))
+    table = SHEETS if due.entity == "liaison" else CASES
+    case_id = CASES.c.id.label("case_id") if table is CASES else SHEETS.c.case_id
+    query = select(
+        table.c.id,
+        case_id,
+        table.c.entered_version,
+        table.c.state_since,
+        table.c.state,
+        table.c.workflow_name,
+        table.c.workflow_version,
+        *people,
     )
-    return list(conn.execute(query.order_by(SHEETS.c.state_since, SHEETS.c.id)))
+    if table is SHEETS:
+        query = query.join(CASES, CASES.c.id == SHEETS.c.case_id)
+    query = query.join(PEOPLE, PEOPLE.c.id == CASES.c.beneficiary_id)
+    return query.where(CASES.c.referent == login, waiting(due)).order_by(
+        table.c.state_since, table.c.id
+    )

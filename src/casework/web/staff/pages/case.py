@@ -81,13 +81,16 @@ def _show(
     problem: Problem | None = None,
     notice: str | None = None,
 ) -> Response:
-    with ctx.app.db.transaction() as conn:
+    # Read without SQLite's write lock (a page view must not queue behind another's), then
+    # the view recorded, before answering.
+    with ctx.app.db.read() as conn:
         ctx.case(conn, case_id)
         view = read_case(ctx.app, conn, case_id)
         view.show_timeline_page(ctx.page_number("historique"))
         need = _need(ctx, problem)
         actions = _case_forms(ctx, conn, case_id, need)
         sheet_forms = _sheet_forms(ctx, conn, [s["row"].id for s in view.sheets])
+    with ctx.app.db.transaction() as conn:
         ctx.looked_at(conn, case_id)
     return ctx.render(
         "case.html.j2",

@@ -1,5 +1,7 @@
 """`/dossiers`: the cases the person may see (`accounts.scope`), in number order, a page at a
-time, filtered by state (`?etat=`, the state's code, as the dashboard links to it). Read with
+time, filtered by state (`?etat=`, the state's code, as the dashboard links to it) and to those
+where an action waits for their referent (`?a_faire=1`, the dashboard's « Et N autres »: what
+`casework case list --due` lists). Read with
 `queries.list_cases`, as `casework case list`. Recorded in the access log: it names young
 people."""
 
@@ -26,11 +28,15 @@ def case_list(ctx: PageContext) -> Response:
     wanted = ctx.request.query_params.get("etat") or None
     if wanted not in states:
         wanted = None  # an unknown state is no filter, not an error page
+    due = ctx.request.query_params.get("a_faire") == "1"
     page = ctx.page_number()
-    where = CaseFilter(state=wanted, visible=visible_cases(ctx.user))
-    with ctx.app.db.transaction() as conn:
+    where = CaseFilter(
+        state=wanted, due=due, workflows=tuple(workflows), visible=visible_cases(ctx.user)
+    )
+    with ctx.app.db.read() as conn:  # without SQLite's write lock; the view recorded after
         # One more than a page: whether there is a next one.
         rows = list_cases(conn, where=where, limit=PER_PAGE + 1, offset=(page - 1) * PER_PAGE)
+    with ctx.app.db.transaction() as conn:
         ctx.looked_at(conn)
     cases = [_shown(workflows, r) for r in rows[:PER_PAGE]]
     return ctx.render(
@@ -39,6 +45,7 @@ def case_list(ctx: PageContext) -> Response:
         states=list(states.items()),
         wanted=wanted,
         wanted_label=states.get(wanted or "", ""),
+        due=due,
         page=page,
         more=len(rows) > PER_PAGE,
     )

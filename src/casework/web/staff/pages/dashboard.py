@@ -22,11 +22,12 @@ def dashboard(ctx: PageContext) -> Response:
     if ctx.user.role not in NAMED_CASES:
         return ctx.render("dashboard.html.j2", named=False)
     workflows = ctx.app.workflows
-    with ctx.app.db.transaction() as conn:
+    with ctx.app.db.read() as conn:  # without SQLite's write lock; the view recorded after
         states = caseload(conn, ctx.user, workflows)
         actions = todays_actions(conn, ctx.user.login, workflows)
         alerts = unread_alerts(conn, ctx.user.login)
         late = scope_late(conn, ctx.user, states, ctx.app) if ctx.user.role in WIDER_SCOPE else None
+    with ctx.app.db.transaction() as conn:
         ctx.looked_at(conn)
     return ctx.render(
         "dashboard.html.j2",
