@@ -70,6 +70,12 @@ class PageContext:
         """Refuse (404 page, `scope.CaseNotFound`) a case this person may not see."""
         check_case(conn, self.user, case_id)
 
+    def record_view(self, case_id: int | None = None) -> None:
+        """`looked_at` in a short transaction of its own, after the page's reading: a page reads
+        without the write lock (SQLite) and records before it answers."""
+        with self.app.db.transaction() as conn:
+            self.looked_at(conn, case_id)
+
     def looked_at(self, conn: Connection, case_id: int | None = None) -> None:
         """Record in the access log that this person saw this page (and case), in `conn`'s
         transaction: call it from every page that shows personal data."""

@@ -160,8 +160,7 @@ def _dry_run(ctx: PageContext, upload: Upload, status: int = 200, refusal: str =
     page = ctx.page_number()
     problems = summary.get("problems", [])
     start = (page - 1) * PROBLEMS_PAGE
-    with ctx.app.db.transaction() as conn:
-        ctx.looked_at(conn)  # the rows' values: names, birth dates
+    ctx.record_view()  # the rows' values: names, birth dates
     return ctx.render(
         "import_dry_run.html.j2",
         status,
@@ -205,7 +204,7 @@ def _confirm(ctx: PageContext, store: UploadStore, upload: Upload) -> Response:
 def rejects_page(ctx: PageContext) -> Response:
     file_id = int(ctx.params["file_id"])
     page = ctx.page_number()
-    with ctx.app.db.transaction() as conn:
+    with ctx.app.db.read() as conn:
         found = conn.execute(select(FILES).where(FILES.c.id == file_id)).first()
         if found is None:
             text = f"Aucun import n° {file_id}."
@@ -220,7 +219,7 @@ def rejects_page(ctx: PageContext) -> Response:
         total = conn.execute(
             select(func.count()).select_from(REJECTS).where(REJECTS.c.file_id == file_id)
         ).scalar_one()
-        ctx.looked_at(conn)
+    ctx.record_view()
     return ctx.render(
         "import_rejects.html.j2",
         listed=_listed(found),

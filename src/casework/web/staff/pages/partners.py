@@ -66,11 +66,11 @@ def directory_page(ctx: PageContext) -> Response:
     departement = _departement(query.get("departement", ""))
     everyone = query.get("tous") == "1"
     page = ctx.page_number()
-    with ctx.app.db.transaction() as conn:
+    with ctx.app.db.read() as conn:
         rows = [p for p in list_partners(conn, need, everyone) if _covers(p, departement)]
         shown = rows[(page - 1) * posted.PER_PAGE : page * posted.PER_PAGE]
         contacts = contacts_of(conn, [p.id for p in shown])
-        ctx.looked_at(conn)
+    ctx.record_view()
     kept = {"besoin": need, "departement": departement, "tous": "1" if everyone else None}
     filters = urlencode({k: v for k, v in kept.items() if v})  # the pages' links keep them
     return ctx.render(
@@ -148,12 +148,12 @@ def _show(
 ) -> Response:
     definition = ctx.app.workflows.latest("liaison").definition
     finals = {s.name for s in definition.states.values() if s.final}
-    with ctx.app.db.transaction() as conn:
+    with ctx.app.db.read() as conn:
         p = find_partner(conn, str(partner_id))
         contacts = contacts_of(conn, [p.id])[p.id]
         sheets = open_sheets(conn, p.id, finals)
         history = partner_events(conn, p.id)
-        ctx.looked_at(conn)
+    ctx.record_view()
     ids = [f"SIRET {p.siret}" if p.siret else "", f"UAI {p.uai}" if p.uai else ""]
     return ctx.render(
         "partner.html.j2",

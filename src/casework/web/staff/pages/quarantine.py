@@ -88,9 +88,9 @@ def _show(
         .limit(posted.PER_PAGE + 1)  # one more than a page: whether there is a next one
         .offset((page - 1) * posted.PER_PAGE)
     )
-    with ctx.app.db.transaction() as conn:
+    with ctx.app.db.read() as conn:
         rows = conn.execute(query).all()
-        ctx.looked_at(conn)
+    ctx.record_view()
     mails = [_shown(r) for r in rows[: posted.PER_PAGE]]
     # A refusal about a mail no longer listed (reviewed meanwhile in another tab) goes on top.
     shown_forms = {f"courriel-{m['id']}-{action}" for m in mails for action in ACTIONS}

@@ -66,11 +66,11 @@ def _show(
 ) -> Response:
     pairs = matching.waiting(ctx.app, PER_PAGE + 1, (page - 1) * PER_PAGE)
     wanted, error = _threshold(threshold) if threshold else (None, None)
-    with ctx.app.db.transaction() as conn:
+    with ctx.app.db.read() as conn:
         waiting = matching.above(conn, 0.0)
         above = matching.above(conn, wanted) if wanted is not None else None
         notice = _notice(ctx, conn)
-        ctx.looked_at(conn)
+    ctx.record_view()
     return ctx.render(
         "review.html.j2",
         422 if error and status == 200 else status,

@@ -31,7 +31,7 @@ def sheet_list(ctx: PageContext) -> Response:
     page = page_number(query.get("page", "1"))
     deadlines = Deadlines(ctx.app.workflows, ctx.app.engine.timers.calendar)
     where = SheetFilter(visible_cases(ctx.user), partner, overdue_only)
-    with ctx.app.db.transaction() as conn:
+    with ctx.app.db.read() as conn:
         partners = conn.execute(
             select(PARTNERS.c.id, PARTNERS.c.name).order_by(PARTNERS.c.name)
         ).all()
@@ -44,7 +44,7 @@ def sheet_list(ctx: PageContext) -> Response:
             limit=PER_PAGE + 1,
             offset=(page - 1) * PER_PAGE,
         )
-        ctx.looked_at(conn)
+    ctx.record_view()
     if partner not in {p.id for p in partners}:
         partner = None  # an unknown partner filtered nothing but is no error page either
     filters = [("partenaire", partner), ("retard", 1 if overdue_only else None)]

@@ -84,9 +84,9 @@ def _list(ctx: PageContext, status: int = 200, problem: posted.Problem | None = 
         .limit(posted.PER_PAGE + 1)
         .offset((page - 1) * posted.PER_PAGE)
     )
-    with ctx.app.db.transaction() as conn:
+    with ctx.app.db.read() as conn:
         rows = conn.execute(query).all()
-        ctx.looked_at(conn)
+    ctx.record_view()
     return ctx.render(
         "users.html.j2",
         status,
@@ -144,12 +144,12 @@ def _show(
     notice: str | None = None,
 ) -> Response:
     admin = ctx.user.role == Role.ADMINISTRATOR
-    with ctx.app.db.transaction() as conn:
+    with ctx.app.db.read() as conn:
         user = _user(conn, login)
         load = caseload_by_state(conn, ctx.app.workflows, login) if admin else []
         history = user_events(conn, user.id) if admin else []
         successors = _successors(conn, login) if admin else []
-        ctx.looked_at(conn)
+    ctx.record_view()
     return ctx.render(
         "user.html.j2",
         status,
