@@ -90,3 +90,9 @@ def test_bench_chaos_runs(backend: str, postgres_server: str) -> None:
     assert "chaos: seed 5, 2 kills of 3 processes" in out
     assert "kills: 2 SIGKILLs of 3 processes" in out
     assert "invariants: all hold" in out
+
+
+def test_bench_quotes_runs() -> None:
+    out = run("quotes.py")
+    assert "real replies, by source" in out
+    assert "casework" in out
