@@ -198,11 +198,14 @@ def _complete(head: str) -> bool:
 def _is_attribution(joined: str) -> bool:
     if _DATED_ADDRESS.match(joined):
         return True
-    if not _ATTRIBUTION.match(joined) or not _EVIDENCE.search(joined):
+    if not _ATTRIBUTION.match(joined):
         return False
-    # Text before a lead word inside the line ("reply On … wrote:") is the person's: such a
-    # line is kept whole rather than lose it.
-    return bool(_STARTS_WITH_LEAD.match(joined)) or not _LEAD_INSIDE.search(joined)
+    if _STARTS_WITH_LEAD.match(joined):
+        return True  # "Le … a écrit :", dated in words or not
+    # Without its lead word, it needs an address, a time or a date to be told from a sentence;
+    # and text before a lead word inside the line ("reply On … wrote:") is the person's: such
+    # a line is kept whole rather than lose it.
+    return bool(_EVIDENCE.search(joined)) and not _LEAD_INSIDE.search(joined)
 
 
 def _wrapped(lines: list[str], at: int) -> bool:
