@@ -22,8 +22,9 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 sys.path.insert(0, str(Path(_HERE).parent))  # for `tests.reply_corpus`
 
-from casework.inbound.quotes import strip_quotes
 from tests.reply_corpus import replies, shares
+
+from casework.inbound.quotes import strip_quotes
 
 # mail-parser-reply reads only the languages it is given; these are all it has that partners
 # may write in (no Portuguese).
