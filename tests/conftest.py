@@ -151,7 +151,9 @@ def mail_settings(settings: Settings, catcher: MailCatcher) -> Settings:
         from_address="plateforme@plateforme.example",
         base_url="https://casework.example",
     )
-    return dataclasses.replace(settings, mail=mail)
+    # Our mail server, as the tests play it, writes Authentication-Results under this name.
+    inbound = dataclasses.replace(settings.inbound, authserv_id="mx.plateforme.example")
+    return dataclasses.replace(settings, mail=mail, inbound=inbound)
 
 
 @pytest.fixture

@@ -189,6 +189,14 @@ class InboundSettings:
     # a mail there from a known partner contact that names a followed apprentice is an alert
     # on that case; any other goes to the quarantine.
     alert_local: str = "alerte"
+    # Who a message is from, proven (`casework.inbound.authentication`): "require" — through
+    # the signed reply address sent to that contact, or by our mail server's
+    # Authentication-Results (DMARC, or aligned SPF/DKIM pass), else the quarantine;
+    # "token-only" — the signed reply address only; "off" — `From:` believed (development).
+    sender_policy: str = "require"
+    # The authserv-id our own mail server writes in its Authentication-Results headers (the
+    # first word of the header; e.g. "mx.plateforme.example"). "" trusts no such header.
+    authserv_id: str = ""
     # An IMAP reader in `casework serve`, for an existing mailbox: IDLE, and a poll as fallback.
     imap_enabled: bool = False
     imap_host: str = "127.0.0.1"
@@ -343,8 +351,12 @@ _CHECKS: dict[str, Callable[[object, str], None]] = {
         value, SECURE_COOKIES, source, "web.secure_cookies"
     ),
     "report.age_bands": lambda value, source: _age_bands(str(value), source),
+    "inbound.sender_policy": lambda value, source: _one_of(
+        value, SENDER_POLICIES, source, "inbound.sender_policy"
+    ),
 }
 SECURE_COOKIES = ("auto", "always", "never")
+SENDER_POLICIES = ("require", "token-only", "off")
 
 
 def _age_bands(value: str, source: str) -> None:

@@ -120,3 +120,9 @@ def test_bench_web_runs(backend: str, postgres_server: str) -> None:
         assert out.count(page) >= 2
     assert out.count(", 0 errors;") == 2
     assert "server RSS:" in out
+
+
+def test_bench_quotes_runs() -> None:
+    out = run("quotes.py")
+    assert "real replies, by source" in out
+    assert "casework" in out

@@ -44,11 +44,19 @@ def reply(
     to: str | None = None,
     headers: str = "",
     message_id: str | None = None,
+    vouched: bool = False,
 ) -> bytes:
-    """A reply as a mail client writes it: to the Reply-To, citing the original."""
+    """A reply as a mail client writes it: to the Reply-To, citing the original; `vouched`:
+    as our mail server hands it over after checking its sender's domain (DMARC pass)."""
     to = to or str(original.message["Reply-To"])
+    verdict = (
+        "Authentication-Results: mx.plateforme.example; dmarc=pass (p=quarantine) "
+        f"header.from={sender.rsplit('@', 1)[1]}\r\n"
+        if vouched
+        else ""
+    )
     return (
-        f"From: Sophie Martin <{sender}>\r\n"
+        f"{verdict}From: Sophie Martin <{sender}>\r\n"
         f"To: {to}\r\n"
         f"Subject: RE: {original.message['Subject']}\r\n"
         f"Message-ID: {message_id or make_msgid(domain='adlj53.example')}\r\n"
@@ -99,8 +107,9 @@ def test_a_gmail_reply_matched_by_references_gives_feedback(
         "Le mar. 1 sept. 2026 à 10:00, Plateforme apprentissage <plateforme@plateforme.example> "
         "a écrit :\r\n> Bonjour,\r\n"
     )
-    # Sent to the platform's plain address: only In-Reply-To says which mail it answers.
-    raw = reply(original, body, to="plateforme@plateforme.example")
+    # Sent to the platform's plain address: only In-Reply-To says which mail it answers, and
+    # only our mail server's verdict that the sender is who From: says lets it act.
+    raw = reply(original, body, to="plateforme@plateforme.example", vouched=True)
     result = Ingestor(mail_app).ingest(raw, "test")
     assert result.status == InboundStatus.RECORDED, result.reason
     sheet = row(mail_app, LiaisonSheet, sheet_id)
@@ -282,7 +291,9 @@ def test_the_counsellor_may_answer_for_a_partner_while_still_active(
     assert row(mail_app, LiaisonSheet, sheet_id).state == "sent"
     with mail_app.db.transaction() as conn:
         conn.execute(update(User).where(User.login == "referente").values(active=True))
-    back = Ingestor(mail_app).ingest(reply(original, "Vu avec eux.", sender=counsellor), "test")
+    # The reply address was the partner's: the counsellor's own domain vouched by our server.
+    answer = reply(original, "Vu avec eux.", sender=counsellor, vouched=True)
+    back = Ingestor(mail_app).ingest(answer, "test")
     assert back.status == InboundStatus.RECORDED, back.reason
     last = events(mail_app, "liaison", sheet_id)[-1]
     assert (last.actor_kind, last.actor) == ("person", "referente")

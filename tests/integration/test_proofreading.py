@@ -136,7 +136,8 @@ def play_season(app: App, catcher: MailCatcher, clock: FixedClock) -> Season:
     MailSender(app).drain_sync()  # rendered while the acknowledgement is awaited
     engine.fire_sheet(sheet, "mark_overdue", TIMER)
     MailSender(app).drain_sync()  # and the notice of the bounced escalation
-    alert = (
+    alert = (  # as our mail server hands it over, the sender's domain vouched for
+        "Authentication-Results: mx.plateforme.example; dmarc=pass header.from=adlj.example\r\n"
         f"From: Inès Aubry <{CONTACT}>\r\nTo: alerte@plateforme.example\r\n"
         "Subject: Absences\r\nMessage-ID: <alerte-1@adlj.example>\r\nMIME-Version: 1.0\r\n"
         "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"

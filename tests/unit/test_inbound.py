@@ -234,3 +234,55 @@ def test_a_report_that_is_not_about_delivery_is_not_a_bounce() -> None:
         .replace("Undelivered Mail Returned to Sender", "Lu : Fiche de liaison n° 12")
     )
     assert classify(parse(raw)).kind == Kind.AUTO_REPLY  # still automatic (Auto-Submitted)
+
+
+FORWARD = "Pour info.\n\n-------- Message transféré --------\nDe : Léa\nObjet : absence\n\nMalade."
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # Bottom-posting (Thunderbird): the quote first, the answer under it.
+        (
+            "Le 12/10/2026 à 10:02, Plateforme a écrit :\n> Bonjour,\n> …\n\nReçu, merci.\n",
+            "Reçu, merci.",
+        ),
+        # Only a quote, nothing written: the text is kept rather than lost.
+        (
+            "> Bonjour,\n> Dans le cadre de la plateforme…\n",
+            "> Bonjour,\n> Dans le cadre de la plateforme…",
+        ),
+        # A forward before any quote is kept whole.
+        (FORWARD, FORWARD),
+        # German and Portuguese attributions, Dutch and Polish Outlook blocks.
+        (
+            "Alles klar.\n\nAm 12.10.2026 um 10:02 schrieb Plateforme <p@x.example>:\n> Hallo",
+            "Alles klar.",
+        ),
+        (
+            "Tudo certo.\n\nEm seg., 12 de out. de 2026 às 10:02, Plateforme <p@x.example> "
+            "escreveu:\n> Olá",
+            "Tudo certo.",
+        ),
+        (
+            "Prima.\n\nVan: Plateforme\nVerzonden: maandag 12 oktober 2026\nAan: ons\n\nHallo",
+            "Prima.",
+        ),
+        ("Dobrze.\n\nOd: Plateforme\nWysłano: poniedziałek\nDo: my\n\nCześć", "Dobrze."),
+        ("OK.\n\n-----Messaggio originale-----\nDa: Plateforme", "OK."),
+        ("Vu.\n\nVon meinem iPhone gesendet\n\n> Hallo", "Vu."),
+    ],
+    ids=["bottom", "only-quote", "forward", "de", "pt", "nl", "pl", "it-original", "de-phone"],
+)
+def test_nothing_written_is_lost_in_any_language(body: str, expected: str) -> None:
+    assert strip_quotes(body) == expected
+
+
+def test_an_html_reply_written_under_the_quote_keeps_its_text() -> None:
+    from casework.inbound.parsing import html_to_text
+
+    html = (
+        "<div>Le 12 oct. 2026, Plateforme a écrit :</div><blockquote><div>Bonjour,</div>"
+        "<blockquote>plus ancien</blockquote><div>…</div></blockquote><div>Reçu, merci.</div>"
+    )
+    assert strip_quotes(html_to_text(html)) == "Reçu, merci."

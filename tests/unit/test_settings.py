@@ -48,6 +48,11 @@ def test_config_path_from_the_environment(tmp_path: Path) -> None:
         ("[databse]\nurl = 'x'\n", "databse", "section inconnue"),
         ("[database]\nbusy_timeout_ms = 'long'\n", "database.busy_timeout_ms", "valeur invalide"),
         ("[database\n", "-", "TOML illisible"),
+        (
+            "[inbound]\nsender_policy = 'trust'\n",
+            "inbound.sender_policy",
+            "attendu require, token-only, off",
+        ),
     ],
 )
 def test_mistakes_are_reported(tmp_path: Path, content: str, key: str, reason: str) -> None:

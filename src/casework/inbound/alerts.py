@@ -35,6 +35,7 @@ from casework.actors import Actor
 from casework.app import App
 from casework.chunks import chunks
 from casework.errors import CaseworkError
+from casework.inbound.authentication import Proof, without_links
 from casework.inbound.parsing import body_text
 from casework.inbound.records import Ingested, store
 from casework.models import Group, InboundKind, InboundStatus
@@ -194,15 +195,26 @@ class AlertDesk:
     # -- raising -------------------------------------------------------------------------------
 
     def take(
-        self, conn: Connection, record: dict[str, Any], message: Message, text: str, now: datetime
+        self,
+        conn: Connection,
+        record: dict[str, Any],
+        message: Message,
+        text: str,
+        now: datetime,
+        proof: Proof,
     ) -> Ingested:
         """A mail to the alert address: an alert on the case it names, or the quarantine.
         Names are looked for in the whole body (a forwarded mail is often the alert itself);
-        people are shown the text without quotes, or the whole body when that is all there is."""
+        people are shown the text without quotes, or the whole body when that is all there is.
+        A sender not proven (`proof`) is held in the quarantine for a person, whatever the mail
+        names: its text reaches no counsellor until a person attaches it."""
         body = body_text(message)
         shown = text.strip() or fitted(NOTE, body)
         found = self.identify(conn, record["sender"], f"{record['subject'] or ''}\n{body}")
         record["case_id"] = found.case_id
+        if found.case_id is not None and not proof.counts:
+            reason = f"alerte sur le dossier n° {found.case_id} retenue : {proof.reason}"
+            return store(conn, record, InboundKind.ANSWER, shown, InboundStatus.QUARANTINED, reason)
         if found.case_id is None:
             reason = found.reason or "alerte non identifiée"
             return store(conn, record, InboundKind.ANSWER, shown, InboundStatus.QUARANTINED, reason)
@@ -224,6 +236,7 @@ class AlertDesk:
             text=shown,
             identified_by=None,
             now=now,
+            proven=proof.proven,
         )
         return stored
 
@@ -239,9 +252,12 @@ class AlertDesk:
         text: str,
         identified_by: Actor | None,
         now: datetime,
+        proven: bool = False,
     ) -> int:
         """The alert, an event on the case's timeline and a mail to its counsellor, in the
-        caller's transaction (with the inbound record: all or nothing)."""
+        caller's transaction (with the inbound record: all or nothing). The mail quotes what
+        the sender wrote with its links removed unless the sender was `proven` (a person
+        attaching a held alert vouches for the case, not for the links)."""
         alert_id = int(
             conn.execute(
                 insert(ALERTS).returning(ALERTS.c.id),
@@ -273,7 +289,8 @@ class AlertDesk:
                 },
             },
         )
-        _queue_alert_mail(conn, case_id, alert_id, partner_id, sender, subject, text, now)
+        quoted = text if proven else without_links(text)
+        _queue_alert_mail(conn, case_id, alert_id, partner_id, sender, subject, quoted, now)
         log.info("alert %s on case %s from %s", alert_id, case_id, sender)
         return alert_id
 

@@ -43,6 +43,7 @@ from casework.app import App
 from casework.engine.engine import FireRequest
 from casework.errors import error_kind
 from casework.inbound.alerts import AlertDesk
+from casework.inbound.authentication import SenderCheck
 from casework.inbound.bounces import BounceDesk
 from casework.inbound.classify import Kind
 from casework.inbound.matching import (
@@ -89,6 +90,8 @@ class Ingestor:
         self.matcher = Matcher(self.settings.reply_local, self.settings.domain, lambda: self.signer)
         self.alerts = AlertDesk(app)
         self.bounces = BounceDesk(self.settings, lambda: self.signer)
+        inbound = app.settings.inbound
+        self.check = SenderCheck(inbound.sender_policy, inbound.authserv_id)
 
     @property
     def signer(self) -> LinkSigner:
@@ -261,7 +264,8 @@ class Ingestor:
     ) -> list[_Reply]:
         """Messages written by people: matched to our mails and their senders checked; those
         that answer a sheet are returned, the others quarantined (or alerts)."""
-        mails = self.matcher.our_mails(conn, [batch[at] for at in answers])
+        answered = self.matcher.our_mails(conn, [batch[at] for at in answers])
+        mails = [a.mail if a is not None else None for a in answered]
         senders = self.matcher.senders(
             conn,
             {
@@ -271,16 +275,19 @@ class Ingestor:
             },
         )
         replies = []
-        for at, mail in zip(answers, mails, strict=True):
+        for at, mail, answer in zip(answers, mails, answered, strict=True):
             read = batch[at]
             record = read.record(now)
             text = read.text or ""
             if mail is None and self.alerts.is_for_us(read.addresses):
+                proof = self.check.by_server(read.message, read.sender)
                 results[at] = self._alone(
                     conn,
                     read,
                     now,
-                    lambda r=record, m=read.message, t=text: self.alerts.take(conn, r, m, t, now),
+                    lambda r=record, m=read.message, t=text, p=proof: self.alerts.take(
+                        conn, r, m, t, now, p
+                    ),
                 )
                 continue
             if mail is None:
@@ -297,6 +304,11 @@ class Ingestor:
                 who = read.sender or "inconnu"
                 reason = f"expéditeur {who} : ni un contact du partenaire, ni le conseiller"
                 rows[at] = quarantined_row(record, text, reason)
+                continue
+            bound = answer.bound if answer is not None else None
+            proof = self.check.reply(read.message, read.sender, bound)
+            if not proof.counts:
+                rows[at] = quarantined_row(record, text, proof.reason or NOT_OURS)
                 continue
             replies.append(_Reply(at, record, text, mail.entity_id, actor))
         return replies

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, select, update
 
@@ -44,7 +45,8 @@ _KNOWN_BY_UID = select(*_KNOWN_COLUMNS).where(
     INBOUND.c.imap_uidvalidity.in_(bindparam("validities", expanding=True)),
     INBOUND.c.imap_uid.in_(_keys()),
 )
-_MAILS_BY_ID = select(*MAIL_COLUMNS).where(OUTBOX.c.id.in_(_keys()))
+# A reply token names its mail; the mail's recipient is the contact the token is bound to.
+_MAILS_BY_ID = select(*MAIL_COLUMNS, OUTBOX.c.recipients).where(OUTBOX.c.id.in_(_keys()))
 _MAILS_BY_MESSAGE_ID = select(*MAIL_COLUMNS, OUTBOX.c.message_id).where(
     OUTBOX.c.message_id.in_(_keys())
 )
@@ -64,6 +66,13 @@ _COUNSELLORS = (
         USERS.c.active.is_(True),  # a counsellor who left no longer answers for the case
     )
 )
+
+
+def _recipient(recipients: Any) -> str | None:
+    """The one address a mail went to (each copy of a mail is its own row), lowercased."""
+    if isinstance(recipients, list) and len(recipients) == 1 and isinstance(recipients[0], str):
+        return recipients[0].strip().lower()
+    return None
 
 
 def rows_in(conn: Connection, statement: Any, keys: Iterable[Any], **more: Any) -> list[Any]:
@@ -107,6 +116,25 @@ def reachable_again(conn: Connection, addresses: set[str]) -> None:
         )
 
 
+class Mail(NamedTuple):
+    """One of our mails, as matching needs it (hashable, unlike a row with a JSON column)."""
+
+    id: int
+    case_id: int | None
+    entity: str | None
+    entity_id: int | None
+
+
+@dataclass(frozen=True)
+class Answered:
+    """Our mail a message answers; `bound`: the address that mail went to, when the message
+    came through that mail's signed reply address (the token is bound to that contact), else
+    None (matched by its references only, which anyone can copy)."""
+
+    mail: Mail
+    bound: str | None = None
+
+
 class Matcher:
     """Our mail each message answers, and who may answer it. `signer` is asked for only when a
     message has a reply address (reviewing the quarantine needs no keys)."""
@@ -117,7 +145,7 @@ class Matcher:
         self.domain = domain
         self._signer = signer
 
-    def our_mails(self, conn: Connection, batch: list[ReadMessage]) -> list[Any]:
+    def our_mails(self, conn: Connection, batch: list[ReadMessage]) -> list[Answered | None]:
         """For each message, our mail it answers (or None): by its signed reply address first,
         then by its references to our Message-IDs; one query for each way, for the batch."""
         tokens: list[list[int]] = []
@@ -130,7 +158,13 @@ class Matcher:
                     ids.append(mail_id)
             tokens.append(ids)
         by_id = {r.id: r for r in rows_in(conn, _MAILS_BY_ID, (i for t in tokens for i in t))}
-        found: list[Any] = [next((by_id[i] for i in ids if i in by_id), None) for ids in tokens]
+        found: list[Answered | None] = []
+        for ids in tokens:
+            row = next((by_id[i] for i in ids if i in by_id), None)
+            if row is None:
+                found.append(None)
+            else:
+                found.append(Answered(Mail(*row[:4]), _recipient(row.recipients)))
         referenced: dict[int, list[str]] = {}
         suffix = f"@{self.domain}>"
         for at, read in enumerate(batch):
@@ -143,7 +177,9 @@ class Matcher:
             by_message_id = {r.message_id: r for r in rows_in(conn, _MAILS_BY_MESSAGE_ID, wanted)}
             for at, ours in referenced.items():
                 rows = [by_message_id[m] for m in ours if m in by_message_id]
-                found[at] = max(rows, key=lambda r: r.id) if rows else None  # the latest
+                if rows:
+                    latest = max(rows, key=lambda r: r.id)
+                    found[at] = Answered(Mail(*latest[:4]))
         return found
 
     @staticmethod

@@ -225,21 +225,15 @@ def _decoded(value: str | None) -> str | None:
 
 
 def html_to_text(html: str) -> str:
-    """An HTML part as text: no scripts, styles or head; a line per block; the quoted original
-    (from the first <blockquote>) left out. Read by the standard library's parser, in one pass
-    whatever the input (the regular expressions it replaces took quadratic time on a message
-    full of unclosed <script> tags)."""
+    """An HTML part as text: no scripts, styles or head; a line per block; what is quoted
+    (inside <blockquote>) marked "> " as a plain-text client would, so that the quote stripper
+    tells the quote from what was written above and under it. Read by the standard library's
+    parser, in one pass whatever the input (the regular expressions it replaces took quadratic
+    time on a message full of unclosed <script> tags)."""
     reader = _HtmlText()
-    try:
-        reader.feed(html)
-        reader.close()
-    except _QuoteReached:
-        pass
+    reader.feed(html)
+    reader.close()
     return "".join(reader.parts)
-
-
-class _QuoteReached(Exception):
-    pass
 
 
 class _HtmlText(HTMLParser):
@@ -250,25 +244,45 @@ class _HtmlText(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.skipping = 0
+        self.quoting = 0  # depth of <blockquote>
+        self.quoted: list[str] = []  # the outermost quote's text, until it closes
 
     def handle_starttag(self, tag: str, _attrs: Any) -> None:
         if tag == "blockquote":
-            raise _QuoteReached
-        if tag in self._SKIPPED:
+            self.quoting += 1
+        elif tag in self._SKIPPED:
             self.skipping += 1
         elif tag == "br":
-            self.parts.append("\n")
+            self._out("\n")
 
     def handle_startendtag(self, tag: str, attrs: Any) -> None:
         if tag == "br":
-            self.parts.append("\n")
+            self._out("\n")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIPPED:
+        if tag == "blockquote":
+            self.quoting = max(0, self.quoting - 1)
+            if not self.quoting:
+                self._quote()
+        elif tag in self._SKIPPED:
             self.skipping = max(0, self.skipping - 1)
         elif tag in self._BREAKS and tag != "br":
-            self.parts.append("\n")
+            self._out("\n")
 
     def handle_data(self, data: str) -> None:
         if not self.skipping:
-            self.parts.append(data)
+            self._out(data)
+
+    def close(self) -> None:
+        super().close()
+        self._quote()  # a quote never closed
+
+    def _out(self, text: str) -> None:
+        (self.quoted if self.quoting else self.parts).append(text)
+
+    def _quote(self) -> None:
+        lines = "".join(self.quoted).split("\n")
+        self.quoted = []
+        marked = [f"> {line.strip()}" for line in lines if line.strip()]
+        if marked:
+            self.parts.append("\n" + "\n".join(marked) + "\n")

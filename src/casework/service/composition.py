@@ -3,11 +3,13 @@
 Guarantees: a part the settings do not enable is not built (a sweep-only process never imports
 the SMTP client); a service that sends mail or reads replies refuses to start without keys to
 sign and check links (`SettingsError`, in French) rather than fail at its first mail; the
-readers share one ingestor, and the sender's signer when there is one.
+readers share one ingestor, and the sender's signer when there is one; readers that believe
+`From:` (`[inbound] sender_policy = "off"`) are said in a warning at start.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -15,6 +17,8 @@ from typing import Any
 from casework.app import App
 from casework.clock import Clock
 from casework.inbound.reader_state import ReaderState
+
+log = logging.getLogger("casework.service")
 
 
 @dataclass
@@ -46,6 +50,11 @@ def compose(app: App, wall: Clock) -> Parts:
         ingestor = Ingestor(app, parts.mail.signer if parts.mail is not None else None)
         # Replies are matched by signed tokens: refuse to start without keys.
         _ = ingestor.signer
+        if inbound.sender_policy == "off":
+            log.warning(
+                "inbound: sender_policy is off: any mail's From: is believed, as in development; "
+                "never so in production"
+            )
         # Failing for a few polls in a row is a problem a supervisor should see.
         failing = timedelta(seconds=max(300.0, 5 * inbound.imap_poll_seconds))
         if inbound.lmtp_enabled:
