@@ -48,7 +48,7 @@ def test_a_link_page_form_records_the_step_when_clicked(browser: Any, site: Site
 def test_a_link_page_passes_axe_core_with_and_without_errors(
     browser: Any, site: Site, axe_source: str
 ) -> None:
-    browser.get(consent_link(site, "noemie"))
+    browser.get(consent_link(site, "liens_axe"))
     assert serious_violations(browser, axe_source) == []
     # Posted without its required choice (the browser's own check bypassed): the error shown
     # beside its field, tied to it.
