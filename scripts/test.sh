@@ -23,5 +23,7 @@ echo "==> ruff"
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check --quiet src tests bench
 
+# One pytest worker per core (pytest-xdist; each starts its own PostgreSQL cluster, Dovecot and
+# browser), the slowest tests named at the end. CASEWORK_TEST_WORKERS=0 runs in one process.
 echo "==> pytest"
-exec .venv/bin/pytest "$@"
+exec .venv/bin/pytest -n "${CASEWORK_TEST_WORKERS:-auto}" --dist worksteal --durations=20 "$@"
