@@ -1,11 +1,11 @@
 """Persisted transitions per second: the engine against raw SQL writing the same rows.
 
 N cases go identified → consent asked → consented → follow-up (6 monthly cycles) → monitoring
-→ closed: 10 transitions each, applied with `Engine.fire_many` in batches (one transaction per
-batch). The baseline, in the same run, writes the same rows in the same batches with the DB-API
-directly, with `executemany`: the state UPDATE (with the version check), the event INSERT, the
-cancellation of the timers of the state left, the INSERT of those of the state entered and of
-the mails the transition queues in the outbox.
+→ end-of-contract assessment: 10 transitions each, applied with `Engine.fire_many` in batches
+(one transaction per batch). The baseline, in the same run, writes the same rows in the same
+batches with the DB-API directly, with `executemany`: the state UPDATE (with the version
+check), the event INSERT, the cancellation of the timers of the state left, the INSERT of those
+of the state entered and of the mails the transition queues in the outbox.
 The ratio engine / raw SQL is the figure; absolute rates move with the machine's load.
 
 Each measurement runs in a fresh process, so its peak memory (max RSS) is its own; running two
@@ -69,7 +69,7 @@ STEPS: list[tuple[str, Actor, dict[str, Any], dict[str, Any], str, str, int | No
         for k in range(2, 7)
     ],
     ("next_cycle", Actor.timer(), {}, {}, "follow_up", "monitoring", None),
-    ("contract_ended", Actor.timer(), {}, {}, "monitoring", "closed", None),
+    ("contract_ended", Actor.timer(), {}, {}, "monitoring", "end_assessment", None),
 ]
 
 
