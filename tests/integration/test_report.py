@@ -183,6 +183,6 @@ def test_a_year_narrows_the_cohort_to_contracts_started_that_year(app: App) -> N
 def test_an_empty_cohort_says_so_in_each_table(app: App) -> None:
     empty = build_report(app, Scope(COHORT, CUTOFF))
     assert empty.population == 0
-    assert table(empty, 7).empty == "Aucune évaluation enregistrée à la date d'arrêt."
+    assert table(empty, 7).empty == "Aucun bilan enregistré à la date d'arrêt."
     assert table(empty, 6).empty == "Aucune fiche de liaison envoyée à la date d'arrêt."
     assert table(empty, 4).empty == "Aucune rupture à la date d'arrêt."
