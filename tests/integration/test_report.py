@@ -87,8 +87,8 @@ def test_table_1_counts_every_category_of_each_group(report: Report) -> None:
     ]
     statuses = block(profile, "Statut")
     assert [(r[0], r[1], r[3]) for r in statuses.rows] == [
-        ("apprenti", 20, 16),
-        ("étudiant", 0, 5),
+        ("apprenti(e)", 20, 16),
+        ("étudiant(e) du supérieur", 0, 5),
     ]
     assert row(block(profile, "Diplôme préparé"), "CAP")[1:4:2] == [20, 21]
     assert row(block(profile, "Département de résidence"), "53")[1:4:2] == [20, 21]

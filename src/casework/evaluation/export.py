@@ -35,6 +35,7 @@ from casework.chunks import chunks
 from casework.clock import to_local
 from casework.errors import CaseworkError
 from casework.labels import (
+    ASSESSMENT_MOMENT,
     DIPLOMA_OUTCOME,
     EXIT_KIND,
     GROUP,
@@ -59,7 +60,7 @@ from casework.wording import state as state_label
 
 PSEUDONYM_HEX = 16
 PAGE = 1000  # cases read per query
-_MOMENTS = (("un_an", "one_year", "à un an"), ("fin", "contract_end", "de fin de contrat"))
+_MOMENTS = (("un_an", "one_year"), ("fin", "contract_end"))  # column prefix, moment
 NEEDS = tuple(enum_values(NeedCategory))
 
 
@@ -96,7 +97,16 @@ def columns(phases: Sequence[tuple[str, str]]) -> list[Column]:
             "avec la clé de l'export, 16 caractères) ; le même d'un export à l'autre avec la "
             "même clé.",
         ),
-        Column("cohorte", "Année d'entrée : la campagne de signature où le dossier a été repéré."),
+        Column(
+            "cohorte",
+            "Cohorte : la campagne de signature où le dossier a été repéré (son année, comme "
+            "l'option --cohort du rapport).",
+        ),
+        Column(
+            "annee_entree",
+            "Année d'entrée : l'année civile du début du contrat, celle des tableaux du rapport "
+            "(une campagne qui court de juillet à février en a deux).",
+        ),
         Column("groupe", "« test » (suivi par un référent) ou « témoin » (observé seulement)."),
         Column("programme", "Le programme que suit le dossier."),
         Column(
@@ -151,19 +161,20 @@ def columns(phases: Sequence[tuple[str, str]]) -> list[Column]:
         for need in NEEDS
     ]
     assessments = []
-    for prefix, _moment, said in _MOMENTS:
+    for prefix, moment in _MOMENTS:
+        said = ASSESSMENT_MOMENT[moment].capitalize()
         assessments += [
             Column(
                 f"bilan_{prefix}_situation",
-                f"Bilan {said} : situation du jeune ; vide : pas de bilan.",
+                f"{said} : situation du jeune ; vide : pas de bilan.",
             ),
             Column(
                 f"bilan_{prefix}_diplome",
-                f"Bilan {said} : diplôme obtenu, non obtenu, ou résultat en attente.",
+                f"{said} : diplôme obtenu, non obtenu, ou résultat en attente.",
             ),
             Column(
                 f"bilan_{prefix}_satisfaction",
-                f"Bilan {said} : satisfaction du jeune, de "
+                f"{said} : satisfaction du jeune, de "
                 "1 (pas du tout satisfait) à 5 (très satisfait).",
             ),
         ]
@@ -208,6 +219,7 @@ class CohortExport:
         values: list[Any] = [
             pseudonym(self.key, case.id),
             case.cohort,
+            case.start_date.year,
             GROUP.get(case.group, case.group),
             definition.label if definition is not None else case.workflow_name,
             age_on(case.birth_date, case.start_date) if case.birth_date else None,
@@ -236,7 +248,7 @@ class CohortExport:
             values += list(contacts.get(code, (0, 0)))
         needs = facts.sheets.get(case.id, {})
         values += [sum(needs.values()), *(needs.get(n, 0) for n in NEEDS)]
-        for _prefix, moment, _said in _MOMENTS:
+        for _prefix, moment in _MOMENTS:
             found = facts.assessments.get((case.id, moment))
             if found is None:
                 values += [None, None, None]
@@ -254,7 +266,7 @@ class CohortExport:
     ) -> dict[str, int]:
         """Whole days in each phase: from each state's entry to the next one's (the last one's
         to the cut-off, unless it is final)."""
-        if definition is None:
+        if definition is None or not entries:  # no history read: no day to count
             return {}
         seconds: dict[str, float] = defaultdict(float)
         for (at, state), following in zip(entries, [*entries[1:], None], strict=True):
