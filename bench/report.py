@@ -12,6 +12,7 @@ HTML, XLSX and PDF. The ratio report / baseline is the figure to compare between
 
     .venv/bin/python bench/report.py                                  # SQLite
     .venv/bin/python bench/report.py --database postgresql+psycopg://postgres@127.0.0.1:5432/bench
+    .venv/bin/python bench/report.py --database sqlite:////tmp/r.sqlite3 --reuse  # again, no set-up
 """
 
 # ruff: noqa: E402 - the import path is mended before the imports below
@@ -329,13 +330,19 @@ def machine(url: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=1_000_000)
-    parser.add_argument("--database", help="PostgreSQL URL of a database the bench may replace")
+    parser.add_argument("--database", help="URL of a database the bench may replace")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure on the cohort a previous run left in --database (no set-up)",
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="casework-bench-"))
     url = args.database or f"sqlite:///{workdir / 'report.sqlite3'}"
     print(f"bench/report.py — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {machine(url)}")
     try:
-        prepare(url, args.cases)
+        if not args.reuse:
+            prepare(url, args.cases)
         base = measure(_baseline, url)
         done = measure(_report, url, str(workdir / "out"))
         print(

@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import zipfile
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -288,6 +288,10 @@ def test_a_workbook_export_has_a_dictionary_sheet_and_nothing_personal(
     rows = [list(r) for r in book["Dossiers"].iter_rows(values_only=True)]
     assert rows[0] == COLUMNS
     assert rows[1][0] == expected_pseudonym(followed)
+    first = dict(zip(COLUMNS, rows[1], strict=True))
+    # Numbers stay numbers and dates dates (a workbook's serial number, read back as one).
+    assert (first["cohorte"], first["annee_entree"], first["contacts"]) == (2026, 2026, 3)
+    assert first["debut_contrat"] == datetime(2026, 9, 1)
     described = [r[0] for r in book["Dictionnaire"].iter_rows(values_only=True)]
     assert described[1 : 1 + len(COLUMNS)] == COLUMNS
     book.close()
