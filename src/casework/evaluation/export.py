@@ -54,6 +54,7 @@ from casework.models.tables import (
     PEOPLE,
     SHEETS,
 )
+from casework.models.user import Role
 from casework.states.definition import WorkflowDef
 from casework.wording import state as state_label
 
@@ -61,6 +62,10 @@ PSEUDONYM_HEX = 16
 PAGE = 1000  # cases read per query
 _MOMENTS = (("un_an", "one_year"), ("fin", "contract_end"))  # column prefix, moment
 NEEDS = tuple(enum_values(NeedCategory))
+
+
+# Who may take a cohort's data out of casework: its evaluators, and administrators.
+MAY_EXPORT = frozenset({Role.EVALUATOR, Role.ADMINISTRATOR})
 
 
 class ExportRefused(CaseworkError):
