@@ -96,3 +96,11 @@ def test_bench_report_runs() -> None:
     out = run("report.py", "--cases", "400")
     assert "report: 400 cases, 7 tables, HTML + XLSX + PDF" in out
     assert "ratio report/baseline" in out
+
+
+def test_bench_export_runs() -> None:
+    out = run("export.py", "--cases", "300")
+    assert "baseline (the cases' page query alone)" in out
+    assert "csv: 300 rows" in out
+    assert "xlsx: 300 rows" in out
+    assert "XlsxWriter constant memory" in out
