@@ -31,7 +31,7 @@ from casework.models.tables import EVENTS
 from casework.settings import EvaluationSettings, Settings
 from tests.factories import add_case, add_partner, add_user
 from tests.integration.test_report import block, table
-from tests.report_cohort import COHORT, Person, add_cohort
+from tests.report_cohort import COHORT, Person, add_cohort, keyed_app
 
 KEY = "pseudonym-key-0123456789abcdefghijklmnop"
 OTHER = "another-pseudonym-key-0123456789abcdefgh"
@@ -99,12 +99,8 @@ COLUMNS = [
 
 @pytest.fixture
 def keyed(settings: Settings, clock: FixedClock) -> Iterator[App]:
-    keyed_settings = dataclasses.replace(settings, evaluation=EvaluationSettings(KEY))
-    application = build_app(keyed_settings, clock)
-    try:
-        yield application
-    finally:
-        application.close()
+    with keyed_app(settings, clock, KEY) as app:
+        yield app
 
 
 def expected_pseudonym(case_id: int, key: str = KEY) -> str:

@@ -5,7 +5,6 @@ counsellors refused, and no file left behind on the server."""
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import tempfile
 import zipfile
@@ -16,13 +15,13 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from casework.app import App, build_app
+from casework.app import App
 from casework.clock import FixedClock
 from casework.models.tables import ACCESS_LOG, EVENTS
-from casework.settings import EvaluationSettings, Settings
+from casework.settings import Settings
 from tests.integration.test_report import known_cohort
 from tests.integration.test_staff_case_pages import signed_in, text_of
-from tests.report_cohort import COHORT, add_cohort
+from tests.report_cohort import COHORT, add_cohort, keyed_app
 from tests.staff import csrf_of, staff_user
 
 KEY = "pseudonym-key-0123456789abcdefghijklmnop"
@@ -30,12 +29,8 @@ KEY = "pseudonym-key-0123456789abcdefghijklmnop"
 
 @pytest.fixture
 def keyed(settings: Settings, clock: FixedClock) -> Iterator[App]:
-    keyed_settings = dataclasses.replace(settings, evaluation=EvaluationSettings(KEY))
-    application = build_app(keyed_settings, clock)
-    try:
-        yield application
-    finally:
-        application.close()
+    with keyed_app(settings, clock, KEY) as app:
+        yield app
 
 
 @pytest.fixture

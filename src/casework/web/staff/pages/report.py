@@ -42,9 +42,9 @@ from casework.web.staff.page import Page, PageContext
 
 PATH = "/rapport"
 READERS = frozenset({Role.MANAGER, Role.EVALUATOR, Role.ADMINISTRATOR})
-REPORT_FORMATS = {"pdf": "PDF", "html": "page HTML", "xlsx": "classeur XLSX"}
+REPORT_FORMATS = {"pdf": "PDF", "html": "Page HTML", "xlsx": "Classeur XLSX"}
 EXPORT_FORMATS = {
-    "xlsx": "classeur XLSX (feuille Dictionnaire)",
+    "xlsx": "Classeur XLSX (feuille Dictionnaire)",
     "csv": "CSV et son dictionnaire (ZIP)",
 }
 MEDIA = {
@@ -89,12 +89,7 @@ def report_page(ctx: PageContext, status: int = 200, **shown: Any) -> Response:
 
 
 def download_report(ctx: PageContext) -> Response:
-    values = _values(ctx)
-    errors: dict[str, str] = {}
-    cohort = _cohort(ctx, values.get("cohorte", ""), errors)
-    fmt = values.get("format", "")
-    if fmt not in REPORT_FORMATS:
-        errors["format"] = "Choisissez le format du rapport."
+    values, errors, cohort, fmt = _asked(ctx, REPORT_FORMATS, "Choisissez le format du rapport.")
     cutoff = _today(ctx)
     if values.get("arret"):
         try:
@@ -124,12 +119,7 @@ def download_report(ctx: PageContext) -> Response:
 
 
 def download_export(ctx: PageContext) -> Response:
-    values = _values(ctx)
-    errors: dict[str, str] = {}
-    cohort = _cohort(ctx, values.get("cohorte", ""), errors)
-    fmt = values.get("format", "")
-    if fmt not in EXPORT_FORMATS:
-        errors["format"] = "Choisissez le format de l'export."
+    values, errors, cohort, fmt = _asked(ctx, EXPORT_FORMATS, "Choisissez le format de l'export.")
     if not ctx.app.settings.evaluation.pseudonym_key:
         errors["refus"] = NO_KEY
     if errors or cohort is None:
@@ -156,9 +146,19 @@ def download_export(ctx: PageContext) -> Response:
     return _sent(path, folder)
 
 
-def _values(ctx: PageContext) -> dict[str, str]:
+def _asked(
+    ctx: PageContext, formats: dict[str, str], no_format: str
+) -> tuple[dict[str, str], dict[str, str], int | None, str]:
+    """The form's values, the reasons to refuse so far, the cohort (None: refused), the
+    format."""
     assert ctx.form is not None  # the core reads a POST's form before calling the page
-    return {k: str(ctx.form.get(k, "")).strip() for k in ("cohorte", "format", "arret", "annee")}
+    fields = ("cohorte", "format", "arret", "annee")
+    values = {k: str(ctx.form.get(k, "")).strip() for k in fields}
+    errors: dict[str, str] = {}
+    cohort = _cohort(ctx, values["cohorte"], errors)
+    if values["format"] not in formats:
+        errors["format"] = no_format
+    return values, errors, cohort, values["format"]
 
 
 def _cohort(ctx: PageContext, given: str, errors: dict[str, str]) -> int | None:
