@@ -24,6 +24,7 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
 import argparse
 import importlib.util
+import itertools
 import resource
 import tempfile
 import time
@@ -31,12 +32,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import openpyxl
+import openpyxl.xml
 from sqlalchemy import insert
 
 from casework.actors import Actor
 from casework.app import build_app
 from casework.clock import SystemClock
-from casework.evaluation.export_files import XLSX_MAX_ROWS, export_cohort
+from casework.evaluation.export import CohortExport, _page
+from casework.evaluation.export_files import XLSX_MAX_ROWS, _write_xlsx, export_cohort
 from casework.migrate import upgrade
 from casework.models import Assessment, Beneficiary, Case, ContactLog, Contract, Event
 from casework.settings import EvaluationSettings, MailSettings, Settings
@@ -186,6 +190,44 @@ def _assessment(i: int, now: datetime) -> dict[str, Any]:
     }
 
 
+def _baseline(app: Any) -> tuple[float, int]:
+    """The least an export costs: the cohort's cases read with the export's own page query (a
+    thousand at a time, joined to their contracts and people), nothing counted or written."""
+    started, last, n = time.perf_counter(), 0, 0
+    with app.db.read() as conn:
+        while page := conn.execute(_page(2026, last)).all():
+            n += len(page)
+            last = page[-1].id
+    return time.perf_counter() - started, n
+
+
+def _writers(app: Any, folder: Path, n: int) -> None:
+    """The same n rows of the export (read once, kept in memory) written as a workbook by
+    openpyxl's write-only workbook (with lxml if installed) and by XlsxWriter's constant-memory
+    one: what chose the second."""
+    export = CohortExport(app, 2026, KEY, datetime.now(UTC))
+    with app.db.read() as conn:
+        rows = list(itertools.islice(export.rows(conn), n))
+    header = [c.name for c in export.columns]
+    started = time.perf_counter()
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet("Dossiers")
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    book.save(folder / "openpyxl.xlsx")
+    with_openpyxl = time.perf_counter() - started
+    started = time.perf_counter()
+    _write_xlsx(folder / "xlsxwriter.xlsx", export.columns, iter(rows), date.today())
+    with_xlsxwriter = time.perf_counter() - started
+    print(
+        f"  writers, {len(rows):,} rows already read: openpyxl write-only "
+        f"(lxml {'on' if openpyxl.xml.LXML else 'off'}) {len(rows) / with_openpyxl:,.0f} rows/s, "
+        f"XlsxWriter constant memory {len(rows) / with_xlsxwriter:,.0f} rows/s "
+        f"(x{with_openpyxl / with_xlsxwriter:.1f})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=1_000_000)
@@ -195,19 +237,27 @@ def main() -> None:
         url = args.database or f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
         started = time.perf_counter()
         app = prepare(url, args.cases)
-        print(f"prepared {args.cases:,} cases in {time.perf_counter() - started:.0f} s")
+        print(
+            f"prepared {args.cases:,} cases in {time.perf_counter() - started:.0f} s "
+            f"({url.split(':')[0]}; load average {os.getloadavg()[0]:.1f} on "
+            f"{os.cpu_count()} CPUs)"
+        )
         before = peak_rss_mb()
+        seconds, n = _baseline(app)
+        print(f"baseline (the cases' page query alone): {n / seconds:,.0f} rows/s")
         formats = [".csv"] + ([".xlsx"] if args.cases <= XLSX_MAX_ROWS else [])
         for suffix in formats:
             started = time.perf_counter()
             report = export_cohort(app, 2026, Path(folder) / f"e{suffix}", Actor.system())
-            seconds = time.perf_counter() - started
+            took = time.perf_counter() - started
             size = report.path.stat().st_size / 1e6
             print(
-                f"{suffix[1:]}: {report.rows:,} rows in {seconds:.1f} s "
-                f"({report.rows / seconds:,.0f} rows/s), {size:.0f} MB; "
-                f"peak RSS {peak_rss_mb():.0f} MB (after set-up {before:.0f} MB)"
+                f"{suffix[1:]}: {report.rows:,} rows in {took:.1f} s "
+                f"({report.rows / took:,.0f} rows/s, {took / seconds:.1f} baselines), "
+                f"{size:.0f} MB; peak RSS {peak_rss_mb():.0f} MB (after set-up {before:.0f} MB)"
             )
+        _writers(app, Path(folder), min(args.cases, 20_000))
+        print(f"load average at the end: {os.getloadavg()[0]:.1f}")
         app.close()
 
 

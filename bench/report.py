@@ -3,7 +3,8 @@
 The cohort is generated with plain SQL inserts (not timed): half test, half control, ages,
 sexes, levels, statuses, diplomas and départements spread over their values, 15 % of contracts
 broken at various durations, the test group's consent events, two contacts per followed case,
-a few liaison sheets with their partners' answers and reminders, outcomes after ruptures.
+a few liaison sheets with their partners' answers and reminders, outcomes after ruptures, a
+one-year assessment for one followed case in ten.
 
 Timed, each in a fresh process (peak RSS is that process's): the **baseline**, one aggregate
 pass over the cohort's cases joined to their contracts and people (what a single table's
@@ -12,6 +13,7 @@ HTML, XLSX and PDF. The ratio report / baseline is the figure to compare between
 
     .venv/bin/python bench/report.py                                  # SQLite
     .venv/bin/python bench/report.py --database postgresql+psycopg://postgres@127.0.0.1:5432/bench
+    .venv/bin/python bench/report.py --database sqlite:////tmp/r.sqlite3 --reuse  # again, no set-up
 """
 
 # ruff: noqa: E402 - the import path is mended before the imports below
@@ -49,7 +51,16 @@ from casework.evaluation.outputs import write
 from casework.evaluation.population import Population
 from casework.evaluation.report import build_report
 from casework.migrate import upgrade
-from casework.models import Beneficiary, Case, ContactLog, Contract, Event, LiaisonSheet, Partner
+from casework.models import (
+    Assessment,
+    Beneficiary,
+    Case,
+    ContactLog,
+    Contract,
+    Event,
+    LiaisonSheet,
+    Partner,
+)
 from casework.settings import MailSettings, Settings
 
 CHUNK = 20_000
@@ -60,6 +71,7 @@ DIPLOMAS = ["CAP Boulanger", "CAP Coiffure", "BP Boucher", "Bac pro MVA", "BTS M
 DEPARTEMENTS = [f"{n:02d}" for n in range(1, 96) if n != 20] + ["2A", "2B", "971", "974"]
 NEEDS = ["housing", "money", "health", "mobility", "family"]
 EXITS = ["new_contract_same_trade", "other_orientation", "training", "job"]
+SITUATIONS = ["same_employer", "other_employer", "training_without_contract", "employed"]
 
 
 def peak_rss_mb() -> float:
@@ -97,7 +109,8 @@ def _case_rows(i: int, partners: int) -> dict[str, list[dict[str, Any]]]:
     rupture = start + timedelta(days=15 + (i * 7) % 400) if broken else None
     followed = group == "test" and i % 10 != 1  # most of the test group consents
     rows: dict[str, list[dict[str, Any]]] = {
-        k: [] for k in ("people", "contracts", "cases", "events", "contacts", "sheets")
+        k: []
+        for k in ("people", "contracts", "cases", "events", "contacts", "sheets", "assessments")
     }
     rows["people"].append(
         {
@@ -186,6 +199,19 @@ def _case_rows(i: int, partners: int) -> dict[str, list[dict[str, Any]]]:
                     "phase": "follow_up",
                 }
             )
+    if followed and i % 10 == 5:  # one in ten followed cases assessed at one year
+        rows["assessments"].append(
+            {
+                "case_id": i,
+                "moment": "one_year",
+                "situation": SITUATIONS[i % len(SITUATIONS)],
+                "diploma": ("pending", "obtained", "not_obtained")[i % 3],
+                "satisfaction": (None, 1, 2, 3, 4, 5)[i % 6],
+                "author": "referente",
+                "recorded_at": datetime.combine(start, datetime.min.time(), UTC)
+                + timedelta(days=366),
+            }
+        )
     if followed and i % 40 == 3:
         sent = datetime.combine(start, datetime.min.time(), UTC) + timedelta(days=35, hours=9)
         rows["sheets"].append(
@@ -252,6 +278,7 @@ def prepare(url: str, n_cases: int) -> None:
         "events": Event,
         "contacts": ContactLog,
         "sheets": LiaisonSheet,
+        "assessments": Assessment,
     }
     for first in range(1, n_cases + 1, CHUNK):
         batch: dict[str, list[dict[str, Any]]] = {k: [] for k in tables}
@@ -329,13 +356,19 @@ def machine(url: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=1_000_000)
-    parser.add_argument("--database", help="PostgreSQL URL of a database the bench may replace")
+    parser.add_argument("--database", help="URL of a database the bench may replace")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure on the cohort a previous run left in --database (no set-up)",
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="casework-bench-"))
     url = args.database or f"sqlite:///{workdir / 'report.sqlite3'}"
     print(f"bench/report.py — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {machine(url)}")
     try:
-        prepare(url, args.cases)
+        if not args.reuse:
+            prepare(url, args.cases)
         base = measure(_baseline, url)
         done = measure(_report, url, str(workdir / "out"))
         print(

@@ -3,14 +3,19 @@ written straight into the tables (test set-up only; the report only reads)."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import insert
 
-from casework.app import App
+from casework.app import App, build_app
+from casework.clock import Clock
 from casework.models import Beneficiary, Case, Contract
+from casework.settings import EvaluationSettings, Settings
 
 _numbers = itertools.count(1)
 COHORT = 2026
@@ -93,3 +98,13 @@ def add_cohort(app: App, people: list[Person], cohort: int = COHORT) -> list[int
                 ).scalar_one()
             )
     return ids
+
+
+@contextmanager
+def keyed_app(settings: Settings, clock: Clock, key: str) -> Iterator[App]:
+    """An app whose exports are keyed with `key` (`[evaluation] pseudonym_key`)."""
+    keyed = build_app(dataclasses.replace(settings, evaluation=EvaluationSettings(key)), clock)
+    try:
+        yield keyed
+    finally:
+        keyed.close()

@@ -19,7 +19,11 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def neutralised(value: Any) -> str:
     """A cell as written: text, with a `'` before what a spreadsheet would run."""
-    text = "" if value is None else str(value)
+    if value is None:
+        return ""
+    if type(value) is int and value >= 0:  # most cells of an export: nothing to check
+        return str(value)
+    text = str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 

@@ -126,3 +126,11 @@ def test_bench_quotes_runs() -> None:
     out = run("quotes.py")
     assert "real replies, by source" in out
     assert "casework" in out
+
+
+def test_bench_export_runs() -> None:
+    out = run("export.py", "--cases", "300")
+    assert "baseline (the cases' page query alone)" in out
+    assert "csv: 300 rows" in out
+    assert "xlsx: 300 rows" in out
+    assert "XlsxWriter constant memory" in out

@@ -5,17 +5,22 @@ from __future__ import annotations
 import itertools
 import re
 from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
-from casework.app import App
+from casework.actors import Actor
+from casework.app import App, build_app
 from casework.clock import FixedClock
 from casework.demo import cohort_start, demo_cases, run_story, seed_cohort
+from casework.evaluation.export_files import export_cohort
 from casework.french import faults
 from casework.models import Case, ContactLog, Event, LiaisonSheet, OutboxMail
+from casework.settings import EvaluationSettings, MailSettings, Settings
 
+KEY = "demo-pseudonym-key-0123456789abcdefghijk"
 FINAL = {"closed", "positive_exit", "exit_without_solution", "lost_contact", "rupture_recorded"}
 
 
@@ -92,3 +97,39 @@ def test_the_readme_shows_a_followed_test_group_case_of_the_demo(
         group = conn.execute(select(Case.group).where(Case.id == example)).scalar_one()
     assert group == "test"
     assert example not in yours
+
+
+def test_the_demos_report_as_the_readme_shows_it(tmp_path: Path) -> None:
+    """`casework demo --fresh --days 290` then `casework report` on its cohort, as the README's
+    evaluation paragraph runs them: the simulated counsellor's one-year assessments fill
+    Table 7, and the export has them on their rows."""
+    from click.testing import CliRunner
+
+    from casework.cli import main
+
+    database = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    runner = CliRunner()
+    told = runner.invoke(main, ["--database", database, "demo", "--fresh", "--days", "290"])
+    assert told.exit_code == 0, told.output
+    out = tmp_path / "rapports"
+    period = ["--cohort", "2025", "--cutoff", "2026-09-30", "--format", "html"]
+    done = runner.invoke(main, ["--database", database, "report", *period, "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    html = (out / "rapport-cohorte-2025-2026-09-30.html").read_text(encoding="utf-8")
+    assert "Aucun bilan enregistré" not in html
+    assembled = re.sub(r"<[^>]+>", " ", html)
+    recorded = re.search(r"bilans enregistrés\s+(\d+)", assembled)
+    assert recorded is not None, assembled[-3000:]
+    assert int(recorded.group(1)) > 0
+    # The export of the same cohort carries them on their rows.
+    settings = Settings(mail=MailSettings(enabled=False), evaluation=EvaluationSettings(KEY))
+    demo = build_app(
+        settings.with_database(database), FixedClock(datetime(2026, 10, 1, tzinfo=UTC))
+    )
+    try:
+        exported = export_cohort(demo, 2025, tmp_path / "evaluation.csv", Actor.system())
+    finally:
+        demo.close()
+    rows = exported.path.read_text(encoding="utf-8-sig").splitlines()
+    at_one_year = rows[0].split(";").index("bilan_un_an_situation")
+    assert any(r.split(";")[at_one_year] for r in rows[1:])

@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import zipfile
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +24,14 @@ from casework.cli import main
 from casework.clock import FixedClock
 from casework.evaluation.export import ExportRefused, columns
 from casework.evaluation.export_files import export_cohort
+from casework.evaluation.model import Scope
+from casework.evaluation.report import build_report
 from casework.models import Beneficiary, Contract
 from casework.models.tables import EVENTS
 from casework.settings import EvaluationSettings, Settings
 from tests.factories import add_case, add_partner, add_user
+from tests.integration.test_report import block, table
+from tests.report_cohort import COHORT, Person, add_cohort, keyed_app
 
 KEY = "pseudonym-key-0123456789abcdefghijklmnop"
 OTHER = "another-pseudonym-key-0123456789abcdefgh"
@@ -66,6 +70,7 @@ NEEDS = (
 COLUMNS = [
     "pseudonyme",
     "cohorte",
+    "annee_entree",
     "groupe",
     "programme",
     "age_debut_contrat",
@@ -94,12 +99,8 @@ COLUMNS = [
 
 @pytest.fixture
 def keyed(settings: Settings, clock: FixedClock) -> Iterator[App]:
-    keyed_settings = dataclasses.replace(settings, evaluation=EvaluationSettings(KEY))
-    application = build_app(keyed_settings, clock)
-    try:
-        yield application
-    finally:
-        application.close()
+    with keyed_app(settings, clock, KEY) as app:
+        yield app
 
 
 def expected_pseudonym(case_id: int, key: str = KEY) -> str:
@@ -220,8 +221,9 @@ def test_a_csv_export_has_its_rows_its_dictionary_and_nothing_personal(
     by_key = {r["pseudonyme"]: r for r in rows}
     assert set(by_key) == {expected_pseudonym(i) for i in (followed, assessed, control)}
     row = by_key[expected_pseudonym(followed)]
-    assert {k: row[k] for k in COLUMNS[1:18]} == {
+    assert {k: row[k] for k in COLUMNS[1:19]} == {
         "cohorte": "2026",
+        "annee_entree": "2026",
         "groupe": "test",
         "programme": "Suivi d'un apprenti",
         "age_debut_contrat": "25",  # born 3 February 2001, contract from 1 September 2026
@@ -282,6 +284,10 @@ def test_a_workbook_export_has_a_dictionary_sheet_and_nothing_personal(
     rows = [list(r) for r in book["Dossiers"].iter_rows(values_only=True)]
     assert rows[0] == COLUMNS
     assert rows[1][0] == expected_pseudonym(followed)
+    first = dict(zip(COLUMNS, rows[1], strict=True))
+    # Numbers stay numbers and dates dates (a workbook's serial number, read back as one).
+    assert (first["cohorte"], first["annee_entree"], first["contacts"]) == (2026, 2026, 3)
+    assert first["debut_contrat"] == datetime(2026, 9, 1)
     described = [r[0] for r in book["Dictionnaire"].iter_rows(values_only=True)]
     assert described[1 : 1 + len(COLUMNS)] == COLUMNS
     book.close()
@@ -371,3 +377,19 @@ def test_the_command_exports_for_an_evaluator_only(app: App, db_url: str, tmp_pa
     assert short.exit_code == 1
     assert "evaluation.pseudonym_key" in short.output
     assert "court" not in short.output.replace("trop courte", "")
+
+
+def test_the_entry_year_is_the_reports_the_contracts_start_year(keyed: App, tmp_path: Path) -> None:
+    """A season straddles two calendar years: cohort 2026 with a contract from January 2027 is
+    in the report's entry year 2027, and so is its row's `annee_entree`."""
+    autumn, january = add_cohort(keyed, [Person("test"), Person("test", start=date(2027, 1, 10))])
+    out = tmp_path / "evaluation.csv"
+    export_cohort(keyed, COHORT, out, Actor.person("referente"))
+    years = {r["pseudonyme"]: (r["cohorte"], r["annee_entree"]) for r in read_csv(out)}
+    assert years == {
+        expected_pseudonym(autumn): ("2026", "2026"),
+        expected_pseudonym(january): ("2026", "2027"),
+    }
+    report = build_report(keyed, Scope(COHORT, date(2027, 6, 30)))
+    rates = block(table(report, 2), "Ruptures par groupe et année d'entrée")
+    assert [r[0] for r in rates.rows if r[0].startswith("Test, 20")] == ["Test, 2026", "Test, 2027"]

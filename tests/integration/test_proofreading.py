@@ -363,6 +363,13 @@ def test_the_staff_pages_read_as_french(season: Season) -> None:
     evaluator = staff_client(app)
     log_in(evaluator, "eva")
     texts["staff: refused to a role"] = plain_of(evaluator.get("/dossiers/1").text)
+    reports = evaluator.get("/rapport")
+    texts["staff: the report page"] = plain_of(reports.text)
+    refused = evaluator.post(
+        "/rapport/export",
+        data={"csrf": csrf_of(reports.text), "cohorte": "1999", "format": "csv"},
+    )
+    texts["staff: an export refused"] = plain_of(refused.text)
     proofread(season)
     every = "\n".join(v for k, v in texts.items() if k.startswith("staff"))
     assert CODES.findall(every) == []

@@ -87,8 +87,8 @@ def test_table_1_counts_every_category_of_each_group(report: Report) -> None:
     ]
     statuses = block(profile, "Statut")
     assert [(r[0], r[1], r[3]) for r in statuses.rows] == [
-        ("apprenti", 20, 16),
-        ("étudiant", 0, 5),
+        ("apprenti(e)", 20, 16),
+        ("étudiant(e) du supérieur", 0, 5),
     ]
     assert row(block(profile, "Diplôme préparé"), "CAP")[1:4:2] == [20, 21]
     assert row(block(profile, "Département de résidence"), "53")[1:4:2] == [20, 21]
@@ -183,6 +183,24 @@ def test_a_year_narrows_the_cohort_to_contracts_started_that_year(app: App) -> N
 def test_an_empty_cohort_says_so_in_each_table(app: App) -> None:
     empty = build_report(app, Scope(COHORT, CUTOFF))
     assert empty.population == 0
-    assert table(empty, 7).empty == "Aucune évaluation enregistrée à la date d'arrêt."
+    assert table(empty, 7).empty == "Aucun bilan enregistré à la date d'arrêt."
     assert table(empty, 6).empty == "Aucune fiche de liaison envoyée à la date d'arrêt."
     assert table(empty, 4).empty == "Aucune rupture à la date d'arrêt."
+
+
+def test_the_age_is_in_completed_years_a_29_february_birthday_on_1_march(app: App) -> None:
+    """Born on 29 February 2008: 17 on 28 February 2026, 18 on 1 March; born on 31 December
+    2008, 18 on 31 December 2026 and still 17 the day before."""
+    add_cohort(
+        app,
+        [
+            Person("test", birth=date(2008, 2, 29), start=date(2026, 2, 28)),
+            Person("test", birth=date(2008, 2, 29), start=date(2026, 3, 1)),
+            Person("test", birth=date(2008, 12, 31), start=date(2026, 12, 30)),
+            Person("test", birth=date(2008, 12, 31), start=date(2026, 12, 31)),
+        ],
+    )
+    ages = block(table(build_report(app, Scope(COHORT, CUTOFF)), 1), "Âge au début du contrat")
+    assert row(ages, "16–17 ans")[1] == 2
+    assert row(ages, "18–25 ans")[1] == 2
+    assert row(ages, "âge moyen (années)")[1] == Num(17.5, 1)

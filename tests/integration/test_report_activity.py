@@ -150,12 +150,54 @@ def test_table_5_consent_contacts_difficulties_and_referrals(app: App) -> None:
     cycles = block(activity, "Contacts par cycle mensuel")
     assert [r[:3] for r in cycles.rows] == [["cycle 1", 2, 1], ["cycle 2", 1, 1]]
     phases = block(activity, "Temps par phase")
-    assert phases.rows[0][:3] == ["Suivi mensuel", 3, 1]
+    assert phases.rows[0][:3] == ["Suivi mensuel, veille et bilans", 3, 1]
     difficulties = block(activity, "Difficultés repérées lors des contacts")
     assert [r[:3] for r in difficulties.rows] == [["logement", 2, 1], ["argent et budget", 1, 1]]
     referred = block(activity, "Besoins orientés vers un partenaire (fiches de liaison envoyées)")
     assert [r[:3] for r in referred.rows] == [["logement", 1, 1]]
     assert third  # the control case is never counted here
+
+
+def test_table_5_time_per_phase_groups_by_the_phases_the_workflow_declares(app: App) -> None:
+    first, second = add_cohort(app, [Person("test"), Person("test")])
+    contacts = [  # (case, phase, minutes)
+        (first, "identification", 10),
+        (first, "consent", 20),
+        (second, "consent", 25),
+        (first, "follow_up", 30),
+        (second, "follow_up", 45),
+        (second, "follow_up", 15),
+        (second, "rupture", 60),
+        (second, None, 5),  # a state in no phase
+    ]
+    with app.db.transaction() as conn:
+        conn.execute(
+            insert(ContactLog),
+            [
+                {
+                    "case_id": case,
+                    "at": at(date(2026, 10, 5)),
+                    "channel": "phone",
+                    "duration_min": minutes,
+                    "difficulties": [],
+                    "author": "referente",
+                    "cycle": 1,
+                    "phase": phase,
+                }
+                for case, phase, minutes in contacts
+            ],
+        )
+    activity = table(build_report(app, Scope(COHORT, CUTOFF)), 5)
+    total = sum(minutes for *_, minutes in contacts)
+    assert block(activity, "Temps par phase").rows == [
+        ["Identification", 1, 1, Num(10 / 60, 1), Pct(10 / total), Num(10.0, 0)],
+        ["Consentement", 2, 2, Num(45 / 60, 1), Pct(45 / total), Num(22.5, 0)],
+        ["Suivi mensuel, veille et bilans", 3, 2, Num(1.5, 1), Pct(90 / total), Num(30.0, 0)],
+        ["Rupture et réorientation", 1, 1, Num(1.0, 1), Pct(60 / total), Num(60.0, 0)],
+        ["hors phase", 1, 1, Num(5 / 60, 1), Pct(5 / total), Num(5.0, 0)],
+    ]
+    said = " ".join(activity.definitions)
+    assert "« Identification », « Consentement », « Suivi mensuel, veille et bilans » et" in said
 
 
 def test_table_6_working_days_against_the_charter(app: App) -> None:

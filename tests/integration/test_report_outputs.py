@@ -49,7 +49,7 @@ def test_the_command_writes_the_report_as_html_and_as_xlsx(
     assert "Données arrêtées au 30 juin 2027 : 41 dossiers" in html
     assert html.count("<h2>Tableau ") == 7
     assert "<svg" in html
-    assert "Aucune évaluation enregistrée à la date d&#39;arrêt." in html
+    assert "Aucun bilan enregistré à la date d&#39;arrêt." in html
     assert "15,0\u202f%" in html  # 3 ruptures out of 20 in the test group
     done = run(db_url, *common, "--format", "xlsx")
     assert done.exit_code == 0, done.output

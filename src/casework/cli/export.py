@@ -9,14 +9,10 @@ import click
 from sqlalchemy import select
 
 from casework.cli.main import Context, acting_person, as_option, printable
-from casework.evaluation.export import ExportRefused
+from casework.evaluation.export import MAY_EXPORT, ExportRefused
 from casework.evaluation.export_files import export_cohort
-from casework.models import Role
 from casework.models.tables import USERS
 from casework.text_limits import french_number
-
-# Who may take a cohort's data out of casework: its evaluators, and administrators.
-MAY_EXPORT = (Role.EVALUATOR, Role.ADMINISTRATOR)
 
 
 @click.command("export")

@@ -13,7 +13,7 @@ import logging
 import math
 import random
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, select
 
@@ -22,7 +22,7 @@ from casework.app import App
 from casework.clock import format_local, to_local
 from casework.errors import CaseworkError
 from casework.labels import NEED_CATEGORY
-from casework.models import Case, ContactLog, LiaisonSheet, NeedCategory
+from casework.models import Assessment, Case, ContactLog, Contract, LiaisonSheet, NeedCategory
 from casework.partners.proposals import propose_partners
 from casework.states.requirements import requires
 
@@ -47,7 +47,7 @@ requires(
     workflow="case",
     by="la démo (demo/people.py)",
     bundled_only=True,
-    states=[*ACTIVE, "rupture", "reorientation"],
+    states=[*ACTIVE, "rupture", "reorientation", "end_assessment"],
     triggers=[
         "ask_consent",
         "track_outcomes",
@@ -59,6 +59,7 @@ requires(
         "start_reorientation",
         "positive_exit",
         "exit_without_solution",
+        "record_assessment",
     ],
 )
 requires(
@@ -76,6 +77,16 @@ NEED_FOUND = 0.25  # chance a contact finds a difficulty
 ACKNOWLEDGE, FEEDBACK, CLOSE_SHEET = 0.25, 0.12, 0.5
 RUPTURE = 0.0006  # about one contract in ten breaks in these six months
 REORIENT, POSITIVE_EXIT, NO_SOLUTION = 0.5, 0.03, 0.005
+ASSESS = 0.15  # an assessment recorded within a week or two of being due
+# What the assessments find, and how often (most apprentices still with their employer).
+SITUATIONS = {
+    "same_employer": 14,
+    "other_employer": 2,
+    "training_without_contract": 1,
+    "employed": 1,
+    "unemployed": 1,
+    "unknown": 1,
+}
 
 
 class DemoPeople:
@@ -121,6 +132,7 @@ class DemoPeople:
             self.partners(days)
             self.ruptures(days, now)
             self.reorientations(days)
+            self.assessments(days, now)
         if self.done:
             actions = ", ".join(f"{t} ×{n}" for t, n in self.done.most_common())
             log.info("people at %s (Paris): %s", format_local(now), actions)
@@ -262,3 +274,35 @@ class DemoPeople:
                 )
             elif self.chance(NO_SOLUTION, days):
                 self.fire(case_id, "exit_without_solution")
+
+    def assessments(self, days: float, now: datetime) -> None:
+        """The one-year assessment of a watched case whose contract is a year old (the
+        workflow's guard says when), and the end-of-contract one."""
+        today = to_local(now).date()
+        a_year_ago = date(today.year - 1, today.month, min(today.day, 28))  # the guard decides
+        with self.app.db.read() as conn:
+            due = list(
+                conn.execute(
+                    select(Case.id)
+                    .join(Contract, Contract.id == Case.contract_id)
+                    .outerjoin(Assessment, Assessment.case_id == Case.id)
+                    .where(
+                        Case.state == "monitoring",
+                        Contract.start_date <= a_year_ago,
+                        Assessment.id.is_(None),
+                    )
+                    .order_by(Case.id)
+                ).scalars()
+            )
+        due += self.ids(Case, "end_assessment")
+        for case_id in due:
+            if case_id in self.spared_cases or not self.chance(ASSESS, days):
+                continue
+            said = self.rng.choice([None, 3, 4, 4, 5, 5])  # None: the apprentice did not say
+            self.fire(
+                case_id,
+                "record_assessment",
+                situation=self.rng.choices(list(SITUATIONS), list(SITUATIONS.values()))[0],
+                diploma=self.rng.choice(["pending", "pending", "obtained", "not_obtained"]),
+                **({} if said is None else {"satisfaction": said}),
+            )

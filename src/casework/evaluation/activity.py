@@ -1,11 +1,14 @@
 """Table 5: the follow-up itself — consent, contacts (how many, how long, in which cycle and
 phase), the difficulties noted and the needs referred to partners.
 
-A contact's phase is the case's state when it was recorded (`contact_logs.phase`); the phases
-are named by the case workflow's state labels.
+A contact's phase is the phase of the case's state when it was recorded (`contact_logs.phase`,
+a code the case workflow declares under `phases:`); the time per phase is grouped by it, in the
+file's order, named by the workflow's labels (`WorkflowDef.phases[code].label`), never by code.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.weightstats import DescrStatsW
@@ -63,15 +66,19 @@ def contacts_block(
 
 
 def _by_block(
-    caption: str, first: str, counts: dict[Key, tuple[int, int, int]], label: object
+    caption: str,
+    first: str,
+    counts: dict[Key, tuple[int, int, int]],
+    label: Callable[[object], str],
+    order: Callable[[Key], tuple[object, ...]],
 ) -> Block:
     total_minutes = sum(m for _, m, _ in counts.values())
     rows: list[list[Cell]] = []
-    for key in sorted(counts, key=lambda k: (k[0] is None, str(k[0]).zfill(4))):
+    for key in sorted(counts, key=order):
         n, minutes, cases = counts[key]
         rows.append(
             [
-                label(key[0]),  # type: ignore[operator]
+                label(key[0]),
                 n,
                 cases,
                 Num(minutes / 60, 1),
@@ -109,12 +116,19 @@ def activity_table(
     case_workflow: WorkflowDef,
 ) -> Table:
     followed = reached.get(("test", GIVEN), 0)
+    phases = list(case_workflow.phases)
 
     def phase(code: object) -> str:
-        if code is None:
-            return "non renseignée"
-        state = case_workflow.states.get(str(code))
-        return state.label if state is not None and state.label else str(code)
+        declared = case_workflow.phases.get(str(code))
+        # NULL: the case was in a state of no phase; an unknown code (a phase a later version
+        # of the file dropped) is not shown as a code either.
+        if declared is not None:
+            return declared.label
+        return "hors phase" if code is None else "autre phase"
+
+    def phase_order(key: Key) -> tuple[object, ...]:
+        code = str(key[0])
+        return (code not in phases, phases.index(code) if code in phases else 0, key[0] is None)
 
     blocks = [
         consent_block(reached),
@@ -124,8 +138,9 @@ def activity_table(
             "Cycle",
             contacts["cycle"],
             lambda c: "avant le suivi mensuel" if not c else f"cycle {c}",
+            lambda k: (k[0] is None, str(k[0]).zfill(4)),
         ),
-        _by_block("Temps par phase", "Phase", contacts["phase"], phase),
+        _by_block("Temps par phase", "Phase", contacts["phase"], phase, phase_order),
         categories_block(
             "Difficultés repérées lors des contacts", difficulties, "Contacts", followed
         ),
@@ -145,11 +160,18 @@ def activity_table(
             "les parts se lisent sur les demandes.",
             "Contacts : ceux que les référents ont enregistrés (appel, SMS, courriel, visite, "
             "rendez-vous), avec leur durée déclarée. Le cycle est le point mensuel en cours au "
-            "moment du contact (cycle 1 à 6) ; la phase, l'étape où en était le dossier "
-            "(consentement recueilli, suivi mensuel, veille, rupture, réorientation).",
+            "moment du contact (cycle 1 à 6) ; la phase, l'étape du travail du référent où en "
+            "était le dossier, telle que la déclare le programme : "
+            + _listed([f"« {p.label} »" for p in case_workflow.phases.values()])
+            + " (« hors phase » : un contact pris quand le dossier n'était dans aucune).",
             "Difficultés : celles notées à chaque contact (un contact peut en noter "
             "plusieurs). Besoins orientés : les fiches de liaison envoyées à un partenaire, "
             "par besoin.",
         ],
         blocks,
     )
+
+
+def _listed(items: list[str]) -> str:
+    """« A », « B » et « C »."""
+    return ", ".join(items[:-1]) + " et " + items[-1] if len(items) > 1 else "".join(items)

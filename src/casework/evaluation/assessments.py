@@ -1,76 +1,104 @@
 """Table 7: the assessments at one year and at the contract's end — the young person's
-situation, the diploma, satisfaction — by group where known.
+situation, the diploma, satisfaction — by moment and by group.
 
-They are the case workflow's `record_assessment` transitions, whose fields the workflow file
-declares (situation, diploma, satisfaction); read from their events' data. A workflow without
-that step, or a cohort with none recorded yet, gives a table that says so.
+Read from the `assessments` table (one row per case and moment, typed columns: a plain GROUP
+BY), the assessments recorded by the cut-off; labels from `casework.labels`. Every value of the
+closed vocabularies has its row, even at zero, so that two reports line up; a cohort with none
+recorded yet gives a table that says so.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+
+from statsmodels.stats.weightstats import DescrStatsW
+
 from casework.evaluation.extract import Key
-from casework.evaluation.format import Cell, Pct
+from casework.evaluation.format import Cell, Num, Pct
 from casework.evaluation.model import Block, Table
-from casework.labels import GROUP, labels_for
-from casework.states.definition import WorkflowDef
+from casework.labels import ASSESSMENT_MOMENT, DIPLOMA_OUTCOME, GROUP, SITUATION
 
-TRIGGER = "record_assessment"
-FIELDS = ("situation", "diploma", "satisfaction")
-CAPTIONS = {
-    "situation": "Situation",
-    "diploma": "Diplôme obtenu",
-    "satisfaction": "Satisfaction (1 à 5)",
-}
 GROUPS = ("test", "control")
+SATISFACTION = {str(n): f"{n} sur 5" for n in range(1, 6)}
+NOT_SAID = "non renseignée"
 
 
-def assessment_fields(workflow: WorkflowDef) -> list[str]:
-    """The fields the workflow's assessment step declares, of those the table knows."""
-    for transition in workflow.transitions:
-        if transition.trigger == TRIGGER:
-            declared = {f.name for f in transition.fields}
-            return [name for name in FIELDS if name in declared]
-    return []
-
-
-def assessments_table(counts: dict[Key, int], fields: list[str], workflow: WorkflowDef) -> Table:
-    """`counts`: (group, *fields' values) → assessments."""
-    blocks = []
-    for position, name in enumerate(fields, start=1):
-        merged: dict[tuple[str, str], int] = {}
-        for key, n in counts.items():
-            value = key[position]
-            shown = "non renseigné" if value is None else _label(workflow, name, str(value))
-            merged[(str(key[0]), shown)] = merged.get((str(key[0]), shown), 0) + n
-        totals = {g: sum(n for (grp, _), n in merged.items() if grp == g) for g in GROUPS}
-        rows: list[list[Cell]] = []
-        for value in sorted({v for _, v in merged}):
-            row: list[Cell] = [value]
-            for group in GROUPS:
-                n = merged.get((group, value), 0)
-                row += [n, Pct(n / totals[group] if totals[group] else None)]
-            rows.append(row)
-        columns = [CAPTIONS[name]]
+def _block(
+    caption: str,
+    first: str,
+    counts: dict[Key, int],
+    position: int,
+    labels: dict[str, str],
+    totals: Counter[str],
+) -> Block:
+    """One variable of one moment's assessments: a row per value (the vocabulary's order),
+    n and share of each group's assessments."""
+    found: Counter[tuple[str, str | None]] = Counter()
+    for key, n in counts.items():
+        value = key[position]
+        found[(str(key[0]), None if value is None else str(value))] += n
+    values: list[str | None] = list(labels)
+    if any(value is None for _, value in found):
+        values.append(None)
+    rows: list[list[Cell]] = []
+    for value in values:
+        row: list[Cell] = [NOT_SAID if value is None else labels[value]]
         for group in GROUPS:
-            columns += [f"Groupe {GROUP[group]}", "%"]
-        blocks.append(Block(columns, rows, CAPTIONS[name]))
+            n = found[(group, value)]
+            row += [n, Pct(n / totals[group] if totals[group] else None)]
+        rows.append(row)
+    columns = [first]
+    for group in GROUPS:
+        columns += [f"Groupe {GROUP[group]}", "%"]
+    return Block(columns, rows, caption)
+
+
+def _mean_satisfaction(counts: dict[Key, int]) -> list[Cell]:
+    row: list[Cell] = ["satisfaction moyenne"]
+    for group in GROUPS:
+        said = {int(str(k[3])): n for k, n in counts.items() if k[0] == group and k[3] is not None}
+        mean = DescrStatsW(list(said), weights=list(said.values())).mean if said else None
+        row += [Num(None if mean is None else float(mean), 1), None]
+    return row
+
+
+def assessments_table(counts: dict[Key, int]) -> Table:
+    """`counts`: (moment, group, situation, diploma, satisfaction) → assessments."""
+    blocks = []
+    for moment, said in ASSESSMENT_MOMENT.items():
+        of_moment = {key[1:]: n for key, n in counts.items() if key[0] == moment}
+        totals: Counter[str] = Counter()
+        for key, n in of_moment.items():
+            totals[str(key[0])] += n
+        title = said.capitalize()
+        count_row: list[Cell] = ["bilans enregistrés"]
+        for group in GROUPS:
+            count_row += [totals[group], None]
+        situation = _block(
+            f"{title} : situation du jeune", "Situation", of_moment, 1, SITUATION, totals
+        )
+        situation.rows.insert(0, count_row)
+        satisfaction = _block(
+            f"{title} : satisfaction", "Satisfaction", of_moment, 3, SATISFACTION, totals
+        )
+        satisfaction.rows.append(_mean_satisfaction(of_moment))
+        blocks += [
+            situation,
+            _block(f"{title} : diplôme", "Diplôme", of_moment, 2, DIPLOMA_OUTCOME, totals),
+            satisfaction,
+        ]
     return Table(
         7,
         "Bilans",
         [
-            "Les bilans enregistrés à un an de contrat et en fin de contrat : la situation du "
-            "jeune, le diplôme obtenu ou non, sa satisfaction (de 1 à 5). Les parts se lisent "
-            "sur les bilans du groupe. Le groupe témoin n'a de bilan que si un fichier ultérieur "
-            "en donne.",
+            "Les bilans que les référents enregistrent à un an de contrat et en fin de contrat : "
+            "la situation du jeune, le diplôme obtenu ou non, sa satisfaction (de 1 à 5, "
+            "« non renseignée » quand le jeune ne l'a pas dite). Un dossier a au plus un bilan "
+            "de chaque sorte ; les parts se lisent sur les bilans du groupe à ce moment.",
+            "Les bilans sont faits dans le groupe test, par les référents ; le groupe témoin, "
+            "qui n'est pas suivi, n'en a pas : sa situation se lit dans les ruptures "
+            "(tableaux 2 et 3). Un bilan enregistré après la date d'arrêt n'est pas compté.",
         ],
         blocks,
-        empty=None if counts else "Aucune évaluation enregistrée à la date d'arrêt.",
+        empty=None if counts else "Aucun bilan enregistré à la date d'arrêt.",
     )
-
-
-def _label(workflow: WorkflowDef, name: str, value: str) -> str:
-    for transition in workflow.transitions:
-        for f in transition.fields if transition.trigger == TRIGGER else ():
-            if f.name == name and value in f.choices:
-                return labels_for(list(f.choices)).get(value, value)
-    return value

@@ -12,7 +12,7 @@ Guarantees:
   nor anything else can be found from it.
 - **Bounded memory.** Cases are read a page at a time (keyset on the case number), and what is
   counted per case (contacts, sheets, assessments, days per phase) is read for that page's
-  cases only, `KEYS_PER_QUERY` keys per `IN` list (`casework.chunks`).
+  range of case numbers only.
 
 Column names are stable codes (an evaluator's scripts read them from one export to the next);
 `columns()` describes each in French (the "Dictionnaire" sheet); values are French labels.
@@ -31,10 +31,10 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from casework.app import App
-from casework.chunks import chunks
 from casework.clock import to_local
 from casework.errors import CaseworkError
 from casework.labels import (
+    ASSESSMENT_MOMENT,
     DIPLOMA_OUTCOME,
     EXIT_KIND,
     GROUP,
@@ -54,22 +54,22 @@ from casework.models.tables import (
     PEOPLE,
     SHEETS,
 )
+from casework.models.user import Role
 from casework.states.definition import WorkflowDef
 from casework.wording import state as state_label
 
 PSEUDONYM_HEX = 16
 PAGE = 1000  # cases read per query
-_MOMENTS = (("un_an", "one_year", "à un an"), ("fin", "contract_end", "de fin de contrat"))
+_MOMENTS = (("un_an", "one_year"), ("fin", "contract_end"))  # column prefix, moment
 NEEDS = tuple(enum_values(NeedCategory))
+
+
+# Who may take a cohort's data out of casework: its evaluators, and administrators.
+MAY_EXPORT = frozenset({Role.EVALUATOR, Role.ADMINISTRATOR})
 
 
 class ExportRefused(CaseworkError):
     """An export that cannot be made as asked (said in French)."""
-
-
-def pseudonym(key: str, case_id: int) -> str:
-    digest = hmac.new(key.encode(), f"case:{case_id}".encode(), hashlib.sha256).hexdigest()
-    return digest[:PSEUDONYM_HEX]
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,16 @@ def columns(phases: Sequence[tuple[str, str]]) -> list[Column]:
             "avec la clé de l'export, 16 caractères) ; le même d'un export à l'autre avec la "
             "même clé.",
         ),
-        Column("cohorte", "Année d'entrée : la campagne de signature où le dossier a été repéré."),
+        Column(
+            "cohorte",
+            "Cohorte : la campagne de signature où le dossier a été repéré (son année, comme "
+            "l'option --cohort du rapport).",
+        ),
+        Column(
+            "annee_entree",
+            "Année d'entrée : l'année civile du début du contrat, celle des tableaux du rapport "
+            "(une campagne qui court de juillet à février en a deux).",
+        ),
         Column("groupe", "« test » (suivi par un référent) ou « témoin » (observé seulement)."),
         Column("programme", "Le programme que suit le dossier."),
         Column(
@@ -151,19 +160,20 @@ def columns(phases: Sequence[tuple[str, str]]) -> list[Column]:
         for need in NEEDS
     ]
     assessments = []
-    for prefix, _moment, said in _MOMENTS:
+    for prefix, moment in _MOMENTS:
+        said = ASSESSMENT_MOMENT[moment].capitalize()
         assessments += [
             Column(
                 f"bilan_{prefix}_situation",
-                f"Bilan {said} : situation du jeune ; vide : pas de bilan.",
+                f"{said} : situation du jeune ; vide : pas de bilan.",
             ),
             Column(
                 f"bilan_{prefix}_diplome",
-                f"Bilan {said} : diplôme obtenu, non obtenu, ou résultat en attente.",
+                f"{said} : diplôme obtenu, non obtenu, ou résultat en attente.",
             ),
             Column(
                 f"bilan_{prefix}_satisfaction",
-                f"Bilan {said} : satisfaction du jeune, de "
+                f"{said} : satisfaction du jeune, de "
                 "1 (pas du tout satisfait) à 5 (très satisfait).",
             ),
         ]
@@ -183,6 +193,11 @@ class CohortExport:
         self.today = to_local(now).date()
         self.phases = _phases(app)
         self.columns = columns(self.phases)
+        # Keyed once: each row's pseudonym is a copy of it fed the case's number.
+        self._keyed = hmac.new(key.encode(), digestmod=hashlib.sha256)
+        # Looked up once per workflow version, not per row (a million rows).
+        self._definitions: dict[tuple[str, int], WorkflowDef | None] = {}
+        self._states: dict[tuple[str, int, str], str] = {}
 
     def count(self, conn: Connection) -> int:
         stmt = select(func.count()).select_from(CASES).where(CASES.c.cohort == self.cohort)
@@ -197,17 +212,34 @@ class CohortExport:
             if not page:
                 return
             ids = [r.id for r in page]
-            facts = _Facts.read(conn, ids)
+            facts = _Facts.read(conn, ids[0], ids[-1])
             for case in page:
                 yield self._row(case, facts)
             progress(len(page))
             last = ids[-1]
 
+    def _definition(self, name: str, version: int) -> WorkflowDef | None:
+        if (name, version) not in self._definitions:
+            self._definitions[(name, version)] = self.app.workflows.find(name, version)
+        return self._definitions[(name, version)]
+
+    def _state(self, definition: WorkflowDef | None, case: Any) -> str:
+        key = (case.workflow_name, case.workflow_version, case.state)
+        if key not in self._states:
+            self._states[key] = state_label(definition, case.state)
+        return self._states[key]
+
+    def _pseudonym(self, case_id: int) -> str:
+        keyed = self._keyed.copy()
+        keyed.update(f"case:{case_id}".encode())
+        return keyed.hexdigest()[:PSEUDONYM_HEX]
+
     def _row(self, case: Any, facts: _Facts) -> list[Any]:
-        definition = self.app.workflows.find(case.workflow_name, case.workflow_version)
+        definition = self._definition(case.workflow_name, case.workflow_version)
         values: list[Any] = [
-            pseudonym(self.key, case.id),
+            self._pseudonym(case.id),
             case.cohort,
+            case.start_date.year,
             GROUP.get(case.group, case.group),
             definition.label if definition is not None else case.workflow_name,
             age_on(case.birth_date, case.start_date) if case.birth_date else None,
@@ -221,7 +253,7 @@ class CohortExport:
             case.rupture_date,
             RUPTURE_INITIATIVE.get(case.rupture_initiative) if case.rupture_initiative else None,
             self._outcome(case),
-            state_label(definition, case.state),
+            self._state(definition, case),
             to_local(case.state_since).date() if case.state_since else None,
             EXIT_KIND.get(case.exit_kind) if case.exit_kind else None,
         ]
@@ -236,7 +268,7 @@ class CohortExport:
             values += list(contacts.get(code, (0, 0)))
         needs = facts.sheets.get(case.id, {})
         values += [sum(needs.values()), *(needs.get(n, 0) for n in NEEDS)]
-        for _prefix, moment, _said in _MOMENTS:
+        for _prefix, moment in _MOMENTS:
             found = facts.assessments.get((case.id, moment))
             if found is None:
                 values += [None, None, None]
@@ -254,7 +286,7 @@ class CohortExport:
     ) -> dict[str, int]:
         """Whole days in each phase: from each state's entry to the next one's (the last one's
         to the cut-off, unless it is final)."""
-        if definition is None:
+        if definition is None or not entries:  # no history read: no day to count
             return {}
         seconds: dict[str, float] = defaultdict(float)
         for (at, state), following in zip(entries, [*entries[1:], None], strict=True):
@@ -307,40 +339,39 @@ class _Facts:
     entries: dict[int, list[tuple[datetime, str]]]  # case → (when, state entered), in order
 
     @classmethod
-    def read(cls, conn: Connection, ids: Sequence[int]) -> _Facts:
+    def read(cls, conn: Connection, first: int, last: int) -> _Facts:
+        """The facts of the cases numbered `first` to `last`: one page's, and any other
+        cohort's case in that range, never asked for (a range on the indexed case id reads and
+        caches as one statement, where lists of a page's ids were compiled query by query)."""
         facts = cls(defaultdict(dict), defaultdict(dict), {}, defaultdict(list))
-        for part in chunks(ids):
-            facts._read_part(conn, part)
-        return facts
-
-    def _read_part(self, conn: Connection, part: Sequence[int]) -> None:
         logs = CONTACT_LOGS.c
         for case_id, phase, n, minutes in conn.execute(
             select(logs.case_id, logs.phase, func.count(), func.sum(logs.duration_min))
-            .where(logs.case_id.in_(part))
+            .where(logs.case_id.between(first, last))
             .group_by(logs.case_id, logs.phase)
         ):
-            self.contacts[case_id][phase or ""] = (int(n), int(minutes or 0))
+            facts.contacts[case_id][phase or ""] = (int(n), int(minutes or 0))
         for case_id, need, n in conn.execute(
             select(SHEETS.c.case_id, SHEETS.c.need_category, func.count())
-            .where(SHEETS.c.case_id.in_(part))
+            .where(SHEETS.c.case_id.between(first, last))
             .group_by(SHEETS.c.case_id, SHEETS.c.need_category)
         ):
-            self.sheets[case_id][need] = int(n)
+            facts.sheets[case_id][need] = int(n)
         a = ASSESSMENTS.c
         for case_id, moment, situation, diploma, satisfaction in conn.execute(
             select(a.case_id, a.moment, a.situation, a.diploma, a.satisfaction).where(
-                a.case_id.in_(part)
+                a.case_id.between(first, last)
             )
         ):
-            self.assessments[(case_id, moment)] = (situation, diploma, satisfaction)
+            facts.assessments[(case_id, moment)] = (situation, diploma, satisfaction)
         e = EVENTS.c
         for case_id, at, to_state in conn.execute(
             select(e.case_id, e.at, e.to_state)
-            .where(e.case_id.in_(part), e.entity == "case", e.to_state.is_not(None))
+            .where(e.case_id.between(first, last), e.entity == "case", e.to_state.is_not(None))
             .order_by(e.case_id, e.at, e.id)
         ):
-            self.entries[case_id].append((at, to_state))
+            facts.entries[case_id].append((at, to_state))
+        return facts
 
 
 def cut_off(now: datetime) -> date:

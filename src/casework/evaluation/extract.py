@@ -35,11 +35,23 @@ def grouped(
     return {tuple(row[:-1]): row[-1] for row in conn.execute(query)}
 
 
+# Table 1's variables, grouped together where their values are few (a GROUP BY sorts every
+# counted case once: three sorts instead of six), each then summed apart.
+PROFILE_PASSES = (("age", "sex", "level", "status"), ("diploma",), ("departement",))
+
+
 def profile_counts(conn: Connection, population: Population) -> dict[str, dict[Key, int]]:
     """Table 1's variables, each counted by group and entry year."""
-    names = ("age", "sex", "level", "status", "diploma", "departement")
     counted = population.counted
-    return {name: grouped(conn, population, counted.c[name]) for name in names}
+    counts: dict[str, dict[Key, int]] = {}
+    for names in PROFILE_PASSES:
+        together = grouped(conn, population, *(counted.c[name] for name in names))
+        for position, name in enumerate(names, start=2):
+            alone = counts.setdefault(name, {})
+            for key, n in together.items():
+                own = (key[0], key[1], key[position])
+                alone[own] = alone.get(own, 0) + n
+    return counts
 
 
 def rupture_counts(conn: Connection, population: Population) -> dict[Key, int]:

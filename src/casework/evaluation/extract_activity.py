@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from casework.evaluation.extract import Key
 from casework.evaluation.population import Population
-from casework.models.tables import CONTACT_LOGS, EVENTS, PARTNERS, SHEETS
+from casework.models.tables import ASSESSMENTS, CONTACT_LOGS, EVENTS, PARTNERS, SHEETS
 from casework.timers.calendar import PARIS
 
 
@@ -183,21 +183,15 @@ def sheet_events(
     return {(int(row[0]), str(row[1])) for row in conn.execute(query)}
 
 
-def assessments(
-    conn: Connection, population: Population, trigger: str, fields: list[str]
-) -> dict[Key, int]:
-    """Assessments recorded by the cut-off: counted by (group, *their recorded fields)."""
-    values = [EVENTS.c.data[name].as_string().label(name) for name in fields]
-    inner = (
-        select(population.group.label("grp"), *values)
-        .select_from(population.join(EVENTS))
-        .where(
-            EVENTS.c.entity == "case",
-            EVENTS.c.trigger == trigger,
-            EVENTS.c.at < cutoff_end(population),
-        )
-        .subquery()
+def assessments(conn: Connection, population: Population) -> dict[Key, int]:
+    """Assessments recorded by the cut-off, counted by (moment, group, situation, diploma,
+    satisfaction)."""
+    a = ASSESSMENTS.c
+    keys = [a.moment, population.group, a.situation, a.diploma, a.satisfaction]
+    query = (
+        select(*keys, func.count())
+        .select_from(population.join(ASSESSMENTS))
+        .where(a.recorded_at < cutoff_end(population))
+        .group_by(*keys)
     )
-    keys = list(inner.c)
-    query = select(*keys, func.count()).group_by(*keys)
     return {tuple(row[:-1]): int(row[-1]) for row in conn.execute(query)}

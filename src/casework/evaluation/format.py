@@ -11,22 +11,10 @@ import math
 from dataclasses import dataclass
 from datetime import date
 
+from casework.labels import MONTHS
+
 # A narrow no-break space groups thousands and precedes "%" (French typography).
 NNBSP = "\u202f"
-MONTHS = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
 MISSING = "–"
 
 

@@ -18,7 +18,8 @@ from casework.evaluation.bands import Band, band_label, band_order
 from casework.evaluation.extract import Key
 from casework.evaluation.format import Cell, Num, Pct
 from casework.evaluation.model import Block, Table
-from casework.intake.levels import LEVELS, STATUSES, diploma_kind
+from casework.intake.levels import LEVELS, diploma_kind
+from casework.labels import LEARNER_STATUS
 
 GROUPS = ("test", "control")
 UNKNOWN = "inconnu"
@@ -158,8 +159,8 @@ def profile_table(
         _levels_block(counts["level"], years),
         category_block(
             "Statut",
-            collapse(counts["status"], lambda s: STATUSES.get(str(s), UNKNOWN)),
-            [*STATUSES.values(), UNKNOWN],
+            collapse(counts["status"], lambda s: LEARNER_STATUS.get(str(s), UNKNOWN)),
+            [*LEARNER_STATUS.values(), UNKNOWN],
             years,
         ),
         _diplomas_block(counts["diploma"], years),

@@ -15,7 +15,7 @@ from casework.app import App, build_calendar
 from casework.evaluation import extract, extract_activity
 from casework.evaluation.activity import CONSENT_TRIGGERS, activity_table
 from casework.evaluation.after_rupture import after_rupture_table
-from casework.evaluation.assessments import TRIGGER, assessment_fields, assessments_table
+from casework.evaluation.assessments import assessments_table
 from casework.evaluation.bands import parse_bands
 from casework.evaluation.format import long_date
 from casework.evaluation.model import Report, Scope, Table
@@ -84,9 +84,7 @@ def build_report(app: App, scope: Scope, progress: Callable[[], None] = lambda: 
             )
         )
         progress()
-        fields = assessment_fields(case_workflow)
-        counts = extract_activity.assessments(conn, population, TRIGGER, fields) if fields else {}
-        tables.append(assessments_table(counts, fields, case_workflow))
+        tables.append(assessments_table(extract_activity.assessments(conn, population)))
         progress()
     size = sum(profile["sex"].values())
     return Report(
