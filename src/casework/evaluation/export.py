@@ -89,6 +89,7 @@ def _phases(app: App) -> list[tuple[str, str]]:
 
 
 def columns(phases: Sequence[tuple[str, str]]) -> list[Column]:
+    # long: the export's data dictionary, one declaration per column, read in one place.
     fixed = [
         Column(
             "pseudonyme",
