@@ -88,8 +88,8 @@ def _phases(app: App) -> list[tuple[str, str]]:
     return list(found.items())
 
 
+# long: the export's data dictionary, one declaration per column, read in one place.
 def columns(phases: Sequence[tuple[str, str]]) -> list[Column]:
-    # long: the export's data dictionary, one declaration per column, read in one place.
     fixed = [
         Column(
             "pseudonyme",
