@@ -80,6 +80,10 @@ class PathsSettings:
 @dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
+    # Personal data (young people's and partners' names, e-mail addresses, free text) never
+    # reaches the application's logs: they name records by number. On for debugging only: the
+    # service and every command warn at start while it is on (`casework.privacy.logs`).
+    personal_data: bool = False
 
 
 @dataclass(frozen=True)
@@ -287,6 +291,34 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class PrivacySettings:
+    # How long each category of personal data is kept, in months, counted from the moment said
+    # beside it; then the daily purge (`casework privacy purge`) anonymises or deletes it. The
+    # record of processing (`casework privacy register`) is written from these values.
+    # The young person's and guardian's identity and contact details (names, birth date kept as
+    # its year, phone, e-mail, address, identifiers): from the end of the case.
+    identity_months: int = 36
+    # Free text about the person: contact notes, assessment comments, sheets' descriptions and
+    # partners' answers, rupture reasons, alerts' texts: from the end of the case.
+    notes_months: int = 24
+    # Mail received (the raw message, its text and attachments): from its reception.
+    inbound_months: int = 12
+    # Mail sent: recipients, subject, the values it was written from: from its sending.
+    outbox_months: int = 12
+    # The rows of imported files (CMA and Mission Locale), and their rejected rows: from the
+    # file's import.
+    intake_months: int = 12
+    # The audit events of a case (its timeline): from the end of the case.
+    audit_months: int = 60
+    # The access log (who read which case): from each read.
+    access_log_months: int = 12
+    # The organisation responsible for the processing, and whom people write to about their
+    # data: printed in the record of processing and in the rights' exports.
+    controller: str = ""
+    dpo_contact: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     paths: PathsSettings = field(default_factory=PathsSettings)
@@ -300,6 +332,7 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
 
     def with_database(self, url: str) -> Settings:
         return dataclasses.replace(self, database=dataclasses.replace(self.database, url=url))

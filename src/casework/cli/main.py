@@ -253,6 +253,7 @@ def _register() -> None:
         mail,
         partners,
         power,
+        privacy,
         report,
         service,
         sheets,
@@ -279,6 +280,7 @@ def _register() -> None:
     main.add_command(power.power)
     main.add_command(export.export)
     main.add_command(report.report)
+    main.add_command(privacy.privacy)
     for command in (service.serve, service.status, service.timers, service.simulate):
         main.add_command(command)
 
