@@ -316,6 +316,8 @@ class PrivacySettings:
     # data: printed in the record of processing and in the rights' exports.
     controller: str = ""
     dpo_contact: str = ""
+    # The processing's legal basis (article 6 of the GDPR) as the controller established it.
+    legal_basis: str = ""
 
 
 @dataclass(frozen=True)

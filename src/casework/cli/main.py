@@ -254,6 +254,7 @@ def _register() -> None:
         partners,
         power,
         privacy,
+        privacy_register,  # noqa: F401  (`privacy register`, on the `privacy` group)
         report,
         service,
         sheets,
