@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from casework.errors import CaseworkError
 from casework.french import os_error
 from casework.intake.eligibility import Eligibility, RuleError
 from casework.resources import default_templates_dir, default_workflows_dir
+from casework.settings_values import convert
 
 
 class SettingsError(CaseworkError):
@@ -430,10 +430,10 @@ def _build_section(
             continue
         if env_key in environ:
             where = env_key
-            values[f.name] = _convert(hints[f.name], environ[env_key], env_key, env_key)
+            values[f.name] = convert(hints[f.name], environ[env_key], env_key, env_key)
         elif f.name in given:
             where = source
-            values[f.name] = _convert(hints[f.name], given[f.name], source, f"{name}.{f.name}")
+            values[f.name] = convert(hints[f.name], given[f.name], source, f"{name}.{f.name}")
         else:
             continue
         check = _CHECKS.get(f"{name}.{f.name}")
@@ -443,34 +443,3 @@ def _build_section(
     if isinstance(built, IntakeSettings) and built.min_age > built.max_age:
         raise SettingsError(source, "intake.min_age", "plus grand que intake.max_age")
     return built
-
-
-def _convert(hint: object, raw: object, source: str, key: str) -> object:
-    target = hint
-    if isinstance(hint, types.UnionType):  # e.g. `int | None`
-        target = next(a for a in typing.get_args(hint) if a is not type(None))
-    try:
-        if target is bool:
-            if isinstance(raw, bool):
-                return raw
-            text = str(raw).strip().lower()
-            if text in {"1", "true", "yes", "on", "oui"}:
-                return True
-            if text in {"0", "false", "no", "off", "non"}:
-                return False
-            raise ValueError(raw)
-        if target is int:
-            if isinstance(raw, bool):
-                raise ValueError(raw)
-            return int(raw)  # type: ignore[call-overload]
-        if target is float:
-            return float(raw)  # type: ignore[arg-type]
-        if target is Path:
-            return Path(str(raw)).expanduser()
-        if target is str:
-            if not isinstance(raw, str):
-                raise ValueError(raw)
-            return raw
-    except (TypeError, ValueError):
-        raise SettingsError(source, key, f"valeur invalide {raw!r}") from None
-    raise SettingsError(source, key, f"type non géré {hint!r}")
