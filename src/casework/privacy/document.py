@@ -68,7 +68,7 @@ class _Words:
         return self.definitions.get((kind, entity_id)) if entity_id is not None else None
 
     def action(self, trigger: str) -> str:
-        return wording.any_action(set(self.definitions.values()), trigger)
+        return wording.any_action(list(self.definitions.values()), trigger)
 
     def versions(self) -> dict[str, list[WorkflowDef]]:
         names = {d.name for d in self.definitions.values()}

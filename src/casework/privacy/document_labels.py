@@ -69,7 +69,7 @@ COLUMNS: Mapping[str, Mapping[str, str]] = {
         "author": "Par",
     },
     "assessments": {
-        "moment": "Bilan",
+        "moment": "Moment du bilan",
         "situation": "Situation",
         "diploma": "Diplôme",
         "satisfaction": "Satisfaction (1 à 5)",
