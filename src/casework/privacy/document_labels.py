@@ -1,8 +1,6 @@
 """The rights' document in French: which columns of each held table a person reads, under which
 label, and the words for coded values. Columns left out here are technical (tokens' hashes,
 versions, leases); they are in the JSON copy all the same.
-
-long: a data dictionary, one line per column shown.
 """
 
 from __future__ import annotations

@@ -141,7 +141,7 @@ def _pairs(table: Table) -> Callable[[Keys], ColumnElement[bool]]:
     )
 
 
-# long: one entry per table, in the order the export shows them.
+# One entry per table, in the order the export shows them.
 HOLDINGS: tuple[Holding, ...] = (
     Holding(PEOPLE, "Identité et coordonnées", lambda k: PEOPLE.c.id == k.person_id),
     Holding(CONTRACTS, "Contrats d'apprentissage", lambda k: CONTRACTS.c.id.in_(k.contracts)),
