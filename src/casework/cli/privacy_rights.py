@@ -189,8 +189,7 @@ def rectify_command(
     \b
     Exemples :
       casework privacy rectify 12 --set telephone="06 12 34 56 78" --reason "appel du jeune"
-      casework privacy rectify --case 31 --set adresse="3 rue Haute" --set code_postal=53000 \\
-        --set commune=Laval --reason "déménagement"
+      casework privacy rectify --case 31 --set code_postal=53000 --reason "déménagement"
     """
     from casework.privacy.rectification import checked, rectify
 
