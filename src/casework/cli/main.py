@@ -284,6 +284,7 @@ def _register() -> None:
     main.add_command(privacy.privacy)
     for command in (service.serve, service.status, service.timers, service.simulate):
         main.add_command(command)
+    from casework.cli import privacy_rights  # noqa: F401  (`privacy export`, `privacy rectify`)
 
 
 _register()
