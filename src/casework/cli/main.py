@@ -43,7 +43,7 @@ Exemples :
   casework users add claire --name "Claire Martin" --email claire@ml.example --territory 53
   casework users deactivate claire --to paul --reason "départ"
   casework users set-password claire
-  casework access-log --case 12 --as admin
+  casework privacy access-log --case 12 --as admin
   casework case reassign 12 --to paul
   casework cases handover --from claire --to paul
   casework case list --for claire --due
@@ -254,6 +254,7 @@ def _register() -> None:
         partners,
         power,
         privacy,
+        privacy_access,
         report,
         service,
         sheets,
@@ -276,7 +277,7 @@ def _register() -> None:
     main.add_command(sheets.sheet)
     main.add_command(users.users)
     users.users.add_command(accounts.set_password_command)
-    main.add_command(accounts.access_log)
+    main.add_command(privacy_access.alias)  # the former name of `privacy access-log`
     main.add_command(power.power)
     main.add_command(export.export)
     main.add_command(report.report)
