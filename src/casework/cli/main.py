@@ -157,7 +157,24 @@ def main(ctx: click.Context, config: str | None, database_url: str | None, verbo
     if not verbose:  # the libraries' step-by-step logs drown ours
         for noisy in ("transitions", "alembic", "apscheduler", "mail.log"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+    _guard_logs(context)
     ctx.call_on_close(lambda: context.__dict__.get("app") and context.app.close())
+
+
+def _guard_logs(context: Context) -> None:
+    """No personal data in the logs (`casework.privacy.logs`), unless `[logging]
+    personal_data` says otherwise: then every command says so at start, on stderr and in the
+    log. A configuration that cannot be read keeps the filter (its command reports it)."""
+    from casework.privacy import logs
+
+    personal = False
+    with contextlib.suppress(CaseworkError):
+        personal = context.settings.logging.personal_data
+    if personal:
+        click.echo(logs.WARNING_FRENCH, err=True)
+        logs.warn()
+    else:
+        logs.install()
 
 
 @main.command("init-db")
