@@ -72,6 +72,13 @@ def install() -> None:
             handler.addFilter(PersonalDataFilter())
 
 
+def uninstall() -> None:
+    """Take the filter off every handler (for tests: handlers outlive a command run in them)."""
+    for handler in _handlers():
+        for found in [f for f in handler.filters if isinstance(f, PersonalDataFilter)]:
+            handler.removeFilter(found)
+
+
 def warn() -> None:
     """Said in the log when personal data may reach it (the command line says it in French)."""
     log.warning(WARNING)
