@@ -289,9 +289,17 @@ def test_the_access_log_and_its_command_for_administrators(
         "01/09/2026 10:00  claire  /",
     ]
     since = runner.invoke(
-        main, ["--database", db_url, "access-log", "--since", "2026-09-02", "--as", "admin"]
+        main,
+        ["--database", db_url, "access-log", "--since", "2026-09-02", "--user", "claire"]
+        + ["--as", "admin"],
     )
     assert len(since.output.splitlines()) == 1
+    # The administrator's readings of the log are in it too (from the terminal).
+    with app.db.read() as conn:
+        assert [r.page for r in read_access_log(conn, login="admin")] == [
+            "casework access-log --user claire --since 2026-09-02",
+            "casework access-log",
+        ]
     refused = runner.invoke(main, ["--database", db_url, "access-log", "--as", "claire"])
     assert refused.exit_code == 1
     assert "le journal des consultations leur est réservé" in refused.output
