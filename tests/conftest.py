@@ -108,6 +108,16 @@ def db_url(
         admin.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _log_filters_removed() -> Iterator[None]:
+    """Every command run in a test puts the personal-data filter on the logging handlers there
+    are (`casework.privacy.logs.install`), pytest's own among them, which outlive the test."""
+    yield
+    from casework.privacy.logs import uninstall
+
+    uninstall()
+
+
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(START)

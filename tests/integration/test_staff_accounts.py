@@ -288,10 +288,15 @@ def test_the_access_log_and_its_command_for_administrators(
         f"03/09/2026 10:00  claire  /dossiers/{{case_id}}  dossier n° {case}  depuis 192.0.2.1",
         "01/09/2026 10:00  claire  /",
     ]
-    since = runner.invoke(
-        main, ["--database", db_url, "access-log", "--since", "2026-09-02", "--as", "admin"]
-    )
+    since_claire = ("--since", "2026-09-02", "--user", "claire", "--as", "admin")
+    since = runner.invoke(main, ["--database", db_url, "access-log", *since_claire])
     assert len(since.output.splitlines()) == 1
+    # The administrator's readings of the log are in it too (from the terminal).
+    with app.db.read() as conn:
+        assert [r.page for r in read_access_log(conn, login="admin")] == [
+            "casework access-log --user claire --since 2026-09-02",
+            "casework access-log",
+        ]
     refused = runner.invoke(main, ["--database", db_url, "access-log", "--as", "claire"])
     assert refused.exit_code == 1
     assert "le journal des consultations leur est réservé" in refused.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from casework.cli.main import Context, acting_person, as_option, printable
+from casework.cli.reads import Reader, reader_option
 from casework.clock import format_local
 from casework.models.beneficiary import display_name
 
@@ -18,13 +19,18 @@ def alerts() -> None:
 @click.option("--all", "everything", is_flag=True, help="Aussi les alertes déjà lues.")
 @click.option("--for", "login", help="Seulement les dossiers de ce conseiller (identifiant).")
 @click.option("--limit", type=int, default=30, show_default=True)
+@reader_option
 @click.pass_obj
-def list_alerts(context: Context, everything: bool, login: str | None, limit: int) -> None:
+def list_alerts(
+    context: Context, everything: bool, login: str | None, limit: int, reader_login: str | None
+) -> None:
     """Les alertes non lues (les plus récentes d'abord), avec ce que le partenaire a écrit."""
     from casework.inbound.alerts import open_alerts_query
 
+    reader = Reader.of(context, reader_login)
     with context.app.db.read() as conn:
         rows = conn.execute(open_alerts_query(login, everything).limit(limit)).all()
+    reader.saw()
     if not rows:
         click.echo("Aucune alerte." if everything else "Aucune alerte non lue.")
     for r in rows:

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, select
 
 from casework import wording
 from casework.cli.main import Context, F, acting_person, as_option, printable
+from casework.cli.reads import Reader, reader_option
 from casework.clock import format_local, to_local
 from casework.engine.entities import CASE, RowReader
 from casework.labels import (
@@ -84,6 +85,7 @@ def case() -> None:
     is_flag=True,
     help="Seulement le nombre de dossiers par groupe et état (avec les mêmes filtres).",
 )
+@reader_option
 @click.pass_obj
 def list_(
     context: Context,
@@ -96,6 +98,7 @@ def list_(
     limit: int,
     offset: int,
     summary: bool,
+    reader_login: str | None,
 ) -> None:
     """Liste les dossiers (numéro, cohorte, groupe, état, depuis quand, apprenti, employeur).
 
@@ -106,6 +109,7 @@ def list_(
       casework case list --summary --cohort 2026 --group test
     """
     app = context.app
+    reader = Reader.of(context, reader_login)
     if state is not None:
         state = _state_code(context, state)
     late = timedelta(seconds=app.settings.timers.overdue_after_seconds)
@@ -125,6 +129,7 @@ def list_(
             _summary(context, count_by_state(conn, where))
             return
         rows = list_cases(conn, where=where, limit=limit, offset=offset)
+    reader.saw()  # one row for the listing (its filters in the command line), not one per case
     if not rows:
         click.echo("Aucun dossier.")
         return
@@ -214,14 +219,18 @@ def _cycles(definition: Any) -> Any:
 
 @case.command("show")
 @click.argument("case_id", type=int)
+@reader_option
 @click.pass_obj
-def show(context: Context, case_id: int) -> None:
-    """Affiche un dossier : apprenti, contrat, état, actions possibles, fiches de liaison."""
+def show(context: Context, case_id: int, reader_login: str | None) -> None:
+    """Affiche un dossier : apprenti, contrat, état, actions possibles, fiches de liaison
+    (inscrit au journal des consultations)."""
     app = context.app
+    reader = Reader.of(context, reader_login)
     with app.db.read() as conn:
         detail = case_detail(conn, case_id)
         (row,) = RowReader(CASE, lock=False, join=True).read(conn, [case_id])
         referent = _referent_shown(conn, detail.case.referent)
+    reader.saw([case_id])
     c, b, k = detail.case, _printable_row(detail.beneficiary), _printable_row(detail.contract)
     definition = app.workflows.definition(c.workflow_name, c.workflow_version)
     machine = app.workflows.machine(c.workflow_name, c.workflow_version)

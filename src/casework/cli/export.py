@@ -9,9 +9,11 @@ import click
 from sqlalchemy import select
 
 from casework.cli.main import Context, acting_person, as_option, printable
+from casework.cli.reads import Reader
 from casework.evaluation.export import MAY_EXPORT, ExportRefused
 from casework.evaluation.export_files import export_cohort
 from casework.models.tables import USERS
+from casework.privacy.access import TERMINAL
 from casework.text_limits import french_number
 
 
@@ -63,6 +65,9 @@ def export(context: Context, cohort: int, out: Path, login: str | None) -> None:
             )
         except ExportRefused as refused:
             raise click.ClickException(refused.french()) from None
+    # Pseudonymised, but still about people: a read of the cohort, recorded as who exported it
+    # (the command line names the cohort and the file).
+    Reader(app, actor.id, TERMINAL).saw()
     beside = (
         f" ; dictionnaire des colonnes : {printable(report.dictionary)}"
         if report.dictionary is not None

@@ -15,6 +15,7 @@ import click
 from casework import wording
 from casework.cli.cases import definition_of_case
 from casework.cli.main import Context, printable
+from casework.cli.reads import Reader, reader_option
 from casework.clock import format_local
 from casework.errors import CaseworkError
 from casework.queries import timeline
@@ -25,16 +26,20 @@ from casework.text_hygiene import json_for_terminal
 @click.command("history")
 @click.argument("case_id", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Une ligne JSON par événement.")
+@reader_option
 @click.pass_obj
-def history(context: Context, case_id: int, as_json: bool) -> None:
-    """Historique d'un dossier et de ses fiches de liaison, à partir du journal d'audit."""
+def history(context: Context, case_id: int, as_json: bool, reader_login: str | None) -> None:
+    """Historique d'un dossier et de ses fiches de liaison, à partir du journal d'audit
+    (inscrit au journal des consultations)."""
     from casework.partners.directory import partner_names
 
+    reader = Reader.of(context, reader_login)
     with context.app.db.read() as conn:
         events = timeline(conn, case_id)
         named = set().union(*(wording.partner_ids(e.data or {}) for e in events))
         partners = partner_names(conn, named)
         definitions = {"case": definition_of_case(context, conn, case_id)}
+    reader.saw([case_id])
     try:
         definitions["liaison"] = context.app.workflows.latest("liaison").definition
     except CaseworkError:

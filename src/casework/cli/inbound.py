@@ -6,6 +6,7 @@ import click
 from sqlalchemy import select
 
 from casework.cli.main import CheckedText, Context, acting_person, as_option, printable
+from casework.cli.reads import Reader, reader_option
 from casework.clock import format_local
 from casework.labels import INBOUND_KIND, INBOUND_STATUS
 from casework.models import InboundStatus
@@ -31,8 +32,9 @@ def inbound() -> None:
     show_default=True,
 )
 @click.option("--limit", type=int, default=30, show_default=True)
+@reader_option
 @click.pass_obj
-def list_inbound(context: Context, wanted: str, limit: int) -> None:
+def list_inbound(context: Context, wanted: str, limit: int, reader_login: str | None) -> None:
     """Les derniers courriels reçus dans cet état (par défaut : la quarantaine)."""
     query = (
         select(INBOUND.c.id, INBOUND.c.received_at, INBOUND.c.sender, INBOUND.c.subject)
@@ -41,8 +43,10 @@ def list_inbound(context: Context, wanted: str, limit: int) -> None:
         .order_by(INBOUND.c.id.desc())
         .limit(limit)
     )
+    reader = Reader.of(context, reader_login)
     with context.app.db.read() as conn:
         rows = conn.execute(query).all()
+    reader.saw()
     if not rows:
         click.echo(f"Aucun courriel {INBOUND_STATUS[wanted]}.")
     for r in rows:
@@ -55,13 +59,16 @@ def list_inbound(context: Context, wanted: str, limit: int) -> None:
 
 @inbound.command("show")
 @click.argument("inbound_id", type=int)
+@reader_option
 @click.pass_obj
-def show(context: Context, inbound_id: int) -> None:
+def show(context: Context, inbound_id: int, reader_login: str | None) -> None:
     """Un courriel reçu : d'où, quand, pourquoi, et ce que la personne a écrit."""
+    reader = Reader.of(context, reader_login)
     with context.app.db.read() as conn:
         r = conn.execute(select(INBOUND).where(INBOUND.c.id == inbound_id)).first()
     if r is None:
         raise click.ClickException(f"Courriel reçu n° {inbound_id} inconnu.")
+    reader.saw([r.case_id])  # the case it was filed under, if any
     source = SOURCES.get(r.source, printable(r.source))
     click.echo(f"Courriel reçu n° {r.id} ({source}), le {format_local(r.received_at)}")
     click.echo(f"De : {printable(r.sender or '?')}\nObjet : {printable(r.subject)}")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from casework.cli.main import Context, acting_person, as_option, printable
+from casework.cli.reads import Reader, reader_option
 from casework.clock import format_local
 from casework.french import os_error
 
@@ -157,8 +158,9 @@ def _echo_import(report: ImportReport, path: Path, source: str, dry_run: bool) -
     type=click.Path(dir_okay=False, path_type=Path),
     help="Écrire les lignes écartées dans ce fichier CSV (comme <fichier>.rejets.csv).",
 )
+@reader_option
 @click.pass_obj
-def show_rejects(context: Context, ref: str, to: Path | None) -> None:
+def show_rejects(context: Context, ref: str, to: Path | None, reader_login: str | None) -> None:
     """Les lignes qu'un import a écartées (--skip-invalid), et pourquoi.
 
     IMPORT : le numéro de l'import (donné à l'import) ou le nom du fichier importé (son
@@ -171,9 +173,11 @@ def show_rejects(context: Context, ref: str, to: Path | None) -> None:
     """
     from casework.intake import rejects
 
+    reader = Reader.of(context, reader_login)
     with context.app.db.read() as conn:
         found = rejects.find(conn, ref)
         rows = rejects.load(conn, found.id)
+    reader.saw()  # the rows' values (names, birth dates) are written with --csv
     when = format_local(found.imported_at)
     click.echo(
         f"{found.name} (import n° {found.id} du {when} par {found.imported_by}) : "
@@ -218,12 +222,15 @@ def match(context: Context, cohort: int) -> None:
 
 @intake.command("review")
 @click.option("--limit", type=int, default=20, show_default=True)
+@reader_option
 @click.pass_obj
-def review(context: Context, limit: int) -> None:
+def review(context: Context, limit: int, reader_login: str | None) -> None:
     """Les paires à examiner, expliquées champ par champ, les plus probables d'abord."""
     from casework.intake.matching import shown_probability, waiting
 
+    reader = Reader.of(context, reader_login)
     pairs = waiting(context.app, limit)
+    reader.saw()
     if not pairs:
         click.echo("Aucune paire à examiner.")
     for proposal, cma, ml in pairs:

@@ -97,8 +97,9 @@ def assign(
 
     if dry_run:
         from casework.cli.intake_roll import show_roll
+        from casework.cli.reads import Reader
 
-        show_roll(context.app, cohort, limit)
+        show_roll(context.app, Reader.of(context, login), cohort, limit)
         return
     if method is None:
         raise click.UsageError("--method est obligatoire (sauf avec --dry-run)")

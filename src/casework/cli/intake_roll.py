@@ -10,14 +10,16 @@ import click
 
 from casework.app import App
 from casework.cli.main import printable
+from casework.cli.reads import Reader
 from casework.intake.candidates import roll
 from casework.intake.eligibility import describe
 from casework.models.beneficiary import display_name
 
 
-def show_roll(app: App, cohort: int, limit: int) -> None:
+def show_roll(app: App, reader: Reader, cohort: int, limit: int) -> None:
     with app.db.read() as conn:
         found = roll(conn, app, cohort)
+    reader.saw()  # names the young people of the cohort: a read, though nothing is written
     click.echo(f"Cohorte {cohort} — simulation : rien n'est enregistré.")
     click.echo(f"Règle : {describe(found.rule, found.season)}.")
     if not found.matched_yet:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from casework import wording
 from casework.cli.main import CheckedText, Context, acting_person, as_option, printable
+from casework.cli.reads import Reader, reader_option
 from casework.clock import format_local
 from casework.models import Case
 from casework.models.tables import LINKS, USERS
@@ -24,14 +25,17 @@ def links() -> None:
 
 @links.command("list")
 @click.option("--case", "case_id", type=int, required=True, help="Le dossier.")
+@reader_option
 @click.pass_obj
-def list_links(context: Context, case_id: int) -> None:
+def list_links(context: Context, case_id: int, reader_login: str | None) -> None:
     """Les liens d'un dossier et de ses fiches, avec leur numéro et leur état (jamais le lien
     lui-même : seule son empreinte est gardée)."""
     app = context.app
+    reader = Reader.of(context, reader_login)
     with app.db.read() as conn:
         rows = links_of_case(conn, case_id)
         definitions = definitions_of(conn, app.workflows, ((r.entity, r.entity_id) for r in rows))
+    reader.saw([case_id])  # the addresses the links went to
     if not rows:
         click.echo(f"Aucun lien pour le dossier n° {case_id}.")
         return

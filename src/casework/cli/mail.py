@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from casework.cli import users
 from casework.cli.main import CheckedText, Context, as_option, printable
+from casework.cli.reads import Reader, reader_option
 from casework.cli.users import RoleType
 from casework.clock import format_local
 from casework.labels import MAIL_RECIPIENT, MAIL_STATUS
@@ -50,16 +51,25 @@ def status(context: Context) -> None:
 )
 @click.option("--case", "case_id", type=int, help="Seulement ceux d'un dossier.")
 @click.option("--limit", type=int, default=30, show_default=True)
+@reader_option
 @click.pass_obj
-def list_mails(context: Context, wanted: str | None, case_id: int | None, limit: int) -> None:
+def list_mails(
+    context: Context,
+    wanted: str | None,
+    case_id: int | None,
+    limit: int,
+    reader_login: str | None,
+) -> None:
     """Les derniers courriels, avec leur état et, en cas d'échec, la raison."""
     query = select(OUTBOX).order_by(OUTBOX.c.id.desc()).limit(limit)
     if wanted:
         query = query.where(OUTBOX.c.status == wanted)
     if case_id is not None:
         query = query.where(OUTBOX.c.case_id == case_id)
+    reader = Reader.of(context, reader_login)
     with context.app.db.read() as conn:
         rows = conn.execute(query).all()
+    reader.saw([case_id])  # recipients and subjects: one case's, or a listing's
     if not rows:
         click.echo("Aucun courriel.")
     for m in rows:

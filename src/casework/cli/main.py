@@ -43,7 +43,7 @@ Exemples :
   casework users add claire --name "Claire Martin" --email claire@ml.example --territory 53
   casework users deactivate claire --to paul --reason "départ"
   casework users set-password claire
-  casework access-log --case 12 --as admin
+  casework privacy access-log --case 12 --as admin
   casework case reassign 12 --to paul
   casework cases handover --from claire --to paul
   casework case list --for claire --due
@@ -157,7 +157,24 @@ def main(ctx: click.Context, config: str | None, database_url: str | None, verbo
     if not verbose:  # the libraries' step-by-step logs drown ours
         for noisy in ("transitions", "alembic", "apscheduler", "mail.log"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+    _guard_logs(context)
     ctx.call_on_close(lambda: context.__dict__.get("app") and context.app.close())
+
+
+def _guard_logs(context: Context) -> None:
+    """No personal data in the logs (`casework.privacy.logs`), unless `[logging]
+    personal_data` says otherwise: then every command says so at start, on stderr and in the
+    log. A configuration that cannot be read keeps the filter (its command reports it)."""
+    from casework.privacy import logs
+
+    personal = False
+    with contextlib.suppress(CaseworkError):
+        personal = context.settings.logging.personal_data
+    if personal:
+        click.echo(logs.WARNING_FRENCH, err=True)
+        logs.warn()
+    else:
+        logs.install()
 
 
 @main.command("init-db")
@@ -254,6 +271,7 @@ def _register() -> None:
         partners,
         power,
         privacy,
+        privacy_access,
         privacy_register,  # noqa: F401  (`privacy register`, on the `privacy` group)
         report,
         service,
@@ -277,7 +295,7 @@ def _register() -> None:
     main.add_command(sheets.sheet)
     main.add_command(users.users)
     users.users.add_command(accounts.set_password_command)
-    main.add_command(accounts.access_log)
+    main.add_command(privacy_access.alias)  # the former name of `privacy access-log`
     main.add_command(power.power)
     main.add_command(export.export)
     main.add_command(report.report)

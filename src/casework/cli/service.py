@@ -150,6 +150,10 @@ def run_service(
         # themselves (casework/web/staff/security.py), not from any local address.
         proxy_headers=False,
     )
+    if not settings.logging.personal_data:  # uvicorn's own handlers, just configured
+        from casework.privacy import logs
+
+        logs.install()
     click.echo(f"Service sur http://{config.host}:{config.port}/health (Ctrl-C pour arrêter).")
     uvicorn.Server(config).run()
 

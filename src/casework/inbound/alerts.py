@@ -291,7 +291,7 @@ class AlertDesk:
         )
         quoted = text if proven else without_links(text)
         _queue_alert_mail(conn, case_id, alert_id, partner_id, sender, subject, quoted, now)
-        log.info("alert %s on case %s from %s", alert_id, case_id, sender)
+        log.info("alert %s on case %s (inbound %s)", alert_id, case_id, inbound_id)
         return alert_id
 
     # -- the counsellor's side ----------------------------------------------------------------

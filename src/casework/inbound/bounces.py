@@ -37,7 +37,6 @@ from casework.models.tables import CONTACTS, OUTBOX
 from casework.notify.links import LinkSigner, split_address_token
 from casework.notify.sender import queue_failure_notice
 from casework.settings import MailSettings
-from casework.text_limits import shown
 
 log = logging.getLogger("casework.inbound")
 
@@ -98,7 +97,7 @@ class BounceDesk:
         )
         conn.execute(update(CONTACTS).where(CONTACTS.c.email.in_(failed)).values(unreachable=True))
         queue_failure_notice(conn, mail.id, f"revenu en erreur pour {flagged}", now)
-        log.warning("bounce for mail %s: %s unreachable", mail.id, shown(flagged, 200))
+        log.warning("bounce for mail %s: %d address(es) unreachable", mail.id, len(failed))
         return store(conn, record, InboundKind.BOUNCE, None, InboundStatus.RECORDED, flagged)
 
     def _by_verp(

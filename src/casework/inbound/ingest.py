@@ -64,6 +64,7 @@ from casework.inbound.records import (
 from casework.inbound.replies import sheet_state, sheet_workflow
 from casework.models import InboundKind, InboundStatus
 from casework.notify.links import LinkSigner
+from casework.privacy.logs import logged_actor
 from casework.text_limits import shown
 
 log = logging.getLogger("casework.inbound")
@@ -376,9 +377,8 @@ class Ingestor:
                 reply.record, InboundKind.ANSWER, reply.text, InboundStatus.RECORDED, answer.says
             )
             log.info(
-                "reply %s from %s: sheet %s %s",
-                reply.record["message_id"],
-                reply.actor,
+                "reply from %s: sheet %s %s",
+                logged_actor(reply.actor),
                 moved.entity_id,
                 answer.trigger,
             )

@@ -26,7 +26,6 @@ from casework.inbound.replies import sheet_state, sheet_workflow
 from casework.models import InboundStatus
 from casework.models.tables import INBOUND, SHEETS
 from casework.states.definition import ReplyDef
-from casework.text_limits import shown
 
 log = logging.getLogger("casework.inbound")
 
@@ -119,7 +118,7 @@ class Review:
             _quarantined(conn, inbound_id)
             rejected = f"écarté par {actor.id} : {reason}"
             _settle(conn, inbound_id, status=InboundStatus.REJECTED, reason=rejected)
-        log.info("inbound %s rejected by %s: %s", inbound_id, actor, shown(reason, 200))
+        log.info("inbound %s rejected by %s", inbound_id, actor)  # the reason is free text
 
     @contextmanager
     def _transaction(self, conn: Connection | None) -> Iterator[Connection]:

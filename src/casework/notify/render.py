@@ -342,7 +342,7 @@ class Renderer:
             if _ADDRESS.match(address):
                 clean.append((one_line(name or ""), address))
             else:
-                log.warning("mail %s: unusable address %r skipped", row.id, address)
+                log.warning("mail %s: an unusable %s address skipped", row.id, role)
         return clean
 
     def _context(

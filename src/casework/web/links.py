@@ -52,6 +52,7 @@ from casework.models.tables import CASES, CONTRACTS, EVENTS, PEOPLE, SHEETS, USE
 from casework.notify.links import LinkError, LinkRevoked, LinkSigner, LinkStale
 from casework.notify.preload import case_with_person
 from casework.notify.render import paris_date
+from casework.privacy.logs import logged_actor
 from casework.states.definition import TransitionDef
 from casework.web import forms
 from casework.web.action_forms import field_view, form_data, typed
@@ -194,7 +195,13 @@ class LinkPages:
             return self._show(request, token, None, typed(form), 422, refusal=why)
         except VersionConflict as error:
             return self._refusal(request, LinkStale(str(error)))
-        log.info("link used: %s %s %s by %s", link.entity, link.entity_id, link.trigger, actor)
+        log.info(
+            "link used: %s %s %s by %s",
+            link.entity,
+            link.entity_id,
+            link.trigger,
+            logged_actor(actor),
+        )
         return self._done(request, link, already=False)
 
     # -- checks ------------------------------------------------------------------------------------
