@@ -65,6 +65,11 @@ def timers_of(app: App, case_id: int) -> list[Any]:
         )
 
 
+def requests(app: App) -> list[Any]:
+    """The privacy requests recorded on people (`privacy.requests`)."""
+    return [e for e in events(app) if e.entity == "person"]
+
+
 def about(mails: list[Caught], text: str) -> list[Caught]:
     return [m for m in mails if text in m.part("plain") or text in str(m.message["Subject"])]
 
@@ -86,7 +91,7 @@ def test_consent_can_be_withdrawn_from_every_followed_state(
     assert case.group == "test"  # kept in its group: the evaluation counts it there
     last = events(app, "case", case_id)[-1]
     assert (last.trigger, last.actor, last.data) == ("withdraw_consent", "referente", WITHDRAW)
-    (request,) = [e for e in events(app, "person") if e.trigger == "consent_withdrawal"]
+    (request,) = [e for e in requests(app) if e.trigger == "consent_withdrawal"]
     assert request.entity_id == case.beneficiary_id
     assert (request.actor, request.data["case"], request.data["withdrawn_on"]) == (
         "referente",
@@ -147,7 +152,7 @@ def test_a_date_ahead_is_refused_and_writes_nothing(app: App) -> None:
         app.engine.fire_case(case_id, "withdraw_consent", PERSON, withdrawn_on="2026-09-02")
     assert "la date du retrait (02/09/2026) est dans le futur" in refused.value.french()
     assert row(app, LiaisonSheet, sheet).state == "sent"
-    assert [e for e in events(app, "person")] == []
+    assert requests(app) == []
 
 
 def test_a_sheet_can_be_withdrawn_alone(app: App) -> None:
@@ -195,7 +200,7 @@ def test_after_a_withdrawal_only_the_partners_stop_mails_ever_leave(
     other = add_case(app, state="consented", first_names="Anaïs", birth_name="Orain")
     engine.fire_case(other, "start_follow_up", TIMER)
     before = len(catcher.wait_for(2))
-    assert len(about(catcher.messages, "Léna")) == 2  # the cycle's mail and the sheet
+    assert len(about(list(catcher.messages), "Léna")) == 2  # the cycle's mail and the sheet
     working = [m for m in outbox(app, case_id) if m.status == "queued"]
     assert {m.template for m in working} == {"case/follow_up_due", "liaison/sheet"}
     assert any(t.status == "pending" for t in timers_of(app, case_id))
@@ -230,7 +235,7 @@ def test_after_a_withdrawal_only_the_partners_stop_mails_ever_leave(
     refused = page.get(f"/l/{token}")
     assert refused.status_code == 410
     assert "Lien révoqué" in html.unescape(refused.text)
-    (request,) = [e for e in events(app, "person") if e.trigger == "consent_withdrawal"]
+    (request,) = [e for e in requests(app) if e.trigger == "consent_withdrawal"]
     assert request.data["sheets"] == sorted([acknowledged, queued_sheet, draft])
     assert (request.data["mails_cancelled"], request.data["links_revoked"]) == (2, len(links))
 
@@ -242,7 +247,7 @@ def test_after_a_withdrawal_only_the_partners_stop_mails_ever_leave(
         app.sweeper.drain(clock.now())
         DigestMaker(app).run(clock.now())
         MailSender(app).drain_sync()
-    after = catcher.messages[before:]
+    after = list(catcher.messages)[before:]
     stops = about(after, "Léna")
     assert sorted(m.recipients[0] for m in stops) == [
         "accueil@adlj.example",
@@ -332,7 +337,14 @@ def test_the_command_line_fires_it_and_the_history_says_so(app: App, db_url: str
         catch_exceptions=False,
     )
     assert run.exit_code == 0, run.output
-    assert f"Dossier {case_id} : Retrait du consentement — Consentement retiré." in run.output
+    assert (
+        f"Dossier {case_id} : Retrait du consentement — Veille jusqu'à la fin du contrat → "
+        "Consentement retiré."
+    ) in run.output
+    history = CliRunner().invoke(main, ["--database", db_url, "history", str(case_id)])
+    assert history.exit_code == 0, history.output
+    assert "Retrait du consentement" in history.output
+    assert "Date du retrait : 01/09/2026" in history.output
     with app.db.read() as conn:
         state = conn.execute(select(Case.state).where(Case.id == case_id)).scalar_one()
         recorded = conn.execute(
