@@ -30,7 +30,9 @@ from casework.notify.links import LinkRequest, LinkSigner
 from casework.notify.sender import MailSender
 from casework.web.links import LinkPages
 from tests.factories import add_case, add_contact, add_partner, add_sheet, add_user, events, row
+from tests.integration.test_staff_case_pages import post_action, signed_in, text_of
 from tests.report_cohort import COHORT, Person, add_cohort
+from tests.staff import staff_user
 
 PERSON, PARTNER, TIMER = (
     Actor.person("referente"),
@@ -352,3 +354,22 @@ def test_the_command_line_fires_it_and_the_history_says_so(app: App, db_url: str
         ).all()
     assert state == "consent_withdrawn"
     assert [r.trigger for r in recorded] == ["consent_withdrawal"]
+
+
+def test_the_case_page_offers_it_like_any_other_action(app: App) -> None:
+    staff_user(app, "claire")
+    case_id = add_case(app, referent="claire", state="follow_up", cycle=1)
+    client = signed_in(app, "claire")
+    page = client.get(f"/dossiers/{case_id}")
+    assert 'id="action-withdraw_consent"' in page.text
+    assert (
+        '<label for="action-withdraw_consent-withdrawn_on">Date du retrait *</label>' in page.text
+    )
+    sent = post_action(
+        client, case_id, page, "action-withdraw_consent", withdrawn_on="2026-09-01", reason=""
+    )
+    assert sent.status_code == 303, text_of(sent)
+    after = client.get(sent.headers["location"])
+    assert "Consentement retiré" in text_of(after)
+    assert 'id="action-' not in after.text  # a final state: nothing more to do
+    assert row(app, Case, case_id).state == "consent_withdrawn"
