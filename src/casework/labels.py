@@ -83,6 +83,7 @@ MAIL_STATUS = {
     "failed": "en échec",
     "bounced": "revenu en erreur",
     "undeliverable": "sans destinataire",
+    "cancelled": "annulé",
 }
 # Whom a mail goes to (`outbox.recipient_role`), before its addresses are known.
 MAIL_RECIPIENT = {

@@ -33,6 +33,7 @@ REFER = {
 }
 EXIT = {"exit_kind": "training"}
 REASSIGN = {"to": "SUCCESSOR", "reason": "congé"}
+WITHDRAW = {"withdrawn_on": "2026-09-01", "reason": "ne souhaite plus être suivi"}
 ASSESS = {"situation": "same_employer", "diploma": "pending", "satisfaction": 4}
 
 # (state, group, cycle, trigger, actor, data, expected state)
@@ -100,6 +101,13 @@ ALLOWED: list[tuple[str, str, int, str, Actor, dict[str, Any], str]] = [
     ("rupture", "test", 2, "reassign", PERSON, REASSIGN, "rupture"),
     ("reorientation", "test", 2, "reassign", PERSON, REASSIGN, "reorientation"),
     ("outcome_tracking", "control", 0, "reassign", PERSON, REASSIGN, "outcome_tracking"),
+    # Consent withdrawn, from every state the young person is followed in.
+    ("consented", "test", 0, "withdraw_consent", PERSON, WITHDRAW, "consent_withdrawn"),
+    ("follow_up", "test", 3, "withdraw_consent", PERSON, WITHDRAW, "consent_withdrawn"),
+    ("monitoring", "test", 6, "withdraw_consent", PERSON, WITHDRAW, "consent_withdrawn"),
+    ("end_assessment", "test", 6, "withdraw_consent", PERSON, WITHDRAW, "consent_withdrawn"),
+    ("rupture", "test", 2, "withdraw_consent", PERSON, WITHDRAW, "consent_withdrawn"),
+    ("reorientation", "test", 2, "withdraw_consent", PERSON, WITHDRAW, "consent_withdrawn"),
 ]
 
 
@@ -170,6 +178,7 @@ def test_allowed_transition(
         "rupture_recorded",
         "end_assessment",
         "closed",
+        "consent_withdrawn",
     ],
 )
 def test_every_other_trigger_is_refused(app: App, state: str) -> None:

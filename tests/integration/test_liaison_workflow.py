@@ -38,6 +38,12 @@ ALLOWED: list[tuple[str, str, Actor, dict[str, Any], str]] = [
     ("overdue", "give_feedback", PARTNER, FEEDBACK, "feedback_received"),
     ("overdue", "cancel", PERSON, {"reason": "autre partenaire"}, "cancelled"),
     ("feedback_received", "close", PERSON, {}, "closed"),
+    # The young person withdraws their agreement (alone, or with their consent to the case).
+    ("draft", "withdraw", PERSON, {}, "withdrawn"),
+    ("sent", "withdraw", PERSON, {"reason": "ne veut plus"}, "withdrawn"),
+    ("acknowledged", "withdraw", PERSON, {}, "withdrawn"),
+    ("overdue", "withdraw", PERSON, {}, "withdrawn"),
+    ("feedback_received", "withdraw", PERSON, {}, "withdrawn"),
 ]
 STATES = [
     "draft",
@@ -47,6 +53,7 @@ STATES = [
     "feedback_received",
     "closed",
     "cancelled",
+    "withdrawn",
 ]
 
 

@@ -146,6 +146,10 @@ def play_season(app: App, catcher: MailCatcher, clock: FixedClock) -> Season:
     Ingestor(app).ingest(alert, "test", recipients=("alerte@plateforme.example",))
     engine.fire_sheet(sheet, "give_feedback", Actor.partner(CONTACT), feedback="Reçue mardi.")
     add_sheet(app, partner_id=partner, case_id=cases["monitored"], state="overdue")
+    # Consent withdrawn: the partner of the open sheet is told to stop (and nothing else goes).
+    cases["withdrawn"] = add_case(app, state="follow_up", cycle=2, **person)
+    add_sheet(app, partner_id=partner, case_id=cases["withdrawn"], state="acknowledged")
+    engine.fire_case(cases["withdrawn"], "withdraw_consent", PERSON, withdrawn_on="2026-09-01")
     clock.set(clock.now().replace(hour=6) + timedelta(days=1))  # Wednesday, 08:00 in Paris
     DigestMaker(app).run(clock.now())
     with app.db.transaction() as conn:  # the staff pages' password reset
@@ -157,7 +161,7 @@ def play_season(app: App, catcher: MailCatcher, clock: FixedClock) -> Season:
             Throttle.from_settings(app.settings.web),
         )
     MailSender(app).drain_sync()
-    mails = catcher.wait_for(28)
+    mails = catcher.wait_for(29)
     return Season(list(mails), cases, sheet)
 
 
@@ -196,6 +200,7 @@ def test_every_mail_reads_as_french(season: Season) -> None:
     assert "attend toujours un accusé de réception" in every
     assert "Atelier Ébène, à partir du 01/09/2026, CFA de la CMA de la Mayenne." in every
     assert "- Fiche en retard (appeler le partenaire) : Anaïs ORAIN" in every
+    assert "est annulée : l'intéressé(e) a retiré son consentement" in every
 
 
 def links_in(season: Season) -> dict[str, str]:

@@ -28,7 +28,7 @@ def mail() -> None:
 @mail.command("status")
 @click.pass_obj
 def status(context: Context) -> None:
-    """Combien de courriels en attente, envoyés, en échec, non distribuables."""
+    """Combien de courriels en attente, envoyés, en échec, non distribuables, annulés."""
     app = context.app
     with app.db.read() as conn:
         counts = app.engine.outbox.counts(conn)
@@ -38,6 +38,7 @@ def status(context: Context) -> None:
         "failed": "en échec",
         "bounced": "revenus en erreur",
         "undeliverable": "sans destinataire",
+        "cancelled": "annulés",
     }
     click.echo(", ".join(f"{counts[k]} {label}" for k, label in labels.items()) + ".")
 

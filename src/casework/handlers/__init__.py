@@ -4,7 +4,7 @@ Importing this package registers every bundled guard and handler in `registry`; 
 YAML refers to them by function name.
 """
 
-from casework.handlers import assessment, case, liaison
+from casework.handlers import assessment, case, liaison, withdrawal
 from casework.handlers.registry import Registry, registry
 
-__all__ = ["Registry", "assessment", "case", "liaison", "registry"]
+__all__ = ["Registry", "assessment", "case", "liaison", "registry", "withdrawal"]

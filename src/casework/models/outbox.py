@@ -23,6 +23,7 @@ class MailStatus(enum.StrEnum):
     FAILED = "failed"  # refused for good (5xx) or out of attempts: the counsellor is told
     BOUNCED = "bounced"  # accepted, then returned by the recipient's server
     UNDELIVERABLE = "undeliverable"  # no address to send it to: nothing was sent
+    CANCELLED = "cancelled"  # never sent: the young person withdrew consent (privacy/withdrawal)
 
 
 _WAITING = text("status = 'queued'")

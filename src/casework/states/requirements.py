@@ -28,6 +28,7 @@ DECLARING_MODULES = (
     "casework.notify.render",
     "casework.demo.people",
     "casework.demo.story",
+    "casework.privacy.withdrawal",
 )
 
 
