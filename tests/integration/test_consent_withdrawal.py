@@ -373,3 +373,21 @@ def test_the_case_page_offers_it_like_any_other_action(app: App) -> None:
     assert "Consentement retiré" in text_of(after)
     assert 'id="action-' not in after.text  # a final state: nothing more to do
     assert row(app, Case, case_id).state == "consent_withdrawn"
+
+
+def test_a_mail_the_relay_took_as_consent_was_withdrawn_is_recorded_sent(app: App) -> None:
+    """The race the withdrawal cannot prevent (a sender handing the mail to the relay at that
+    very moment): the record must say the mail left, not that it was cancelled."""
+    from casework.notify.outbox import Outbox
+    from casework.privacy.withdrawal import cancel_queued_mails
+
+    case_id = add_case(app, state="consented", **NAME)
+    app.engine.fire_case(case_id, "start_follow_up", TIMER)
+    (mail,) = [m for m in outbox(app, case_id) if m.status == "queued"]
+    now = app.clock.now()
+    with app.db.transaction() as conn:  # the withdrawal's, while the relay takes the mail
+        assert cancel_queued_mails(conn, case_id, now) == 1
+    with app.db.transaction() as conn:  # the sender's, once the relay said yes
+        Outbox.mark_sent(conn, [mail.id], now)
+    (after,) = outbox(app, case_id)
+    assert (after.status, after.sent_at is not None) == ("sent", True)

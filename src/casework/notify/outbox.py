@@ -145,10 +145,14 @@ class Outbox:
 
     @staticmethod
     def mark_sent(conn: Connection, ids: Iterable[int], now: datetime) -> None:
-        """Sent: the body is dropped (see `_DONE`)."""
+        """Sent: the body is dropped (see `_DONE`). A mail cancelled while the relay was taking
+        it (consent withdrawn at that very moment) did leave: the record says so."""
         conn.execute(
             update(OUTBOX)
-            .where(OUTBOX.c.id.in_(list(ids)), OUTBOX.c.status == MailStatus.QUEUED)
+            .where(
+                OUTBOX.c.id.in_(list(ids)),
+                OUTBOX.c.status.in_([MailStatus.QUEUED, MailStatus.CANCELLED]),
+            )
             .values(status=MailStatus.SENT, sent_at=now, attempts=OUTBOX.c.attempts + 1, **_DONE)
         )
 
