@@ -254,6 +254,7 @@ def _register() -> None:
         partners,
         power,
         privacy,
+        privacy_purge,  # noqa: F401  (`privacy purge`, `privacy erase`)
         report,
         service,
         sheets,
