@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from click.testing import CliRunner
 from sqlalchemy import create_engine, delete, select, text, update
 from sqlalchemy.engine import make_url
@@ -22,9 +23,11 @@ from casework.actors import Actor
 from casework.app import App, build_app
 from casework.cli import main
 from casework.clock import FixedClock
+from casework.database import Database
 from casework.evaluation.export_files import export_cohort
 from casework.evaluation.model import Scope
 from casework.evaluation.report import build_report
+from casework.migrate import _foreign_keys_checked_at_the_end, alembic_config, upgrade
 from casework.models import Base
 from casework.models.tables import CASES, CONTRACTS, EVENTS, OUTBOX, PEOPLE, PERMITS
 from casework.privacy import anonymise
@@ -33,7 +36,7 @@ from casework.privacy.erasure import StillFollowed, erase
 from casework.privacy.purge import count_due, purge
 from casework.privacy.requests import PERSON as PERSON_ENTITY
 from casework.privacy.retention import ANONYMOUS_NAME, policy
-from casework.settings import PrivacySettings, Settings
+from casework.settings import DatabaseSettings, PrivacySettings, Settings
 from tests import factories
 from tests.factories import add_case, add_user
 from tests.integration.test_evaluation_export import KEY
@@ -395,3 +398,29 @@ def test_an_anonymised_case_still_shows(purging: App, clock: FixedClock) -> None
     assert result.exit_code == 0, result.output
     assert "PERSONNE ANONYMISÉE" in result.output
     assert "Né(e) en 2001" in result.output
+
+
+def test_the_migration_goes_down_and_up_again(purging: App, clock: FixedClock, db_url: str) -> None:
+    """Down to 0019: an anonymised person gets the 1st of January of their year back as a birth
+    date (required again), the triggers are the old ones; up again: as before."""
+    world = a_world(purging, clock)
+    purge(purging, clock.now(), apply=True)
+    purging.close()
+    db = Database(DatabaseSettings(url=db_url))
+    try:
+        config = alembic_config(db)
+        with db.engine.connect() as conn, _foreign_keys_checked_at_the_end(conn), conn.begin():
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0019")
+        with db.engine.begin() as conn:
+            born = conn.execute(
+                text("SELECT birth_date FROM beneficiaries WHERE id = :id"), {"id": world["lea"]}
+            ).scalar()
+            assert str(born) == "2001-01-01"
+        with pytest.raises(Exception, match="append-only"), db.engine.begin() as conn:
+            conn.execute(text("UPDATE events SET data = '{}'"))
+        upgrade(db)
+        with pytest.raises(Exception, match="append-only"), db.engine.begin() as conn:
+            conn.execute(text("UPDATE events SET data = '{}'"))
+    finally:
+        db.engine.dispose()
