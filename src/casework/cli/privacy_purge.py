@@ -12,14 +12,16 @@ from casework.text_limits import french_number
 
 @privacy.command("purge")
 @click.option(
-    "--dry-run/--apply",
-    "dry_run",
+    "--dry-run",
+    "mode",
+    flag_value="dry-run",
     default=True,
-    help="Compter seulement ce qui est à purger (par défaut), ou le purger.",
+    help="Compter seulement ce qui est à purger, sans rien modifier (par défaut).",
 )
+@click.option("--apply", "mode", flag_value="apply", help="Purger ce qui est dû.")
 @as_option("Qui lance la purge (inscrit au journal avec --apply)")
 @click.pass_obj
-def purge_command(context: Context, dry_run: bool, login: str | None) -> None:
+def purge_command(context: Context, mode: str, login: str | None) -> None:
     """Applique les durées de conservation ([privacy]) : anonymise ou supprime ce qui a
     atteint la sienne, catégorie par catégorie.
 
@@ -37,7 +39,7 @@ def purge_command(context: Context, dry_run: bool, login: str | None) -> None:
 
     app = context.app
     now = app.clock.now()
-    if dry_run:
+    if mode != "apply":
         report = count_due(app, now)
     else:
         actor = acting_person(app, login)
