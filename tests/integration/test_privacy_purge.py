@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -29,13 +30,14 @@ from casework.evaluation.model import Scope
 from casework.evaluation.report import build_report
 from casework.migrate import _foreign_keys_checked_at_the_end, alembic_config, upgrade
 from casework.models import Base
-from casework.models.tables import CASES, CONTRACTS, EVENTS, OUTBOX, PEOPLE, PERMITS
+from casework.models.tables import CASES, CONTRACTS, EVENTS, OUTBOX, PEOPLE, PERMITS, PURGE_RUNS
 from casework.privacy import anonymise
 from casework.privacy.daily import run_daily
 from casework.privacy.erasure import StillFollowed, erase
 from casework.privacy.purge import count_due, purge
 from casework.privacy.requests import PERSON as PERSON_ENTITY
 from casework.privacy.retention import ANONYMOUS_NAME, policy
+from casework.service.lifecycle import Service
 from casework.settings import DatabaseSettings, PrivacySettings, Settings
 from tests import factories
 from tests.factories import add_case, add_user
@@ -424,3 +426,26 @@ def test_the_migration_goes_down_and_up_again(purging: App, clock: FixedClock, d
             conn.execute(text("UPDATE events SET data = '{}'"))
     finally:
         db.engine.dispose()
+
+
+def test_the_service_purges_once_a_day_and_logs_no_name(
+    purging: App, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    world = a_world(purging, clock)
+    first, second = Service(purging), Service(purging)  # two processes, one database
+    with caplog.at_level(logging.INFO, logger="casework.privacy"):
+        first.privacy_tick()
+        second.privacy_tick()
+    with purging.db.read() as conn:
+        anonymised = conn.execute(
+            select(PEOPLE.c.anonymised_at).where(PEOPLE.c.id == world["lea"])
+        ).scalar()
+        runs = conn.execute(select(PURGE_RUNS.c.day, PURGE_RUNS.c.finished_at)).all()
+        purges = conn.execute(select(EVENTS.c.id).where(EVENTS.c.entity == "privacy")).all()
+    assert anonymised is not None
+    assert len(runs) == 1
+    assert runs[0].finished_at is not None
+    assert len(purges) == 1  # the second process found the day taken
+    logged = caplog.text
+    assert "identity" in logged
+    assert not [s for s in (*LEA.all(), *NOE.all()) if s in logged]

@@ -46,7 +46,14 @@ def run_daily(app: App, should_stop: Callable[[], bool] = lambda: False) -> Purg
     day = to_local(now).date()
     if not claim(app, day, now):
         return None
-    report = purge(app, now, apply=True, actor=Actor.system("purge"), should_stop=should_stop)
+    report = purge(
+        app,
+        now,
+        apply=True,
+        actor=Actor.system("purge"),
+        should_stop=should_stop,
+        record_empty=False,
+    )
     counts = report.by_category()
     with app.db.transaction() as conn:
         conn.execute(

@@ -172,10 +172,12 @@ def purge(
     progress: Callable[[int], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     chunk: int = CHUNK,
+    record_empty: bool = True,
 ) -> PurgeReport:
     """Count what is due (`apply` False), or do it chunk by chunk and record one audit event
     (entity "privacy") with the counts. `progress` gets each chunk's size; `should_stop` is
-    asked between chunks (the service stopping): a stopped run records what it did."""
+    asked between chunks (the service stopping): a stopped run records what it did.
+    `record_empty` False: no event for a run that did nothing (the daily one)."""
     if not apply:
         return count_due(app, now)
     report = PurgeReport(applied=True)
@@ -195,6 +197,8 @@ def purge(
             after = ids[-1]
             if progress is not None:
                 progress(len(ids))
+    if not report.total and not record_empty:
+        return report  # the daily run that found nothing: its `purge_runs` row says so
     with app.db.transaction() as conn:
         record_event(
             conn, "privacy", 0, "purge", actor or Actor.system("purge"), now, report.by_category()
