@@ -37,6 +37,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from casework.models.beneficiary import age_on
 from casework.models.outbox import MailStatus
 from casework.models.tables import (
+    ACCESS_LOG,
     ALERTS,
     ASSESSMENTS,
     ATTACHMENTS,
@@ -52,6 +53,7 @@ from casework.models.tables import (
     PERMITS,
     PROPOSALS,
     RECORDS,
+    REJECTS,
     SHEETS,
 )
 from casework.privacy.retention import ANONYMOUS_NAME, ANONYMOUS_NUMBER, TEXT_REMOVED
@@ -64,13 +66,27 @@ FREE_TEXT_KEYS = frozenset(
 )
 
 
+# Text fields of the workflows that hold a staff login, kept in the audit trail.
+LOGINS = frozenset({"to"})
+
+# The tables whose due rows are deleted, not anonymised.
+DELETED = {
+    "intake_records": RECORDS,
+    "intake_rejects": REJECTS,
+    "match_proposals": PROPOSALS,
+    "access_log": ACCESS_LOG,
+}
+
+
 def free_text_keys(workflows: WorkflowSet) -> list[str]:
-    """Every key of an event's data that may hold free text: the workflows' `text` fields
-    (the referent's login of `reassign`'s `to` is a text field too: removed with the rest)."""
+    """Every key of an event's data that may hold free text: the workflows' `text` fields,
+    but those that hold a login (`reassign`'s `to`: who took the case over, not free text)."""
     found = set(FREE_TEXT_KEYS)
     for definition in workflows:
         for transition in definition.transitions:
-            found.update(f.name for f in transition.fields if f.type == "text")
+            found.update(
+                f.name for f in transition.fields if f.type == "text" and f.name not in LOGINS
+            )
     return sorted(found)
 
 
@@ -272,15 +288,7 @@ def purge_links(conn: Connection, ids: Sequence[int]) -> int:
 
 def delete_rows(conn: Connection, table: str, ids: Sequence[int]) -> int:
     """Rows nothing refers to (imported rows, rejects, proposals, the access log)."""
-    from casework.models.tables import ACCESS_LOG, REJECTS
-
-    tables = {
-        "intake_records": RECORDS,
-        "intake_rejects": REJECTS,
-        "match_proposals": PROPOSALS,
-        "access_log": ACCESS_LOG,
-    }
-    target = tables[table]
+    target = DELETED[table]
     if not ids:
         return 0
     return int(conn.execute(delete(target).where(target.c.id.in_(list(ids)))).rowcount)
