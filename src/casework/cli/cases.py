@@ -236,12 +236,13 @@ def show(context: Context, case_id: int, reader_login: str | None) -> None:
     machine = app.workflows.machine(c.workflow_name, c.workflow_version)
     sheets = app.workflows.latest("liaison").definition
     now = app.clock.now()
-    age = age_on(b.birth_date, to_local(now).date())
     click.echo(f"Dossier {c.id} — {b.first_names} {b.birth_name.upper()}")
-    click.echo(
-        f"  Né(e) le {_d(b.birth_date)} ({age} ans{', mineur(e)' if age < 18 else ''}), "
-        f"tél. {b.phone or '—'}, courriel {b.email or '—'}"
-    )
+    if b.birth_date is None:  # anonymised (`casework.privacy`): the year only
+        born = f"Né(e) en {b.birth_year or '—'} (données anonymisées)"
+    else:
+        age = age_on(b.birth_date, to_local(now).date())
+        born = f"Né(e) le {_d(b.birth_date)} ({age} ans{', mineur(e)' if age < 18 else ''})"
+    click.echo(f"  {born}, tél. {b.phone or '—'}, courriel {b.email or '—'}")
     if b.guardian_name:
         click.echo(f"  Représentant légal : {b.guardian_name}, tél. {b.guardian_phone or '—'}")
     address = " ".join(p for p in (b.postcode, b.commune) if p)

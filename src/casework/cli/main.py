@@ -272,7 +272,9 @@ def _register() -> None:
         power,
         privacy,
         privacy_access,
+        privacy_purge,  # noqa: F401  (`privacy purge`, `privacy erase`)
         privacy_register,  # noqa: F401  (`privacy register`, on the `privacy` group)
+        privacy_rights,  # noqa: F401  (`privacy export`, `privacy rectify`)
         report,
         service,
         sheets,
@@ -302,7 +304,6 @@ def _register() -> None:
     main.add_command(privacy.privacy)
     for command in (service.serve, service.status, service.timers, service.simulate):
         main.add_command(command)
-    from casework.cli import privacy_rights  # noqa: F401  (`privacy export`, `privacy rectify`)
 
 
 _register()

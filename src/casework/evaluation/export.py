@@ -243,7 +243,7 @@ class CohortExport:
             case.start_date.year,
             GROUP.get(case.group, case.group),
             definition.label if definition is not None else case.workflow_name,
-            age_on(case.birth_date, case.start_date) if case.birth_date else None,
+            age_on(case.birth_date, case.start_date) if case.birth_date else case.age_at_start,
             case.sex,
             case.diploma_level,
             case.training_year,
@@ -321,6 +321,7 @@ def _page(cohort: int, after: int) -> Any:
             CONTRACTS.c.planned_end_date,
             CONTRACTS.c.rupture_date,
             CONTRACTS.c.rupture_initiative,
+            CONTRACTS.c.age_at_start,
         )
         .join(CONTRACTS, CONTRACTS.c.id == CASES.c.contract_id)
         .join(PEOPLE, PEOPLE.c.id == CASES.c.beneficiary_id)

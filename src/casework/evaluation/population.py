@@ -115,8 +115,11 @@ class Population:
             def number(day: ColumnElement[date]) -> ColumnElement[int]:
                 return cast(func.replace(day, "-", ""), Integer)
 
-            return ((number(start) - number(birth)) // 10000).label("age")
-        return cast(func.date_part("year", func.age(start, birth)), Integer).label("age")
+            computed = (number(start) - number(birth)) // 10000
+        else:
+            computed = cast(func.date_part("year", func.age(start, birth)), Integer)
+        # An anonymised person has no birth date: the age written on the contract then.
+        return func.coalesce(computed, CONTRACTS.c.age_at_start).label("age")
 
     def days(self, end: ColumnElement[date], start: ColumnElement[date]) -> ColumnElement[int]:
         """Days from `start` to `end` (dates)."""

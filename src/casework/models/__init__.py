@@ -41,6 +41,7 @@ from casework.models.liaison import LiaisonSheet
 from casework.models.link import ActionLink
 from casework.models.outbox import MailStatus, OutboxMail
 from casework.models.partner import Partner, PartnerContact
+from casework.models.privacy import EventRedactionPermit, PurgeRun
 from casework.models.timer import Timer, TimerStatus
 from casework.models.user import Role, User
 
@@ -63,6 +64,7 @@ __all__ = [
     "Digest",
     "DiplomaOutcome",
     "Event",
+    "EventRedactionPermit",
     "ExitKind",
     "Group",
     "InboundAttachment",
@@ -83,6 +85,7 @@ __all__ = [
     "Partner",
     "PartnerContact",
     "PartnerKind",
+    "PurgeRun",
     "Role",
     "RuptureInitiative",
     "ServiceHeartbeat",

@@ -31,7 +31,9 @@ class Beneficiary(Base):
     name_key: Mapped[str | None] = mapped_column(String(120), index=True, default=_birth_name_key)
     # All first names, in civil-status order, space separated ("Marie Louise Anne").
     first_names: Mapped[str] = mapped_column(String(200))
-    birth_date: Mapped[date] = mapped_column(Date)
+    # None once anonymised (`casework.privacy.anonymise`): only `birth_year` stays.
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    birth_year: Mapped[int | None] = mapped_column(Integer)
     # None: unknown (a file that does not give it); never guessed from a first name.
     sex: Mapped[Sex | None] = mapped_column(str_enum(Sex, "sex"))
     phone: Mapped[str | None] = mapped_column(String(32))
@@ -51,8 +53,12 @@ class Beneficiary(Base):
     guardian_email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When names, birth date, contact details and identifiers were removed (retention reached,
+    # or erasure on request); the coded values the evaluation counts stay.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def age_on(self, day: date) -> int:
+        assert self.birth_date is not None, "an anonymised person has no birth date"
         return age_on(self.birth_date, day)
 
     def is_minor(self, day: date) -> bool:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from casework.models.base import AssignmentMethod, Base, ExitKind, Group, str_enum
+from casework.models.base import AssignmentMethod, Base, ExitKind, Group, UTCDateTime, str_enum
 from casework.models.workflow_entity import WorkflowEntity
 
 # Cases that ended after a rupture (`exit_kind` is written then, in a final state).
@@ -40,3 +42,7 @@ class Case(WorkflowEntity, Base):
     exit_kind: Mapped[ExitKind | None] = mapped_column(str_enum(ExitKind, "exit_kind"))
     # The counsellor in charge (a login); mail goes to them.
     referent: Mapped[str | None] = mapped_column(String(120))
+    # When the retention purge removed the case's free text, then emptied its events' data
+    # (`casework.privacy.retention`): each done once.
+    notes_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    audit_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -56,5 +56,8 @@ class Contract(Base):
     rupture_initiative: Mapped[RuptureInitiative | None] = mapped_column(
         str_enum(RuptureInitiative, "rupture_initiative")
     )
+    # Completed years at `start_date`, written when the birth date is removed (anonymised):
+    # the report and the export count the same ages after a purge as before.
+    age_at_start: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -73,6 +73,8 @@ class InboundMail(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     # The event the answer made (the sheet's version after it).
     event_version: Mapped[int | None] = mapped_column(Integer)
+    # When the retention purge emptied it (raw, text, sender, subject; attachments deleted).
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class InboundAttachment(Base):

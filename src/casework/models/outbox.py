@@ -93,3 +93,5 @@ class OutboxMail(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the retention purge emptied it (recipients, context, subject, message, error).
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

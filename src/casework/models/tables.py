@@ -36,6 +36,7 @@ from casework.models.liaison import LiaisonSheet
 from casework.models.link import ActionLink
 from casework.models.outbox import OutboxMail
 from casework.models.partner import Partner, PartnerContact
+from casework.models.privacy import EventRedactionPermit, PurgeRun
 from casework.models.timer import Timer
 from casework.models.user import User
 
@@ -59,7 +60,9 @@ LOGIN_FAILURES = cast(Table, LoginFailure.__table__)
 OUTBOX = cast(Table, OutboxMail.__table__)
 PARTNERS = cast(Table, Partner.__table__)
 PEOPLE = cast(Table, Beneficiary.__table__)
+PERMITS = cast(Table, EventRedactionPermit.__table__)
 PROPOSALS = cast(Table, MatchProposal.__table__)
+PURGE_RUNS = cast(Table, PurgeRun.__table__)
 RECORDS = cast(Table, IntakeRecord.__table__)
 REJECTS = cast(Table, IntakeReject.__table__)
 SESSIONS = cast(Table, StaffSession.__table__)  # the staff pages'

@@ -369,10 +369,12 @@ class Renderer:
         machine = self.workflows.machine(case.workflow_name, case.workflow_version)
         first_name = case.first_names.split()[0] if case.first_names.split() else ""
         referent = preloaded.users.get(case.referent) if case.referent else None
-        age = age_on(case.birth_date, to_local(now).date())
+        # None once anonymised (no mail is queued about an erased person; an old one is not
+        # rendered with a made-up age).
+        age = age_on(case.birth_date, to_local(now).date()) if case.birth_date else None
         return dict(
             age=age,
-            minor=age < MAJORITY_AGE,
+            minor=age is not None and age < MAJORITY_AGE,
             cohort=case.cohort,
             state_since=paris_date(case.state_since),
             # Since when what this mail chases was awaited (a reminder says so).

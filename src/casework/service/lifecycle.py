@@ -27,7 +27,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -35,7 +35,7 @@ from sqlalchemy import insert, select, update
 
 from casework.accounts.sessions import SessionRules, purge_sessions
 from casework.app import App
-from casework.clock import Clock, SystemClock
+from casework.clock import Clock, SystemClock, to_local
 from casework.errors import describe_error
 from casework.models.tables import HEARTBEATS
 from casework.service.composition import compose
@@ -45,6 +45,9 @@ log = logging.getLogger("casework.service")
 HEARTBEAT_SECONDS = 5.0
 # Ended staff sessions are deleted by the beat this often (seconds).
 PURGE_EVERY = 3600.0
+# How often the service looks whether today's privacy purge is to run (`privacy.daily`): a
+# job of its own, as a purge may take minutes and the beat must keep the heartbeat going.
+PRIVACY_EVERY = 300.0
 # `casework status` calls a process whose heartbeat is older than this stopped (it was killed,
 # or its machine went down: a process that stops cleanly says so itself).
 STALE_AFTER = timedelta(seconds=60)
@@ -67,6 +70,7 @@ class Service:
         self.stopping = threading.Event()
         self.heartbeat_id: int | None = None
         self.purged_at: float | None = None  # monotonic time of the last purge of sessions
+        self.privacy_day: date | None = None  # the casework day this process last saw purged
         self.last_sweep_at: datetime | None = None  # on the casework clock
         self.last_success: float | None = None  # real time, for staleness
         self.last_report = SweepReport()
@@ -98,6 +102,7 @@ class Service:
             ).scalar_one()
         self._every(HEARTBEAT_SECONDS, self.beat, "beat")
         self._every(self.interval, self.tick, "sweep")
+        self._every(PRIVACY_EVERY, self.privacy_tick, "privacy")
         if self.mail is not None:
             self._every(self.app.settings.mail.send_interval_seconds, self.mail_tick, "mail")
         self.scheduler.start()
@@ -209,6 +214,20 @@ class Service:
                 self.refresh_counts()
         except Exception as error:
             log.error("counting for /health failed: %s", describe_error(error))
+
+    def privacy_tick(self) -> None:
+        """Today's retention purge, once a day across every process (`privacy.daily`)."""
+        from casework.privacy.daily import run_daily
+
+        day = to_local(self.app.clock.now()).date()
+        if self.stopping.is_set() or day == self.privacy_day:
+            return
+        try:
+            run_daily(self.app, self.stopping.is_set)
+        except Exception as error:
+            # The chunks done stay done; the rest is still due at the next day's run.
+            log.error("privacy purge failed: %s", describe_error(error))
+        self.privacy_day = day
 
     def purge_sessions(self) -> None:
         """Delete the staff sessions that can never work again (`accounts.sessions`); several

@@ -87,12 +87,16 @@ def read_case(app: App, conn: Connection, case_id: int) -> CaseView:
     c, b, k = detail.case, detail.beneficiary, detail.contract
     definition = app.workflows.definition(c.workflow_name, c.workflow_version)
     today = to_local(app.clock.now()).date()
-    age = age_on(b.birth_date, today)
+    if b.birth_date is None:  # anonymised (`casework.privacy`): the year only
+        born = f"en {b.birth_year or 'année inconnue'} (données anonymisées)"
+    else:
+        age = age_on(b.birth_date, today)
+        born = f"{paris_date(b.birth_date)} ({age} ans{', mineur(e)' if age < 18 else ''})"
     place = " ".join(p for p in (b.postcode, b.commune) if p)
     identity = [
         ("Nom", display_name(b.first_names, b.birth_name)),
         ("Prénoms", b.first_names),
-        ("Né(e) le", f"{paris_date(b.birth_date)} ({age} ans{', mineur(e)' if age < 18 else ''})"),
+        ("Naissance", born),
         ("Téléphone", b.phone or "non renseigné"),
         ("Courriel", b.email or "non renseigné"),
         ("Adresse", ", ".join(p for p in (b.address_line, place) if p) or "non renseignée"),
