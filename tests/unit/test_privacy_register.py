@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from casework.cli.main import main
 from casework.french import faults
-from casework.privacy.categories import CATEGORIES, duration_fr
+from casework.privacy.register import duration_fr
+from casework.privacy.retention import CATEGORIES
 from casework.settings import load_settings
 
 FILLED = """
@@ -32,7 +33,7 @@ pseudonym_key = "une-clé-de-pseudonymisation-assez-longue-pour-être-acceptée"
 def test_every_category_has_its_setting() -> None:
     settings = load_settings(environ={})
     for category in CATEGORIES:
-        assert category.months(settings.privacy) > 0, category.key
+        assert category.months(settings.privacy) > 0, category.code
 
 
 def test_durations_read_in_french() -> None:
@@ -55,7 +56,7 @@ def test_the_register_is_written_from_the_settings(tmp_path: Path) -> None:
     assert "Mission Locale de la Mayenne" in text
     assert "dpo@ml53.example" in text
     assert "Mission d'intérêt public" in text
-    assert "| Identité et coordonnées |" in text
+    assert "| Identité et coordonnées de la personne suivie" in text
     assert "| 18 mois |" in text
     assert "| 48 mois (4 ans) |" in text
     assert "chiffrés jusqu'au relais (STARTTLS)" in text

@@ -43,7 +43,7 @@ def register(context: Context, out: Path | None) -> None:
     if to_fill:
         click.echo(
             f"{len(to_fill)} point{'s' if len(to_fill) > 1 else ''} à compléter ou à revoir "
-            "(en fin de fiche).",
+            "(section « Points à compléter ou à revoir »).",
             err=True,
         )
 

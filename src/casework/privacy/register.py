@@ -18,8 +18,18 @@ from sqlalchemy.engine import make_url
 
 from casework.clock import PARIS
 from casework.evaluation.format import long_date
-from casework.privacy.categories import CATEGORIES, duration_fr
+from casework.privacy.retention import CATEGORIES, policy
 from casework.settings import Settings
+
+
+def duration_fr(months: int) -> str:
+    """36 → « 36 mois (3 ans) »; 18 → « 18 mois »; 0 → « aucune conservation »."""
+    if months <= 0:
+        return "aucune conservation"
+    if months % 12 == 0:
+        years = months // 12
+        return f"{months} mois ({years} an{'s' if years > 1 else ''})"
+    return f"{months} mois"
 
 
 def _to_fill(key: str) -> str:
@@ -53,7 +63,8 @@ def measures(settings: Settings) -> list[str]:
         "évaluateur ne voit aucun nom.",
         "Liens d'action des courriels signés, utilisables une seule fois, valables "
         f"{mail.link_max_age_days} jours au plus, révocables.",
-        "Journal d'audit en ajout seul (la base refuse toute modification) ; journal des "
+        "Journal d'audit en ajout seul (la base refuse toute modification, hormis l'effacement "
+        "des textes par la purge) ; journal des "
         "consultations : chaque lecture d'un dossier, par les pages ou la ligne de commande, "
         "dit qui, quoi, quand.",
         "Export pour les évaluateurs pseudonymisé (HMAC-SHA256 avec une clé gardée hors de la "
@@ -128,7 +139,16 @@ def render_register(settings: Settings, now: datetime, source: str) -> str:
         smtp_host=settings.mail.smtp_host,
         measures=measures(settings),
         warnings=warnings(settings),
+        policy=[
+            (label, _codes(table), "ligne entière" if columns == "*" else _codes(columns), action)
+            for label, table, columns, action, _counted_from in policy()
+        ],
     )
+
+
+def _codes(names: str) -> str:
+    """ "a, b" → "`a`, `b`": tables and columns as the code names them, in the annex."""
+    return ", ".join(f"`{name}`" for name in names.split(", "))
 
 
 def _database(url: str) -> str:

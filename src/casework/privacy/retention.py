@@ -57,9 +57,14 @@ ANONYMOUS_NUMBER = "anonymise-"
 
 @dataclass(frozen=True)
 class Category:
+    """A category of personal data, as the purge counts it and the record of processing and
+    `casework privacy purge` name it (French texts)."""
+
     code: str  # the settings' prefix: `identity` for `identity_months`
-    label: str  # in French
-    counted_from: str  # in French
+    label: str
+    holds: str  # what it is, in the words of the people concerned
+    counted_from: str
+    at_the_end: str  # what the purge does then, in a sentence (`POLICY` says it column by column)
 
     def months(self, settings: PrivacySettings) -> int:
         return int(getattr(settings, f"{self.code}_months"))
@@ -68,28 +73,59 @@ class Category:
 IDENTITY = Category(
     "identity",
     "Identité et coordonnées de la personne suivie et de son représentant légal",
+    "nom, prénoms, date de naissance, téléphone, adresse électronique et postale, "
+    "identifiants (numéro de contrat, identifiant Mission Locale), employeur",
     "la fin du dernier dossier de la personne (tous ses dossiers terminés)",
+    "anonymisées : les noms sont remplacés, la date de naissance réduite à l'année (l'âge au "
+    "début de chaque contrat est gardé), les coordonnées et identifiants effacés ; le "
+    "département reste",
 )
 NOTES = Category(
     "notes",
     "Textes libres du suivi (notes, commentaires, descriptions, retours, motifs)",
+    "notes d'entretien, commentaires des bilans, description des besoins et retours des "
+    "partenaires dans les fiches de liaison, motifs de rupture, textes saisis dans l'historique",
     "la fin du dossier",
+    "effacés ; les codes (difficultés repérées, besoins, situations) restent attachés au "
+    "dossier pour l'évaluation",
 )
 INBOUND_MAIL = Category(
-    "inbound", "Courriels reçus et leurs pièces jointes", "la réception du courriel"
+    "inbound",
+    "Courriels reçus et leurs pièces jointes",
+    "message brut, texte extrait, pièces jointes, expéditeur et objet",
+    "la réception du courriel",
+    "vidés ; restent la date de réception, la nature du courriel et ce qu'il a enregistré",
 )
 OUTBOX_MAIL = Category(
     "outbox",
     "Courriels envoyés (destinataires, objet, contenu) et liens d'action",
+    "destinataires, objet, contenu et valeurs ayant servi à l'écrire ; destinataire de chaque "
+    "lien d'action",
     "l'envoi du courriel (ou, s'il n'est jamais parti, sa création) ; l'expiration du lien",
+    "vidés ; restent le modèle utilisé, les dates et l'état de l'envoi",
 )
 INTAKE = Category(
     "intake",
     "Lignes des fichiers importés (CMA, Mission Locale), lignes rejetées, rapprochements proposés",
+    "lignes des fichiers de la chambre de métiers et de la Mission Locale, lignes écartées, "
+    "paires proposées au rapprochement",
     "l'import du fichier",
+    "supprimées ; restent le nom du fichier, sa date, ses comptes et les décisions prises",
 )
-AUDIT = Category("audit", "Détail des événements du journal d'un dossier", "la fin du dossier")
-ACCESS = Category("access_log", "Journal des consultations des dossiers", "chaque consultation")
+AUDIT = Category(
+    "audit",
+    "Détail des événements du journal d'un dossier",
+    "valeurs saisies à chaque étape du dossier",
+    "la fin du dossier",
+    "vidé ; l'événement, ses états, sa date et son auteur restent (l'évaluation les compte)",
+)
+ACCESS = Category(
+    "access_log",
+    "Journal des consultations des dossiers",
+    "qui a consulté quel dossier, quand et d'où",
+    "chaque consultation",
+    "supprimé",
+)
 CATEGORIES = (IDENTITY, NOTES, INBOUND_MAIL, OUTBOX_MAIL, INTAKE, AUDIT, ACCESS)
 
 
