@@ -27,20 +27,31 @@ from starlette.testclient import TestClient
 from casework.app import App, build_app
 from casework.cli import main
 from casework.demo.mailcatcher import free_port
-from casework.models import Case, OutboxMail, User
+from casework.models import Beneficiary, Case, OutboxMail, User
 from casework.settings import load_settings
 from casework.web.links import LinkPages
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def season_block() -> list[str]:
+def readme_blocks(heading: str) -> list[list[str]]:
+    """The lines of each ```sh block of the README's section `heading`."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text[text.index("## Running a season") :]
+    section = text[text.index(heading) :]
     section = section[: section.index("\n## ", 10)]
     blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
-    assert blocks[0].strip() == ".venv/bin/casework mail catcher"
-    return [line for line in blocks[1].splitlines() if line.strip()]
+    return [[line for line in block.splitlines() if line.strip()] for block in blocks]
+
+
+def season_block() -> list[str]:
+    blocks = readme_blocks("## Running a season")
+    assert blocks[0] == [".venv/bin/casework mail catcher"]
+    return blocks[1]
+
+
+def personal_data_block() -> list[str]:
+    (block,) = readme_blocks("## Données personnelles")
+    return block
 
 
 @pytest.fixture
@@ -91,8 +102,18 @@ def test_running_a_season_as_the_readme_says(
         monkeypatch.delenv(variable, raising=False)
     env = {"CASEWORK_MAIL_SMTP_PORT": str(smtp)}  # the catcher's port (8025 in the README)
     done: list[str] = []  # the steps run so far, as "command subcommand"
-    for line in season_block():
-        command = line.split("  #")[0].strip()
+    run_as_written(season_block(), env, done, pages)
+    assert done[-1] == "status"
+    # "Données personnelles": the same folder, after the season.
+    run_as_written(personal_data_block(), env, done, pages)
+    assert done[-1] == "privacy purge"
+
+
+def run_as_written(lines: list[str], env: dict[str, str], done: list[str], pages: int) -> None:
+    """Each line as the shell would run it, in order; "refused" in its comment: must fail."""
+    for line in lines:
+        command, _, comment = line.partition("  #")
+        command = command.strip()
         if command.startswith("export "):
             key, _, value = command[len("export ") :].partition("=")
             if value.startswith("$("):  # run as the shell would
@@ -104,10 +125,10 @@ def test_running_a_season_as_the_readme_says(
         words = shlex.split(command)
         assert words[0] == "casework", line
         result = CliRunner().invoke(main, words[1:], env=env)
-        assert result.exit_code == 0, f"{line}\n{result.output}"
+        expected = 1 if "refused" in comment else 0
+        assert result.exit_code == expected, f"{line}\n{result.output}"
         check(words[1:], result.output, done, env, pages)
         done.append(" ".join(words[1:3]))
-    assert done[-1] == "status"
 
 
 def check(args: list[str], output: str, done: list[str], env: dict[str, str], pages: int) -> None:
@@ -132,6 +153,8 @@ def check(args: list[str], output: str, done: list[str], env: dict[str, str], pa
         departed_links_stop_working(env, pages)
     elif step.startswith("simulate"):
         later_mail_goes_to_the_new_referent(env)
+    elif step.startswith("privacy") or "withdraw_consent" in args or "privacy erase" in done:
+        personal_data_as_promised(args, output, env)
 
 
 @contextmanager
@@ -181,3 +204,40 @@ def later_mail_goes_to_the_new_referent(env: dict[str, str]) -> None:
         ).all()
     assert reminders
     assert {tuple(r.recipients or ()) for r in reminders} == {("sophie@ml.example",)}
+
+
+def personal_data_as_promised(args: list[str], output: str, env: dict[str, str]) -> None:
+    """What "Données personnelles" says each step does, for case 4's young person."""
+    step = " ".join(args[:2])
+    if step == "privacy register":
+        assert "Registre des activités de traitement" in Path("registre.md").read_text("utf-8")
+    elif step == "privacy export":
+        (copy,) = Path("copie-dossier-4").glob("*.json")
+        assert '"cases"' in copy.read_text("utf-8")
+        assert list(Path("copie-dossier-4").glob("*.html"))
+    elif "withdraw_consent" in args:
+        with opened(env) as app, app.db.read() as conn:
+            state = conn.execute(select(Case.state).where(Case.id == 4)).scalar_one()
+        assert state == "consent_withdrawn"
+    elif step == "mail send":
+        with opened(env) as app, app.db.read() as conn:
+            stops = conn.execute(
+                select(OutboxMail.status).where(OutboxMail.template == "liaison/withdrawn")
+            ).all()
+        assert [s.status for s in stops] == ["sent"]  # sheet 1's partner, told to stop
+    elif step == "privacy erase" and "--case" in args and args[args.index("--case") + 1] == "4":
+        with opened(env) as app, app.db.read() as conn:
+            person = conn.execute(
+                select(Beneficiary)
+                .join(Case, Case.beneficiary_id == Beneficiary.id)
+                .where(Case.id == 4)
+            ).one()
+        assert person.anonymised_at is not None
+        assert person.phone is None
+    elif step == "privacy erase":
+        assert "suivi" in output  # why case 5's erasure is refused
+    elif step == "privacy access-log":
+        assert "casework privacy export" in output
+        assert "dossier n° 4" in output
+    elif step == "privacy purge":
+        assert "Identité" in output

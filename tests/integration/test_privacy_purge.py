@@ -291,7 +291,7 @@ def test_erasure_is_refused_while_a_case_is_followed_and_writes_nothing(
     before = snapshot(app)
     with pytest.raises(StillFollowed) as refused:
         erase(app, person, "Demande", Actor.person("referente"), clock.now())
-    assert "retirez d'abord le consentement" in refused.value.french()
+    assert "enregistrez d'abord l'action « " in refused.value.french()
     assert snapshot(app) == before
     result = CliRunner().invoke(
         main,
@@ -310,7 +310,7 @@ def test_erasure_is_refused_while_a_case_is_followed_and_writes_nothing(
         ],
     )
     assert result.exit_code == 1
-    assert "est encore suivi" in result.output
+    assert "est encore en cours" in result.output
     assert snapshot(app) == before
 
 

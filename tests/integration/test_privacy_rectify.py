@@ -44,8 +44,8 @@ def test_details_are_corrected_and_the_event_names_the_fields_only(app: App, db_
     )  # fmt: skip
     assert done.exit_code == 0, done.output
     assert (
-        f"Personne n° {before.id} : champs corrigés : nom, date_naissance, telephone, courriel, "
-        "code_postal, commune, responsable_nom." in done.output
+        f"Personne n° {before.id} : correction enregistrée (nom de naissance, date de naissance, "
+        "téléphone, courriel, code postal, commune, nom du représentant légal)." in done.output
     )
     after = person_of(app)
     assert (after.phone, after.email) == ("06 12 34 56 78", "lea.nouvelle@example.org")

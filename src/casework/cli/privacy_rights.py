@@ -191,7 +191,7 @@ def rectify_command(
       casework privacy rectify 12 --set telephone="06 12 34 56 78" --reason "appel du jeune"
       casework privacy rectify --case 31 --set code_postal=53000 --reason "déménagement"
     """
-    from casework.privacy.rectification import checked, rectify
+    from casework.privacy.rectification import FIELDS, checked, rectify
 
     app = context.app
     values = {}
@@ -212,6 +212,5 @@ def rectify_command(
     if not changed:
         click.echo(f"Personne n° {person} : ces valeurs sont déjà les siennes, rien n'est changé.")
         return
-    fields = ", ".join(changed)
-    s = "s" if len(changed) > 1 else ""
-    click.echo(f"Personne n° {person} : champ{s} corrigé{s} : {fields}.")
+    fields = ", ".join(FIELDS[name].label for name in changed)  # « corrigé » would need a gender
+    click.echo(f"Personne n° {person} : correction enregistrée ({fields}).")

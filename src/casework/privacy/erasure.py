@@ -27,6 +27,7 @@ from casework.models.tables import CASES, CONTRACTS, LINKS, PEOPLE, REJECTS
 from casework.names import fold
 from casework.privacy import anonymise
 from casework.privacy.requests import Request, record_request
+from casework.states.definition import WorkflowDef
 from casework.steering import NOT_FOLLOWED
 
 # A state C's consent withdrawal leads to: follow-up stopped, case kept for statistics.
@@ -40,15 +41,14 @@ KEPT = (
 
 
 class StillFollowed(CaseworkError):
-    def __init__(self, case_id: int, state: str):
-        self.case_id, self.state = case_id, state
+    def __init__(self, case_id: int, state: str, way_out: str):
+        self.case_id, self.state, self.way_out = case_id, state, way_out
         super().__init__(f"case {case_id} is still followed ({state})")
 
     def french(self) -> str:
         return (
-            f"Le dossier n° {self.case_id} est encore suivi (état « {self.state} ») : "
-            "retirez d'abord le consentement de la personne (withdraw_consent), ou attendez "
-            "la fin du dossier. Rien n'a été effacé."
+            f"Le dossier n° {self.case_id} est encore en cours (état « {self.state} ») : "
+            f"{self.way_out}. Rien n'a été effacé."
         )
 
 
@@ -60,8 +60,9 @@ class Erasure:
     outbox: int
 
 
-def followed_case(app: App, conn: Connection, person_id: int) -> tuple[int, str] | None:
-    """One of the person's cases still followed (its number and state, in French), or None."""
+def followed_case(app: App, conn: Connection, person_id: int) -> tuple[int, str, str] | None:
+    """One of the person's cases still under way: its number, its state and what ends it now
+    (in French, by the labels of the actions its state offers), or None."""
     rows = conn.execute(
         select(CASES.c.id, CASES.c.workflow_name, CASES.c.workflow_version, CASES.c.state)
         .where(CASES.c.beneficiary_id == person_id)
@@ -74,8 +75,23 @@ def followed_case(app: App, conn: Connection, person_id: int) -> tuple[int, str]
             continue  # withdrawn; or a workflow no longer loaded: nothing follows it any more
         if state.final or set(NOT_FOLLOWED) & set(state.tags):
             continue
-        return row.id, state.label or row.state
+        return row.id, state.label or row.state, _way_out(definition, row.state)
     return None
+
+
+# The actions that end a case at the person's request, before and after consent.
+_ENDING = ("withdraw_consent", "decline")
+
+
+def _way_out(definition: WorkflowDef, state: str) -> str:
+    """What to do first, by the label of the action the state offers: « Retrait du
+    consentement » once consent was given, the refusal before."""
+    offered = [
+        t.label or t.trigger for t in definition.transitions_from(state) if t.trigger in _ENDING
+    ]
+    if offered:
+        return f"enregistrez d'abord l'action « {offered[0]} » sur ce dossier, puis recommencez"
+    return "attendez la fin du dossier"
 
 
 def _identifiers(conn: Connection, person_id: int) -> list[str]:
