@@ -1,8 +1,9 @@
 """The retention purge: every category's due rows (`retention`), done by chunks (`anonymise`).
 
 Planned for a million cases: each task pages through its due keys in key order, `CHUNK` at a
-time, and does each chunk set-based in one transaction (the keys read again inside it, so a
-chunk is done whole or not at all). Interrupted (a crash, a stop, an error), what was committed
+time, found by a read that takes no write lock, and does each chunk set-based in one short
+transaction (the keys checked again inside it, by key: a chunk is done whole or not at all, and
+only on rows still due). Interrupted (a crash, a stop, an error), what was committed
 is done for good and the rest is still due: a later run finishes the work, and the end state is
 the same as an uninterrupted run's. Idempotent: what is done is no longer due (markers,
 deletions), so a second run finds nothing.
@@ -185,15 +186,24 @@ def purge(
         key = (task.category.code, task.what)
         report.counts[key] = 0
         after: int | None = None
+        keys = task.due.selected_columns[0]
         while not should_stop():
-            with app.db.transaction() as conn:
+            # Finding the next chunk is a scan (nothing due is the usual day: a pass over the
+            # table): read without the write lock, which SQLite's one writer would otherwise
+            # hold for the whole scan while link clicks, pages and the sweep wait.
+            with app.db.read() as conn:
                 due = task.due.limit(chunk)
                 if after is not None:
-                    due = due.where(task.due.selected_columns[0] > after)
+                    due = due.where(keys > after)
                 ids = [int(i) for i in conn.execute(due).scalars()]
-                if not ids:
-                    break
-                report.counts[key] += task.apply(conn, ids)
+            if not ids:
+                break
+            # Doing it: the rows still due among those keys (found by key, cheap), re-checked
+            # under the lock: a person who got a new case since the read is no longer due.
+            with app.db.transaction() as conn:
+                still = [int(i) for i in conn.execute(task.due.where(keys.in_(ids))).scalars()]
+                if still:
+                    report.counts[key] += task.apply(conn, still)
             after = ids[-1]
             if progress is not None:
                 progress(len(ids))
