@@ -10,6 +10,7 @@ import logging
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -449,3 +450,35 @@ def test_the_service_purges_once_a_day_and_logs_no_name(
     logged = caplog.text
     assert "identity" in logged
     assert not [s for s in (*LEA.all(), *NOE.all()) if s in logged]
+
+
+def test_a_row_no_longer_due_when_its_chunk_is_done_is_left_alone(
+    purging: App, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The keys of a chunk are read without the write lock; a person whose case was reopened
+    between that read and the chunk's transaction (a new contract, a mistaken closure undone)
+    is no longer due when the chunk is done, and keeps their name and their notes."""
+    world = a_world(purging, clock)
+    read = purging.db.read
+    reads = itertools.count(1)
+
+    @contextmanager
+    def read_then_reopen() -> Iterator[Any]:
+        with read() as conn:
+            yield conn
+        if next(reads) == 1:  # the first chunk's keys are read, not yet done
+            with purging.db.transaction() as conn:
+                conn.execute(
+                    update(CASES).where(CASES.c.id == world["lea_case"]).values(state="follow_up")
+                )
+
+    monkeypatch.setattr(purging.db, "read", read_then_reopen)
+    done = purge(purging, clock.now(), apply=True)
+    with purging.db.read() as conn:
+        lea = conn.execute(select(PEOPLE).where(PEOPLE.c.id == world["lea"])).one()
+        noe = conn.execute(select(PEOPLE).where(PEOPLE.c.id == world["noe"])).one()
+        lea_case = conn.execute(select(CASES).where(CASES.c.id == world["lea_case"])).one()
+    assert (lea.birth_name, lea.anonymised_at) == (LEA.name, None)
+    assert lea_case.notes_purged_at is None
+    assert noe.anonymised_at is not None  # the rest of the chunk was done
+    assert done.counts[("identity", "personnes")] >= 1
