@@ -30,6 +30,16 @@ def upgrade(db: Database, revision: str = "head") -> None:
         check_foreign_keys(conn)
 
 
+def downgrade(db: Database, revision: str) -> None:
+    """Take the schema back to `revision` (tests and a rollback of an upgrade), with foreign
+    keys checked as `upgrade` checks them."""
+    config = alembic_config(db)
+    with db.engine.connect() as conn, _foreign_keys_checked_at_the_end(conn), conn.begin():
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+        check_foreign_keys(conn)
+
+
 @contextmanager
 def _foreign_keys_checked_at_the_end(conn: Connection) -> Iterator[None]:
     """SQLite alters a table by copying it, dropping the original and renaming the copy; with

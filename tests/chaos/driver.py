@@ -29,6 +29,7 @@ from casework.app import App, build_app
 from casework.clock import PARIS, FixedClock, to_local
 from casework.demo import cohort_start
 from casework.models import MailStatus, OutboxMail, Timer, TimerStatus
+from casework.privacy.retention import CATEGORIES
 from casework.settings import MailSettings, Settings
 from tests.chaos.checks import Findings, check
 from tests.chaos.clock import ENV, SeasonClock
@@ -100,6 +101,10 @@ def service_env(config: ChaosConfig, clock: SeasonClock, smtp_port: int) -> dict
         "CASEWORK_MAIL_LINK_KEYS": LINK_KEYS,
         "CASEWORK_MAIL_DOMAIN": "plateforme.example",
         "CASEWORK_MAIL_FROM_ADDRESS": "plateforme@plateforme.example",
+        # On a loaded machine the season runs years of its clock; the daily retention purge
+        # (tested on its own, in test_privacy_purge) would then empty the sent mails'
+        # recipients and the events' data these checks compare: kept beyond any season here.
+        **{f"CASEWORK_PRIVACY_{category.code.upper()}_MONTHS": "1200" for category in CATEGORIES},
     }
 
 

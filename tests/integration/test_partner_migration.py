@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from alembic import command
 from sqlalchemy import select, text
 
 from casework.database import Database
-from casework.migrate import alembic_config, upgrade
+from casework.migrate import downgrade, upgrade
 from casework.models import Partner
 from casework.settings import DatabaseSettings
 
@@ -14,10 +13,7 @@ from casework.settings import DatabaseSettings
 def test_the_old_territory_becomes_departements_and_postcodes(db_url: str) -> None:
     db = Database(DatabaseSettings(url=db_url))
     try:
-        config = alembic_config(db)
-        with db.engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.downgrade(config, "0011")
+        downgrade(db, "0011")
         with db.engine.begin() as conn:
             conn.execute(
                 text(
@@ -47,10 +43,7 @@ def test_partners_already_there_get_their_folded_name_and_near_duplicates_stay_a
 ) -> None:
     db = Database(DatabaseSettings(url=db_url))
     try:
-        config = alembic_config(db)
-        with db.engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.downgrade(config, "0015-1")  # before the folded name
+        downgrade(db, "0015-1")  # before the folded name
         with db.engine.begin() as conn:
             conn.execute(
                 text(

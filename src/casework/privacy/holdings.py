@@ -202,6 +202,9 @@ NOT_ABOUT_A_PERSON: dict[str, str] = {
     "partner_contacts": "the partners' staff",
     "intake_files": "an imported file's name, checksum and counts",
     "assignment_draws": "a draw's method, seed and strata (each case's group is on the case)",
+    "purge_runs": "one row per day the daily purge ran: the day, the process, its counts",
+    "event_redaction_permits": "never a committed row: the purge's permit lives inside its "
+    "own transaction",
 }
 
 
