@@ -90,8 +90,22 @@ def db_url(
     backend: str, template: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[str]:
     """A fresh database with the current schema, private to this test."""
+    yield from _fresh_database(backend, template, tmp_path / "casework.sqlite3", request)
+
+
+@pytest.fixture
+def twin_url(
+    backend: str, template: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """A second fresh database beside `db_url`, for a run to be compared with another."""
+    yield from _fresh_database(backend, template, tmp_path / "twin.sqlite3", request)
+
+
+def _fresh_database(
+    backend: str, template: str, path: Path, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """A copy of the migrated template: a file at `path` (SQLite), or a database made from it."""
     if backend == "sqlite":
-        path = tmp_path / "casework.sqlite3"
         shutil.copyfile(template, path)
         yield f"sqlite:///{path}"
         return

@@ -7,8 +7,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
-import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -17,8 +15,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, delete, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import delete, select, text, update
 
 from casework.actors import Actor
 from casework.app import App, build_app
@@ -63,29 +60,6 @@ def purging(settings: Settings, clock: FixedClock) -> Iterator[App]:
         yield app
     finally:
         app.close()
-
-
-@pytest.fixture
-def twin_url(
-    backend: str, template: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[str]:
-    """A second fresh database, for the run the interrupted one is compared with."""
-    if backend == "sqlite":
-        path = tmp_path / "twin.sqlite3"
-        shutil.copyfile(template, path)
-        yield f"sqlite:///{path}"
-        return
-    server = request.getfixturevalue("postgres_server")
-    name = f"twin_{os.getpid()}_{id(tmp_path)}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {template}"))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
 
 
 def a_world(app: App, clock: FixedClock) -> dict[str, int]:

@@ -28,7 +28,7 @@ from casework.text_limits import french_number
     help="Le fichier écrit : .xlsx (avec une feuille Dictionnaire) ou .csv (avec "
     "FICHIER.dictionary.csv à côté).",
 )
-@as_option("Qui exporte : un évaluateur ou un administrateur")
+@as_option("Qui exporte (un évaluateur ou un administrateur)")
 @click.pass_obj
 def export(context: Context, cohort: int, out: Path, login: str | None) -> None:
     """Exporte une cohorte pour l'évaluation : une ligne par dossier, pseudonymisée.

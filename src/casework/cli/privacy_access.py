@@ -42,7 +42,7 @@ Exemples :
 @click.option("--since", metavar="AAAA-MM-JJ", help="Depuis ce jour (heure de Paris).")
 @click.option("--limit", type=int, default=200, show_default=True, help="Lignes au plus.")
 @click.option("--json", "as_json_lines", is_flag=True, help="Une ligne JSON par consultation.")
-@as_option("Qui consulte : un administrateur", dest="reader_login")
+@as_option("Qui consulte (un administrateur)", dest="reader_login")
 @click.pass_obj
 def access_log(
     context: Context,

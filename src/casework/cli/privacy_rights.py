@@ -64,7 +64,7 @@ def _formats(value: str) -> tuple[str, ...]:
     metavar="FORMATS",
     help="json (la copie complète), html (à lire), pdf (à imprimer), séparés par des virgules.",
 )
-@as_option("Qui fait la copie : un administrateur ou un responsable d'équipe", dest="login")
+@as_option("Qui fait la copie (un administrateur ou un responsable d'équipe)", dest="login")
 @click.pass_obj
 def export_command(
     context: Context,
