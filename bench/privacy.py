@@ -132,29 +132,32 @@ def working_copy(url: str) -> str:
     """A fresh copy of the cohort to purge (the cohort itself stays as set up)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        copy = str(parsed.database) + ".work"
-        for suffix in ("-wal", "-shm"):
-            Path(copy + suffix).unlink(missing_ok=True)
-        shutil.copyfile(str(parsed.database), copy)
-        return parsed.set(database=copy).render_as_string(hide_password=False)
-    copy = f"{parsed.database}_work"
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{parsed.database}"'))
-    admin.dispose()
-    return parsed.set(database=copy).render_as_string(hide_password=False)
+        copy = parsed.set(database=str(parsed.database) + ".work")
+        report.fresh_database(copy.render_as_string())
+        shutil.copyfile(str(parsed.database), str(copy.database))
+    else:
+        copy = parsed.set(database=f"{parsed.database}_work")
+        _on_server(
+            url,
+            f'DROP DATABASE IF EXISTS "{copy.database}" WITH (FORCE)',
+            f'CREATE DATABASE "{copy.database}" TEMPLATE "{parsed.database}"',
+        )
+    return copy.render_as_string(hide_password=False)
 
 
 def drop_copy(url: str) -> None:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(parsed.database) + suffix).unlink(missing_ok=True)
-        return
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        report.fresh_database(url)  # its files removed
+    else:
+        _on_server(url, f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+
+
+def _on_server(url: str, *statements: str) -> None:
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+        for statement in statements:
+            conn.execute(text(statement))
     admin.dispose()
 
 
