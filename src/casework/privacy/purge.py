@@ -19,6 +19,7 @@ two runs on the same rows write the same values twice, harmlessly.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,6 +38,10 @@ from casework.text_limits import french_number
 log = logging.getLogger("casework.privacy")
 CHUNK = KEYS_PER_QUERY
 PAGE = 100 * CHUNK  # due keys read at once (ints: a few MB at most)
+# SQLite's one writer: after each chunk, the purge waits as long as the chunk held the lock (up
+# to this), or it takes the lock again at once and starves the other writers, whose busy
+# handler polls at growing intervals (up to 100 ms) rather than queueing.
+MAX_PAUSE = 0.1
 
 
 @dataclass(frozen=True)
@@ -189,6 +194,7 @@ def purge(
     if not apply:
         return count_due(app, now)
     report = PurgeReport(applied=True)
+    single_writer = app.db.engine.dialect.name == "sqlite"
     for task in tasks(app, now):
         key = (task.category.code, task.what)
         report.counts[key] = 0
@@ -210,10 +216,13 @@ def purge(
                 # Doing it: the rows still due among those keys (found by key, cheap),
                 # re-checked under the lock: a person who got a new case since the read is no
                 # longer due.
+                locked = time.monotonic()
                 with app.db.transaction() as conn:
                     still = [int(i) for i in conn.execute(task.due.where(keys.in_(ids))).scalars()]
                     if still:
                         report.counts[key] += task.apply(conn, still)
+                if single_writer:
+                    time.sleep(min(time.monotonic() - locked, MAX_PAUSE))
                 after = ids[-1]
                 if progress is not None:
                     progress(len(ids))
