@@ -488,7 +488,7 @@ def test_due_keys_are_read_by_pages_of_many_chunks(
     purging: App, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Finding due keys can cost a scan whatever the LIMIT (ended cases by their state's index,
-    sorted by key): read once per chunk, the purge grew with the square of the rows due. Each
+    sorted by key): read once per chunk, the purge cost the chunks times that scan. Each
     task now reads its keys once a page: one read for a page not full (here every task), and
     every due row is still done, a chunk at a time."""
     a_world(purging, clock)

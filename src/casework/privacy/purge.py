@@ -5,7 +5,7 @@ a read that takes no write lock, and does them `CHUNK` at a time, each chunk set
 short transaction (the keys checked again inside it, by key: a chunk is done whole or not at
 all, and only on rows still due). A page of many chunks, because finding due keys may cost a
 scan whatever the LIMIT (ended cases are found by their state's index, then sorted by key):
-read once per chunk, that scan grew with the square of the rows due (bench/privacy.py).
+read once per chunk, the purge cost the chunks due times that scan (bench/privacy.py).
 
 Interrupted (a crash, a stop, an error), what was committed is done for good and the rest is
 still due: a later run finishes the work, and the end state is the same as an uninterrupted
