@@ -134,3 +134,22 @@ def test_bench_export_runs() -> None:
     assert "csv: 300 rows" in out
     assert "xlsx: 300 rows" in out
     assert "XlsxWriter constant memory" in out
+
+
+def test_bench_privacy_runs() -> None:
+    out = run("privacy.py", "--cases", "400", "--writer-seconds", "0.5")
+    assert "| nothing due (the usual day) | 0 |" in out
+    assert "| a tenth of the people due | 180 |" in out  # 40 people, cases, audits; 60 mails
+    assert "| again right after | 0 |" in out
+    assert "writer during the purge: " in out
+    assert "second purge: 0 rows found" in out
+
+
+@pytest.mark.postgres_only
+def test_bench_privacy_runs_on_postgresql(backend: str, postgres_server: str) -> None:
+    out = run(
+        "privacy.py", "--cases", "400", "--writer-seconds", "0.5", "--database", postgres_server
+    )
+    assert "PostgreSQL" in out
+    assert "| a tenth of the people due | 180 |" in out
+    assert "second purge: 0 rows found" in out

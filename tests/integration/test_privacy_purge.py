@@ -31,7 +31,7 @@ from casework.models.tables import CASES, CONTRACTS, EVENTS, OUTBOX, PEOPLE, PER
 from casework.privacy import anonymise
 from casework.privacy.daily import run_daily
 from casework.privacy.erasure import StillFollowed, erase
-from casework.privacy.purge import count_due, purge
+from casework.privacy.purge import count_due, purge, tasks
 from casework.privacy.requests import PERSON as PERSON_ENTITY
 from casework.privacy.retention import ANONYMOUS_NAME, policy
 from casework.service.lifecycle import Service
@@ -452,3 +452,52 @@ def test_a_row_no_longer_due_when_its_chunk_is_done_is_left_alone(
     assert lea_case.notes_purged_at is None
     assert noe.anonymised_at is not None  # the rest of the chunk was done
     assert done.counts[("identity", "personnes")] >= 1
+
+
+def test_due_keys_are_read_by_pages_of_many_chunks(
+    purging: App, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding due keys can cost a scan whatever the LIMIT (ended cases by their state's index,
+    sorted by key): read once per chunk, the purge cost the chunks times that scan. Each
+    task now reads its keys once a page: one read for a page not full (here every task), and
+    every due row is still done, a chunk at a time."""
+    a_world(purging, clock)
+    read = purging.db.read
+    reads = itertools.count()
+
+    @contextmanager
+    def counted() -> Iterator[Any]:
+        next(reads)
+        with read() as conn:
+            yield conn
+
+    monkeypatch.setattr(purging.db, "read", counted)
+    chunks: list[int] = []
+    done = purge(purging, clock.now(), apply=True, chunk=2, progress=chunks.append)
+    n_tasks = len(tasks(purging, clock.now()))
+    assert next(reads) == n_tasks
+    assert max(chunks) == 2
+    assert len(chunks) > n_tasks
+    assert count_due(purging, clock.now()).total == 0
+    assert done.total == sum(chunks)
+
+
+def test_pages_smaller_than_what_is_due_end_as_one_page_does(
+    settings: Settings, twin_url: str, clock: FixedClock
+) -> None:
+    """Each full page is done, then the next is read after its last key, until one comes back
+    short: the same end state as a purge whose first page holds everything."""
+    twin_clock = FixedClock(clock.now())
+    paged = _app_on(settings, clock, ZERO)
+    whole = _app_on(settings.with_database(twin_url), twin_clock, ZERO)
+    try:
+        a_world(paged, clock)
+        a_world(whole, twin_clock)
+        by_pages = purge(paged, clock.now(), apply=True, chunk=2, page=3)
+        at_once = purge(whole, twin_clock.now(), apply=True)
+        assert by_pages.counts == at_once.counts
+        assert snapshot(paged) == snapshot(whole)
+        assert count_due(paged, clock.now()).total == 0
+    finally:
+        paged.close()
+        whole.close()

@@ -1,11 +1,15 @@
 """The retention purge: every category's due rows (`retention`), done by chunks (`anonymise`).
 
-Planned for a million cases: each task pages through its due keys in key order, `CHUNK` at a
-time, found by a read that takes no write lock, and does each chunk set-based in one short
-transaction (the keys checked again inside it, by key: a chunk is done whole or not at all, and
-only on rows still due). Interrupted (a crash, a stop, an error), what was committed
-is done for good and the rest is still due: a later run finishes the work, and the end state is
-the same as an uninterrupted run's. Idempotent: what is done is no longer due (markers,
+Planned for a million cases: each task reads its due keys in key order, `PAGE` at a time, by
+a read that takes no write lock, and does them `CHUNK` at a time, each chunk set-based in one
+short transaction (the keys checked again inside it, by key: a chunk is done whole or not at
+all, and only on rows still due). A page of many chunks, because finding due keys may cost a
+scan whatever the LIMIT (ended cases are found by their state's index, then sorted by key):
+read once per chunk, the purge cost the chunks due times that scan (bench/privacy.py).
+
+Interrupted (a crash, a stop, an error), what was committed is done for good and the rest is
+still due: a later run finishes the work, and the end state is the same as an uninterrupted
+run's. Idempotent: what is done is no longer due (markers,
 deletions), so a second run finds nothing.
 
 Several runs at once (the service's daily purge and a command): each chunk is idempotent, so
@@ -15,6 +19,7 @@ two runs on the same rows write the same values twice, harmlessly.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +37,11 @@ from casework.text_limits import french_number
 
 log = logging.getLogger("casework.privacy")
 CHUNK = KEYS_PER_QUERY
+PAGE = 100 * CHUNK  # due keys read at once (ints: a few MB at most)
+# SQLite's one writer: after each chunk, the purge waits as long as the chunk held the lock (up
+# to this), or it takes the lock again at once and starves the other writers, whose busy
+# handler polls at growing intervals (up to 100 ms) rather than queueing.
+MAX_PAUSE = 0.1
 
 
 @dataclass(frozen=True)
@@ -174,39 +184,50 @@ def purge(
     should_stop: Callable[[], bool] = lambda: False,
     chunk: int = CHUNK,
     record_empty: bool = True,
+    page: int = PAGE,
 ) -> PurgeReport:
     """Count what is due (`apply` False), or do it chunk by chunk and record one audit event
     (entity "privacy") with the counts. `progress` gets each chunk's size; `should_stop` is
-    asked between chunks (the service stopping): a stopped run records what it did.
+    asked between chunks (the service stopping): a stopped run records what it did. The due
+    keys are read `page` at a time, done `chunk` at a time.
     `record_empty` False: no event for a run that did nothing (the daily one)."""
     if not apply:
         return count_due(app, now)
     report = PurgeReport(applied=True)
+    single_writer = app.db.engine.dialect.name == "sqlite"
     for task in tasks(app, now):
         key = (task.category.code, task.what)
         report.counts[key] = 0
         after: int | None = None
         keys = task.due.selected_columns[0]
         while not should_stop():
-            # Finding the next chunk is a scan (nothing due is the usual day: a pass over the
+            # Finding the due keys is a scan (nothing due is the usual day: a pass over the
             # table): read without the write lock, which SQLite's one writer would otherwise
             # hold for the whole scan while link clicks, pages and the sweep wait.
             with app.db.read() as conn:
-                due = task.due.limit(chunk)
+                due = task.due.limit(page)
                 if after is not None:
                     due = due.where(keys > after)
-                ids = [int(i) for i in conn.execute(due).scalars()]
-            if not ids:
-                break
-            # Doing it: the rows still due among those keys (found by key, cheap), re-checked
-            # under the lock: a person who got a new case since the read is no longer due.
-            with app.db.transaction() as conn:
-                still = [int(i) for i in conn.execute(task.due.where(keys.in_(ids))).scalars()]
-                if still:
-                    report.counts[key] += task.apply(conn, still)
-            after = ids[-1]
-            if progress is not None:
-                progress(len(ids))
+                found = [int(i) for i in conn.execute(due).scalars()]
+            for start in range(0, len(found), chunk):
+                if start and should_stop():
+                    break
+                ids = found[start : start + chunk]
+                # Doing it: the rows still due among those keys (found by key, cheap),
+                # re-checked under the lock: a person who got a new case since the read is no
+                # longer due.
+                locked = time.monotonic()
+                with app.db.transaction() as conn:
+                    still = [int(i) for i in conn.execute(task.due.where(keys.in_(ids))).scalars()]
+                    if still:
+                        report.counts[key] += task.apply(conn, still)
+                if single_writer:
+                    time.sleep(min(time.monotonic() - locked, MAX_PAUSE))
+                after = ids[-1]
+                if progress is not None:
+                    progress(len(ids))
+            if len(found) < page:
+                break  # the last page: what became due since waits for the next run
     if not report.total and not record_empty:
         return report  # the daily run that found nothing: its `purge_runs` row says so
     with app.db.transaction() as conn:
