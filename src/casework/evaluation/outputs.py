@@ -75,17 +75,22 @@ def write_html(report: Report, templates: Path, path: Path) -> None:
 
 
 def write_pdf(report: Report, templates: Path, path: Path) -> None:
+    html = render_html(report, templates)
+    with _replacing(path) as temporary:
+        print_pdf(html, temporary)
+
+
+def print_pdf(html: str, target: Path) -> None:
+    """`html` printed to `target` by WeasyPrint (the report, people's copies of their data)."""
     from weasyprint import HTML  # imported here: Pango is loaded only for a PDF
 
-    html = render_html(report, templates)
     # WeasyPrint's CSS checker warns about every SVG presentation property in matplotlib's
     # inline styles (its SVG renderer applies them all the same): noise, not news.
     css_log = logging.getLogger("weasyprint")
     level = css_log.level
     css_log.setLevel(logging.ERROR)
     try:
-        with _replacing(path) as temporary:
-            HTML(string=html).write_pdf(temporary)
+        HTML(string=html).write_pdf(target)
     finally:
         css_log.setLevel(level)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import enum
 import json
-import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -102,16 +101,10 @@ def write_html(html: str, path: Path) -> None:
 
 
 def write_pdf(html: str, path: Path) -> None:
-    from weasyprint import HTML  # imported here: Pango is loaded only for a PDF
+    from casework.evaluation.outputs import print_pdf  # its imports: for a PDF only
 
-    css_log = logging.getLogger("weasyprint")
-    level = css_log.level
-    css_log.setLevel(logging.ERROR)
-    try:
-        with private_file(path) as temporary:
-            HTML(string=html).write_pdf(temporary)
-    finally:
-        css_log.setLevel(level)
+    with private_file(path) as temporary:
+        print_pdf(html, temporary)
 
 
 @contextmanager
