@@ -10,13 +10,12 @@ from typing import Any
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.select import Select
-from selenium.webdriver.support.wait import WebDriverWait
 from sqlalchemy import select
 
 from casework.models.tables import CONTACT_LOGS, SHEETS
 from tests.browser.conftest import Site
+from tests.browser.navigation import navigate
 from tests.browser.test_staff_pages import heading, log_in, submit
 from tests.factories import add_case, add_contact, add_partner
 from tests.staff import staff_user
@@ -91,9 +90,7 @@ def test_the_contact_form_with_the_keyboard_only(browser: Any, site: Site) -> No
         browser.switch_to.active_element.send_keys(Keys.TAB)
         if browser.switch_to.active_element.text == "Enregistrer le contact":
             break
-    page = browser.find_element(By.TAG_NAME, "html")
-    browser.switch_to.active_element.send_keys(Keys.ENTER)
-    WebDriverWait(browser, 15).until(staleness_of(page))
+    navigate(browser, lambda: browser.switch_to.active_element.send_keys(Keys.ENTER))
     # From the form's anchor, Tab goes into the form: the channel first.
     browser.switch_to.active_element.send_keys(Keys.TAB)
     focused = browser.switch_to.active_element
@@ -108,9 +105,7 @@ def test_the_contact_form_with_the_keyboard_only(browser: Any, site: Site) -> No
             break
     browser.switch_to.active_element.send_keys("Au téléphone.", Keys.TAB)
     assert browser.switch_to.active_element.text == "Enregistrer un contact"
-    page = browser.find_element(By.TAG_NAME, "html")
-    browser.switch_to.active_element.send_keys(Keys.ENTER)
-    WebDriverWait(browser, 15).until(staleness_of(page))
+    navigate(browser, lambda: browser.switch_to.active_element.send_keys(Keys.ENTER))
     assert "Enregistré : Enregistrer un contact." in main_text(browser)
     (contact,) = contacts_of(site, case_id)
     assert (contact.channel, contact.duration_min, contact.difficulties, contact.notes) == (

@@ -76,7 +76,7 @@ def test_a_file_is_sent_simulated_then_imported(browser: Any, site: Site, season
         "de contrats_cma.csv : 40 nouvelles lignes, aucune ligne mise à jour, 4 lignes écartées"
         in notice
     )
-    browser.find_element(By.CSS_SELECTOR, "a[aria-label*='écartées par l']").click()
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "a[aria-label*='écartées par l']"))
     assert heading(browser).startswith("Lignes écartées par l'import n° ")
     shot(browser, "import-lignes-ecartees")
 
@@ -85,7 +85,7 @@ def test_a_pair_is_accepted_from_the_queue(browser: Any, site: Site) -> None:
     staff_user(site.app, "hugo", role="manager")
     first, second = add_pairs(site.app, [0.91, 0.62], prefix="NAV")
     log_in(browser, site, "hugo")
-    browser.find_element(By.LINK_TEXT, "Rapprochement").click()
+    submit(browser, browser.find_element(By.LINK_TEXT, "Rapprochement"))
     assert heading(browser) == "Rapprochement"
     pair = browser.find_element(By.XPATH, f"//article[.//h3[contains(., '{first[0]}')]]")
     assert "Date de naissance 04/05/2008 05/04/2008" in pair.text
@@ -144,7 +144,7 @@ def test_the_intake_pages_pass_axe_core(
     submit(
         browser, browser.find_element(By.XPATH, '//button[normalize-space()="Confirmer l\'import"]')
     )
-    browser.find_element(By.CSS_SELECTOR, "a[aria-label*='écartées par l']").click()
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "a[aria-label*='écartées par l']"))
     found["import-lignes-ecartees"] = serious_violations(browser, axe_source)
     browser.get(f"{site.url}/rapprochement")
     found["rapprochement"] = serious_violations(browser, axe_source)

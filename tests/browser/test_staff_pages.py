@@ -10,10 +10,9 @@ from typing import Any
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.browser.conftest import Site
+from tests.browser.navigation import navigate
 from tests.factories import add_case
 from tests.staff import PASSWORD, staff_user
 
@@ -34,9 +33,7 @@ def log_in(browser: Any, site: Site, login: str, password: str = PASSWORD) -> No
 
 def submit(browser: Any, button: Any) -> None:
     """Click, and wait for the next page (a click does not wait for the navigation)."""
-    page = browser.find_element(By.TAG_NAME, "html")
-    button.click()
-    WebDriverWait(browser, 15).until(staleness_of(page))
+    navigate(browser, button.click)
 
 
 def heading(browser: Any) -> str:
@@ -109,9 +106,7 @@ def test_signing_in_with_the_keyboard_only(browser: Any, site: Site) -> None:
     focused = browser.switch_to.active_element
     assert focused.get_attribute("id") == "identifiant"
     focused.send_keys("paul", Keys.TAB)
-    page = browser.find_element(By.TAG_NAME, "html")
-    browser.switch_to.active_element.send_keys(PASSWORD, Keys.ENTER)
-    WebDriverWait(browser, 15).until(staleness_of(page))
+    navigate(browser, lambda: browser.switch_to.active_element.send_keys(PASSWORD, Keys.ENTER))
     assert heading(browser) == "Tableau de bord"
 
 
